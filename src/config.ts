@@ -1,0 +1,126 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const isoSeconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** Every environment variable Custos reads. `.env.example` documents each one. */
+export const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    CUSTOS_PUBLIC_URL: z.url().optional(),
+    CUSTOS_DATA_DIR: z.string().min(1).default('./data'),
+    POLICY_DIR: z.string().min(1).default('./policies'),
+    DATABASE_URL: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL (leave unset for the embedded database)'),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+    CUSTOS_MASTER_KEY: optionalText.refine(
+      (v) => v === undefined || Buffer.from(v, 'base64').length === 32,
+      'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
+    ),
+    ACCESS_TOKEN_TTL_SECONDS: isoSeconds(600),
+    OFFICER_SESSION_TTL_SECONDS: isoSeconds(8 * 3600),
+    TOKEN_RATE_LIMIT_PER_MINUTE: isoSeconds(30),
+    SIGN_IN_RATE_LIMIT_PER_MINUTE: isoSeconds(10),
+    BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb').default('100kb'),
+    SHUTDOWN_TIMEOUT_MS: isoSeconds(10_000),
+    TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    OIDC_ISSUER: optionalText.refine((v) => v === undefined || URL.canParse(v), 'must be a URL'),
+    OIDC_AUDIENCE: optionalText,
+    OIDC_ROLE_CLAIM: z.string().min(1).default('custos_role'),
+    OIDC_JWKS_URI: optionalText.refine((v) => v === undefined || URL.canParse(v), 'must be a URL'),
+    LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.OIDC_ISSUER === undefined) !== (env.OIDC_AUDIENCE === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [env.OIDC_ISSUER ? 'OIDC_AUDIENCE' : 'OIDC_ISSUER'], message: 'OIDC_ISSUER and OIDC_AUDIENCE must be set together' });
+    }
+  });
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface DatabaseConfig {
+  kind: 'sqlite' | 'postgresql';
+  /** File path for SQLite, connection string (without `schema`) for PostgreSQL. */
+  url: string;
+  /** PostgreSQL schema (from `?schema=` on DATABASE_URL); `public` by default. */
+  schema: string;
+  poolSize: number;
+}
+
+export interface Config {
+  env: Environment['NODE_ENV'];
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  policyDir: string;
+  database: DatabaseConfig;
+  masterKey: Buffer | undefined;
+  accessTokenTtlSeconds: number;
+  officerSessionTtlSeconds: number;
+  tokenRateLimitPerMinute: number;
+  signInRateLimitPerMinute: number;
+  bodyLimit: string;
+  shutdownTimeoutMs: number;
+  trustProxy: boolean;
+  oidc: { issuer: string; audience: string; roleClaim: string; jwksUri: string | undefined } | undefined;
+  logLevel: Environment['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ variable: string; message: string }>) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function databaseConfig(url: string | undefined, dataDir: string, poolSize: number): DatabaseConfig {
+  if (!url) return { kind: 'sqlite', url: path.join(dataDir, 'custos.db'), schema: 'main', poolSize: 1 };
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? 'public';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/i.test(schema)) {
+    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'schema must be a plain identifier' }]);
+  }
+  parsed.searchParams.delete('schema');
+  return { kind: 'postgresql', url: parsed.toString(), schema, poolSize };
+}
+
+/** Parses the environment once at start; nothing else reads process.env. */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  const result = environmentSchema.safeParse(source);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
+  }
+  const env = result.data;
+  const dataDir = path.resolve(env.CUSTOS_DATA_DIR);
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    publicUrl: (env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    dataDir,
+    policyDir: path.resolve(env.POLICY_DIR),
+    database: databaseConfig(env.DATABASE_URL || undefined, dataDir, env.DATABASE_POOL_SIZE),
+    masterKey: env.CUSTOS_MASTER_KEY ? Buffer.from(env.CUSTOS_MASTER_KEY, 'base64') : undefined,
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    officerSessionTtlSeconds: env.OFFICER_SESSION_TTL_SECONDS,
+    tokenRateLimitPerMinute: env.TOKEN_RATE_LIMIT_PER_MINUTE,
+    signInRateLimitPerMinute: env.SIGN_IN_RATE_LIMIT_PER_MINUTE,
+    bodyLimit: env.BODY_LIMIT,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    trustProxy: env.TRUST_PROXY,
+    oidc:
+      env.OIDC_ISSUER && env.OIDC_AUDIENCE
+        ? { issuer: env.OIDC_ISSUER, audience: env.OIDC_AUDIENCE, roleClaim: env.OIDC_ROLE_CLAIM, jwksUri: env.OIDC_JWKS_URI }
+        : undefined,
+    logLevel: env.LOG_LEVEL,
+  };
+}

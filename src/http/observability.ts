@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import client from 'prom-client';
+import type { Logger } from '../logger.ts';
+import './express-augment.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface Metrics {
+  registry: client.Registry;
+  httpDuration: client.Histogram<'method' | 'route' | 'status'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'custos_' });
+  const httpDuration = new client.Histogram({
+    name: 'custos_http_request_duration_seconds',
+    help: 'HTTP request latency by route pattern',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return { registry, httpDuration };
+}
+
+/**
+ * Assigns the request id and writes one log line per request. Logs the route
+ * pattern, never the URL: paths and query strings can carry identifiers.
+ */
+export function requestObservability(logger: Logger, metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.custos = { requestId, startedAt: process.hrtime.bigint() };
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const state = req.custos!;
+      const seconds = Number(process.hrtime.bigint() - state.startedAt) / 1e9;
+      const route = state.route ?? '(unmatched)';
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      const principal = state.principal;
+      logger.info('request', {
+        requestId,
+        method: req.method,
+        route,
+        status: res.statusCode,
+        latencyMs: Math.round(seconds * 1e6) / 1e3,
+        ...(principal?.kind === 'app' ? { clientId: principal.clientId } : {}),
+        ...(principal?.kind === 'officer' ? { officerId: principal.id } : {}),
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,142 @@
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { OfficerRole, Principal } from '../modules/auth/schema.ts';
+import { Unauthenticated, UnsupportedMediaType, ValidationError, type FieldProblem } from '../shared/errors.ts';
+import type { RequestContext } from '../shared/request-context.ts';
+import { formatKeyPath } from '../shared/key-path.ts';
+import './express-augment.ts';
+import { problemSchema } from './openapi.ts';
+
+/** Who may call a route. Declared beside the route, documented in OpenAPI from the same value. */
+export type Access = { kind: 'public' } | { kind: 'app' } | { kind: 'officer'; roles: readonly OfficerRole[] };
+
+type Schema = z.ZodType;
+type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+export interface RouteInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  ctx: RequestContext;
+  principal: Principal | undefined;
+  req: Request;
+  res: Response;
+}
+
+export interface RouteResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec<B extends Schema | undefined, Q extends Schema | undefined, P extends Schema | undefined> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** OpenAPI form, e.g. /v1/subjects/{ref}. */
+  path: string;
+  summary: string;
+  tags: string[];
+  access: Access;
+  body?: B;
+  /** Request body media type; JSON unless stated. */
+  bodyType?: 'application/json' | 'application/x-www-form-urlencoded';
+  /** False when the handler validates the body itself (documented all the same). */
+  validateBody?: boolean;
+  query?: Q;
+  params?: P;
+  responses: Record<number, { description: string; schema?: Schema; contentType?: string }>;
+  handle(input: RouteInput<Infer<B>, Infer<Q>, Infer<P>>): Promise<RouteResult | void>;
+}
+
+export interface RouteEnvironment {
+  policyVersion: () => string;
+  authenticate: (token: string) => Promise<Principal>;
+  requireRole: (principal: Principal, roles: readonly OfficerRole[]) => void;
+}
+
+function problems(error: z.ZodError, prefix: string): FieldProblem[] {
+  return error.issues.map((issue) => ({ path: formatKeyPath([...(prefix ? [prefix] : []), ...issue.path]), message: issue.message }));
+}
+
+function parsePart<S extends Schema | undefined>(schema: S, value: unknown, prefix: string): Infer<S> {
+  if (!schema) return undefined as Infer<S>;
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError(problems(result.error, prefix));
+  return result.data as Infer<S>;
+}
+
+function bearerToken(req: Request): string {
+  const header = req.get('authorization');
+  const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
+  if (!match) throw new Unauthenticated('send "Authorization: Bearer <token>"', header ? 'invalid_token' : 'invalid_request');
+  return match[1]!;
+}
+
+function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>): RouteConfig {
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, r] of Object.entries(spec.responses)) {
+    responses[status] = r.schema ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : { description: r.description };
+  }
+  for (const [status, description] of Object.entries({ 400: 'Invalid request', 401: 'Not authenticated', 403: 'Not allowed', 503: 'Storage or audit trail unavailable; nothing was changed' })) {
+    if (spec.access.kind === 'public' && (status === '401' || status === '403')) continue;
+    responses[status] ??= { description, content: { 'application/problem+json': { schema: problemSchema } } };
+  }
+  return {
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    tags: spec.tags,
+    description: spec.access.kind === 'officer' ? `Officer roles: ${spec.access.roles.join(', ')}` : undefined,
+    security: spec.access.kind === 'app' ? [{ appToken: [] }] : spec.access.kind === 'officer' ? [{ officerToken: [] }] : undefined,
+    request: {
+      ...(spec.body ? { body: { required: true, content: { [spec.bodyType ?? 'application/json']: { schema: spec.body } } } } : {}),
+      ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
+      ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
+    },
+    responses,
+  };
+}
+
+/**
+ * Mounts one route: authenticates, checks the role, validates params, query
+ * and body with the route's zod schemas, then runs the handler. The same spec
+ * is registered for /openapi.json, so documentation cannot drift from behaviour.
+ */
+export function mountRoute<B extends Schema | undefined, Q extends Schema | undefined, P extends Schema | undefined>(
+  router: Router,
+  registry: OpenAPIRegistry,
+  env: RouteEnvironment,
+  spec: RouteSpec<B, Q, P>,
+): void {
+  registry.registerPath(openApiConfig(spec as RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>));
+  const expressPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
+  router[spec.method](expressPath, async (req, res) => {
+    const state = req.custos!;
+    state.route = spec.path;
+    let principal: Principal | undefined;
+    if (spec.access.kind !== 'public') {
+      principal = await env.authenticate(bearerToken(req));
+      state.principal = principal;
+      if (spec.access.kind === 'officer') env.requireRole(principal, spec.access.roles);
+      else if (principal.kind !== 'app') throw new Unauthenticated('this route is for apps; use an app access token');
+    }
+    const params = parsePart(spec.params, req.params, '');
+    const query = parsePart(spec.query, req.query, '');
+    let body = undefined as Infer<B>;
+    if (spec.body && spec.validateBody !== false) {
+      const bodyType = spec.bodyType ?? 'application/json';
+      if (!req.is(bodyType === 'application/json' ? ['application/json', 'application/*+json'] : bodyType)) {
+        throw new UnsupportedMediaType(`send the body as ${bodyType}`);
+      }
+      body = parsePart(spec.body, req.body, '');
+    }
+    const actor = principal ? (principal.kind === 'app' ? { type: 'app' as const, id: principal.clientId } : { type: 'officer' as const, id: principal.id }) : { type: 'anonymous' as const };
+    const ctx: RequestContext = { actor, requestId: state.requestId, policyVersion: env.policyVersion() };
+    const result = await spec.handle({ body, query, params, ctx, principal, req, res });
+    if (res.headersSent) return;
+    if (result?.headers) res.set(result.headers);
+    res.status(result?.status ?? 200);
+    if (result?.body === undefined) res.end();
+    else res.json(result.body);
+  });
+}

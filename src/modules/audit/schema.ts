@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+export const auditDecisions = ['allow', 'deny', 'info'] as const;
+
+export const auditReasonSchema = z.object({ code: z.string(), detail: z.string().optional() });
+export type AuditReason = z.infer<typeof auditReasonSchema>;
+
+/** What a module tells the audit core about one access or decision. Names, never values. */
+export interface AuditEventInput {
+  /** `<module>.<noun>.<verb>`, e.g. `auth.token.issue`. */
+  action: string;
+  decision: (typeof auditDecisions)[number];
+  /** Subject pseudonym (never a raw identifier). */
+  subject?: string;
+  purpose?: string;
+  fields?: string[];
+  reasons?: AuditReason[];
+}
+
+export const auditEventSchema = z.object({
+  seq: z.string(),
+  id: z.string(),
+  at: z.string(),
+  actor: z.object({ type: z.string(), id: z.string().nullable() }),
+  action: z.string(),
+  decision: z.enum(auditDecisions),
+  subject: z.string().nullable(),
+  purpose: z.string().nullable(),
+  fields: z.array(z.string()),
+  reasons: z.array(auditReasonSchema),
+  requestId: z.string().nullable(),
+  policyVersion: z.string(),
+  hash: z.string(),
+});
+export type AuditEvent = z.infer<typeof auditEventSchema>;

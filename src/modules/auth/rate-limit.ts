@@ -1,0 +1,31 @@
+import type { Request, RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { TooManyRequests } from '../../shared/errors.ts';
+
+/**
+ * Brute-force guard for credential endpoints. It runs before any argon2 work,
+ * so a burst of guesses is turned away cheaply with 429 and Retry-After. Two
+ * windows: per client address, and per account named in the request (so many
+ * addresses cannot share one account's budget). Counters are per process.
+ */
+export function credentialRateLimit(perMinute: number, accountOf: (req: Request) => string | undefined): RequestHandler[] {
+  const common = {
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8' as const,
+    legacyHeaders: false,
+    handler: (_req: Request, _res: unknown, next: (error: unknown) => void, options: { windowMs: number }) => {
+      next(new TooManyRequests('too many attempts; wait before trying again', options.windowMs / 1000));
+    },
+  };
+  return [
+    rateLimit({ ...common, limit: perMinute * 4, identifier: 'address', keyGenerator: (req) => `ip:${req.ip ?? 'unknown'}` }),
+    rateLimit({
+      ...common,
+      identifier: 'account',
+      // Successful sign-ins give their slot back: only failures use up an account's budget.
+      skipSuccessfulRequests: true,
+      keyGenerator: (req) => `account:${accountOf(req) ?? `ip:${req.ip ?? 'unknown'}`}`,
+    }),
+  ];
+}

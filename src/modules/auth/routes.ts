@@ -1,0 +1,107 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { SigningKey } from '../../keys/signing-key.ts';
+import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { credentialRateLimit } from './rate-limit.ts';
+import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
+import { OAuthError, type AuthService } from './service.ts';
+
+const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+
+/** RFC 6749 section 2.3.1: client_secret_basic, with form-urlencoded id and secret. */
+function basicCredentials(req: Request): { id: string; secret: string } | undefined {
+  const header = req.get('authorization');
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new OAuthError('invalid_request', 'malformed Basic credentials');
+  try {
+    return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
+  } catch {
+    throw new OAuthError('invalid_request', 'malformed Basic credentials');
+  }
+}
+
+function tokenClientId(req: Request): string | undefined {
+  try {
+    return basicCredentials(req)?.id ?? (typeof req.body?.client_id === 'string' ? req.body.client_id : undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; env: RouteEnvironment; registry: OpenAPIRegistry; tokenRateLimit: number; signInRateLimit: number; bodyLimit: string }): Router {
+  const { auth, env, registry } = deps;
+  const router = Router();
+
+  router.get('/.well-known/jwks.json', (req, res) => {
+    req.custos!.route = '/.well-known/jwks.json';
+    res.set('Cache-Control', 'public, max-age=300').json({ keys: [deps.signingKey.publicJwk] });
+  });
+  registry.registerPath({ method: 'get', path: '/.well-known/jwks.json', tags: ['auth'], summary: 'Public keys that verify Custos tokens and consent receipts', responses: { 200: { description: 'JWK set', content: { 'application/json': { schema: jwksSchema } } } } });
+
+  router.post('/oauth/token', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 20 }), ...credentialRateLimit(deps.tokenRateLimit, tokenClientId));
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/oauth/token',
+    summary: 'OAuth 2.0 client credentials grant (RFC 6749 section 4.4); scope is a space-separated list of purposes',
+    tags: ['auth'],
+    access: { kind: 'public' },
+    body: tokenRequestSchema,
+    bodyType: 'application/x-www-form-urlencoded',
+    // The token endpoint answers in RFC 6749's error format, so it checks its own body.
+    validateBody: false,
+    responses: {
+      200: { description: 'Access token', schema: tokenResponseSchema },
+      400: { description: 'RFC 6749 error (invalid_request, unsupported_grant_type, invalid_scope)', schema: oauthErrorSchema },
+      401: { description: 'invalid_client', schema: oauthErrorSchema },
+      429: { description: 'Too many attempts; see Retry-After' },
+    },
+    async handle({ req, ctx }) {
+      if (!req.is('application/x-www-form-urlencoded')) throw new OAuthError('invalid_request', 'send the request as application/x-www-form-urlencoded');
+      const form = tokenRequestSchema.safeParse(req.body ?? {});
+      if (!form.success) throw new OAuthError('invalid_request', 'a parameter is too long or repeated');
+      const basic = basicCredentials(req);
+      if (basic && form.data.client_secret !== undefined) {
+        throw new OAuthError('invalid_request', 'use one client authentication method, not two');
+      }
+      const body = await auth.issueClientToken(ctx, {
+        grantType: form.data.grant_type,
+        clientId: basic?.id ?? form.data.client_id,
+        clientSecret: basic?.secret ?? form.data.client_secret,
+        scope: form.data.scope,
+      });
+      return { body, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' } };
+    },
+  });
+
+  router.post('/v1/officers/session', ...credentialRateLimit(deps.signInRateLimit, (req) => (typeof req.body?.username === 'string' ? req.body.username.slice(0, 200) : undefined)));
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/v1/officers/session',
+    summary: 'Officer sign-in with username and password',
+    tags: ['officers'],
+    access: { kind: 'public' },
+    body: officerSessionRequestSchema,
+    responses: { 200: { description: 'Officer session token', schema: officerSessionResponseSchema }, 429: { description: 'Too many attempts; see Retry-After' } },
+    async handle({ body, ctx }) {
+      return { body: await auth.signInOfficer(ctx, body.username, body.password), headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'get',
+    path: '/v1/officers/me',
+    summary: 'The signed-in officer and role',
+    tags: ['officers'],
+    access: { kind: 'officer', roles: officerRoles },
+    responses: { 200: { description: 'Officer', schema: officerSelfSchema } },
+    async handle({ principal }) {
+      if (principal?.kind !== 'officer') return;
+      return { body: { id: principal.id, username: principal.username, role: principal.role, via: principal.via } };
+    },
+  });
+
+  return router;
+}

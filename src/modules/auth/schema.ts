@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+export const officerRoles = ['auditor', 'privacy-agent', 'admin'] as const;
+export const officerRoleSchema = z.enum(officerRoles);
+export type OfficerRole = z.infer<typeof officerRoleSchema>;
+
+export const appNameSchema = z.string().trim().min(1).max(100);
+export const usernameSchema = z.string().trim().min(3).max(100).regex(/^[a-zA-Z0-9._@-]+$/, 'may hold letters, digits and . _ @ -');
+export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(1024);
+
+/** RFC 6749 section 4.4.2 access token request (client_secret_post or client_secret_basic). */
+export const tokenRequestSchema = z.object({
+  grant_type: z.string().optional(),
+  client_id: z.string().max(200).optional(),
+  client_secret: z.string().max(500).optional(),
+  scope: z.string().max(2000).optional(),
+});
+
+export const tokenResponseSchema = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int(),
+  scope: z.string(),
+});
+
+export const oauthErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
+
+export const officerSessionRequestSchema = z.strictObject({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
+export const officerSessionResponseSchema = tokenResponseSchema.omit({ scope: true }).extend({ role: officerRoleSchema });
+
+export const officerSelfSchema = z.object({
+  id: z.string(),
+  username: z.string().nullable(),
+  role: officerRoleSchema,
+  via: z.enum(['password', 'oidc']),
+});
+
+/** Who made an authenticated request, as the auth middleware established it. */
+export type Principal =
+  | { kind: 'app'; clientId: string; name: string; purposes: string[]; reveal: string[] }
+  | { kind: 'officer'; id: string; username: string | null; role: OfficerRole; via: 'password' | 'oidc' };
+
+export const listSchema = z.array(z.string());

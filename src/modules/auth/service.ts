@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import type { SigningKey } from '../../keys/signing-key.ts';
+import { Conflict, Forbidden, Unauthenticated, ValidationError } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Database } from '../../storage/database.ts';
+import { appendAuditEvent } from '../audit/service.ts';
+import type { Policy } from '../policies/schema.ts';
+import type { OidcVerifier } from './oidc.ts';
+import { hashSecret, verifySecret } from './passwords.ts';
+import { officerRoleSchema, passwordSchema, usernameSchema, type OfficerRole, type Principal } from './schema.ts';
+import * as store from './store.ts';
+import { OFFICER_AUDIENCE, signAppToken, signOfficerToken, verifyAppToken, verifyOfficerToken, type TokenSigner } from './tokens.ts';
+
+export interface AuthSettings {
+  issuer: string;
+  signingKey: SigningKey;
+  accessTokenTtlSeconds: number;
+  officerSessionTtlSeconds: number;
+}
+
+export interface AuthServiceDeps {
+  db: Database;
+  policy: Policy;
+  settings: AuthSettings;
+  oidc: OidcVerifier | undefined;
+}
+
+/** RFC 6749 section 5.2 error, answered by the token endpoint as JSON. */
+export class OAuthError extends Error {
+  override name = 'OAuthError';
+  constructor(readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope', readonly description: string) {
+    super(description);
+  }
+  get status(): number {
+    return this.error === 'invalid_client' ? 401 : 400;
+  }
+}
+
+export interface CreatedApp {
+  clientId: string;
+  clientSecret: string;
+  name: string;
+  purposes: string[];
+  reveal: string[];
+}
+
+const CLIENT_ID_PATTERN = /^app_[a-z0-9]{20}$/;
+
+function newClientId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return `app_${Array.from(randomBytes(20), (b) => alphabet[b % alphabet.length]).join('')}`;
+}
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const { db, policy, settings, oidc } = deps;
+  const signer: TokenSigner = { issuer: settings.issuer, key: settings.signingKey };
+
+  function checkGrants(purposes: string[], reveal: string[]): void {
+    const problems = [
+      ...(purposes.length === 0 ? [{ path: 'purposes', message: 'name at least one purpose' }] : []),
+      ...purposes.filter((p) => !policy.purposes[p]).map((p) => ({ path: 'purposes', message: `unknown purpose "${p}"; the policy has ${Object.keys(policy.purposes).join(', ')}` })),
+      ...reveal.filter((c) => !policy.channels.includes(c)).map((c) => ({ path: 'reveal', message: `unknown channel "${c}"` })),
+    ];
+    if (problems.length > 0) throw new ValidationError(problems);
+  }
+
+  return {
+    async createApp(ctx: RequestContext, input: { name: string; purposes: string[]; reveal: string[] }): Promise<CreatedApp> {
+      const purposes = [...new Set(input.purposes)];
+      const reveal = [...new Set(input.reveal)];
+      checkGrants(purposes, reveal);
+      const clientId = newClientId();
+      const clientSecret = `cs_${randomBytes(32).toString('base64url')}`;
+      const secretHash = await hashSecret(clientSecret);
+      await db.transaction(async (tx) => {
+        await store.insertApp(tx, { id: clientId, name: input.name, secretHash, purposes, reveal, createdAt: new Date(), removedAt: null });
+        await appendAuditEvent(tx, ctx, { action: 'auth.app.create', decision: 'info', reasons: [{ code: 'granted-purposes', detail: purposes.join(',') }] });
+      });
+      return { clientId, clientSecret, name: input.name, purposes, reveal };
+    },
+
+    async removeApp(ctx: RequestContext, clientId: string): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const removed = await store.markAppRemoved(tx, clientId, new Date());
+        if (removed) await appendAuditEvent(tx, ctx, { action: 'auth.app.remove', decision: 'info', reasons: [{ code: 'client', detail: clientId }] });
+        return removed;
+      });
+    },
+
+    listApps: () => store.listApps(db.read),
+
+    /** RFC 6749 section 4.4 client credentials grant. Every answer, issued or refused, is audited. */
+    async issueClientToken(ctx: RequestContext, request: { grantType?: string; clientId?: string; clientSecret?: string; scope?: string }) {
+      const knownFormat = request.clientId !== undefined && CLIENT_ID_PATTERN.test(request.clientId);
+      const refuse = async (error: OAuthError, actorId?: string): Promise<never> => {
+        const actor = actorId ? { type: 'app' as const, id: actorId } : { type: 'anonymous' as const };
+        await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.token.refuse', decision: 'deny', reasons: [{ code: error.error, detail: error.description }] }));
+        throw error;
+      };
+      if (!request.grantType) return refuse(new OAuthError('invalid_request', 'grant_type is required'));
+      if (request.grantType !== 'client_credentials') return refuse(new OAuthError('unsupported_grant_type', 'only client_credentials is supported'));
+      if (!request.clientId || !request.clientSecret) return refuse(new OAuthError('invalid_client', 'client authentication failed'));
+
+      const app = knownFormat ? await store.findApp(db.read, request.clientId) : undefined;
+      const secretOk = await verifySecret(app && !app.removedAt ? app.secretHash : undefined, request.clientSecret);
+      if (!app || app.removedAt || !secretOk) return refuse(new OAuthError('invalid_client', 'client authentication failed'), app?.id);
+
+      const requested = request.scope === undefined ? undefined : request.scope.split(' ').filter(Boolean);
+      const granted = app.purposes.filter((p) => policy.purposes[p]);
+      const outside = (requested ?? []).filter((p) => !granted.includes(p));
+      if (outside.length > 0) return refuse(new OAuthError('invalid_scope', `not granted to this client: ${outside.join(' ')}`), app.id);
+      const scope = requested && requested.length > 0 ? [...new Set(requested)] : granted;
+      if (scope.length === 0) return refuse(new OAuthError('invalid_scope', 'the client has no purpose that the current policy defines'), app.id);
+
+      const accessToken = await signAppToken(signer, app.id, scope, settings.accessTokenTtlSeconds);
+      await db.transaction((tx) =>
+        appendAuditEvent(tx, { ...ctx, actor: { type: 'app', id: app.id } }, { action: 'auth.token.issue', decision: 'allow', reasons: [{ code: 'scope', detail: scope.join(' ') }] }),
+      );
+      return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: settings.accessTokenTtlSeconds, scope: scope.join(' ') };
+    },
+
+    async createOfficer(ctx: RequestContext, input: { username: string; role: OfficerRole; password: string }): Promise<{ id: string; username: string; role: OfficerRole }> {
+      const problems = [
+        ...(usernameSchema.safeParse(input.username).error?.issues.map((i) => ({ path: 'username', message: i.message })) ?? []),
+        ...(officerRoleSchema.safeParse(input.role).error?.issues.map((i) => ({ path: 'role', message: i.message })) ?? []),
+        ...(passwordSchema.safeParse(input.password).error?.issues.map((i) => ({ path: 'password', message: i.message })) ?? []),
+      ];
+      if (problems.length > 0) throw new ValidationError(problems);
+      const id = `off_${randomBytes(10).toString('hex')}`;
+      const passwordHash = await hashSecret(input.password);
+      await db.transaction(async (tx) => {
+        if (!(await store.insertOfficer(tx, { id, username: input.username, role: input.role, passwordHash, createdAt: new Date(), disabledAt: null }))) {
+          throw new Conflict(`an officer named ${input.username} already exists`);
+        }
+        await appendAuditEvent(tx, ctx, { action: 'auth.officer.create', decision: 'info', reasons: [{ code: 'role', detail: `${id} ${input.role}` }] });
+      });
+      return { id, username: input.username, role: input.role };
+    },
+
+    async signInOfficer(ctx: RequestContext, username: string, password: string) {
+      const officer = await store.findOfficerByUsername(db.read, username);
+      const usable = officer && !officer.disabledAt ? officer : undefined;
+      const ok = await verifySecret(usable?.passwordHash, password);
+      // The attempted username is not recorded for unknown accounts: people type passwords into it.
+      const actor = officer ? { type: 'officer' as const, id: officer.id } : { type: 'anonymous' as const };
+      if (!usable || !ok) {
+        await db.transaction((tx) =>
+          appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'deny', reasons: [{ code: officer?.disabledAt ? 'disabled' : 'bad-credentials' }] }),
+        );
+        throw new Unauthenticated('unknown username or wrong password', 'invalid_grant');
+      }
+      const token = await signOfficerToken(signer, usable.id, usable.role, settings.officerSessionTtlSeconds);
+      await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'password' }] }));
+      return { access_token: token, token_type: 'Bearer' as const, expires_in: settings.officerSessionTtlSeconds, role: usable.role };
+    },
+
+    /**
+     * Resolves a bearer token to its principal. App tokens are checked against
+     * the app's current record on every request, so a removed app or a
+     * narrowed grant takes effect at once on every replica.
+     */
+    async authenticate(token: string): Promise<Principal> {
+      const claims = peekClaims(token);
+      if (oidc && claims.iss === oidc.issuer) {
+        const officer = await oidc.verify(token);
+        return { kind: 'officer', id: `oidc:${officer.subject}`, username: officer.username, role: officer.role, via: 'oidc' };
+      }
+      if (claims.aud === OFFICER_AUDIENCE) {
+        const { officerId, role } = await verifyOfficerToken(signer, token);
+        const officer = await store.findOfficer(db.read, officerId);
+        if (!officer || officer.disabledAt) throw new Unauthenticated('the officer account no longer exists or is disabled');
+        if (officer.role !== role) throw new Unauthenticated("the officer's role has changed; sign in again");
+        return { kind: 'officer', id: officer.id, username: officer.username, role, via: 'password' };
+      }
+      const { clientId, scope } = await verifyAppToken(signer, token);
+      const app = await store.findApp(db.read, clientId);
+      if (!app || app.removedAt) throw new Unauthenticated('the client has been removed');
+      return { kind: 'app', clientId, name: app.name, purposes: scope.filter((p) => app.purposes.includes(p)), reveal: app.reveal };
+    },
+
+    requireRole(principal: Principal, roles: readonly OfficerRole[]): void {
+      if (principal.kind !== 'officer' || !roles.includes(principal.role)) throw new Forbidden(`this route needs an officer with role ${roles.join(' or ')}`);
+    },
+  };
+}
+
+/** Reads `iss` and `aud` without trusting them, only to pick which verifier to use. */
+function peekClaims(token: string): { iss?: unknown; aud?: unknown } {
+  const payload = token.split('.')[1];
+  if (!payload) throw new Unauthenticated('the token is malformed');
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+    return typeof claims === 'object' && claims !== null ? (claims as { iss?: unknown; aud?: unknown }) : {};
+  } catch {
+    throw new Unauthenticated('the token is malformed');
+  }
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

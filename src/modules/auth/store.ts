@@ -1,0 +1,66 @@
+import { isUniqueViolation, type DbClient, type Tx } from '../../storage/database.ts';
+import { listSchema, officerRoleSchema, type OfficerRole } from './schema.ts';
+
+export interface AppRecord {
+  id: string;
+  name: string;
+  secretHash: string;
+  purposes: string[];
+  reveal: string[];
+  createdAt: Date;
+  removedAt: Date | null;
+}
+
+export interface OfficerRecord {
+  id: string;
+  username: string;
+  role: OfficerRole;
+  passwordHash: string;
+  createdAt: Date;
+  disabledAt: Date | null;
+}
+
+type AppRow = Omit<AppRecord, 'purposes' | 'reveal'> & { purposes: string; reveal: string };
+type OfficerRow = Omit<OfficerRecord, 'role'> & { role: string };
+
+const toApp = (row: AppRow): AppRecord => ({ ...row, purposes: listSchema.parse(JSON.parse(row.purposes)), reveal: listSchema.parse(JSON.parse(row.reveal)) });
+const toOfficer = (row: OfficerRow): OfficerRecord => ({ ...row, role: officerRoleSchema.parse(row.role) });
+
+export async function insertApp(tx: Tx, app: AppRecord): Promise<void> {
+  await tx.app.create({ data: { ...app, purposes: JSON.stringify(app.purposes), reveal: JSON.stringify(app.reveal) } });
+}
+
+export async function findApp(db: DbClient | Tx, id: string): Promise<AppRecord | undefined> {
+  const row = await db.app.findUnique({ where: { id } });
+  return row ? toApp(row) : undefined;
+}
+
+export async function listApps(db: DbClient): Promise<AppRecord[]> {
+  return (await db.app.findMany({ orderBy: { createdAt: 'asc' } })).map(toApp);
+}
+
+export async function markAppRemoved(tx: Tx, id: string, at: Date): Promise<boolean> {
+  const { count } = await tx.app.updateMany({ where: { id, removedAt: null }, data: { removedAt: at } });
+  return count === 1;
+}
+
+/** False when the username is taken. */
+export async function insertOfficer(tx: Tx, officer: OfficerRecord): Promise<boolean> {
+  try {
+    await tx.officer.create({ data: officer });
+    return true;
+  } catch (error) {
+    if (isUniqueViolation(error)) return false;
+    throw error;
+  }
+}
+
+export async function findOfficerByUsername(db: DbClient | Tx, username: string): Promise<OfficerRecord | undefined> {
+  const row = await db.officer.findUnique({ where: { username } });
+  return row ? toOfficer(row) : undefined;
+}
+
+export async function findOfficer(db: DbClient | Tx, id: string): Promise<OfficerRecord | undefined> {
+  const row = await db.officer.findUnique({ where: { id } });
+  return row ? toOfficer(row) : undefined;
+}

@@ -1,0 +1,75 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import express, { Router, type Request } from 'express';
+import { absolutePath as swaggerUiDir } from 'swagger-ui-dist';
+import { z } from 'zod';
+import { generateOpenApiDocument } from '../../http/openapi.ts';
+import type { Metrics } from '../../http/observability.ts';
+import type { Database } from '../../storage/database.ts';
+
+export interface OpsState {
+  /** Set when SIGTERM arrives, so load balancers stop sending new requests. */
+  shuttingDown: boolean;
+}
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Custos API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script></body></html>`;
+// A separate file rather than an inline script, so helmet's default CSP can stay strict.
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });`;
+
+export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: OpenAPIRegistry; state: OpsState; publicUrl: string; policyVersion: string; version: string }): Router {
+  const router = Router();
+  const named = (route: string) => (req: Request) => {
+    req.custos!.route = route;
+  };
+  const statusSchema = z.object({ status: z.string(), checks: z.record(z.string(), z.string()).optional() });
+
+  router.get('/healthz', (req, res) => {
+    named('/healthz')(req);
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (req, res) => {
+    named('/readyz')(req);
+    const checks: Record<string, string> = { policy: deps.policyVersion, shutdown: deps.state.shuttingDown ? 'draining' : 'no' };
+    let ready = !deps.state.shuttingDown;
+    try {
+      await deps.db.ping();
+      checks.database = 'ok';
+    } catch {
+      checks.database = 'unreachable';
+      ready = false;
+    }
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
+  });
+  router.get('/metrics', async (req, res) => {
+    named('/metrics')(req);
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  let document: unknown;
+  router.get('/openapi.json', (req, res) => {
+    named('/openapi.json')(req);
+    document ??= generateOpenApiDocument(deps.registry, deps.publicUrl, deps.version);
+    res.json(document);
+  });
+  router.get('/docs', (req, res) => {
+    named('/docs')(req);
+    res.type('html').send(DOCS_PAGE);
+  });
+  router.get('/docs/init.js', (req, res) => {
+    named('/docs/init.js')(req);
+    res.type('application/javascript').send(DOCS_INIT);
+  });
+  router.use('/docs/assets', (req, _res, next) => {
+    named('/docs/assets')(req);
+    next();
+  }, express.static(swaggerUiDir(), { index: false, maxAge: '1h' }));
+
+  for (const [path, summary] of [['/healthz', 'Liveness'], ['/readyz', 'Readiness: database reachable, policy loaded, not draining']] as const) {
+    deps.registry.registerPath({ method: 'get', path, tags: ['operations'], summary, responses: { 200: { description: 'OK', content: { 'application/json': { schema: statusSchema } } }, 503: { description: 'Not ready' } } });
+  }
+  deps.registry.registerPath({ method: 'get', path: '/metrics', tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } });
+  return router;
+}

@@ -1,0 +1,117 @@
+/**
+ * The typed errors every module throws. Each has a stable `code` that is also
+ * the last segment of its problem+json `type`, so clients can switch on it.
+ */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export abstract class CustosError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  abstract readonly title: string;
+  /** Extra members for the problem+json body (RFC 9457 extension members). */
+  readonly extensions: Record<string, unknown> = {};
+  readonly headers: Record<string, string> = {};
+}
+
+export class ValidationError extends CustosError {
+  readonly status = 400;
+  readonly code = 'validation-failed';
+  readonly title = 'The request is not valid';
+  constructor(readonly errors: FieldProblem[], detail = errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ')) {
+    super(detail);
+    this.extensions.errors = errors;
+  }
+}
+
+/** Well-formed but refused by policy (e.g. a field the purpose may not collect). */
+export class PolicyViolation extends CustosError {
+  readonly status = 422;
+  readonly code = 'policy-violation';
+  readonly title = 'The request breaks the data policy';
+  constructor(detail: string, violations: Array<Record<string, string>>) {
+    super(detail);
+    this.extensions.violations = violations;
+  }
+}
+
+export class MalformedBody extends CustosError {
+  readonly status = 400;
+  readonly code = 'malformed-body';
+  readonly title = 'The request body could not be parsed';
+}
+
+export class UnsupportedMediaType extends CustosError {
+  readonly status = 415;
+  readonly code = 'unsupported-media-type';
+  readonly title = 'Unsupported content type';
+}
+
+export class PayloadTooLarge extends CustosError {
+  readonly status = 413;
+  readonly code = 'payload-too-large';
+  readonly title = 'The request body is too large';
+}
+
+export class Unauthenticated extends CustosError {
+  readonly status = 401;
+  readonly code = 'unauthenticated';
+  readonly title = 'Authentication required';
+  constructor(detail: string, readonly reason = 'invalid_token') {
+    super(detail);
+    this.headers['WWW-Authenticate'] = `Bearer error="${reason}"`;
+  }
+}
+
+export class Forbidden extends CustosError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+  readonly title = 'Not allowed';
+}
+
+export class ConsentRequired extends CustosError {
+  readonly status = 403;
+  readonly code = 'consent-required';
+  readonly title = 'No active consent covers this use';
+}
+
+export class NotFound extends CustosError {
+  readonly status = 404;
+  readonly code = 'not-found';
+  readonly title = 'Not found';
+}
+
+export class MethodNotAllowed extends CustosError {
+  readonly status = 405;
+  readonly code = 'method-not-allowed';
+  readonly title = 'Method not allowed';
+}
+
+export class Conflict extends CustosError {
+  readonly status = 409;
+  readonly code = 'conflict';
+  readonly title = 'Conflict';
+}
+
+export class TooManyRequests extends CustosError {
+  readonly status = 429;
+  readonly code = 'too-many-requests';
+  readonly title = 'Too many requests';
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail);
+    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  }
+}
+
+/** The database (or the audit trail) cannot take the write; nothing was committed. */
+export class Unavailable extends CustosError {
+  readonly status = 503;
+  readonly code = 'unavailable';
+  readonly title = 'Service unavailable';
+  constructor(detail = 'Custos cannot record this access right now; nothing was changed. Retry later.', options?: { cause?: unknown }) {
+    super(detail, options);
+    this.headers['Retry-After'] = '1';
+  }
+}

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { DatabaseConfig } from '../config.ts';
+import { CustosError, Unavailable } from '../shared/errors.ts';
+import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
+
+/**
+ * Both generated clients come from one model (prisma/schema.prisma), so they
+ * expose the same delegates; modules are typed against the PostgreSQL one.
+ * Stores must not use provider-only options such as `skipDuplicates`.
+ */
+export type DbClient = PostgresClient;
+export type Tx = Prisma.TransactionClient;
+
+export interface Database {
+  readonly kind: DatabaseConfig['kind'];
+  /** Reads outside a transaction; sees committed data only. */
+  readonly read: DbClient;
+  /** Runs `work` in one transaction; errors from the database become 503 Unavailable. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 20_000 };
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+/** Errors raised by the database layer, as opposed to bugs in our own code. */
+export function isStorageError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name.startsWith('Prisma') || error.constructor.name.startsWith('Prisma') || error.name === 'DriverAdapterError' || 'clientVersion' in error;
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === 'P2002';
+}
+
+function asUnavailable(error: unknown): unknown {
+  if (error instanceof CustosError || !isStorageError(error)) return error;
+  return new Unavailable(undefined, { cause: error });
+}
+
+function createSqliteClient(file: string): SqliteClient {
+  const adapter = new PrismaBetterSqlite3({ url: `file:${file}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  return new SqliteClient({ adapter });
+}
+
+/**
+ * SQLite: one writer connection (the adapter serialises its transactions with a
+ * mutex) and one reader connection, so reads never run inside another request's
+ * open transaction. Every write transaction first takes SQLite's write lock, so a
+ * second process (the CLI while `custos serve` runs) waits on the busy timeout
+ * instead of failing with SQLITE_BUSY when a read transaction tries to upgrade.
+ */
+function openSqlite(config: DatabaseConfig): Database {
+  fs.mkdirSync(path.dirname(config.url), { recursive: true });
+  const writer = createSqliteClient(config.url);
+  const reader = createSqliteClient(config.url);
+  const read = reader as unknown as DbClient;
+  return {
+    kind: 'sqlite',
+    read,
+    async transaction(work) {
+      try {
+        return await (writer as unknown as DbClient).$transaction(async (tx) => {
+          await tx.$executeRawUnsafe('UPDATE storage_write_lock SET id = id WHERE id = 1');
+          return work(tx);
+        }, TRANSACTION_OPTIONS);
+      } catch (error) {
+        throw asUnavailable(error);
+      }
+    },
+    async ping() {
+      await read.$queryRawUnsafe('SELECT 1');
+    },
+    async close() {
+      await Promise.all([writer.$disconnect(), reader.$disconnect()]);
+    },
+  };
+}
+
+function openPostgres(config: DatabaseConfig): Database {
+  const adapter = new PrismaPg(
+    { connectionString: config.url, max: config.poolSize, options: `-c search_path=${config.schema}` },
+    { schema: config.schema },
+  );
+  const client = new PostgresClient({ adapter });
+  return {
+    kind: 'postgresql',
+    read: client,
+    async transaction(work) {
+      try {
+        return await client.$transaction(work, TRANSACTION_OPTIONS);
+      } catch (error) {
+        throw asUnavailable(error);
+      }
+    },
+    async ping() {
+      await client.$queryRawUnsafe('SELECT 1');
+    },
+    async close() {
+      await client.$disconnect();
+    },
+  };
+}
+
+export function openDatabase(config: DatabaseConfig): Database {
+  return config.kind === 'sqlite' ? openSqlite(config) : openPostgres(config);
+}
