@@ -120,8 +120,8 @@ export function mountRoute<B extends Schema | undefined, Q extends Schema | unde
       if (spec.access.kind === 'officer') env.requireRole(principal, spec.access.roles);
       else if (principal.kind !== 'app') throw new Unauthenticated('this route is for apps; use an app access token');
     }
-    const params = parsePart(spec.params, req.params, '');
-    const query = parsePart(spec.query, req.query, '');
+    const params = parsePart(spec.params, req.params, '') as Infer<P>;
+    const query = parsePart(spec.query, req.query, '') as Infer<Q>;
     let body = undefined as Infer<B>;
     if (spec.body && spec.validateBody !== false) {
       const bodyType = spec.bodyType ?? 'application/json';

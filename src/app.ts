@@ -1,0 +1,46 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { requestObservability } from './http/observability.ts';
+import { notFoundHandler, problemHandler } from './http/problem.ts';
+import type { RouteEnvironment } from './http/route.ts';
+import { authRoutes } from './modules/auth/routes.ts';
+import { opsRoutes } from './modules/ops/routes.ts';
+import { policyRoutes } from './modules/policies/routes.ts';
+import type { Runtime } from './runtime.ts';
+
+const VERSION = '0.1.0';
+
+/** Builds the HTTP app from the modules. Listening and shutdown live in server.ts. */
+export function createApp(runtime: Runtime): Express {
+  const { config, logger, loaded, auth, registry } = runtime;
+  const app = express();
+  app.set('trust proxy', config.trustProxy);
+  app.set('etag', false);
+  app.use(helmet());
+  app.use(requestObservability(logger, runtime.metrics));
+  // strict: only objects and arrays at the top level; a bare string or number is not a request body.
+  app.use(express.json({ limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  const env: RouteEnvironment = {
+    policyVersion: () => loaded.version,
+    authenticate: (token) => auth.authenticate(token),
+    requireRole: (principal, roles) => auth.requireRole(principal, roles),
+  };
+  app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
+  app.use(
+    authRoutes({
+      auth,
+      signingKey: runtime.signingKey,
+      env,
+      registry,
+      tokenRateLimit: config.tokenRateLimitPerMinute,
+      signInRateLimit: config.signInRateLimitPerMinute,
+      bodyLimit: config.bodyLimit,
+    }),
+  );
+  app.use(policyRoutes({ loaded, env, registry }));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(logger));
+  return app;
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { PolicyError } from '../modules/policies/load.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
+import { CustosError, ValidationError } from '../shared/errors.ts';
+import type { RequestContext } from '../shared/request-context.ts';
+import { MigrationError } from '../storage/migrate.ts';
+
+/** A failure the CLI reports as a message and exit code 1, without a stack trace. */
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+export function readConfig(): Config {
+  return loadConfig(process.env);
+}
+
+/** CLI logs go to stderr so that stdout holds only the command's output (JSON with --json). */
+export function cliLogger(config: Config): Logger {
+  return createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+}
+
+/** Opens the same runtime the server uses, runs `work`, and always closes the database. */
+export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const config = readConfig();
+  const runtime = await createRuntime(config, cliLogger(config));
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** CLI actions are audited like any other; the actor names the OS user who ran them. */
+export function cliContext(runtime: Runtime): RequestContext {
+  return { actor: { type: 'system', id: `cli:${os.userInfo().username}` }, requestId: randomUUID(), policyVersion: runtime.loaded.version };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function printLines(...lines: string[]): void {
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Known failures become one readable message; anything else is a bug and keeps its stack. */
+export function describeCliFailure(error: unknown): string {
+  if (error instanceof PolicyError) return `policy is not valid:\n${error.message.split('\n').map((l) => `  ${l}`).join('\n')}`;
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof ValidationError) return `invalid input:\n${error.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`;
+  if (error instanceof CustosError) return error.message;
+  if (error instanceof MigrationError || error instanceof CliError) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

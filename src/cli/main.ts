@@ -1,0 +1,65 @@
+import { Command, Option } from 'commander';
+import { officerRoles } from '../modules/auth/schema.ts';
+import { createAppCommand, listAppsCommand, removeAppCommand } from './apps.ts';
+import { verifyAuditCommand } from './audit.ts';
+import { describeCliFailure } from './io.ts';
+import { migrateCommand } from './migrate.ts';
+import { createOfficerCommand } from './officers.ts';
+import { checkPolicyCommand } from './policy.ts';
+import { serveCommand } from './serve.ts';
+
+const program = new Command('custos').description('Custos privacy and consent compliance gateway').showHelpAfterError();
+
+program.command('serve').description('run the gateway (configuration from the environment; see .env.example)').action(serveCommand);
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .option('--dry-run', 'list pending migrations without applying them')
+  .option('--json', 'print the result as JSON')
+  .action(migrateCommand);
+
+program
+  .command('policy')
+  .description('policy files')
+  .command('check')
+  .argument('[dir]', 'policy directory (default: POLICY_DIR)')
+  .description('validate every policy file; exit 1 naming file, key path and problem')
+  .option('--json', 'print the result as JSON')
+  .action(checkPolicyCommand);
+
+const apps = program.command('apps').description('machine clients');
+apps
+  .command('create')
+  .description('register an app and print its client secret once')
+  .requiredOption('--name <name>', 'display name, e.g. "Call centre dialer"')
+  .requiredOption('--purposes <list>', 'comma-separated purposes the app may use')
+  .option('--reveal <channels>', 'comma-separated channels whose raw identifier the app may have revealed')
+  .option('--json', 'print {clientId, clientSecret, purposes} as JSON')
+  .action(createAppCommand);
+apps.command('list').description('list apps').option('--json', 'print as JSON').action(listAppsCommand);
+apps.command('remove').argument('<clientId>').description('remove an app; its tokens stop working at once').option('--json', 'print as JSON').action(removeAppCommand);
+
+program
+  .command('officers')
+  .description('compliance officers')
+  .command('create')
+  .description('create an officer who signs in with a password')
+  .requiredOption('--username <username>', 'sign-in name')
+  .addOption(new Option('--role <role>', 'role').choices(officerRoles).makeOptionMandatory())
+  .option('--password-stdin', 'read the password from standard input (otherwise one is generated and printed once)')
+  .option('--json', 'print the officer as JSON')
+  .action(createOfficerCommand);
+
+program
+  .command('audit')
+  .description('audit trail')
+  .command('verify')
+  .description('recompute every event hash and chain link; exit 1 naming the first bad event')
+  .option('--json', 'print the result as JSON')
+  .action(verifyAuditCommand);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`custos: ${describeCliFailure(error)}\n`);
+  process.exit(1);
+});

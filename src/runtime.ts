@@ -1,0 +1,77 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Config } from './config.ts';
+import { createOpenApiRegistry } from './http/openapi.ts';
+import { createMetrics, type Metrics } from './http/observability.ts';
+import { loadMasterKey } from './keys/master-key.ts';
+import { deriveSigningKey, type SigningKey } from './keys/signing-key.ts';
+import type { Logger } from './logger.ts';
+import { OidcVerifier } from './modules/auth/oidc.ts';
+import { createAuthService, type AuthService } from './modules/auth/service.ts';
+import type { OpsState } from './modules/ops/routes.ts';
+import { loadPolicy } from './modules/policies/load.ts';
+import type { LoadedPolicy } from './modules/policies/schema.ts';
+import { openDatabase, type Database } from './storage/database.ts';
+import { migrate, MigrationError } from './storage/migrate.ts';
+
+/** Everything a running Custos holds, wired once; the HTTP app and the CLI both use it. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  loaded: LoadedPolicy;
+  db: Database;
+  signingKey: SigningKey;
+  auth: AuthService;
+  metrics: Metrics;
+  registry: OpenAPIRegistry;
+  ops: OpsState;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded database migrates itself at start, so `npm start` works on a
+ * fresh machine. PostgreSQL is shared by replicas and migrated on purpose with
+ * `custos migrate`; a replica never starts against a schema it does not know.
+ */
+async function prepareSchema(config: Config, logger: Logger): Promise<void> {
+  if (config.database.kind === 'sqlite') {
+    const report = await migrate(config.database);
+    if (report.applied.length > 0) logger.info('applied migrations', { migrations: report.applied });
+    return;
+  }
+  const pending = await migrate(config.database, { dryRun: true });
+  if (pending.applied.length > 0) {
+    throw new MigrationError(`the PostgreSQL schema "${config.database.schema}" needs migrations ${pending.applied.join(', ')}; run \`custos migrate\` first`);
+  }
+}
+
+export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  const loaded = loadPolicy(config.policyDir);
+  const masterKey = loadMasterKey(config.masterKey, config.dataDir, logger);
+  const signingKey = await deriveSigningKey(masterKey);
+  await prepareSchema(config, logger);
+  const db = openDatabase(config.database);
+  const oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
+  const auth = createAuthService({
+    db,
+    policy: loaded.policy,
+    oidc,
+    settings: {
+      issuer: config.publicUrl,
+      signingKey,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      officerSessionTtlSeconds: config.officerSessionTtlSeconds,
+    },
+  });
+  return {
+    config,
+    logger,
+    loaded,
+    db,
+    signingKey,
+    auth,
+    metrics: createMetrics(),
+    registry: createOpenApiRegistry(),
+    ops: { shuttingDown: false },
+    close: () => db.close(),
+  };
+}
