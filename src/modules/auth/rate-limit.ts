@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { TooManyRequests } from '../../shared/errors.ts';
 
 /**
@@ -18,14 +18,16 @@ export function credentialRateLimit(perMinute: number, accountOf: (req: Request)
       next(new TooManyRequests('too many attempts; wait before trying again', options.windowMs / 1000));
     },
   };
+  // IPv6 clients are grouped by /56, so one host cannot rotate through its own addresses.
+  const address = (req: Request) => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
   return [
-    rateLimit({ ...common, limit: perMinute * 4, identifier: 'address', keyGenerator: (req) => `ip:${req.ip ?? 'unknown'}` }),
+    rateLimit({ ...common, limit: perMinute * 4, identifier: 'address', keyGenerator: address }),
     rateLimit({
       ...common,
       identifier: 'account',
       // Successful sign-ins give their slot back: only failures use up an account's budget.
       skipSuccessfulRequests: true,
-      keyGenerator: (req) => `account:${accountOf(req) ?? `ip:${req.ip ?? 'unknown'}`}`,
+      keyGenerator: (req) => `account:${accountOf(req) ?? address(req)}`,
     }),
   ];
 }
