@@ -1,0 +1,69 @@
+import request from 'supertest';
+import { auditEvents, createTestOfficer, officerToken, startTestGateway, systemContext, type TestGateway } from '../support/gateway.ts';
+
+describe('officers sign in with a password and act within their role', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(() => gateway.close());
+
+  it('signs in, carries the role, and is audited', async () => {
+    const alice = await createTestOfficer(gateway, 'auditor', 'alice');
+    const response = await request(gateway.app).post('/v1/officers/session').send({ username: 'alice', password: alice.password });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ token_type: 'Bearer', expires_in: 28800, role: 'auditor' });
+
+    const me = await request(gateway.app).get('/v1/officers/me').set('Authorization', `Bearer ${response.body.access_token}`);
+    expect(me.body).toEqual({ id: alice.id, username: 'alice', role: 'auditor', via: 'password' });
+
+    const signIns = await auditEvents(gateway, 'auth.officer.sign-in');
+    expect(signIns.at(-1)).toMatchObject({ decision: 'allow', actor: { type: 'officer', id: alice.id } });
+    const created = await auditEvents(gateway, 'auth.officer.create');
+    expect(created.some((e) => e.reasons[0]?.detail === `${alice.id} auditor`)).toBe(true);
+  });
+
+  it('refuses a wrong password and an unknown username alike, and audits both', async () => {
+    await createTestOfficer(gateway, 'admin', 'bob');
+    const wrong = await request(gateway.app).post('/v1/officers/session').send({ username: 'bob', password: 'not-his-password' });
+    const unknown = await request(gateway.app).post('/v1/officers/session').send({ username: 'nobody', password: 'whatever-password' });
+    for (const response of [wrong, unknown]) {
+      expect(response.status).toBe(401);
+      expect(response.body.detail).toBe('unknown username or wrong password');
+    }
+    const denied = (await auditEvents(gateway, 'auth.officer.sign-in')).filter((e) => e.decision === 'deny');
+    expect(denied.map((e) => e.actor.type).sort()).toEqual(['anonymous', 'officer']);
+    // The attempted username of an unknown account is not kept: people type passwords into that box.
+    expect(JSON.stringify(denied)).not.toContain('nobody');
+  });
+
+  it('validates the sign-in body field by field', async () => {
+    const response = await request(gateway.app).post('/v1/officers/session').send({ username: 42, extra: true });
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual(
+      expect.arrayContaining([
+        { path: 'username', message: expect.stringMatching(/string/) },
+        { path: 'password', message: expect.stringMatching(/string/) },
+        { path: '', message: expect.stringMatching(/extra/) },
+      ]),
+    );
+  });
+
+  it('enforces roles on officer routes', async () => {
+    const auditor = await createTestOfficer(gateway, 'auditor');
+    const token = await officerToken(gateway, auditor.username, auditor.password);
+    expect((await request(gateway.app).get('/v1/policy').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+  });
+
+  it('rejects weak passwords, bad usernames and duplicates when creating officers', async () => {
+    const ctx = systemContext(gateway);
+    await expect(gateway.runtime.auth.createOfficer(ctx, { username: 'x', role: 'admin', password: 'short' })).rejects.toMatchObject({
+      errors: [
+        { path: 'username', message: expect.any(String) },
+        { path: 'password', message: 'must be at least 12 characters' },
+      ],
+    });
+    await createTestOfficer(gateway, 'admin', 'carol');
+    await expect(createTestOfficer(gateway, 'admin', 'carol')).rejects.toMatchObject({ status: 409 });
+  });
+});
