@@ -1,0 +1,55 @@
+import { cleanUpEnvironment, testEnvironment } from '../support/gateway.ts';
+import { runCustos } from '../support/processes.ts';
+
+describe('custos CLI', () => {
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    env = testEnvironment();
+    const migrated = await runCustos(['migrate', '--json'], { env });
+    expect(migrated.code).toBe(0);
+    expect(JSON.parse(migrated.stdout).applied).toEqual(['0001_foundation']);
+  });
+  afterAll(() => cleanUpEnvironment(env));
+
+  it('migrate is idempotent', async () => {
+    const again = await runCustos(['migrate', '--json'], { env });
+    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], alreadyApplied: ['0001_foundation'] });
+  });
+
+  it('apps create --json prints the credentials once, in the documented shape', async () => {
+    const result = await runCustos(['apps', 'create', '--name', 'Dialer', '--purposes', 'marketing,support', '--reveal', 'call,sms', '--json'], { env });
+    expect(result.code).toBe(0);
+    const created = JSON.parse(result.stdout);
+    expect(created).toEqual({ clientId: expect.stringMatching(/^app_[a-z0-9]{20}$/), clientSecret: expect.stringMatching(/^cs_/), name: 'Dialer', purposes: ['marketing', 'support'], reveal: ['call', 'sms'] });
+    const list = JSON.parse((await runCustos(['apps', 'list', '--json'], { env })).stdout);
+    expect(list).toContainEqual(expect.objectContaining({ clientId: created.clientId, removedAt: null }));
+    expect(JSON.stringify(list)).not.toContain(created.clientSecret);
+  });
+
+  it('apps create refuses a purpose the policy does not define, exit 1', async () => {
+    const result = await runCustos(['apps', 'create', '--name', 'X', '--purposes', 'surveillance'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('purposes: unknown purpose "surveillance"');
+  });
+
+  it('officers create reads the password from stdin', async () => {
+    const result = await runCustos(['officers', 'create', '--username', 'dana', '--role', 'privacy-agent', '--password-stdin', '--json'], { env, input: 'correct horse battery staple\n' });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ id: expect.stringMatching(/^off_/), username: 'dana', role: 'privacy-agent' });
+    const dup = await runCustos(['officers', 'create', '--username', 'dana', '--role', 'admin', '--password-stdin'], { env, input: 'another long password' });
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('already exists');
+  });
+
+  it('officers create refuses an unknown role', async () => {
+    const result = await runCustos(['officers', 'create', '--username', 'eve', '--role', 'overlord'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/Allowed choices are auditor, privacy-agent, admin/);
+  });
+
+  it('audit verify confirms the trail the commands above wrote', async () => {
+    const result = await runCustos(['audit', 'verify', '--json'], { env });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, checked: 2 });
+  });
+});
