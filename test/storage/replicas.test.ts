@@ -1,0 +1,62 @@
+import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
+import { CUSTOS_BIN, runCustos, startProcess, type ChildProcess } from '../support/processes.ts';
+
+/**
+ * Two gateway processes share one database (the embedded file, or one
+ * PostgreSQL schema), while the CLI writes to it too. Every access must land in
+ * one gap-free hash chain, whichever process served it.
+ */
+describe(`two custos processes on one ${databaseKind} database`, () => {
+  let env: Record<string, string>;
+  const servers: Array<ChildProcess & { port: number }> = [];
+
+  beforeAll(async () => {
+    env = { ...testEnvironment(), PORT: '0', HOST: '127.0.0.1', TOKEN_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'warn' };
+    expect((await runCustos(['migrate'], { env })).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const started = await startProcess([CUSTOS_BIN, 'serve'], { env: { ...env, LOG_LEVEL: 'info' }, ready: /"port":(\d+)/ });
+      servers.push({ ...started, port: Number(started.match[1]) });
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await cleanUpEnvironment(env);
+  });
+
+  it('keeps one strict audit order across both processes and the CLI', async () => {
+    const created = await runCustos(['apps', 'create', '--name', 'Shared', '--purposes', 'support', '--json'], { env });
+    expect(created.code).toBe(0);
+    const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
+
+    const perServer = 40;
+    const requests = servers.flatMap((server, s) =>
+      Array.from({ length: perServer }, async (_, i) => {
+        const secret = i % 4 === 0 ? 'wrong-secret' : clientSecret;
+        const response = await fetch(`http://127.0.0.1:${server.port}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': `p${s}-${i}` },
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+        });
+        return response.status;
+      }),
+    );
+    // The CLI writes at the same moment the servers do.
+    const [statuses, cliWrite] = await Promise.all([Promise.all(requests), runCustos(['apps', 'create', '--name', 'During load', '--purposes', 'support'], { env })]);
+    expect(cliWrite.code).toBe(0);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+
+    // A token from one replica works on the other: they share the key and the data.
+    const token = await fetch(`http://127.0.0.1:${servers[0]!.port}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+    }).then((r) => r.json() as Promise<{ access_token: string }>);
+    expect((await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/purposes`, { headers: { authorization: `Bearer ${token.access_token}` } })).status).toBe(200);
+
+    const verified = await runCustos(['audit', 'verify', '--json'], { env });
+    expect(verified.code).toBe(0);
+    // app created + 80 token answers + CLI app + 1 more token
+    expect(JSON.parse(verified.stdout)).toEqual({ ok: true, checked: 83, headSeq: '83' });
+  });
+});
