@@ -4,7 +4,7 @@ import { CUSTOS_BIN, runCustos, startProcess } from '../support/processes.ts';
 
 describe('custos serve', () => {
   it('finishes in-flight requests on SIGTERM, refuses new ones, and exits 0', async () => {
-    const env = { ...testEnvironment(), PORT: '0', HOST: '127.0.0.1' };
+    const env: Record<string, string> = { ...testEnvironment(), PORT: '0', HOST: '127.0.0.1' };
     if (env.DATABASE_URL) expect((await runCustos(['migrate'], { env })).code).toBe(0);
     const server = await startProcess([CUSTOS_BIN, 'serve'], { env, ready: /"port":(\d+)/ });
     const port = Number(server.match[1]);

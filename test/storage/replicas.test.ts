@@ -1,3 +1,4 @@
+import { ACCOUNT_RECHECK_MS } from '../../src/modules/auth/service.ts';
 import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
 import { CUSTOS_BIN, runCustos, startProcess, type ChildProcess } from '../support/processes.ts';
 
@@ -58,5 +59,13 @@ describe(`two custos processes on one ${databaseKind} database`, () => {
     expect(verified.code).toBe(0);
     // app created + 80 token answers + CLI app + 1 more token
     expect(JSON.parse(verified.stdout)).toEqual({ ok: true, checked: 83, headSeq: '83' });
+
+    // Removing the app from the CLI stops its unexpired token on every replica within the recheck bound.
+    expect((await runCustos(['apps', 'remove', clientId], { env })).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, ACCOUNT_RECHECK_MS + 100));
+    for (const server of servers) {
+      const response = await fetch(`http://127.0.0.1:${server.port}/v1/purposes`, { headers: { authorization: `Bearer ${token.access_token}` } });
+      expect(response.status).toBe(401);
+    }
   });
 });

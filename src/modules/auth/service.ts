@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SigningKey } from '../../keys/signing-key.ts';
 import { Conflict, Forbidden, Unauthenticated, ValidationError } from '../../shared/errors.ts';
+import { ExpiringCache } from '../../shared/expiring-cache.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { appendAuditEvent } from '../audit/service.ts';
@@ -51,9 +52,60 @@ function newClientId(): string {
   return `app_${Array.from(randomBytes(20), (b) => alphabet[b % alphabet.length]).join('')}`;
 }
 
+/**
+ * How long a replica may keep using an app or officer record it has read.
+ * Removal is immediate on the replica that performs it and reaches the others
+ * within this bound; without it, every request would pay a database read.
+ */
+export const ACCOUNT_RECHECK_MS = 1000;
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+type VerifiedToken = { kind: 'app'; clientId: string; scope: string[] } | { kind: 'officer'; officerId: string; role: OfficerRole };
+
 export function createAuthService(deps: AuthServiceDeps) {
   const { db, policy, settings, oidc } = deps;
   const signer: TokenSigner = { issuer: settings.issuer, key: settings.signingKey };
+  // A token's signature and claims never change, so a verified token is remembered until it
+  // expires (apps reuse one token for its whole lifetime). Expiry is still enforced by the cache.
+  const verifiedTokens = new ExpiringCache<VerifiedToken>(VERIFIED_TOKEN_CACHE_SIZE);
+  const apps = new ExpiringCache<store.AppRecord | null>(VERIFIED_TOKEN_CACHE_SIZE);
+  const officers = new ExpiringCache<store.OfficerRecord | null>(VERIFIED_TOKEN_CACHE_SIZE);
+
+  async function verifyCustosToken(token: string, audience: unknown): Promise<VerifiedToken> {
+    const cached = verifiedTokens.get(token);
+    if (cached) return cached;
+    let verified: VerifiedToken;
+    let exp: number;
+    if (audience === OFFICER_AUDIENCE) {
+      const claims = await verifyOfficerToken(signer, token);
+      verified = { kind: 'officer', officerId: claims.officerId, role: claims.role };
+      exp = claims.exp;
+    } else {
+      const claims = await verifyAppToken(signer, token);
+      verified = { kind: 'app', clientId: claims.clientId, scope: claims.scope };
+      exp = claims.exp;
+    }
+    verifiedTokens.set(token, verified, exp * 1000);
+    return verified;
+  }
+
+  async function currentApp(clientId: string): Promise<store.AppRecord | undefined> {
+    let app = apps.get(clientId);
+    if (app === undefined) {
+      app = (await store.findApp(db.read, clientId)) ?? null;
+      apps.set(clientId, app, Date.now() + ACCOUNT_RECHECK_MS);
+    }
+    return app ?? undefined;
+  }
+
+  async function currentOfficer(officerId: string): Promise<store.OfficerRecord | undefined> {
+    let officer = officers.get(officerId);
+    if (officer === undefined) {
+      officer = (await store.findOfficer(db.read, officerId)) ?? null;
+      officers.set(officerId, officer, Date.now() + ACCOUNT_RECHECK_MS);
+    }
+    return officer ?? undefined;
+  }
 
   function checkGrants(purposes: string[], reveal: string[]): void {
     const problems = [
@@ -84,7 +136,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         const removed = await store.markAppRemoved(tx, clientId, new Date());
         if (removed) await appendAuditEvent(tx, ctx, { action: 'auth.app.remove', decision: 'info', reasons: [{ code: 'client', detail: clientId }] });
         return removed;
-      });
+      }).finally(() => apps.delete(clientId));
     },
 
     listApps: () => store.listApps(db.read),
@@ -155,9 +207,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /**
-     * Resolves a bearer token to its principal. App tokens are checked against
-     * the app's current record on every request, so a removed app or a
-     * narrowed grant takes effect at once on every replica.
+     * Resolves a bearer token to its principal. Besides the token itself, the
+     * app's or officer's current record is checked (re-read at least every
+     * ACCOUNT_RECHECK_MS), so a removed app or a narrowed grant stops working
+     * even while its tokens are unexpired.
      */
     async authenticate(token: string): Promise<Principal> {
       const claims = peekClaims(token);
@@ -165,17 +218,16 @@ export function createAuthService(deps: AuthServiceDeps) {
         const officer = await oidc.verify(token);
         return { kind: 'officer', id: `oidc:${officer.subject}`, username: officer.username, role: officer.role, via: 'oidc' };
       }
-      if (claims.aud === OFFICER_AUDIENCE) {
-        const { officerId, role } = await verifyOfficerToken(signer, token);
-        const officer = await store.findOfficer(db.read, officerId);
+      const verified = await verifyCustosToken(token, claims.aud);
+      if (verified.kind === 'officer') {
+        const officer = await currentOfficer(verified.officerId);
         if (!officer || officer.disabledAt) throw new Unauthenticated('the officer account no longer exists or is disabled');
-        if (officer.role !== role) throw new Unauthenticated("the officer's role has changed; sign in again");
-        return { kind: 'officer', id: officer.id, username: officer.username, role, via: 'password' };
+        if (officer.role !== verified.role) throw new Unauthenticated("the officer's role has changed; sign in again");
+        return { kind: 'officer', id: officer.id, username: officer.username, role: verified.role, via: 'password' };
       }
-      const { clientId, scope } = await verifyAppToken(signer, token);
-      const app = await store.findApp(db.read, clientId);
+      const app = await currentApp(verified.clientId);
       if (!app || app.removedAt) throw new Unauthenticated('the client has been removed');
-      return { kind: 'app', clientId, name: app.name, purposes: scope.filter((p) => app.purposes.includes(p)), reveal: app.reveal };
+      return { kind: 'app', clientId: app.id, name: app.name, purposes: verified.scope.filter((p) => app.purposes.includes(p)), reveal: app.reveal };
     },
 
     requireRole(principal: Principal, roles: readonly OfficerRole[]): void {

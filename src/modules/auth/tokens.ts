@@ -67,15 +67,15 @@ async function verifyCustosToken(signer: TokenSigner, token: string, audience: s
   }
 }
 
-export async function verifyAppToken(signer: TokenSigner, token: string): Promise<{ clientId: string; scope: string[] }> {
+export async function verifyAppToken(signer: TokenSigner, token: string): Promise<{ clientId: string; scope: string[]; exp: number }> {
   const payload = await verifyCustosToken(signer, token, APP_AUDIENCE);
   const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-  return { clientId: payload.sub!, scope };
+  return { clientId: payload.sub!, scope, exp: payload.exp! };
 }
 
-export async function verifyOfficerToken(signer: TokenSigner, token: string): Promise<{ officerId: string; role: OfficerRole }> {
+export async function verifyOfficerToken(signer: TokenSigner, token: string): Promise<{ officerId: string; role: OfficerRole; exp: number }> {
   const payload = await verifyCustosToken(signer, token, OFFICER_AUDIENCE);
   const role = officerRoleSchema.safeParse(payload.role);
   if (!role.success) throw new Unauthenticated('the token carries no valid role');
-  return { officerId: payload.sub!, role: role.data };
+  return { officerId: payload.sub!, role: role.data, exp: payload.exp! };
 }

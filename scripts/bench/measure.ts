@@ -1,0 +1,56 @@
+import autocannon from 'autocannon';
+
+export interface Figure {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  connections: number;
+  durationSeconds: number;
+}
+
+async function run(options: LoadOptions, duration: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: options.url,
+    method: options.method ?? 'GET',
+    headers: options.headers,
+    body: options.body,
+    connections: options.connections,
+    duration,
+  });
+}
+
+/** A short warm-up (JIT, connection pools), then the measured run. */
+export async function measure(name: string, options: LoadOptions): Promise<Figure> {
+  await run(options, 2);
+  const result = await run(options, options.durationSeconds);
+  return {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+export function printTable(baseline: Figure, figures: Figure[]): void {
+  const rows = [baseline, ...figures].map((f) => ({
+    scenario: f.name,
+    'req/s': f.requestsPerSecond,
+    'p50 ms': f.p50Ms,
+    'p99 ms': f.p99Ms,
+    'vs baseline': f === baseline ? '1.00' : (f.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
+    'errors/non-2xx': `${f.errors}/${f.non2xx}`,
+  }));
+  console.table(rows);
+}
