@@ -7,12 +7,20 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { dropSchema } from '../test/support/gateway.ts';
 import { startProcess, runCustos, type ChildProcess } from '../test/support/processes.ts';
 import { measure, printTable, type Figure } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const root = path.join(__dirname, '..');
+
+/** A throw-away schema, so a benchmark never touches real data and leaves nothing behind. */
+function benchSchemaUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('schema', `custos_bench_${randomBytes(4).toString('hex')}`);
+  return url.toString();
+}
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-bench-'));
@@ -23,7 +31,7 @@ async function main(): Promise<void> {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: benchSchemaUrl(process.env.DATABASE_URL) } : {}),
   };
   const processes: ChildProcess[] = [];
   try {
@@ -57,6 +65,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(processes.map((p) => p.stop()));
     fs.rmSync(dataDir, { recursive: true, force: true });
+    if (env.DATABASE_URL) await dropSchema(env.DATABASE_URL);
   }
 }
 
