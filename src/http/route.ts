@@ -2,7 +2,7 @@ import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openap
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { OfficerRole, Principal } from '../modules/auth/schema.ts';
-import { Unauthenticated, UnsupportedMediaType, ValidationError, type FieldProblem } from '../shared/errors.ts';
+import { MethodNotAllowed, Unauthenticated, UnsupportedMediaType, ValidationError, type FieldProblem } from '../shared/errors.ts';
 import type { RequestContext } from '../shared/request-context.ts';
 import { formatKeyPath } from '../shared/key-path.ts';
 import './express-augment.ts';
@@ -97,6 +97,31 @@ function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, S
   };
 }
 
+const methodsByPath = new WeakMap<Router, Map<string, Set<string>>>();
+
+/**
+ * A known path asked with a method it does not have answers 405 with `Allow`
+ * (RFC 9110 section 15.5.6) rather than 404. The set is read at request time,
+ * so methods mounted later on the same path are allowed through.
+ */
+function answerOtherMethods(router: Router, expressPath: string, method: RouteSpec<undefined, undefined, undefined>['method']): void {
+  let paths = methodsByPath.get(router);
+  if (!paths) methodsByPath.set(router, (paths = new Map()));
+  let methods = paths.get(expressPath);
+  if (!methods) {
+    const allowed = (methods = new Set());
+    paths.set(expressPath, allowed);
+    router.all(expressPath, (req, _res, next) => {
+      if (allowed.has(req.method)) return next();
+      const error = new MethodNotAllowed(`${req.method} is not supported here; use ${[...allowed].join(', ')}`);
+      error.headers.Allow = [...allowed].join(', ');
+      next(error);
+    });
+  }
+  methods.add(method.toUpperCase());
+  if (method === 'get') methods.add('HEAD');
+}
+
 /**
  * Mounts one route: authenticates, checks the role, validates params, query
  * and body with the route's zod schemas, then runs the handler. The same spec
@@ -110,6 +135,7 @@ export function mountRoute<B extends Schema | undefined, Q extends Schema | unde
 ): void {
   registry.registerPath(openApiConfig(spec as RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>));
   const expressPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
+  answerOtherMethods(router, expressPath, spec.method);
   router[spec.method](expressPath, async (req, res) => {
     const state = req.custos!;
     state.route = spec.path;

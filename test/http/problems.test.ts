@@ -79,3 +79,18 @@ describe('an unexpected error', () => {
     expect(lines.join('')).not.toContain('13800138000');
   });
 });
+
+describe('a known path with the wrong method', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(() => gateway.close());
+
+  it('answers 405 with Allow instead of 404', async () => {
+    const response = await request(gateway.app).get('/oauth/token');
+    expectProblem(response, 405, 'method-not-allowed');
+    expect(response.headers.allow).toBe('POST');
+    expect((await request(gateway.app).delete('/v1/purposes')).headers.allow).toBe('GET, HEAD');
+  });
+});
