@@ -6,6 +6,7 @@ import type { RouteEnvironment } from './http/route.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { opsRoutes } from './modules/ops/routes.ts';
 import { policyRoutes } from './modules/policies/routes.ts';
+import { subjectRoutes } from './modules/subjects/routes.ts';
 import type { Runtime } from './runtime.ts';
 
 const VERSION = '0.1.0';
@@ -39,6 +40,7 @@ export function createApp(runtime: Runtime): Express {
     }),
   );
   app.use(policyRoutes({ loaded, env, registry }));
+  app.use(subjectRoutes({ subjects: runtime.subjects, env, registry }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

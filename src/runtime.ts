@@ -8,7 +8,9 @@ import type { Logger } from './logger.ts';
 import { OidcVerifier } from './modules/auth/oidc.ts';
 import { createAuthService, type AuthService } from './modules/auth/service.ts';
 import type { OpsState } from './modules/ops/routes.ts';
+import { createKeyRing } from './modules/keys/key-ring.ts';
 import { loadPolicy } from './modules/policies/load.ts';
+import { createSubjectService, type SubjectService } from './modules/subjects/service.ts';
 import type { LoadedPolicy } from './modules/policies/schema.ts';
 import { openDatabase, type Database } from './storage/database.ts';
 import { migrate, MigrationError } from './storage/migrate.ts';
@@ -21,6 +23,7 @@ export interface Runtime {
   db: Database;
   signingKey: SigningKey;
   auth: AuthService;
+  subjects: SubjectService;
   metrics: Metrics;
   registry: OpenAPIRegistry;
   ops: OpsState;
@@ -62,6 +65,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       officerSessionTtlSeconds: config.officerSessionTtlSeconds,
     },
   });
+  const subjects = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey) });
   return {
     config,
     logger,
@@ -69,6 +73,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     db,
     signingKey,
     auth,
+    subjects,
     metrics: createMetrics(),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },

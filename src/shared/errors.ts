@@ -37,6 +37,17 @@ export class PolicyViolation extends CustosError {
   }
 }
 
+/** An identifier that cannot be normalized (not a phone number, not an e-mail address). */
+export class InvalidIdentifier extends CustosError {
+  readonly status = 422;
+  readonly code = 'invalid-identifier';
+  readonly title = 'An identifier is not valid';
+  constructor(readonly errors: FieldProblem[]) {
+    super(errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+    this.extensions.errors = errors;
+  }
+}
+
 export class MalformedBody extends CustosError {
   readonly status = 400;
   readonly code = 'malformed-body';
@@ -93,6 +104,10 @@ export class Conflict extends CustosError {
   readonly status = 409;
   readonly code = 'conflict';
   readonly title = 'Conflict';
+  constructor(detail: string, extensions: Record<string, unknown> = {}) {
+    super(detail);
+    Object.assign(this.extensions, extensions);
+  }
 }
 
 export class TooManyRequests extends CustosError {

@@ -1,0 +1,29 @@
+import { deriveKey } from '../../keys/derive.ts';
+
+/**
+ * The versioned keys derived from the master key. A version is only a number
+ * (recorded in key_version); its keys are derived on demand and memoized.
+ *  - identifier keys: HMAC keys for identifier pseudonyms (matching and lookup);
+ *  - wrapping keys: AES keys that wrap each subject's data key.
+ * The app-pseudonym key is not versioned: the pseudonyms apps see must stay stable.
+ */
+export interface KeyRing {
+  identifierKey(version: number): Buffer;
+  wrappingKey(version: number): Buffer;
+  readonly appPseudonymKey: Buffer;
+}
+
+export function createKeyRing(masterKey: Buffer): KeyRing {
+  const identifierKeys = new Map<number, Buffer>();
+  const wrappingKeys = new Map<number, Buffer>();
+  const memo = (cache: Map<number, Buffer>, label: string, version: number) => {
+    let key = cache.get(version);
+    if (!key) cache.set(version, (key = deriveKey(masterKey, `${label} v${version}`)));
+    return key;
+  };
+  return {
+    identifierKey: (version) => memo(identifierKeys, 'custos identifier pseudonym', version),
+    wrappingKey: (version) => memo(wrappingKeys, 'custos data key wrapping', version),
+    appPseudonymKey: deriveKey(masterKey, 'custos app pseudonym v1'),
+  };
+}

@@ -1,0 +1,252 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { open, seal } from '../../keys/envelope.ts';
+import { canonicalJson } from '../../shared/canonical-json.ts';
+import { Conflict, Forbidden, InvalidIdentifier, NotFound, PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import { isUniqueViolation, type Database, type Tx } from '../../storage/database.ts';
+import { appendAuditEvent } from '../audit/service.ts';
+import type { AuditEventInput } from '../audit/schema.ts';
+import type { KeyRing } from '../keys/key-ring.ts';
+import { currentKeyVersion } from '../keys/store.ts';
+import type { Policy } from '../policies/schema.ts';
+import { appPseudonym, identifierDigest, isRefShaped, newRef, newSubjectId } from '../pseudonyms/derive.ts';
+import { collectionViolations, grantedPurpose, type Violation } from './collection.ts';
+import { normalizeIdentifier } from './normalize.ts';
+import type { AttributeValue, SubjectWriteInput } from './schema.ts';
+import * as store from './store.ts';
+
+/** The app acting, as the auth layer established it. */
+export interface AppCaller {
+  clientId: string;
+  purposes: readonly string[];
+}
+
+export interface SubjectServiceDeps {
+  db: Database;
+  policy: Policy;
+  keys: KeyRing;
+}
+
+export interface SubjectView {
+  ref: string;
+  purpose: string;
+  attributes: Record<string, AttributeValue>;
+  identifiers: Record<string, string>;
+  timezone: string | null;
+}
+
+const versionsUpTo = (current: number) => Array.from({ length: current }, (_, i) => i + 1);
+
+export function createSubjectService(deps: SubjectServiceDeps) {
+  const { db, policy, keys } = deps;
+
+  /** Refusals are accesses too: they are audited in their own transaction before the error goes out. */
+  async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
+    await db.transaction((tx) => appendAuditEvent(tx, ctx, { ...event, decision: 'deny' }));
+    throw error;
+  }
+
+  function violationError(violations: Violation[]): PolicyViolation {
+    const detail = violations.map((v) => `${v.field}: ${v.reason}`).join('; ');
+    return new PolicyViolation(`refused by the data policy: ${detail}`, violations.map((v) => ({ ...v })));
+  }
+
+  function normalizeAll(identifiers: Record<string, string>): { values: Map<string, string>; problems: FieldProblem[] } {
+    const values = new Map<string, string>();
+    const problems: FieldProblem[] = [];
+    for (const [name, raw] of Object.entries(identifiers)) {
+      const result = normalizeIdentifier(policy.fields[name]!, raw, policy.defaults.region);
+      if ('problem' in result) problems.push({ path: `identifiers.${name}`, message: result.problem });
+      else values.set(name, result.value);
+    }
+    return { values, problems };
+  }
+
+  function digestKeys(kind: string, value: string, versions: number[]): store.DigestKey[] {
+    return versions.map((keyVersion) => ({ kind, keyVersion, digest: identifierDigest(keys.identifierKey(keyVersion), kind, value) }));
+  }
+
+  const dataKeyOf = (subject: store.SubjectRow) => open(keys.wrappingKey(subject.keyVersion), subject.wrappedKey, subject.id);
+  const encryptValue = (dataKey: Buffer, subjectId: string, field: string, value: unknown) => seal(dataKey, Buffer.from(canonicalJson(value), 'utf8'), `${subjectId}/${field}`);
+  const decryptValue = (dataKey: Buffer, subjectId: string, field: string, sealed: string) => JSON.parse(open(dataKey, sealed, `${subjectId}/${field}`).toString('utf8')) as unknown;
+
+  async function refFor(tx: Tx, appId: string, subjectId: string, at: Date): Promise<string> {
+    const existing = await store.findRefOfApp(tx, appId, subjectId);
+    if (existing) return existing;
+    const ref = newRef();
+    await store.insertRef(tx, { ref, appId, subjectId, createdAt: at });
+    return ref;
+  }
+
+  /** The subject behind an app's ref; another app's ref and a made-up one look the same. */
+  async function subjectOfRef(client: Tx | Database['read'], appId: string, ref: string): Promise<string | undefined> {
+    if (!isRefShaped(ref)) return undefined;
+    const found = await store.findRef(client, ref);
+    return found && found.appId === appId ? found.subjectId : undefined;
+  }
+
+  /**
+   * Creates or updates a subject. Without `ref`, the normalized identifiers
+   * find the subject (or a new one is created); with `ref` (PATCH), the ref
+   * names it and the identifiers must not belong to anyone else.
+   */
+  async function writeSubject(ctx: RequestContext, caller: AppCaller, input: SubjectWriteInput, ref?: string): Promise<{ ref: string; created: boolean; changed: string[] }> {
+    const identifierNames = Object.keys(input.identifiers);
+    const attributeNames = Object.keys(input.attributes);
+    const named = [...identifierNames, ...attributeNames];
+    const action = ref ? 'subjects.subject.update' : 'subjects.subject.write';
+    const violations = collectionViolations(policy, caller.purposes, input.purpose, identifierNames, attributeNames);
+    if (violations.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: violations.map((v) => ({ code: v.reason, detail: v.field })) }, violationError(violations));
+    const { values: identifiers, problems } = normalizeAll(input.identifiers);
+    if (problems.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: problems.map((p) => ({ code: 'invalid-identifier', detail: p.path })) }, new InvalidIdentifier(problems));
+
+    const attempt = () =>
+      db.transaction(async (tx) => {
+        const now = new Date();
+        await store.lockIdentifierIndex(tx, db.kind, 'write');
+        const current = await currentKeyVersion(tx);
+        const lookups = [...identifiers].flatMap(([kind, value]) => digestKeys(kind, value, versionsUpTo(current)));
+        const owners = new Map<string, string[]>();
+        for (const match of await store.findByDigests(tx, lookups)) {
+          owners.set(match.subjectId, [...new Set([...(owners.get(match.subjectId) ?? []), match.kind])]);
+        }
+
+        let subjectId: string | undefined;
+        if (ref) {
+          subjectId = await subjectOfRef(tx, caller.clientId, ref);
+          if (!subjectId) return { refused: new NotFound('no subject with this ref'), result: undefined };
+        }
+        const others = [...owners.keys()].filter((id) => id !== subjectId);
+        if ((ref && others.length > 0) || (!ref && others.length > 1)) {
+          const groups = [...owners.entries()].map(([id, fields]) => ({ fields, subject: id === subjectId ? 'this' : 'another' }));
+          return {
+            refused: new Conflict('these identifiers belong to different people; Custos never merges subjects silently. Correct the identifiers or update each subject separately.', {
+              conflicts: groups.map((g) => ({ fields: g.fields.map((f) => `identifiers.${f}`) })),
+            }),
+            result: undefined,
+          };
+        }
+        subjectId ??= others[0];
+
+        let subject: store.SubjectRow;
+        let dataKey: Buffer;
+        const created = subjectId === undefined;
+        if (subjectId === undefined) {
+          dataKey = randomBytes(32);
+          const id = newSubjectId();
+          subject = { id, timezone: input.timezone ?? null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now };
+          await store.insertSubject(tx, subject);
+        } else {
+          subject = (await store.findSubject(tx, subjectId))!;
+          dataKey = dataKeyOf(subject);
+        }
+
+        const existing = created ? new Map<string, string>() : await store.readFields(tx, subject.id, named);
+        const changes: store.ChangeRow[] = [];
+        const record = (field: string, value: unknown) => {
+          const before = existing.get(field);
+          if (before !== undefined && value !== null && canonicalJson(decryptValue(dataKey, subject.id, field, before)) === canonicalJson(value)) return false;
+          if (before === undefined && value === null) return false;
+          const ciphertext = value === null ? null : encryptValue(dataKey, subject.id, field, value);
+          changes.push({ id: randomUUID(), subjectId: subject.id, field, change: value === null ? 'remove' : 'set', ciphertext, purpose: input.purpose, actorId: ctx.actor.id ?? null, requestId: ctx.requestId, changedAt: now });
+          return true;
+        };
+        for (const [kind, value] of identifiers) {
+          if (record(kind, value)) await store.replaceIdentifier(tx, subject.id, digestKeys(kind, value, [current])[0]!);
+        }
+        for (const [field, value] of Object.entries(input.attributes)) record(field, value);
+        for (const change of changes) {
+          if (change.ciphertext === null) await store.removeField(tx, subject.id, change.field);
+          else await store.writeField(tx, subject.id, change.field, change.ciphertext, now);
+        }
+        await store.insertChanges(tx, changes);
+        if (!created) await store.touchSubject(tx, subject.id, now, input.timezone);
+        const subjectRef = ref ?? (await refFor(tx, caller.clientId, subject.id, now));
+        const changed = changes.map((c) => c.field);
+        await appendAuditEvent(tx, ctx, {
+          action: created ? 'subjects.subject.create' : action,
+          decision: 'allow',
+          subject: subject.id,
+          purpose: input.purpose,
+          fields: changed,
+          reasons: changed.length === 0 ? [{ code: 'no-change' }] : [],
+        });
+        return { result: { ref: subjectRef, created, changed }, refused: undefined };
+      });
+
+    let outcome;
+    try {
+      outcome = await attempt();
+    } catch (error) {
+      // Two requests created the same new person at once; the loser retries and merges into the winner.
+      if (!isUniqueViolation(error) && !isUniqueViolation((error as { cause?: unknown }).cause)) throw error;
+      outcome = await attempt();
+    }
+    if (outcome.refused) {
+      return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: [{ code: outcome.refused.code }] }, outcome.refused);
+    }
+    return outcome.result!;
+  }
+
+  async function readSubject(ctx: RequestContext, caller: AppCaller, ref: string, purpose: string): Promise<SubjectView> {
+    const action = 'subjects.subject.read';
+    const access = grantedPurpose(policy, caller.purposes, purpose);
+    if ('violation' in access) return refuse(ctx, { action, purpose, reasons: [{ code: access.violation.reason }] }, readRefusal(access.violation));
+    const subjectId = await subjectOfRef(db.read, caller.clientId, ref);
+    if (!subjectId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
+    const subject = await store.findSubject(db.read, subjectId);
+    if (!subject) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
+
+    const readable = access.definition.read;
+    const sealed = await store.readFields(db.read, subjectId, readable);
+    const dataKey = dataKeyOf(subject);
+    const view: SubjectView = { ref, purpose, attributes: {}, identifiers: {}, timezone: subject.timezone };
+    for (const [field, ciphertext] of sealed) {
+      const value = decryptValue(dataKey, subjectId, field, ciphertext);
+      if (policy.fields[field]?.kind === 'identifier') view.identifiers[field] = appPseudonym(keys.appPseudonymKey, caller.clientId, field, String(value));
+      else view.attributes[field] = value as AttributeValue;
+    }
+    // The values leave Custos only once their audit event is committed.
+    await db.transaction((tx) => appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, fields: [...sealed.keys()] }));
+    return view;
+  }
+
+  /** Finds the subject holding one identifier and answers the caller's ref for it (minting one if needed). */
+  async function lookupSubject(ctx: RequestContext, caller: AppCaller, purpose: string, identifier: { field: string; value: string }): Promise<{ ref: string }> {
+    const action = 'subjects.subject.lookup';
+    const event = { action, purpose, fields: [identifier.field] };
+    const access = grantedPurpose(policy, caller.purposes, purpose);
+    if ('violation' in access) return refuse(ctx, { ...event, reasons: [{ code: access.violation.reason }] }, readRefusal(access.violation));
+    const definition = policy.fields[identifier.field];
+    const lookupViolation: Violation | undefined = !definition
+      ? { field: identifier.field, reason: 'unknown-field' }
+      : definition.kind !== 'identifier'
+        ? { field: identifier.field, reason: 'not-an-identifier' }
+        : !access.definition.collect.includes(identifier.field)
+          ? { field: identifier.field, reason: 'not-collected-for-purpose' }
+          : undefined;
+    if (lookupViolation) return refuse(ctx, { ...event, reasons: [{ code: lookupViolation.reason }] }, violationError([lookupViolation]));
+    const normalized = normalizeIdentifier(definition!, identifier.value, policy.defaults.region);
+    if ('problem' in normalized) return refuse(ctx, { ...event, reasons: [{ code: 'invalid-identifier' }] }, new InvalidIdentifier([{ path: identifier.field, message: normalized.problem }]));
+
+    const current = await currentKeyVersion(db.read);
+    const matches = await store.findByDigests(db.read, digestKeys(identifier.field, normalized.value, versionsUpTo(current)));
+    const subjectId = matches[0]?.subjectId;
+    if (!subjectId) return refuse(ctx, { ...event, reasons: [{ code: 'no-match' }] }, new NotFound('no subject holds this identifier'));
+    return db.transaction(async (tx) => {
+      const ref = await refFor(tx, caller.clientId, subjectId, new Date());
+      await appendAuditEvent(tx, ctx, { ...event, decision: 'allow', subject: subjectId });
+      return { ref };
+    });
+  }
+
+  return { writeSubject, readSubject, lookupSubject, subjectOfRef: (appId: string, ref: string) => subjectOfRef(db.read, appId, ref) };
+}
+
+function readRefusal(violation: Violation): Error {
+  return violation.reason === 'purpose-not-granted'
+    ? new Forbidden('this app is not granted the requested purpose')
+    : new PolicyViolation('the purpose does not exist in the loaded policy', [{ ...violation }]);
+}
+
+export type SubjectService = ReturnType<typeof createSubjectService>;

@@ -1,0 +1,128 @@
+import type { Database, DbClient, Tx } from '../../storage/database.ts';
+
+export interface SubjectRow {
+  id: string;
+  timezone: string | null;
+  keyVersion: number;
+  wrappedKey: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ChangeRow {
+  id: string;
+  subjectId: string;
+  field: string;
+  change: 'set' | 'remove';
+  ciphertext: string | null;
+  purpose: string;
+  actorId: string | null;
+  requestId: string | null;
+  changedAt: Date;
+}
+
+export interface DigestKey {
+  kind: string;
+  keyVersion: number;
+  digest: string;
+}
+
+/**
+ * PostgreSQL: writers take the identifier index in ROW EXCLUSIVE mode before
+ * reading the key version, and key rotation takes it in EXCLUSIVE mode, so no
+ * writer can index a subject under a version that a rotation is retiring.
+ * SQLite serialises all writers already.
+ */
+export async function lockIdentifierIndex(tx: Tx, kind: Database['kind'], mode: 'write' | 'rotate'): Promise<void> {
+  if (kind !== 'postgresql') return;
+  await tx.$executeRawUnsafe(`LOCK TABLE subject_identifier IN ${mode === 'write' ? 'ROW EXCLUSIVE' : 'EXCLUSIVE'} MODE`);
+}
+
+export async function findByDigests(db: DbClient | Tx, keys: DigestKey[]): Promise<Array<{ kind: string; subjectId: string }>> {
+  if (keys.length === 0) return [];
+  return db.subjectIdentifier.findMany({ where: { OR: keys.map((k) => ({ kind: k.kind, keyVersion: k.keyVersion, digest: k.digest })) }, select: { kind: true, subjectId: true } });
+}
+
+export async function insertSubject(tx: Tx, row: SubjectRow): Promise<void> {
+  await tx.subject.create({ data: row });
+}
+
+export async function findSubject(db: DbClient | Tx, id: string): Promise<SubjectRow | undefined> {
+  return (await db.subject.findUnique({ where: { id } })) ?? undefined;
+}
+
+export async function touchSubject(tx: Tx, id: string, at: Date, timezone: string | undefined): Promise<void> {
+  await tx.subject.update({ where: { id }, data: { updatedAt: at, ...(timezone !== undefined ? { timezone } : {}) } });
+}
+
+export async function readFields(db: DbClient | Tx, subjectId: string, fields?: string[]): Promise<Map<string, string>> {
+  const rows = await db.subjectField.findMany({ where: { subjectId, ...(fields ? { field: { in: fields } } : {}) }, select: { field: true, ciphertext: true } });
+  return new Map(rows.map((r) => [r.field, r.ciphertext]));
+}
+
+export async function writeField(tx: Tx, subjectId: string, field: string, ciphertext: string, at: Date): Promise<void> {
+  await tx.subjectField.upsert({
+    where: { subjectId_field: { subjectId, field } },
+    create: { subjectId, field, ciphertext, updatedAt: at },
+    update: { ciphertext, updatedAt: at },
+  });
+}
+
+export async function removeField(tx: Tx, subjectId: string, field: string): Promise<void> {
+  await tx.subjectField.deleteMany({ where: { subjectId, field } });
+}
+
+/** One value per identifier kind: the new digest replaces the subject's old one of that kind. */
+export async function replaceIdentifier(tx: Tx, subjectId: string, key: DigestKey): Promise<void> {
+  await tx.subjectIdentifier.deleteMany({ where: { subjectId, kind: key.kind } });
+  await tx.subjectIdentifier.create({ data: { ...key, subjectId } });
+}
+
+export async function insertChanges(tx: Tx, rows: ChangeRow[]): Promise<void> {
+  if (rows.length > 0) await tx.subjectChange.createMany({ data: rows });
+}
+
+export async function findRef(db: DbClient | Tx, ref: string): Promise<{ appId: string; subjectId: string } | undefined> {
+  return (await db.subjectRef.findUnique({ where: { ref }, select: { appId: true, subjectId: true } })) ?? undefined;
+}
+
+export async function findRefOfApp(db: DbClient | Tx, appId: string, subjectId: string): Promise<string | undefined> {
+  return (await db.subjectRef.findUnique({ where: { appId_subjectId: { appId, subjectId } }, select: { ref: true } }))?.ref;
+}
+
+export async function insertRef(tx: Tx, row: { ref: string; appId: string; subjectId: string; createdAt: Date }): Promise<void> {
+  await tx.subjectRef.create({ data: row });
+}
+
+export async function countSubjects(db: DbClient): Promise<number> {
+  return db.subject.count();
+}
+
+/** Bulk load for `custos demo seed`. */
+export async function insertSubjectsBulk(
+  tx: Tx,
+  rows: { subjects: SubjectRow[]; identifiers: Array<DigestKey & { subjectId: string }>; fields: Array<{ subjectId: string; field: string; ciphertext: string; updatedAt: Date }>; changes: ChangeRow[]; refs: Array<{ ref: string; appId: string; subjectId: string; createdAt: Date }> },
+): Promise<void> {
+  await tx.subject.createMany({ data: rows.subjects });
+  await tx.subjectIdentifier.createMany({ data: rows.identifiers });
+  await tx.subjectField.createMany({ data: rows.fields });
+  await tx.subjectChange.createMany({ data: rows.changes });
+  await tx.subjectRef.createMany({ data: rows.refs });
+}
+
+export async function subjectPage(db: DbClient | Tx, afterId: string, size: number): Promise<SubjectRow[]> {
+  return db.subject.findMany({ where: { id: { gt: afterId } }, orderBy: { id: 'asc' }, take: size });
+}
+
+export async function fieldsOfSubjects(db: DbClient | Tx, subjectIds: string[], fields: string[]): Promise<Array<{ subjectId: string; field: string; ciphertext: string }>> {
+  return db.subjectField.findMany({ where: { subjectId: { in: subjectIds }, field: { in: fields } }, select: { subjectId: true, field: true, ciphertext: true } });
+}
+
+export async function rewrapSubject(tx: Tx, id: string, keyVersion: number, wrappedKey: string): Promise<void> {
+  await tx.subject.update({ where: { id }, data: { keyVersion, wrappedKey } });
+}
+
+export async function reindexSubjects(tx: Tx, subjectIds: string[], identifiers: Array<DigestKey & { subjectId: string }>): Promise<void> {
+  await tx.subjectIdentifier.deleteMany({ where: { subjectId: { in: subjectIds } } });
+  if (identifiers.length > 0) await tx.subjectIdentifier.createMany({ data: identifiers });
+}
