@@ -2,7 +2,9 @@ import { Command, Option } from 'commander';
 import { officerRoles } from '../modules/auth/schema.ts';
 import { createAppCommand, listAppsCommand, removeAppCommand } from './apps.ts';
 import { verifyAuditCommand } from './audit.ts';
+import { seedDemoCommand } from './demo.ts';
 import { describeCliFailure } from './io.ts';
+import { rotateKeysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { createOfficerCommand } from './officers.ts';
 import { checkPolicyCommand } from './policy.ts';
@@ -58,6 +60,24 @@ program
   .description('recompute every event hash and chain link; exit 1 naming the first bad event')
   .option('--json', 'print the result as JSON')
   .action(verifyAuditCommand);
+
+program
+  .command('keys')
+  .description('encryption and pseudonym keys')
+  .command('rotate')
+  .description('add a key version; re-wrap every data key and re-index identifiers under it (refs stay valid)')
+  .option('--json', 'print the result as JSON')
+  .action(rotateKeysCommand);
+
+program
+  .command('demo')
+  .description('demonstration data')
+  .command('seed')
+  .description('create a demo app and N fake subjects (encrypted and pseudonymized like real ones)')
+  .requiredOption('--subjects <n>', 'how many subjects', '1000')
+  .option('--app-name <name>', 'name of the demo app', 'Demo CRM')
+  .option('--json', 'print the result (with the app credentials) as JSON')
+  .action(seedDemoCommand);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`custos: ${describeCliFailure(error)}\n`);

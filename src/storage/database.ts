@@ -4,6 +4,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
+import { registerTransaction } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -67,6 +68,7 @@ function openSqlite(config: DatabaseConfig): Database {
       try {
         return await (writer as unknown as DbClient).$transaction(async (tx) => {
           await tx.$executeRawUnsafe('UPDATE storage_write_lock SET id = id WHERE id = 1');
+          registerTransaction(tx, 'sqlite');
           return work(tx);
         }, TRANSACTION_OPTIONS);
       } catch (error) {
@@ -93,7 +95,10 @@ function openPostgres(config: DatabaseConfig): Database {
     read: client,
     async transaction(work) {
       try {
-        return await client.$transaction(work, TRANSACTION_OPTIONS);
+        return await client.$transaction((tx) => {
+          registerTransaction(tx, 'postgresql');
+          return work(tx);
+        }, TRANSACTION_OPTIONS);
       } catch (error) {
         throw asUnavailable(error);
       }

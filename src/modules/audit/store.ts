@@ -1,4 +1,5 @@
 import type { DbClient, Tx } from '../../storage/database.ts';
+import { execute, insertRows, query } from '../../storage/raw-sql.ts';
 import type { AuditReason } from './schema.ts';
 
 export interface AuditRow {
@@ -37,13 +38,20 @@ export function encodeReasons(reasons: AuditReason[]): string {
  * never forks. Returns the head as it was before this reservation.
  */
 export async function reserveSequence(tx: Tx, count: number): Promise<{ seq: bigint; hash: string }> {
-  const head = await tx.auditHead.update({ where: { id: 1 }, data: { seq: { increment: count } } });
-  return { seq: head.seq - BigInt(count), hash: head.hash };
+  const [head] = await query<{ seq: bigint | number | string; hash: string }>(tx, 'UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash', [count]);
+  return { seq: BigInt(head!.seq) - BigInt(count), hash: head!.hash };
 }
 
+const EVENT_COLUMNS = ['seq', 'id', 'at', 'actor_type', 'actor_id', 'action', 'decision', 'subject', 'purpose', 'fields', 'reasons', 'request_id', 'policy_version', 'leaf_hash', 'prev_hash', 'hash'];
+
 export async function insertEvents(tx: Tx, rows: AuditRow[], newHeadHash: string): Promise<void> {
-  await tx.auditEvent.createMany({ data: rows });
-  await tx.auditHead.update({ where: { id: 1 }, data: { hash: newHeadHash } });
+  await insertRows(
+    tx,
+    'audit_event',
+    EVENT_COLUMNS,
+    rows.map((r) => [r.seq, r.id, r.at, r.actorType, r.actorId, r.action, r.decision, r.subject, r.purpose, r.fields, r.reasons, r.requestId, r.policyVersion, r.leafHash, r.prevHash, r.hash]),
+  );
+  await execute(tx, 'UPDATE audit_head SET hash = ? WHERE id = 1', [newHeadHash]);
 }
 
 export async function findEvents(db: DbClient | Tx, filter: AuditRowFilter, limit: number): Promise<AuditRow[]> {

@@ -4,10 +4,10 @@ import { canonicalJson } from '../../shared/canonical-json.ts';
 import { Conflict, Forbidden, InvalidIdentifier, NotFound, PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { isUniqueViolation, type Database, type Tx } from '../../storage/database.ts';
-import { appendAuditEvent } from '../audit/service.ts';
+import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
-import { currentKeyVersion } from '../keys/store.ts';
+import { addKeyVersion, currentKeyVersion } from '../keys/store.ts';
 import type { Policy } from '../policies/schema.ts';
 import { appPseudonym, identifierDigest, isRefShaped, newRef, newSubjectId } from '../pseudonyms/derive.ts';
 import { collectionViolations, grantedPurpose, type Violation } from './collection.ts';
@@ -240,7 +240,124 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     });
   }
 
-  return { writeSubject, readSubject, lookupSubject, subjectOfRef: (appId: string, ref: string) => subjectOfRef(db.read, appId, ref) };
+  const identifierFields = () => Object.entries(policy.fields).filter(([, f]) => f.kind === 'identifier').map(([name]) => name);
+
+  /**
+   * `custos keys rotate`: adds a key version, then re-wraps every subject's data
+   * key and re-computes its identifier pseudonyms under it, page by page. Refs
+   * are random and stored, so they do not change. Lookups try every version up
+   * to the current one, so they keep working while the rotation runs.
+   */
+  async function rotateKeys(ctx: RequestContext, onProgress?: (done: number) => void): Promise<{ version: number; subjects: number }> {
+    const version = await db.transaction(async (tx) => {
+      await store.lockIdentifierIndex(tx, db.kind, 'rotate');
+      const next = (await currentKeyVersion(tx)) + 1;
+      await addKeyVersion(tx, next, new Date());
+      await appendAuditEvent(tx, ctx, { action: 'keys.version.add', decision: 'info', reasons: [{ code: 'version', detail: String(next) }] });
+      return next;
+    });
+    const kinds = identifierFields();
+    let done = 0;
+    for (let after = ''; ; ) {
+      const page = await store.subjectPage(db.read, after, ROTATION_PAGE_SIZE);
+      if (page.length === 0) break;
+      after = page.at(-1)!.id;
+      await db.transaction(async (tx) => {
+        await store.lockIdentifierIndex(tx, db.kind, 'rotate');
+        // Re-read inside the transaction: a writer may have changed a subject since the page was read.
+        const subjects = (await Promise.all(page.map((p) => store.findSubject(tx, p.id)))).filter((x): x is store.SubjectRow => x !== undefined && x.keyVersion < version);
+        const sealed = await store.fieldsOfSubjects(tx, subjects.map((x) => x.id), kinds);
+        const identifiers: Array<store.DigestKey & { subjectId: string }> = [];
+        const dataKeys = new Map<string, Buffer>();
+        for (const subject of subjects) {
+          const dataKey = dataKeyOf(subject);
+          dataKeys.set(subject.id, dataKey);
+          await store.rewrapSubject(tx, subject.id, version, seal(keys.wrappingKey(version), dataKey, subject.id));
+        }
+        for (const field of sealed) {
+          const value = String(decryptValue(dataKeys.get(field.subjectId)!, field.subjectId, field.field, field.ciphertext));
+          identifiers.push({ ...digestKeys(field.field, value, [version])[0]!, subjectId: field.subjectId });
+        }
+        await store.reindexSubjects(tx, subjects.map((x) => x.id), identifiers);
+      });
+      done += page.length;
+      onProgress?.(done);
+    }
+    await db.transaction((tx) => appendAuditEvent(tx, ctx, { action: 'keys.rotation.complete', decision: 'info', reasons: [{ code: 'subjects', detail: String(done) }, { code: 'version', detail: String(version) }] }));
+    return { version, subjects: done };
+  }
+
+  /** `custos demo seed`: realistic fake customers, written through the same encryption and pseudonyms, in bulk. */
+  async function seedSubjects(ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void): Promise<{ created: number }> {
+    const purpose = Object.keys(policy.purposes)[0]!;
+    let created = 0;
+    let serial = Math.floor(Math.random() * 50_000_000);
+    while (created < count) {
+      const size = Math.min(SEED_BATCH_SIZE, count - created);
+      await db.transaction(async (tx) => {
+        const current = await currentKeyVersion(tx);
+        const now = new Date();
+        const batch: Parameters<typeof store.insertSubjectsBulk>[1] = { subjects: [], identifiers: [], fields: [], changes: [], refs: [] };
+        const events: AuditEventInput[] = [];
+        for (let i = 0; i < size; i++) {
+          const person = fakePerson(serial++);
+          const id = newSubjectId();
+          const dataKey = randomBytes(32);
+          batch.subjects.push({ id, timezone: null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now });
+          for (const [field, value] of Object.entries(person)) {
+            if (!policy.fields[field]) continue;
+            const ciphertext = encryptValue(dataKey, id, field, value);
+            batch.fields.push({ subjectId: id, field, ciphertext, updatedAt: now });
+            batch.changes.push({ id: randomUUID(), subjectId: id, field, change: 'set', ciphertext, purpose, actorId: ctx.actor.id ?? null, requestId: ctx.requestId, changedAt: now });
+            if (policy.fields[field].kind === 'identifier') batch.identifiers.push({ ...digestKeys(field, String(value), [current])[0]!, subjectId: id });
+          }
+          batch.refs.push({ ref: newRef(), appId, subjectId: id, createdAt: now });
+          events.push({ action: 'subjects.subject.create', decision: 'allow', subject: id, purpose, fields: Object.keys(person).filter((f) => policy.fields[f]), reasons: [{ code: 'demo-seed' }] });
+        }
+        // A re-run may draw numbers an earlier seed used; those people exist already and are skipped.
+        const taken = new Set(await existingDigests(tx, batch.identifiers));
+        const skip = new Set(batch.identifiers.filter((i) => taken.has(`${i.kind}:${i.digest}`)).map((i) => i.subjectId));
+        const keep = <T extends { subjectId?: string; id?: string }>(rows: T[]) => rows.filter((r) => !skip.has((r.subjectId ?? r.id)!));
+        await store.insertSubjectsBulk(tx, {
+          subjects: batch.subjects.filter((x) => !skip.has(x.id)),
+          identifiers: keep(batch.identifiers),
+          fields: keep(batch.fields),
+          changes: keep(batch.changes),
+          refs: keep(batch.refs),
+        });
+        await appendAuditEvents(tx, ctx, events.filter((e) => !skip.has(e.subject!)));
+      });
+      created += size;
+      onProgress?.(created);
+    }
+    return { created };
+  }
+
+  return { writeSubject, readSubject, lookupSubject, rotateKeys, seedSubjects, subjectOfRef: (appId: string, ref: string) => subjectOfRef(db.read, appId, ref) };
+}
+
+const ROTATION_PAGE_SIZE = 500;
+const SEED_BATCH_SIZE = 1000;
+
+async function existingDigests(tx: Tx, keys: store.DigestKey[]): Promise<string[]> {
+  return (await store.findDigests(tx, keys)).map((k) => `${k.kind}:${k.digest}`);
+}
+
+const GIVEN = ['Wei', 'Na', 'Fang', 'Lei', 'Jing', 'Min', 'Jun', 'Yan', 'Hao', 'Xin', 'Li', 'Tao'];
+const FAMILY = ['Wang', 'Li', 'Zhang', 'Liu', 'Chen', 'Yang', 'Zhao', 'Huang', 'Zhou', 'Wu'];
+const PETS = ['cat', 'dog', 'bird', 'fish', 'rabbit'];
+const MOBILE_PREFIXES = ['138', '139', '150', '151', '186', '187', '135', '136'];
+
+/** A fake Chinese mobile customer; `serial` makes the number unique within one run. */
+function fakePerson(serial: number): Record<string, unknown> {
+  const prefix = MOBILE_PREFIXES[serial % MOBILE_PREFIXES.length]!;
+  const number = String(Math.floor(serial / MOBILE_PREFIXES.length) % 100_000_000).padStart(8, '0');
+  return {
+    phone: `+86${prefix}${number}`,
+    email: `customer.${serial.toString(36)}@example.com`,
+    name: `${FAMILY[serial % FAMILY.length]} ${GIVEN[(serial >> 3) % GIVEN.length]}`,
+    pets: [PETS[serial % PETS.length]!],
+  };
 }
 
 function readRefusal(violation: Violation): Error {

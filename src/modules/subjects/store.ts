@@ -1,4 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import { insertRows } from '../../storage/raw-sql.ts';
 
 export interface SubjectRow {
   id: string;
@@ -41,6 +42,14 @@ export async function lockIdentifierIndex(tx: Tx, kind: Database['kind'], mode: 
 export async function findByDigests(db: DbClient | Tx, keys: DigestKey[]): Promise<Array<{ kind: string; subjectId: string }>> {
   if (keys.length === 0) return [];
   return db.subjectIdentifier.findMany({ where: { OR: keys.map((k) => ({ kind: k.kind, keyVersion: k.keyVersion, digest: k.digest })) }, select: { kind: true, subjectId: true } });
+}
+
+/** Which of many digests exist already (bulk loads): one IN query instead of a deep OR. */
+export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise<DigestKey[]> {
+  if (keys.length === 0) return [];
+  const wanted = new Set(keys.map((k) => `${k.kind}:${k.keyVersion}:${k.digest}`));
+  const rows = await db.subjectIdentifier.findMany({ where: { digest: { in: [...new Set(keys.map((k) => k.digest))] } }, select: { kind: true, keyVersion: true, digest: true } });
+  return rows.filter((r) => wanted.has(`${r.kind}:${r.keyVersion}:${r.digest}`));
 }
 
 export async function insertSubject(tx: Tx, row: SubjectRow): Promise<void> {
@@ -103,11 +112,11 @@ export async function insertSubjectsBulk(
   tx: Tx,
   rows: { subjects: SubjectRow[]; identifiers: Array<DigestKey & { subjectId: string }>; fields: Array<{ subjectId: string; field: string; ciphertext: string; updatedAt: Date }>; changes: ChangeRow[]; refs: Array<{ ref: string; appId: string; subjectId: string; createdAt: Date }> },
 ): Promise<void> {
-  await tx.subject.createMany({ data: rows.subjects });
-  await tx.subjectIdentifier.createMany({ data: rows.identifiers });
-  await tx.subjectField.createMany({ data: rows.fields });
-  await tx.subjectChange.createMany({ data: rows.changes });
-  await tx.subjectRef.createMany({ data: rows.refs });
+  await insertRows(tx, 'subject', ['id', 'timezone', 'key_version', 'wrapped_key', 'created_at', 'updated_at'], rows.subjects.map((r) => [r.id, r.timezone, r.keyVersion, r.wrappedKey, r.createdAt, r.updatedAt]));
+  await insertRows(tx, 'subject_identifier', ['kind', 'key_version', 'digest', 'subject_id'], rows.identifiers.map((r) => [r.kind, r.keyVersion, r.digest, r.subjectId]));
+  await insertRows(tx, 'subject_field', ['subject_id', 'field', 'ciphertext', 'updated_at'], rows.fields.map((r) => [r.subjectId, r.field, r.ciphertext, r.updatedAt]));
+  await insertRows(tx, 'subject_change', ['id', 'subject_id', 'field', 'change', 'ciphertext', 'purpose', 'actor_id', 'request_id', 'changed_at'], rows.changes.map((r) => [r.id, r.subjectId, r.field, r.change, r.ciphertext, r.purpose, r.actorId, r.requestId, r.changedAt]));
+  await insertRows(tx, 'subject_ref', ['ref', 'app_id', 'subject_id', 'created_at'], rows.refs.map((r) => [r.ref, r.appId, r.subjectId, r.createdAt]));
 }
 
 export async function subjectPage(db: DbClient | Tx, afterId: string, size: number): Promise<SubjectRow[]> {
@@ -124,5 +133,5 @@ export async function rewrapSubject(tx: Tx, id: string, keyVersion: number, wrap
 
 export async function reindexSubjects(tx: Tx, subjectIds: string[], identifiers: Array<DigestKey & { subjectId: string }>): Promise<void> {
   await tx.subjectIdentifier.deleteMany({ where: { subjectId: { in: subjectIds } } });
-  if (identifiers.length > 0) await tx.subjectIdentifier.createMany({ data: identifiers });
+  await insertRows(tx, 'subject_identifier', ['kind', 'key_version', 'digest', 'subject_id'], identifiers.map((r) => [r.kind, r.keyVersion, r.digest, r.subjectId]));
 }
