@@ -52,7 +52,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   const masterKey = loadMasterKey(config.masterKey, config.dataDir, logger);
   const signingKey = await deriveSigningKey(masterKey);
   await prepareSchema(config, logger);
-  const db = openDatabase(config.database);
+  const db = await openDatabase(config.database);
   const oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
   const auth = createAuthService({
     db,

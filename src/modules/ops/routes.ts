@@ -1,6 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { Router, type Request } from 'express';
-import { absolutePath as swaggerUiDir } from 'swagger-ui-dist';
+// The path helper only: the package's index loads the whole 1 MB UI bundle into Node.
+import swaggerUiDir from 'swagger-ui-dist/absolute-path.js';
 import { z } from 'zod';
 import { generateOpenApiDocument } from '../../http/openapi.ts';
 import type { Metrics } from '../../http/observability.ts';

@@ -47,9 +47,19 @@ export async function findByDigests(db: DbClient | Tx, keys: DigestKey[]): Promi
 /** Which of many digests exist already (bulk loads): one IN query instead of a deep OR. */
 export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise<DigestKey[]> {
   if (keys.length === 0) return [];
-  const wanted = new Set(keys.map((k) => `${k.kind}:${k.keyVersion}:${k.digest}`));
-  const rows = await db.subjectIdentifier.findMany({ where: { digest: { in: [...new Set(keys.map((k) => k.digest))] } }, select: { kind: true, keyVersion: true, digest: true } });
-  return rows.filter((r) => wanted.has(`${r.kind}:${r.keyVersion}:${r.digest}`));
+  // Grouped by (kind, version) so each query walks the primary key index.
+  const groups = new Map<string, DigestKey[]>();
+  for (const key of keys) {
+    const group = `${key.kind}:${key.keyVersion}`;
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group)!.push(key);
+  }
+  const found: DigestKey[] = [];
+  for (const group of groups.values()) {
+    const { kind, keyVersion } = group[0]!;
+    found.push(...(await db.subjectIdentifier.findMany({ where: { kind, keyVersion, digest: { in: group.map((k) => k.digest) } }, select: { kind: true, keyVersion: true, digest: true } })));
+  }
+  return found;
 }
 
 export async function insertSubject(tx: Tx, row: SubjectRow): Promise<void> {
