@@ -2,17 +2,23 @@
 // helmet endpoint measured in the same run on the same machine. Each server runs
 // in its own process; the load generator runs here. Set DATABASE_URL to measure
 // Custos on PostgreSQL instead of the embedded database.
-//   BENCH_DURATION=10 BENCH_CONNECTIONS=50 npm run bench
+//   BENCH_DURATION=10 BENCH_CONNECTIONS=50 BENCH_SUBJECTS=80000 npm run bench
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { identifierDigest } from '../src/modules/pseudonyms/derive.ts';
+import { createRuntime } from '../src/runtime.ts';
+import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
-import { startProcess, runCustos, type ChildProcess } from '../test/support/processes.ts';
-import { measure, printTable, type Figure } from './bench/measure.ts';
+import { startProcess, type ChildProcess } from '../test/support/processes.ts';
+import { measure, opsPerSecond, printTable, type Figure } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const subjectCount = Number(process.env.BENCH_SUBJECTS ?? 80_000);
 const root = path.join(__dirname, '..');
 
 /** A throw-away schema, so a benchmark never touches real data and leaves nothing behind. */
@@ -20,6 +26,24 @@ function benchSchemaUrl(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   url.searchParams.set('schema', `custos_bench_${randomBytes(4).toString('hex')}`);
   return url.toString();
+}
+
+/** Loads the subjects through the product's own seeding, and returns an app that holds refs to them. */
+async function prepareData(env: Record<string, string>) {
+  const config = loadConfig(env);
+  await migrate(config.database);
+  const runtime = await createRuntime(config, createLogger('warn'));
+  try {
+    const ctx = { actor: { type: 'system' as const, id: 'bench' }, requestId: 'bench', policyVersion: runtime.loaded.version };
+    const app = await runtime.auth.createApp(ctx, { name: 'Bench', purposes: ['marketing', 'support'], reveal: [] });
+    const started = Date.now();
+    await runtime.subjects.seedSubjects(ctx, app.clientId, subjectCount);
+    const seedSeconds = (Date.now() - started) / 1000;
+    const refs = (await runtime.db.read.subjectRef.findMany({ where: { appId: app.clientId }, select: { ref: true }, take: 5000 })).map((r) => r.ref);
+    return { app, refs, seedSeconds };
+  } finally {
+    await runtime.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -35,27 +59,40 @@ async function main(): Promise<void> {
   };
   const processes: ChildProcess[] = [];
   try {
-    if (env.DATABASE_URL) await runCustos(['migrate'], { env });
+    const database = env.DATABASE_URL ? 'postgresql' : 'embedded (SQLite)';
+    console.log(`Custos benchmark: ${os.cpus().length} CPUs, ${connections} connections, ${duration}s per scenario, database ${database}`);
+
+    const digestKey = randomBytes(32);
+    const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
+    console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
+
+    const { app, refs, seedSeconds } = await prepareData(env);
+    console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
+
     const baselineServer = await startProcess(['--require', 'tsx/cjs', path.join(__dirname, 'bench', 'baseline-server.ts')], { ready: /"port":(\d+)/ });
     processes.push(baselineServer);
     const custos = await startProcess([path.join(root, 'bin', 'custos'), 'serve'], { env: { ...env, LOG_LEVEL: 'info' }, ready: /"port":(\d+)/ });
     processes.push(custos);
     const custosUrl = `http://127.0.0.1:${custos.match[1]}`;
-
-    const created = await runCustos(['apps', 'create', '--name', 'Bench', '--purposes', 'marketing,support', '--json'], { env });
-    const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
     const tokenResponse = await fetch(`${custosUrl}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret }),
     });
     const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+    const auth = { authorization: `Bearer ${token}` };
 
-    console.log(`Custos benchmark: ${os.cpus().length} CPUs, ${connections} connections, ${duration}s per scenario, database ${env.DATABASE_URL ? 'postgresql' : 'embedded (SQLite)'}`);
     const baseline = await measure('bare Express 5 + helmet (baseline)', { url: `http://127.0.0.1:${baselineServer.match[1]}/baseline`, connections, durationSeconds: duration });
     const figures: Figure[] = [
-      await measure('GET /v1/purposes (JWT verified, app checked)', { url: `${custosUrl}/v1/purposes`, headers: { authorization: `Bearer ${token}` }, connections, durationSeconds: duration }),
       await measure('GET /healthz (Custos middleware only)', { url: `${custosUrl}/healthz`, connections, durationSeconds: duration }),
+      await measure('GET /v1/purposes (JWT verified, app checked)', { url: `${custosUrl}/v1/purposes`, headers: auth, connections, durationSeconds: duration }),
+      await measure(`GET /v1/subjects/{ref} (${refs.length} refs of ${subjectCount}, decrypt, audited)`, {
+        url: custosUrl,
+        paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
+        headers: auth,
+        connections,
+        durationSeconds: duration,
+      }),
     ];
     printTable(baseline, figures);
     if (figures.some((f) => f.errors > 0 || f.non2xx > 0)) {

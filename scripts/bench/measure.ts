@@ -11,6 +11,8 @@ export interface Figure {
 
 export interface LoadOptions {
   url: string;
+  /** Paths to rotate through, one per request (e.g. many subject refs), instead of the URL's own path. */
+  paths?: string[];
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
@@ -19,6 +21,8 @@ export interface LoadOptions {
 }
 
 async function run(options: LoadOptions, duration: number): Promise<autocannon.Result> {
+  let next = 0;
+  const paths = options.paths;
   return autocannon({
     url: options.url,
     method: options.method ?? 'GET',
@@ -26,6 +30,18 @@ async function run(options: LoadOptions, duration: number): Promise<autocannon.R
     body: options.body,
     connections: options.connections,
     duration,
+    ...(paths
+      ? {
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => {
+                request.path = paths[next++ % paths.length]!;
+                return request;
+              },
+            },
+          ],
+        }
+      : {}),
   });
 }
 
@@ -41,6 +57,14 @@ export async function measure(name: string, options: LoadOptions): Promise<Figur
     errors: result.errors,
     non2xx: result.non2xx,
   };
+}
+
+/** Operations per second of a synchronous function on this one core. */
+export function opsPerSecond(work: (i: number) => unknown, iterations: number): number {
+  for (let i = 0; i < Math.min(10_000, iterations); i++) work(i);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) work(i);
+  return Math.round(iterations / (Number(process.hrtime.bigint() - started) / 1e9));
 }
 
 export function printTable(baseline: Figure, figures: Figure[]): void {

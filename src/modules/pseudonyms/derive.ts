@@ -6,7 +6,8 @@ import { createHmac, randomBytes } from 'node:crypto';
  * without the key, the digest reveals nothing.
  */
 export function identifierDigest(key: Buffer, kind: string, normalized: string): string {
-  return createHmac('sha256', key).update(kind).update('\u0000').update(normalized).digest('base64url');
+  // One update of the joined string: each update() call costs about as much as the hashing itself here.
+  return createHmac('sha256', key).update(`${kind}\u0000${normalized}`).digest('base64url');
 }
 
 /** What an app sees instead of an identifier value: stable for that app, useless to any other. */
