@@ -8,6 +8,7 @@ import type { Logger } from './logger.ts';
 import { OidcVerifier } from './modules/auth/oidc.ts';
 import { createAuthService, type AuthService } from './modules/auth/service.ts';
 import type { OpsState } from './modules/ops/routes.ts';
+import { createAuditGroupCommit } from './modules/audit/group-commit.ts';
 import { createKeyRing } from './modules/keys/key-ring.ts';
 import { loadPolicy } from './modules/policies/load.ts';
 import { createSubjectService, type SubjectService } from './modules/subjects/service.ts';
@@ -65,7 +66,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       officerSessionTtlSeconds: config.officerSessionTtlSeconds,
     },
   });
-  const subjects = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey) });
+  const subjects = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey), audit: createAuditGroupCommit(db) });
   return {
     config,
     logger,

@@ -20,14 +20,14 @@ function engineOf(tx: Tx): Engine {
   return engine;
 }
 
-function adapt(engine: Engine, sql: string): string {
+export function adapt(engine: Engine, sql: string): string {
   if (engine === 'sqlite') return sql;
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
 /** Dates as Prisma stores them on each engine, so rows written here read back through Prisma. */
-function param(engine: Engine, value: unknown): unknown {
+export function param(engine: Engine, value: unknown): unknown {
   if (value instanceof Date) return engine === 'sqlite' ? value.toISOString().replace('Z', '+00:00') : value;
   return value;
 }

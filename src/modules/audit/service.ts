@@ -11,11 +11,19 @@ import { encodeReasons, findEvents, insertEvents, readHead, reserveSequence, typ
  * last step of the transaction: it holds the audit head lock until commit.
  */
 export async function appendAuditEvents(tx: Tx, ctx: RequestContext, inputs: AuditEventInput[]): Promise<void> {
-  if (inputs.length === 0) return;
-  const head = await reserveSequence(tx, inputs.length);
+  return appendAuditEntries(
+    tx,
+    inputs.map((input) => ({ ctx, input })),
+  );
+}
+
+/** Events of several requests (a group commit), each with its own context, in one chain segment. */
+export async function appendAuditEntries(tx: Tx, entries: Array<{ ctx: RequestContext; input: AuditEventInput }>): Promise<void> {
+  if (entries.length === 0) return;
+  const head = await reserveSequence(tx, entries.length);
   const at = new Date();
   let previous = head.hash;
-  const rows: AuditRow[] = inputs.map((input, i) => {
+  const rows: AuditRow[] = entries.map(({ ctx, input }, i) => {
     const content: HashedEventContent = {
       seq: head.seq + BigInt(i + 1),
       id: randomUUID(),

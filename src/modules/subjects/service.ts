@@ -5,6 +5,7 @@ import { Conflict, Forbidden, InvalidIdentifier, NotFound, PolicyViolation, type
 import type { RequestContext } from '../../shared/request-context.ts';
 import { isUniqueViolation, type Database, type Tx } from '../../storage/database.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
+import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import { addKeyVersion, currentKeyVersion } from '../keys/store.ts';
@@ -25,6 +26,7 @@ export interface SubjectServiceDeps {
   db: Database;
   policy: Policy;
   keys: KeyRing;
+  audit: AuditGroupCommit;
 }
 
 export interface SubjectView {
@@ -38,11 +40,11 @@ export interface SubjectView {
 const versionsUpTo = (current: number) => Array.from({ length: current }, (_, i) => i + 1);
 
 export function createSubjectService(deps: SubjectServiceDeps) {
-  const { db, policy, keys } = deps;
+  const { db, policy, keys, audit } = deps;
 
-  /** Refusals are accesses too: they are audited in their own transaction before the error goes out. */
+  /** Refusals are accesses too: they are audited (committed) before the error goes out. */
   async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
-    await db.transaction((tx) => appendAuditEvent(tx, ctx, { ...event, decision: 'deny' }));
+    await audit.record(ctx, { ...event, decision: 'deny' });
     throw error;
   }
 
@@ -66,7 +68,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     return versions.map((keyVersion) => ({ kind, keyVersion, digest: identifierDigest(keys.identifierKey(keyVersion), kind, value) }));
   }
 
-  const dataKeyOf = (subject: store.SubjectRow) => open(keys.wrappingKey(subject.keyVersion), subject.wrappedKey, subject.id);
+  const dataKeyOf = (subject: Pick<store.SubjectRow, 'id' | 'keyVersion' | 'wrappedKey'>) => open(keys.wrappingKey(subject.keyVersion), subject.wrappedKey, subject.id);
   const encryptValue = (dataKey: Buffer, subjectId: string, field: string, value: unknown) => seal(dataKey, Buffer.from(canonicalJson(value), 'utf8'), `${subjectId}/${field}`);
   const decryptValue = (dataKey: Buffer, subjectId: string, field: string, sealed: string) => JSON.parse(open(dataKey, sealed, `${subjectId}/${field}`).toString('utf8')) as unknown;
 
@@ -192,13 +194,10 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     const action = 'subjects.subject.read';
     const access = grantedPurpose(policy, caller.purposes, purpose);
     if ('violation' in access) return refuse(ctx, { action, purpose, reasons: [{ code: access.violation.reason }] }, readRefusal(access.violation));
-    const subjectId = await subjectOfRef(db.read, caller.clientId, ref);
-    if (!subjectId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
-    const subject = await store.findSubject(db.read, subjectId);
-    if (!subject) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
-
-    const readable = access.definition.read;
-    const sealed = await store.readFields(db.read, subjectId, readable);
+    const found = isRefShaped(ref) ? await store.readSubjectByRef(db, ref, access.definition.read) : undefined;
+    if (!found || found.subject.appId !== caller.clientId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
+    const { subject, fields: sealed } = found;
+    const subjectId = subject.id;
     const dataKey = dataKeyOf(subject);
     const view: SubjectView = { ref, purpose, attributes: {}, identifiers: {}, timezone: subject.timezone };
     for (const [field, ciphertext] of sealed) {
@@ -207,7 +206,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
       else view.attributes[field] = value as AttributeValue;
     }
     // The values leave Custos only once their audit event is committed.
-    await db.transaction((tx) => appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, fields: [...sealed.keys()] }));
+    await audit.record(ctx, { action, decision: 'allow', subject: subjectId, purpose, fields: [...sealed.keys()] });
     return view;
   }
 

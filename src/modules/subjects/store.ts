@@ -62,6 +62,22 @@ export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise
   return found;
 }
 
+/** One joined query for the hot read path: the ref, its subject and the requested fields. */
+export async function readSubjectByRef(db: Database, ref: string, fields: string[]): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string> } | undefined> {
+  const fieldFilter = fields.length > 0 ? `f.field IN (${fields.map(() => '?').join(', ')})` : '1 = 0';
+  const rows = await db.readRaw<{ appId: string; id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; field: string | null; ciphertext: string | null }>(
+    `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"
+       FROM subject_ref r JOIN subject s ON s.id = r.subject_id
+       LEFT JOIN subject_field f ON f.subject_id = s.id AND ${fieldFilter}
+      WHERE r.ref = ?`,
+    [...fields, ref],
+  );
+  const first = rows[0];
+  if (!first) return undefined;
+  const subject = { appId: first.appId, id: first.id, timezone: first.timezone, keyVersion: Number(first.keyVersion), wrappedKey: first.wrappedKey };
+  return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])) };
+}
+
 export async function insertSubject(tx: Tx, row: SubjectRow): Promise<void> {
   await tx.subject.create({ data: row });
 }
