@@ -27,6 +27,9 @@ export function createAuditGroupCommit(db: Database) {
     running = true;
     try {
       while (queue.length > 0) {
+        // SQLite commits block the event loop (a synchronous fsync), so requests that arrived
+        // meanwhile are only read once we yield: let them queue before taking the batch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = queue.slice(0, MAX_BATCH);
         queue = queue.slice(batch.length);
         try {
