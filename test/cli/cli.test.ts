@@ -7,13 +7,13 @@ describe('custos CLI', () => {
     env = testEnvironment();
     const migrated = await runCustos(['migrate', '--json'], { env });
     expect(migrated.code).toBe(0);
-    expect(JSON.parse(migrated.stdout).applied).toEqual(['0001_foundation']);
+    expect(JSON.parse(migrated.stdout).applied).toEqual(['0001_foundation', '0002_subjects']);
   });
   afterAll(() => cleanUpEnvironment(env));
 
   it('migrate is idempotent', async () => {
     const again = await runCustos(['migrate', '--json'], { env });
-    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], alreadyApplied: ['0001_foundation'] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], alreadyApplied: ['0001_foundation', '0002_subjects'] });
   });
 
   it('apps create --json prints the credentials once, in the documented shape', async () => {
@@ -51,5 +51,31 @@ describe('custos CLI', () => {
     const result = await runCustos(['audit', 'verify', '--json'], { env });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, checked: 2 });
+  });
+});
+
+describe('custos demo seed and keys rotate', () => {
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    env = testEnvironment();
+    expect((await runCustos(['migrate'], { env })).code).toBe(0);
+  });
+  afterAll(() => cleanUpEnvironment(env));
+
+  it('seeds fake subjects for a new demo app, then rotates keys over them', async () => {
+    const seeded = await runCustos(['demo', 'seed', '--subjects', '250', '--json'], { env });
+    expect(seeded.code).toBe(0);
+    expect(JSON.parse(seeded.stdout)).toMatchObject({ created: 250, clientId: expect.stringMatching(/^app_/), clientSecret: expect.stringMatching(/^cs_/) });
+    const rotated = await runCustos(['keys', 'rotate', '--json'], { env });
+    expect(rotated.code).toBe(0);
+    expect(JSON.parse(rotated.stdout)).toEqual({ version: 2, subjects: 250 });
+    const verified = await runCustos(['audit', 'verify', '--json'], { env });
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a silly subject count', async () => {
+    const result = await runCustos(['demo', 'seed', '--subjects', 'lots'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--subjects must be a whole number');
   });
 });
