@@ -93,6 +93,14 @@ async function main(): Promise<void> {
         connections,
         durationSeconds: duration,
       }),
+      // Latency of a read when the server is not saturated (one client, one request at a time).
+      await measure('GET /v1/subjects/{ref}, one client (latency)', {
+        url: custosUrl,
+        paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
+        headers: auth,
+        connections: 1,
+        durationSeconds: duration,
+      }),
     ];
     printTable(baseline, figures);
     if (figures.some((f) => f.errors > 0 || f.non2xx > 0)) {
