@@ -7,6 +7,7 @@ import { authRoutes } from './modules/auth/routes.ts';
 import { opsRoutes } from './modules/ops/routes.ts';
 import { policyRoutes } from './modules/policies/routes.ts';
 import { subjectRoutes } from './modules/subjects/routes.ts';
+import { consentRoutes } from './modules/consent/routes.ts';
 import type { Runtime } from './runtime.ts';
 
 const VERSION = '0.1.0';
@@ -41,6 +42,7 @@ export function createApp(runtime: Runtime): Express {
   );
   app.use(policyRoutes({ loaded, env, registry }));
   app.use(subjectRoutes({ subjects: runtime.subjects, env, registry }));
+  app.use(consentRoutes({ consent: runtime.consent, env, registry }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

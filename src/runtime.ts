@@ -9,6 +9,7 @@ import { OidcVerifier } from './modules/auth/oidc.ts';
 import { createAuthService, type AuthService } from './modules/auth/service.ts';
 import type { OpsState } from './modules/ops/routes.ts';
 import { createAuditGroupCommit } from './modules/audit/group-commit.ts';
+import { createConsentService, type ConsentService } from './modules/consent/service.ts';
 import { createKeyRing } from './modules/keys/key-ring.ts';
 import { loadPolicy } from './modules/policies/load.ts';
 import { createSubjectService, type SubjectService } from './modules/subjects/service.ts';
@@ -25,6 +26,7 @@ export interface Runtime {
   signingKey: SigningKey;
   auth: AuthService;
   subjects: SubjectService;
+  consent: ConsentService;
   metrics: Metrics;
   registry: OpenAPIRegistry;
   ops: OpsState;
@@ -66,7 +68,11 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       officerSessionTtlSeconds: config.officerSessionTtlSeconds,
     },
   });
-  const subjects = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey), audit: createAuditGroupCommit(db) });
+  const audit = createAuditGroupCommit(db);
+  // Subjects and consent need each other (reads are gated by consent; consent resolves refs), so
+  // each gets a function that calls the other once both exist.
+  const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey), audit, requireConsent: (s, p) => consent.requireConsent(s, p) });
+  const consent: ConsentService = createConsentService({ db, policy: loaded.policy, audit, signingKey, issuer: config.publicUrl, subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref) });
   return {
     config,
     logger,
@@ -75,6 +81,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     signingKey,
     auth,
     subjects,
+    consent,
     metrics: createMetrics(),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },

@@ -42,6 +42,8 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   bodyType?: 'application/json' | 'application/x-www-form-urlencoded';
   /** False when the handler validates the body itself (documented all the same). */
   validateBody?: boolean;
+  /** A request without a body is validated as `{}` (e.g. DELETE with optional narrowing). */
+  bodyOptional?: boolean;
   query?: Q;
   params?: P;
   responses: Record<number, { description: string; schema?: Schema; contentType?: string }>;
@@ -103,7 +105,7 @@ function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, S
     description: spec.access.kind === 'officer' ? `Officer roles: ${spec.access.roles.join(', ')}` : undefined,
     security: spec.access.kind === 'app' ? [{ appToken: [] }] : spec.access.kind === 'officer' ? [{ officerToken: [] }] : undefined,
     request: {
-      ...(spec.body ? { body: { required: true, content: { [spec.bodyType ?? 'application/json']: { schema: spec.body } } } } : {}),
+      ...(spec.body ? { body: { required: !spec.bodyOptional, content: { [spec.bodyType ?? 'application/json']: { schema: spec.body } } } } : {}),
       ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
       ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
     },
@@ -165,7 +167,10 @@ export function mountRoute<B extends Schema | undefined, Q extends Schema | unde
     let body = undefined as Infer<B>;
     if (spec.body && spec.validateBody !== false) {
       const bodyType = spec.bodyType ?? 'application/json';
-      if (!req.is(bodyType === 'application/json' ? ['application/json', 'application/*+json'] : bodyType)) {
+      const absent = !req.get('content-type') && !Number(req.get('content-length') ?? 0) && !req.get('transfer-encoding');
+      if (spec.bodyOptional && absent) {
+        req.body = {};
+      } else if (!req.is(bodyType === 'application/json' ? ['application/json', 'application/*+json'] : bodyType)) {
         throw new UnsupportedMediaType(`send the body as ${bodyType}`);
       }
       const reserved = reservedKeyProblems(req.body);

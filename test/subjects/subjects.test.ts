@@ -20,6 +20,9 @@ describe('subject vault', () => {
     write: (body: unknown) => request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send(body as object),
     patch: (ref: string, body: unknown) => request(gateway.app).patch(`/v1/subjects/${ref}`).set('Authorization', `Bearer ${token}`).send(body as object),
     read: (ref: string, purpose: string) => request(gateway.app).get(`/v1/subjects/${ref}`).query({ purpose }).set('Authorization', `Bearer ${token}`),
+    // Marketing is consent-based: reads under it need the person's consent first.
+    consent: (ref: string, purpose = 'marketing') =>
+      request(gateway.app).put(`/v1/subjects/${ref}/consents/${purpose}`).set('Authorization', `Bearer ${token}`).send({ source: 'web-form', noticeVersion: '2026-01' }),
     lookup: (query: Record<string, string>) => request(gateway.app).get('/v1/subjects/lookup').query(query).set('Authorization', `Bearer ${token}`),
   });
   const rowCounts = async () => {
@@ -38,6 +41,7 @@ describe('subject vault', () => {
         expect(again.status).toBe(200);
         expect(again.body).toEqual({ ref: first.body.ref, created: false });
       }
+      expect((await as(crm).consent(first.body.ref)).status).toBe(200);
       const view = await as(crm).read(first.body.ref, 'marketing');
       expect(view.body.attributes).toEqual({ name: 'Li Na', pets: ['cat', 'dog'] });
 
@@ -93,6 +97,7 @@ describe('subject vault', () => {
 
     it('updates with PATCH under the same rules; null removes an attribute', async () => {
       const { body } = await as(crm).write({ purpose: 'marketing', identifiers: { phone: '13600136000' }, attributes: { name: 'Wang Fang', pets: ['bird'] } });
+      await as(crm).consent(body.ref);
       const patched = await as(crm).patch(body.ref, { purpose: 'marketing', attributes: { pets: null, name: 'Wang Fang' } });
       expect(patched.status).toBe(200);
       expect((await as(crm).read(body.ref, 'marketing')).body.attributes).toEqual({ name: 'Wang Fang' });
@@ -122,6 +127,7 @@ describe('subject vault', () => {
       expect(support.status).toBe(200);
       expect(support.body).toEqual({ ref, purpose: 'support', attributes: { name: 'Zhao Lei' }, identifiers: { memberCard: expect.stringMatching(/^psn_/) }, timezone: null });
       expect(support.text).not.toMatch(/13400134000|reader@example\.com|MC-777/);
+      await as(crm).consent(ref);
       const marketing = await as(crm).read(ref, 'marketing');
       expect(marketing.body.attributes).toEqual({ name: 'Zhao Lei' });
       expect(marketing.body.identifiers).toEqual({});

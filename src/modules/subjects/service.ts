@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { open, seal } from '../../keys/envelope.ts';
 import { canonicalJson } from '../../shared/canonical-json.ts';
-import { Conflict, Forbidden, InvalidIdentifier, NotFound, PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
+import { Conflict, ConsentRequired, Forbidden, InvalidIdentifier, NotFound, PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { isUniqueViolation, type Database, type Tx } from '../../storage/database.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
@@ -27,6 +27,8 @@ export interface SubjectServiceDeps {
   policy: Policy;
   keys: KeyRing;
   audit: AuditGroupCommit;
+  /** The consent module's check: throws ConsentRequired when a consent-based purpose has no active consent. */
+  requireConsent: (subjectId: string, purpose: string) => Promise<void>;
 }
 
 export interface SubjectView {
@@ -198,6 +200,12 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     if (!found || found.subject.appId !== caller.clientId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
     const { subject, fields: sealed } = found;
     const subjectId = subject.id;
+    try {
+      await deps.requireConsent(subjectId, purpose);
+    } catch (error) {
+      if (error instanceof ConsentRequired) return refuse(ctx, { action, subject: subjectId, purpose, reasons: [{ code: 'no-consent' }] }, error);
+      throw error;
+    }
     const dataKey = dataKeyOf(subject);
     const view: SubjectView = { ref, purpose, attributes: {}, identifiers: {}, timezone: subject.timezone };
     for (const [field, ciphertext] of sealed) {

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import type { SigningKey } from '../../keys/signing-key.ts';
+import { ConsentRequired, Forbidden, NotFound, PolicyViolation } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Database } from '../../storage/database.ts';
+import type { AuditGroupCommit } from '../audit/group-commit.ts';
+import type { AuditEventInput } from '../audit/schema.ts';
+import { appendAuditEvent } from '../audit/service.ts';
+import type { Policy, PurposeDefinition } from '../policies/schema.ts';
+import { signConsentReceipt } from './receipt.ts';
+import type { ConsentGrantInput, ConsentHistoryEntry, ConsentState, ConsentWithdrawInput } from './schema.ts';
+import { consentCovers, describeHistory, foldConsent, type LedgerEntry } from './state.ts';
+import * as store from './store.ts';
+
+export interface ConsentCaller {
+  clientId: string;
+  purposes: readonly string[];
+}
+
+export interface ConsentServiceDeps {
+  db: Database;
+  policy: Policy;
+  audit: AuditGroupCommit;
+  signingKey: SigningKey;
+  issuer: string;
+  /** The subjects module resolves refs; consent never reads its tables. */
+  subjectOfRef: (appId: string, ref: string) => Promise<string | undefined>;
+}
+
+/** A request's context as far as consent cares: did the person's browser send Sec-GPC: 1? */
+export interface ConsentSignals {
+  gpc: boolean;
+}
+
+type Violation = { field: string; reason: string };
+
+export function createConsentService(deps: ConsentServiceDeps) {
+  const { db, policy, audit } = deps;
+  // Purposes a Global Privacy Control signal opts out of: those that sell or share personal data.
+  const salePurposes = Object.entries(policy.purposes).filter(([, p]) => p.sale).map(([name]) => name);
+
+  async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
+    await audit.record(ctx, { ...event, decision: 'deny' });
+    throw error;
+  }
+
+  async function resolve(ctx: RequestContext, caller: ConsentCaller, ref: string, action: string, purpose?: string): Promise<string> {
+    const subjectId = await deps.subjectOfRef(caller.clientId, ref);
+    return subjectId ?? refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
+  }
+
+  function purposeProblems(caller: ConsentCaller, purpose: string, scope: { channels?: string[]; topics?: string[] }): { definition?: PurposeDefinition; violations: Violation[]; forbidden?: boolean } {
+    const definition = policy.purposes[purpose];
+    if (!definition) return { violations: [{ field: 'purpose', reason: 'unknown-purpose' }] };
+    if (!caller.purposes.includes(purpose)) return { definition, violations: [], forbidden: true };
+    const violations: Violation[] = [];
+    scope.channels?.forEach((c, i) => definition.channels.includes(c) || violations.push({ field: `channels[${i}]`, reason: `not a channel of ${purpose} (${definition.channels.join(', ') || 'none'})` }));
+    scope.topics?.forEach((t, i) => definition.topics.includes(t) || violations.push({ field: `topics[${i}]`, reason: `not a topic of ${purpose} (${definition.topics.join(', ') || 'none'})` }));
+    return { definition, violations };
+  }
+
+  function stateOf(purpose: string, entries: LedgerEntry[], now: Date): ConsentState {
+    return foldConsent(purpose, policy.purposes[purpose]!, entries, now);
+  }
+
+  /** GPC: withdraw every sale purpose that is still active, as entries of the same transaction. */
+  function gpcWithdrawals(entries: LedgerEntry[], now: Date, except?: string): string[] {
+    return salePurposes.filter((p) => p !== except && stateOf(p, entries, now).status === 'active');
+  }
+
+  async function grant(ctx: RequestContext, caller: ConsentCaller, ref: string, purpose: string, input: ConsentGrantInput, signals: ConsentSignals) {
+    const action = 'consent.grant';
+    const event = { action, purpose, reasons: [] as Array<{ code: string; detail?: string }> };
+    const subjectId = await resolve(ctx, caller, ref, action, purpose);
+    const problems = purposeProblems(caller, purpose, input);
+    if (problems.forbidden) return refuse(ctx, { ...event, subject: subjectId, reasons: [{ code: 'purpose-not-granted' }] }, new Forbidden('this app is not granted the purpose it asks consent for'));
+    const violations = [...problems.violations];
+    const definition = problems.definition;
+    if (definition && definition.basis !== 'consent') {
+      violations.push({ field: 'purpose', reason: `the purpose's lawful basis is ${definition.basis}, not consent; it is not gated by consent, so there is nothing to grant` });
+    }
+    const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+    const now = new Date();
+    if (expiresAt && expiresAt.getTime() <= now.getTime()) violations.push({ field: 'expiresAt', reason: 'is in the past' });
+    if (definition?.sale && signals.gpc) {
+      violations.push({ field: 'purpose', reason: 'the request carries Sec-GPC: 1, which opts out of the sale or sharing of personal data; it cannot also consent to it' });
+    }
+    if (violations.length > 0) {
+      return refuse(ctx, { ...event, subject: subjectId, reasons: violations.map((v) => ({ code: 'invalid-consent', detail: v.field })) }, new PolicyViolation(violations.map((v) => `${v.field}: ${v.reason}`).join('; '), violations));
+    }
+
+    const receiptId = randomUUID();
+    const receipt = await signConsentReceipt(deps.signingKey, {
+      receiptId,
+      principal: ref,
+      purpose,
+      definition: definition!,
+      fields: policy.fields,
+      channels: input.channels ?? definition!.channels,
+      topics: input.topics ?? definition!.topics,
+      recipients: input.recipients ?? [],
+      source: input.source,
+      noticeVersion: input.noticeVersion,
+      expiresAt,
+      at: now,
+      issuer: deps.issuer,
+      jurisdiction: policy.defaults.region,
+    });
+    const state = await db.transaction(async (tx) => {
+      await store.lockSubjectLedger(tx, db.kind, subjectId);
+      const entries = await store.readLedger(tx, subjectId);
+      const at = new Date();
+      const gpcPurposes = signals.gpc ? gpcWithdrawals(entries, at, purpose) : [];
+      const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
+      for (const p of gpcPurposes) {
+        await store.appendLedger(tx, subjectId, { ...common, id: randomUUID(), purpose: p, kind: 'withdraw', channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null });
+      }
+      const entry = { ...common, id: randomUUID(), purpose, kind: 'grant' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: input.noticeVersion, expiresAt, receiptId };
+      const seq = await store.appendLedger(tx, subjectId, entry);
+      for (const p of gpcPurposes) await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
+      await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: [{ code: 'receipt', detail: receiptId }, { code: 'notice', detail: input.noticeVersion }] });
+      return stateOf(purpose, [...entries, { ...entry, seq }], at);
+    });
+    return { state, receipt };
+  }
+
+  async function withdraw(ctx: RequestContext, caller: ConsentCaller, ref: string, purpose: string, input: ConsentWithdrawInput, signals: ConsentSignals) {
+    const action = 'consent.withdraw';
+    const subjectId = await resolve(ctx, caller, ref, action, purpose);
+    const problems = purposeProblems(caller, purpose, input);
+    if (problems.forbidden) return refuse(ctx, { action, purpose, subject: subjectId, reasons: [{ code: 'purpose-not-granted' }] }, new Forbidden('this app is not granted this purpose'));
+    if (problems.violations.length > 0) {
+      return refuse(ctx, { action, purpose, subject: subjectId, reasons: problems.violations.map((v) => ({ code: 'invalid-withdrawal', detail: v.field })) }, new PolicyViolation(problems.violations.map((v) => `${v.field}: ${v.reason}`).join('; '), problems.violations));
+    }
+    const state = await db.transaction(async (tx) => {
+      await store.lockSubjectLedger(tx, db.kind, subjectId);
+      const entries = await store.readLedger(tx, subjectId);
+      const at = new Date();
+      const before = stateOf(purpose, entries, at);
+      const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
+      const ledger = [...entries];
+      // Withdrawing what is not in force is answered with the state, audited, and leaves the ledger as it is.
+      if (before.status === 'active') {
+        const entry = { ...common, id: randomUUID(), purpose, kind: 'withdraw' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: null, source: input.source, noticeVersion: null, expiresAt: null, receiptId: null };
+        ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
+      }
+      for (const p of signals.gpc ? gpcWithdrawals(ledger, at, purpose) : []) {
+        const entry = { ...common, id: randomUUID(), purpose: p, kind: 'withdraw' as const, channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null };
+        ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
+        await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
+      }
+      const scope = [...(input.channels ?? []).map((c) => `channel:${c}`), ...(input.topics ?? []).map((t) => `topic:${t}`)];
+      await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: before.status === 'active' ? scope.map((code) => ({ code })) : [{ code: 'nothing-in-force' }] });
+      return stateOf(purpose, ledger, at);
+    });
+    return { state };
+  }
+
+  async function list(ctx: RequestContext, caller: ConsentCaller, ref: string): Promise<{ ref: string; purposes: ConsentState[]; history: ConsentHistoryEntry[] }> {
+    const action = 'consent.list';
+    const subjectId = await resolve(ctx, caller, ref, action);
+    const entries = await store.readLedger(db.read, subjectId);
+    const now = new Date();
+    const visible = caller.purposes.filter((p) => policy.purposes[p]);
+    const result = {
+      ref,
+      purposes: visible.map((p) => stateOf(p, entries, now)),
+      history: describeHistory(entries.filter((e) => visible.includes(e.purpose)), now),
+    };
+    await audit.record(ctx, { action, decision: 'allow', subject: subjectId, fields: [], reasons: [{ code: 'purposes', detail: visible.join(',') }] });
+    return result;
+  }
+
+  /**
+   * The one consent check every module uses (subject reads now, contact
+   * authorization later). Purposes whose basis is not consent are not gated.
+   * Reads the ledger every time: a cache could allow a withdrawn purpose.
+   */
+  async function checkConsent(subjectId: string, purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<{ allowed: boolean; state: ConsentState | null }> {
+    const definition = policy.purposes[purpose];
+    if (!definition) return { allowed: false, state: null };
+    if (definition.basis !== 'consent') return { allowed: true, state: null };
+    const state = stateOf(purpose, await store.readLedger(db.read, subjectId), new Date());
+    return { allowed: consentCovers(state, scope), state };
+  }
+
+  /** Throws ConsentRequired (403) when a consent-based purpose has no active consent. */
+  async function requireConsent(subjectId: string, purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<void> {
+    const { allowed, state } = await checkConsent(subjectId, purpose, scope);
+    if (!allowed) throw new ConsentRequired(`no active consent covers ${purpose}${state ? ` (consent is ${state.status})` : ''}`);
+  }
+
+  return { grant, withdraw, list, checkConsent, requireConsent };
+}
+
+export type ConsentService = ReturnType<typeof createConsentService>;

@@ -1,0 +1,119 @@
+import type { PurposeDefinition } from '../policies/schema.ts';
+import type { ConsentHistoryEntry, ConsentState } from './schema.ts';
+
+/** One row of the ledger, as the fold reads it. `null` scope means "all" (grant) or "the whole purpose" (withdraw). */
+export interface LedgerEntry {
+  seq: number;
+  purpose: string;
+  kind: 'grant' | 'withdraw';
+  channels: string[] | null;
+  topics: string[] | null;
+  recipients: string[] | null;
+  source: string;
+  noticeVersion: string | null;
+  expiresAt: Date | null;
+  gpc: boolean;
+  receiptId: string | null;
+  at: Date;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+/**
+ * The current consent for one purpose, computed from its ledger entries in
+ * order. Nothing is stored as "current", so there is nothing to go stale:
+ * a withdrawal is visible to the next request on every replica, and expiry
+ * needs no job (a grant past its expiresAt simply no longer counts).
+ */
+export function foldConsent(purpose: string, definition: PurposeDefinition, entries: LedgerEntry[], now: Date): ConsentState {
+  let state: ConsentState = { purpose, status: 'none', channels: [], topics: [], recipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
+  let expiresAt: Date | null = null;
+  for (const e of entries) {
+    if (e.purpose !== purpose) continue;
+    if (e.kind === 'grant') {
+      expiresAt = e.expiresAt;
+      state = {
+        purpose,
+        status: 'active',
+        channels: e.channels ?? [...definition.channels],
+        topics: e.topics ?? [...definition.topics],
+        recipients: e.recipients ?? [],
+        source: e.source,
+        noticeVersion: e.noticeVersion,
+        grantedAt: e.at.toISOString(),
+        expiresAt: iso(e.expiresAt),
+        changedAt: e.at.toISOString(),
+      };
+      continue;
+    }
+    if (state.status !== 'active') continue; // withdrawing nothing changes nothing
+    if (expiresAt && expiresAt.getTime() <= e.at.getTime()) {
+      state = { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() };
+      continue;
+    }
+    const whole = e.channels === null && e.topics === null;
+    const channels = e.channels ? state.channels.filter((c) => !e.channels!.includes(c)) : state.channels;
+    const topics = e.topics ? state.topics.filter((t) => !e.topics!.includes(t)) : state.topics;
+    // Withdrawing every channel, or every topic of a purpose that has topics, withdraws the purpose.
+    const nothingLeft = (channels.length === 0 && definition.channels.length > 0) || (topics.length === 0 && definition.topics.length > 0);
+    state = whole || nothingLeft ? { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() } : { ...state, channels, topics, changedAt: e.at.toISOString() };
+  }
+  if (state.status === 'active' && expiresAt && expiresAt.getTime() <= now.getTime()) state = { ...state, status: 'expired' };
+  return state;
+}
+
+/** Whether a consent state allows use on this channel and topic (each optional). */
+export function consentCovers(state: ConsentState, scope: { channel?: string; topic?: string }): boolean {
+  if (state.status !== 'active') return false;
+  if (scope.channel !== undefined && !state.channels.includes(scope.channel)) return false;
+  if (scope.topic !== undefined && !state.topics.includes(scope.topic)) return false;
+  return true;
+}
+
+/**
+ * History for people: a grant while a consent is active is shown as "narrow"
+ * (or widen), and a grant that lapsed before anything else happened gets an
+ * "expire" entry at its expiry time.
+ */
+export function describeHistory(entries: LedgerEntry[], now: Date): ConsentHistoryEntry[] {
+  const out: ConsentHistoryEntry[] = [];
+  const lastGrant = new Map<string, LedgerEntry | undefined>();
+  const expireEntry = (grant: LedgerEntry): ConsentHistoryEntry => ({
+    seq: grant.seq,
+    purpose: grant.purpose,
+    kind: 'expire',
+    channels: null,
+    topics: null,
+    recipients: null,
+    source: 'expiry',
+    noticeVersion: grant.noticeVersion,
+    expiresAt: iso(grant.expiresAt),
+    gpc: false,
+    receiptId: null,
+    at: grant.expiresAt!.toISOString(),
+  });
+  const lapsedBefore = (grant: LedgerEntry | undefined, instant: Date) => grant?.expiresAt && grant.expiresAt.getTime() <= instant.getTime();
+  for (const e of entries) {
+    const previous = lastGrant.get(e.purpose);
+    if (lapsedBefore(previous, e.at)) out.push(expireEntry(previous!));
+    const active = previous !== undefined && !lapsedBefore(previous, e.at);
+    out.push({
+      seq: e.seq,
+      purpose: e.purpose,
+      kind: e.kind === 'grant' ? (active ? 'narrow' : 'grant') : 'withdraw',
+      channels: e.channels,
+      topics: e.topics,
+      recipients: e.recipients,
+      source: e.source,
+      noticeVersion: e.noticeVersion,
+      expiresAt: iso(e.expiresAt),
+      gpc: e.gpc,
+      receiptId: e.receiptId,
+      at: e.at.toISOString(),
+    });
+    // A partial withdrawal leaves the consent (and its expiry) in force.
+    lastGrant.set(e.purpose, e.kind === 'grant' ? e : e.channels === null && e.topics === null ? undefined : previous);
+  }
+  for (const grant of lastGrant.values()) if (lapsedBefore(grant, now)) out.push(expireEntry(grant!));
+  return out;
+}

@@ -1,0 +1,58 @@
+import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import { execute } from '../../storage/raw-sql.ts';
+import type { LedgerEntry } from './state.ts';
+
+const list = (text: string | null) => (text === null ? null : (JSON.parse(text) as string[]));
+
+/**
+ * Ledger entries are ordered per subject. PostgreSQL: a transaction-scoped
+ * advisory lock on the subject serialises concurrent grants and withdrawals of
+ * one subject across replicas; SQLite serialises all writers already.
+ */
+export async function lockSubjectLedger(tx: Tx, engine: Database['kind'], subjectId: string): Promise<void> {
+  if (engine === 'postgresql') await execute(tx, 'SELECT pg_advisory_xact_lock(hashtextextended(?, 7))', [`consent:${subjectId}`]);
+}
+
+export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<LedgerEntry[]> {
+  const rows = await db.consentEvent.findMany({ where: { subjectId }, orderBy: { seq: 'asc' } });
+  return rows.map((r) => ({
+    seq: r.seq,
+    purpose: r.purpose,
+    kind: r.kind as LedgerEntry['kind'],
+    channels: list(r.channels),
+    topics: list(r.topics),
+    recipients: list(r.recipients),
+    source: r.source,
+    noticeVersion: r.noticeVersion,
+    expiresAt: r.expiresAt,
+    gpc: r.gpc,
+    receiptId: r.receiptId,
+    at: r.at,
+  }));
+}
+
+export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null }): Promise<number> {
+  const last = await tx.consentEvent.findFirst({ where: { subjectId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+  const seq = (last?.seq ?? 0) + 1;
+  await tx.consentEvent.create({
+    data: {
+      id: entry.id,
+      subjectId,
+      seq,
+      purpose: entry.purpose,
+      kind: entry.kind,
+      channels: entry.channels === null ? null : JSON.stringify(entry.channels),
+      topics: entry.topics === null ? null : JSON.stringify(entry.topics),
+      recipients: entry.recipients === null ? null : JSON.stringify(entry.recipients),
+      source: entry.source,
+      noticeVersion: entry.noticeVersion,
+      expiresAt: entry.expiresAt,
+      gpc: entry.gpc,
+      receiptId: entry.receiptId,
+      actorId: entry.actorId,
+      requestId: entry.requestId,
+      at: entry.at,
+    },
+  });
+  return seq;
+}
