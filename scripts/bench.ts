@@ -14,7 +14,7 @@ import { createRuntime } from '../src/runtime.ts';
 import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { startProcess, type ChildProcess } from '../test/support/processes.ts';
-import { measure, opsPerSecond, printTable, type Figure } from './bench/measure.ts';
+import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -40,7 +40,21 @@ async function prepareData(env: Record<string, string>) {
     await runtime.subjects.seedSubjects(ctx, app.clientId, subjectCount);
     const seedSeconds = (Date.now() - started) / 1000;
     const refs = (await runtime.db.read.subjectRef.findMany({ where: { appId: app.clientId }, select: { ref: true }, take: 5000 })).map((r) => r.ref);
-    return { app, refs, seedSeconds };
+
+    // Consent: the marketing reads below need it; one subject gets a 50-entry history for the check figure.
+    const caller = { clientId: app.clientId, purposes: app.purposes };
+    const grant = { source: 'bench', noticeVersion: 'bench-1' };
+    const consented = refs.slice(0, 1000);
+    for (const ref of consented) await runtime.consent.grant(ctx, caller, ref, 'marketing', grant, { gpc: false });
+    const busy = refs[0]!;
+    for (let i = 0; i < 49; i++) {
+      if (i % 2 === 0) await runtime.consent.withdraw(ctx, caller, busy, 'marketing', { topics: ['bird-food'], source: 'bench' }, { gpc: false });
+      else await runtime.consent.grant(ctx, caller, busy, 'marketing', grant, { gpc: false });
+    }
+    const busySubject = (await runtime.subjects.subjectOfRef(app.clientId, busy))!;
+    const history = await runtime.db.read.consentEvent.count({ where: { subjectId: busySubject } });
+    const checks = await asyncOpsPerSecond(() => runtime.consent.checkConsent(busySubject, 'marketing', { channel: 'email', topic: 'cat-food' }), 2000);
+    return { app, refs, consented, seedSeconds, consentFigure: { history, checks } };
   } finally {
     await runtime.close();
   }
@@ -66,8 +80,9 @@ async function main(): Promise<void> {
     const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
     console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
 
-    const { app, refs, seedSeconds } = await prepareData(env);
+    const { app, refs, consented, seedSeconds, consentFigure } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
+    console.log(`consent check (ledger of ${consentFigure.history} entries, read and folded each time): ${consentFigure.checks.toLocaleString('en')} /s`);
 
     const baselineServer = await startProcess(['--require', 'tsx/cjs', path.join(__dirname, 'bench', 'baseline-server.ts')], { ready: /"port":(\d+)/ });
     processes.push(baselineServer);
@@ -97,6 +112,13 @@ async function main(): Promise<void> {
       await measure(`GET /v1/subjects/{ref} (${refs.length} refs of ${subjectCount}, decrypt, audited)`, {
         url: custosUrl,
         paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
+        headers: auth,
+        connections,
+        durationSeconds: duration,
+      }),
+      await measure(`GET /v1/subjects/{ref}?purpose=marketing (consent checked, ${consented.length} refs)`, {
+        url: custosUrl,
+        paths: consented.map((ref) => `/v1/subjects/${ref}?purpose=marketing`),
         headers: auth,
         connections,
         durationSeconds: duration,

@@ -67,6 +67,14 @@ export function opsPerSecond(work: (i: number) => unknown, iterations: number): 
   return Math.round(iterations / (Number(process.hrtime.bigint() - started) / 1e9));
 }
 
+/** Operations per second of an async function, one at a time. */
+export async function asyncOpsPerSecond(work: (i: number) => Promise<unknown>, iterations: number): Promise<number> {
+  for (let i = 0; i < Math.min(200, iterations); i++) await work(i);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await work(i);
+  return Math.round(iterations / (Number(process.hrtime.bigint() - started) / 1e9));
+}
+
 export function printTable(baseline: Figure, figures: Figure[]): void {
   const rows = [baseline, ...figures].map((f) => ({
     scenario: f.name,

@@ -49,6 +49,10 @@ describe('logs hold no personal data', () => {
     await s.get(`/v1/subjects/lookup?purpose=support&phone=${encodeURIComponent(CANARIES.phone)}`).set(auth);
     await s.get(`/v1/subjects/lookup?purpose=support&email=${encodeURIComponent(CANARIES.email)}`).set(auth);
     await s.get(`/v1/subjects/${written.body.ref}?purpose=support`).set(auth);
+    // The consent ledger: a grant, a refusal, a withdrawal and the listing.
+    await s.put(`/v1/subjects/${written.body.ref}/consents/support`).set(auth).send({ source: CANARIES.name, noticeVersion: CANARIES.email });
+    await s.delete(`/v1/subjects/${written.body.ref}/consents/support`).set(auth).send({ topics: [CANARIES.phone] });
+    await s.get(`/v1/subjects/${written.body.ref}/consents`).set(auth);
 
     const text = gateway.logs.join('\n');
     expect(gateway.logs.length).toBeGreaterThan(22);
