@@ -180,7 +180,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
     const definition = policy.purposes[purpose];
     if (!definition) return { allowed: false, state: null };
     if (definition.basis !== 'consent') return { allowed: true, state: null };
-    const state = stateOf(purpose, await store.readLedger(db.read, subjectId), new Date());
+    const state = stateOf(purpose, await store.readPurposeLedger(db, subjectId, purpose), new Date());
     return { allowed: consentCovers(state, scope), state };
   }
 

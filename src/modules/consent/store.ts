@@ -31,6 +31,31 @@ export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<
   }));
 }
 
+type LedgerRow = { seq: number | bigint; purpose: string; kind: string; channels: string | null; topics: string | null; recipients: string | null; source: string; noticeVersion: string | null; expiresAt: Date | string | null; gpc: boolean | number | bigint; receiptId: string | null; at: Date | string };
+
+/** The hot path of every consent check: one purpose's entries, one plain query. */
+export async function readPurposeLedger(db: Database, subjectId: string, purpose: string): Promise<LedgerEntry[]> {
+  const rows = await db.readRaw<LedgerRow>(
+    `SELECT seq, purpose, kind, channels, topics, recipients, source, notice_version AS "noticeVersion", expires_at AS "expiresAt", gpc, receipt_id AS "receiptId", at
+       FROM consent_event WHERE subject_id = ? AND purpose = ? ORDER BY seq`,
+    [subjectId, purpose],
+  );
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    purpose: r.purpose,
+    kind: r.kind as LedgerEntry['kind'],
+    channels: list(r.channels),
+    topics: list(r.topics),
+    recipients: list(r.recipients),
+    source: r.source,
+    noticeVersion: r.noticeVersion,
+    expiresAt: r.expiresAt === null ? null : new Date(r.expiresAt),
+    gpc: Boolean(Number(r.gpc)),
+    receiptId: r.receiptId,
+    at: new Date(r.at),
+  }));
+}
+
 export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null }): Promise<number> {
   const last = await tx.consentEvent.findFirst({ where: { subjectId }, orderBy: { seq: 'desc' }, select: { seq: true } });
   const seq = (last?.seq ?? 0) + 1;
