@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import SqliteDatabase from 'better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
@@ -70,16 +71,43 @@ function createSqliteClient(file: string): SqliteClient {
 // insert into a random-keyed index then reads pages from disk.
 const SQLITE_CACHE_KIB = 64 * 1024;
 
+/**
+ * The hot-path reader for SQLite: better-sqlite3 itself, read-only, with its
+ * prepared statements kept. A WAL reader never takes the write lock, so this
+ * synchronous connection cannot block behind the writer; through Prisma the
+ * same query costs about 0.25 ms, here a few microseconds.
+ */
+function nativeSqliteReader(file: string) {
+  const connection = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
+  connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    all<T>(sql: string, params: unknown[]): T[] {
+      let statement = statements.get(sql);
+      if (!statement) statements.set(sql, (statement = connection.prepare(sql)));
+      return statement.all(...params) as T[];
+    },
+    close: () => connection.close(),
+  };
+}
+
 async function openSqlite(config: DatabaseConfig): Promise<Database> {
   fs.mkdirSync(path.dirname(config.url), { recursive: true });
   const writer = createSqliteClient(config.url);
   const reader = createSqliteClient(config.url);
   for (const client of [writer, reader]) await client.$queryRawUnsafe(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+  const native = nativeSqliteReader(config.url);
   const read = reader as unknown as DbClient;
   return {
     kind: 'sqlite',
     read,
-    readRaw: (sql, params = []) => readRaw(read, 'sqlite', sql, params),
+    async readRaw<T>(sql: string, params: unknown[] = []) {
+      try {
+        return native.all<T>(sql, params.map((p) => param('sqlite', p)));
+      } catch (error) {
+        throw new Unavailable(undefined, { cause: error });
+      }
+    },
     async transaction(work) {
       try {
         return await (writer as unknown as DbClient).$transaction(async (tx) => {
@@ -95,6 +123,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
       await read.$queryRawUnsafe('SELECT 1');
     },
     async close() {
+      native.close();
       await Promise.all([writer.$disconnect(), reader.$disconnect()]);
     },
   };

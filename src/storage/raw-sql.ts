@@ -29,6 +29,7 @@ export function adapt(engine: Engine, sql: string): string {
 /** Dates as Prisma stores them on each engine, so rows written here read back through Prisma. */
 export function param(engine: Engine, value: unknown): unknown {
   if (value instanceof Date) return engine === 'sqlite' ? value.toISOString().replace('Z', '+00:00') : value;
+  if (typeof value === 'boolean' && engine === 'sqlite') return value ? 1 : 0;
   return value;
 }
 
