@@ -203,7 +203,10 @@ describe('consent ledger', () => {
   it('audits every grant, withdrawal, listing and refusal', async () => {
     const actions = new Set((await auditEvents(gateway)).map((e) => `${e.action}:${e.decision}`));
     for (const expected of ['consent.grant:allow', 'consent.grant:deny', 'consent.withdraw:allow', 'consent.withdraw:info', 'consent.list:allow', 'subjects.subject.read:deny']) expect(actions).toContain(expected);
-    const noConsent = (await auditEvents(gateway, 'subjects.subject.read')).find((e) => e.decision === 'deny' && e.reasons[0]?.code === 'no-consent');
-    expect(noConsent).toBeDefined();
+    const reads = await auditEvents(gateway, 'subjects.subject.read');
+    // Every read records its consent check: refused for no consent, or allowed because one is active.
+    expect(reads.find((e) => e.decision === 'deny' && e.reasons[0]?.code === 'no-consent')).toBeDefined();
+    expect(reads.find((e) => e.decision === 'allow' && e.purpose === 'marketing')?.reasons).toEqual([{ code: 'consent-active' }]);
+    expect(reads.find((e) => e.decision === 'allow' && e.purpose === 'support')?.reasons).toEqual([{ code: 'not-consent-based' }]);
   });
 });

@@ -184,10 +184,14 @@ export function createConsentService(deps: ConsentServiceDeps) {
     return { allowed: consentCovers(state, scope), state };
   }
 
-  /** Throws ConsentRequired (403) when a consent-based purpose has no active consent. */
-  async function requireConsent(subjectId: string, purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<void> {
+  /**
+   * Throws ConsentRequired (403) when a consent-based purpose has no active
+   * consent; otherwise says which rule let the use through, for the audit event.
+   */
+  async function requireConsent(subjectId: string, purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<'consent-active' | 'not-consent-based'> {
     const { allowed, state } = await checkConsent(subjectId, purpose, scope);
     if (!allowed) throw new ConsentRequired(`no active consent covers ${purpose}${state ? ` (consent is ${state.status})` : ''}`);
+    return state ? 'consent-active' : 'not-consent-based';
   }
 
   return { grant, withdraw, list, checkConsent, requireConsent };

@@ -28,7 +28,7 @@ export interface SubjectServiceDeps {
   keys: KeyRing;
   audit: AuditGroupCommit;
   /** The consent module's check: throws ConsentRequired when a consent-based purpose has no active consent. */
-  requireConsent: (subjectId: string, purpose: string) => Promise<void>;
+  requireConsent: (subjectId: string, purpose: string) => Promise<'consent-active' | 'not-consent-based'>;
 }
 
 export interface SubjectView {
@@ -200,8 +200,9 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     if (!found || found.subject.appId !== caller.clientId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
     const { subject, fields: sealed } = found;
     const subjectId = subject.id;
+    let basis: string;
     try {
-      await deps.requireConsent(subjectId, purpose);
+      basis = await deps.requireConsent(subjectId, purpose);
     } catch (error) {
       if (error instanceof ConsentRequired) return refuse(ctx, { action, subject: subjectId, purpose, reasons: [{ code: 'no-consent' }] }, error);
       throw error;
@@ -214,7 +215,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
       else view.attributes[field] = value as AttributeValue;
     }
     // The values leave Custos only once their audit event is committed.
-    await audit.record(ctx, { action, decision: 'allow', subject: subjectId, purpose, fields: [...sealed.keys()] });
+    await audit.record(ctx, { action, decision: 'allow', subject: subjectId, purpose, fields: [...sealed.keys()], reasons: [{ code: basis }] });
     return view;
   }
 
