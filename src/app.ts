@@ -8,6 +8,7 @@ import { opsRoutes } from './modules/ops/routes.ts';
 import { policyRoutes } from './modules/policies/routes.ts';
 import { subjectRoutes } from './modules/subjects/routes.ts';
 import { consentRoutes } from './modules/consent/routes.ts';
+import { contactRoutes } from './modules/contacts/routes.ts';
 import type { Runtime } from './runtime.ts';
 
 const VERSION = '0.1.0';
@@ -43,6 +44,7 @@ export function createApp(runtime: Runtime): Express {
   app.use(policyRoutes({ loaded, env, registry }));
   app.use(subjectRoutes({ subjects: runtime.subjects, env, registry }));
   app.use(consentRoutes({ consent: runtime.consent, env, registry }));
+  app.use(contactRoutes({ contacts: runtime.contacts, env, registry }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

@@ -10,6 +10,7 @@ import { createAuthService, type AuthService } from './modules/auth/service.ts';
 import type { OpsState } from './modules/ops/routes.ts';
 import { createAuditGroupCommit } from './modules/audit/group-commit.ts';
 import { createConsentService, type ConsentService } from './modules/consent/service.ts';
+import { createContactService, type ContactService } from './modules/contacts/service.ts';
 import { createKeyRing } from './modules/keys/key-ring.ts';
 import { loadPolicy } from './modules/policies/load.ts';
 import { createSubjectService, type SubjectService } from './modules/subjects/service.ts';
@@ -27,6 +28,7 @@ export interface Runtime {
   auth: AuthService;
   subjects: SubjectService;
   consent: ConsentService;
+  contacts: ContactService;
   metrics: Metrics;
   registry: OpenAPIRegistry;
   ops: OpsState;
@@ -82,6 +84,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     auth,
     subjects,
     consent,
+    contacts: createContactService({ db, policy: loaded.policy, audit, subjects, consent }),
     metrics: createMetrics(),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },

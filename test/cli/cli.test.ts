@@ -7,13 +7,13 @@ describe('custos CLI', () => {
     env = testEnvironment();
     const migrated = await runCustos(['migrate', '--json'], { env });
     expect(migrated.code).toBe(0);
-    expect(JSON.parse(migrated.stdout).applied).toEqual(['0001_foundation', '0002_subjects', '0003_consent']);
+    expect(JSON.parse(migrated.stdout).applied).toEqual(['0001_foundation', '0002_subjects', '0003_consent', '0004_contacts']);
   });
   afterAll(() => cleanUpEnvironment(env));
 
   it('migrate is idempotent', async () => {
     const again = await runCustos(['migrate', '--json'], { env });
-    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], alreadyApplied: ['0001_foundation', '0002_subjects', '0003_consent'] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], alreadyApplied: ['0001_foundation', '0002_subjects', '0003_consent', '0004_contacts'] });
   });
 
   it('apps create --json prints the credentials once, in the documented shape', async () => {

@@ -341,7 +341,32 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     return { created };
   }
 
-  return { writeSubject, readSubject, lookupSubject, rotateKeys, seedSubjects, subjectOfRef: (appId: string, ref: string) => subjectOfRef(db.read, appId, ref) };
+  /** What contact authorization needs of a subject: its time zone and the current value of one identifier. */
+  async function contactDetails(subjectId: string, field: string): Promise<{ timezone: string | null; value: string | null } | undefined> {
+    const subject = await store.findSubject(db.read, subjectId);
+    if (!subject) return undefined;
+    const sealed = (await store.readFields(db.read, subjectId, [field])).get(field);
+    return { timezone: subject.timezone, value: sealed === undefined ? null : String(decryptValue(dataKeyOf(subject), subjectId, field, sealed)) };
+  }
+
+  /** Identifier pseudonyms of a normalized value under every key version up to the current one. */
+  async function digestsOf(field: string, normalized: string): Promise<string[]> {
+    const current = await currentKeyVersion(db.read);
+    return digestKeys(field, normalized, versionsUpTo(current)).map((k) => k.digest);
+  }
+
+  return {
+    writeSubject,
+    readSubject,
+    lookupSubject,
+    rotateKeys,
+    seedSubjects,
+    contactDetails,
+    digestsOf,
+    currentDigest: async (field: string, normalized: string) => digestKeys(field, normalized, [await currentKeyVersion(db.read)])[0]!,
+    normalize: (field: string, raw: string) => normalizeIdentifier(policy.fields[field] ?? { kind: 'identifier', sensitive: false }, raw, policy.defaults.region),
+    subjectOfRef: (appId: string, ref: string) => subjectOfRef(db.read, appId, ref),
+  };
 }
 
 const ROTATION_PAGE_SIZE = 500;

@@ -1,0 +1,33 @@
+CREATE TABLE contact_reservation (
+  ticket TEXT NOT NULL PRIMARY KEY,
+  subject_id TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  topic TEXT,
+  status TEXT NOT NULL,
+  reserved_at DATETIME NOT NULL,
+  expires_at DATETIME NOT NULL,
+  revealed_at DATETIME,
+  outcome_at DATETIME
+);
+CREATE INDEX contact_reservation_subject_id_channel_reserved_at_idx ON contact_reservation (subject_id, channel, reserved_at);
+
+CREATE TABLE contact_idempotency (
+  app_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  response TEXT NOT NULL,
+  created_at DATETIME NOT NULL,
+  PRIMARY KEY (app_id, key)
+);
+
+CREATE TABLE dnc_entry (
+  id TEXT NOT NULL PRIMARY KEY,
+  source TEXT NOT NULL,
+  key_version INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  note TEXT,
+  created_at DATETIME NOT NULL
+);
+CREATE INDEX dnc_entry_digest_idx ON dnc_entry (digest);
+CREATE INDEX dnc_entry_source_idx ON dnc_entry (source);

@@ -1,0 +1,116 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { Router } from 'express';
+import { z } from 'zod';
+import { problemSchema } from '../../http/openapi.ts';
+import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import type { Principal } from '../auth/schema.ts';
+import type { ContactCaller, ContactService } from './service.ts';
+
+const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
+
+const authorizeSchema = z.strictObject({ ref: z.string().max(100), channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional() }).openapi('ContactAuthorizeRequest');
+const reasonSchema = z.object({ code: z.string(), detail: z.string() });
+const authorizeAnswerSchema = z
+  .union([
+    z.object({ decision: z.literal('allow'), ticket: z.string(), expiresAt: z.string() }),
+    z.object({ decision: z.literal('deny'), reasons: z.array(reasonSchema), retryAfter: z.string().optional().describe('earliest time a retry can be allowed, when only quiet hours or caps stand in the way') }),
+  ])
+  .openapi('ContactAuthorizeAnswer');
+const ticketParams = z.object({ ticket: z.string().max(100) });
+const outcomeSchema = z.strictObject({ status: z.enum(['sent', 'failed', 'not-sent']) });
+const dncEntrySchema = z.strictObject({ phone: z.string().min(1).max(64), note: z.string().max(500).optional() });
+const officerRoles = ['privacy-agent', 'admin'] as const;
+
+function caller(principal: Principal | undefined): ContactCaller {
+  if (principal?.kind !== 'app') throw new Error('app route reached without an app principal');
+  return { clientId: principal.clientId, purposes: principal.purposes, reveal: principal.reveal };
+}
+
+export function contactRoutes(deps: { contacts: ContactService; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
+  const { contacts, env, registry } = deps;
+  const router = Router();
+
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/v1/contacts/authorize',
+    summary: 'May this person be contacted now, on this channel, for this purpose? An allow reserves a slot against every frequency cap and returns a ticket. Send Idempotency-Key to make retries safe.',
+    tags: ['contacts'],
+    access: { kind: 'app' },
+    body: authorizeSchema,
+    responses: { 200: { description: 'allow with a ticket, or deny with every reason', schema: authorizeAnswerSchema }, 404: problem('No subject with this ref'), 422: problem('Unknown channel or purpose, or a topic the purpose lacks') },
+    async handle({ body, ctx, principal, req }) {
+      const key = req.get('idempotency-key');
+      if (key !== undefined && !/^[\x21-\x7e]{1,200}$/.test(key)) throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
+      return { body: await contacts.authorize(ctx, caller(principal), body, key), headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/v1/contacts/{ticket}/reveal',
+    summary: "The raw phone or e-mail for the ticket's channel, once, if the purpose lists it in reveal",
+    tags: ['contacts'],
+    access: { kind: 'app' },
+    params: ticketParams,
+    responses: { 200: { description: 'The identifier', schema: z.object({ channel: z.string(), field: z.string(), value: z.string() }) }, 404: problem('No such ticket'), 409: problem('Already revealed, closed or expired') },
+    async handle({ params, ctx, principal }) {
+      return { body: await contacts.reveal(ctx, caller(principal), params.ticket), headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/v1/contacts/{ticket}/outcome',
+    summary: 'Record what happened: sent, failed, or not-sent (which gives the reserved slot back)',
+    tags: ['contacts'],
+    access: { kind: 'app' },
+    params: ticketParams,
+    body: outcomeSchema,
+    responses: { 200: { description: 'Recorded', schema: z.object({ ticket: z.string(), status: z.string() }) }, 404: problem('No such ticket'), 409: problem('Outcome already recorded') },
+    async handle({ params, body, ctx, principal }) {
+      return { body: await contacts.outcome(ctx, caller(principal), params.ticket, body.status) };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/v1/dnc/entries',
+    summary: 'Add an internal do-not-call entry (stored as a pseudonym only)',
+    tags: ['do-not-call'],
+    access: { kind: 'officer', roles: officerRoles },
+    body: dncEntrySchema,
+    responses: { 201: { description: 'Added', schema: z.object({ id: z.string() }) }, 422: problem('Not a phone number') },
+    async handle({ body, ctx }) {
+      return { status: 201, body: await contacts.addSuppression(ctx, body) };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'delete',
+    path: '/v1/dnc/entries/{id}',
+    summary: 'Remove an internal do-not-call entry',
+    tags: ['do-not-call'],
+    access: { kind: 'officer', roles: officerRoles },
+    params: z.object({ id: z.string().max(100) }),
+    responses: { 204: { description: 'Removed' }, 404: problem('No such internal entry') },
+    async handle({ params, ctx }) {
+      await contacts.removeSuppression(ctx, params.id);
+      return { status: 204 };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'get',
+    path: '/v1/dnc/check',
+    summary: 'Is this number on any do-not-call list?',
+    tags: ['do-not-call'],
+    access: { kind: 'officer', roles: officerRoles },
+    query: z.strictObject({ phone: z.string().min(1).max(64) }),
+    responses: { 200: { description: 'Listed or not, with the lists', schema: z.object({ listed: z.boolean(), sources: z.array(z.string()) }) } },
+    async handle({ query, ctx }) {
+      return { body: await contacts.checkNumber(ctx, query.phone), headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+  return router;
+}

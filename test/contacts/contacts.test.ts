@@ -1,0 +1,165 @@
+import path from 'node:path';
+import request from 'supertest';
+import { appToken, auditEvents, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { zoneWhereItIs } from './zones.ts';
+
+describe('contact authorization', () => {
+  let gateway: TestGateway;
+  let dialer: string;
+  let officer: string;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ POLICY_DIR: path.join(__dirname, 'policy') });
+    dialer = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support', 'survey'], ['call', 'sms', 'email']));
+    const agent = await createTestOfficer(gateway, 'privacy-agent');
+    officer = await officerToken(gateway, agent.username, agent.password);
+  });
+  afterAll(() => gateway.close());
+
+  const as = (token: string) => ({
+    subject: async (phone: string, timezone = zoneWhereItIs(12)) =>
+      (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send({ purpose: 'marketing', identifiers: { phone, email: `p${phone}@example.com` }, timezone })).body.ref as string,
+    consent: (ref: string, body: object = {}) =>
+      request(gateway.app).put(`/v1/subjects/${ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send({ source: 'web-form', noticeVersion: 'n1', ...body }),
+    withdraw: (ref: string, body: object) => request(gateway.app).delete(`/v1/subjects/${ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send(body),
+    authorize: (body: object, key?: string) => {
+      const req = request(gateway.app).post('/v1/contacts/authorize').set('Authorization', `Bearer ${token}`);
+      return (key ? req.set('Idempotency-Key', key) : req).send(body);
+    },
+    reveal: (ticket: string) => request(gateway.app).post(`/v1/contacts/${ticket}/reveal`).set('Authorization', `Bearer ${token}`),
+    outcome: (ticket: string, status: string) => request(gateway.app).post(`/v1/contacts/${ticket}/outcome`).set('Authorization', `Bearer ${token}`).send({ status }),
+    lookup: (phone: string) => request(gateway.app).get('/v1/subjects/lookup').query({ purpose: 'marketing', phone }).set('Authorization', `Bearer ${token}`),
+  });
+
+  it('three agents in three regions call the same person at once: one call is allowed', async () => {
+    const ref = await as(dialer).subject('13900139001');
+    await as(dialer).consent(ref);
+    const regions = await Promise.all([1, 2, 3].map(async () => appToken(gateway, await createTestApp(gateway, ['marketing'], ['call']))));
+    const refs = await Promise.all(regions.map(async (t) => (await as(t).lookup('13900139001')).body.ref as string));
+    const answers = await Promise.all(regions.map((t, i) => as(t).authorize({ ref: refs[i], channel: 'call', purpose: 'marketing', topic: 'cat-food' })));
+    expect(answers.map((a) => a.body.decision).sort()).toEqual(['allow', 'deny', 'deny']);
+    for (const denied of answers.filter((a) => a.body.decision === 'deny')) {
+      expect(denied.body.reasons).toEqual([{ code: 'frequency-cap', detail: 'at most 1 per P1D on call for marketing' }]);
+      expect(new Date(denied.body.retryAfter).getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    }
+  });
+
+  it('500 concurrent authorizations for one subject with a cap of 3 allow exactly 3', async () => {
+    const ref = await as(dialer).subject('13900139002');
+    const answers = await Promise.all(Array.from({ length: 500 }, () => as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(answers.filter((a) => a.body.decision === 'allow')).toHaveLength(3);
+    expect(await gateway.runtime.db.read.contactReservation.count({ where: { channel: 'sms', purpose: 'survey', status: 'reserved' } })).toBe(3);
+  });
+
+  it('reports every failing check, not only the first', async () => {
+    const ref = await as(dialer).subject('13900139003', zoneWhereItIs(23));
+    await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '+86 139 0013 9003' });
+    const answer = await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing' });
+    expect(answer.body.decision).toBe('deny');
+    expect(answer.body.reasons.map((r: { code: string }) => r.code).sort()).toEqual(['do-not-call', 'no-consent', 'quiet-hours']);
+    expect(answer.body.retryAfter).toBeUndefined();
+  });
+
+  it('tells when quiet hours end, in the subject’s own time zone', async () => {
+    const zone = zoneWhereItIs(23);
+    const ref = await as(dialer).subject('13900139004', zone);
+    const answer = await as(dialer).authorize({ ref, channel: 'call', purpose: 'support' });
+    expect(answer.body).toMatchObject({ decision: 'deny', reasons: [{ code: 'quiet-hours', detail: `21:00-08:00 in ${zone}` }] });
+    const retry = new Date(answer.body.retryAfter);
+    expect(new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(retry)).toBe('08:00');
+  });
+
+  it('honours topic and channel opt-outs and the purpose’s channels', async () => {
+    const ref = await as(dialer).subject('13900139005');
+    await as(dialer).consent(ref, { channels: ['email', 'sms'] });
+    await as(dialer).withdraw(ref, { topics: ['bird-food'] });
+    const bird = await as(dialer).authorize({ ref, channel: 'email', purpose: 'marketing', topic: 'bird-food' });
+    expect(bird.body.reasons).toEqual([{ code: 'topic-opted-out', detail: 'the person opted out of the topic bird-food' }]);
+    expect((await as(dialer).authorize({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })).body.decision).toBe('allow');
+    expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing', topic: 'cat-food' })).body.reasons[0].code).toBe('opted-out');
+    expect((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'support' })).body.reasons).toEqual([{ code: 'channel-not-allowed', detail: 'support may use call, email' }]);
+  });
+
+  it('replays the first answer for a retried Idempotency-Key instead of reserving a second slot', async () => {
+    const ref = await as(dialer).subject('13900139006');
+    const first = await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' }, 'retry-abc-1');
+    const again = await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' }, 'retry-abc-1');
+    expect(again.body).toEqual(first.body);
+    expect(first.body.decision).toBe('allow');
+    const subjectId = (await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } })).appId, ref))!;
+    expect(await gateway.runtime.db.read.contactReservation.count({ where: { subjectId } })).toBe(1);
+  });
+
+  it('reveals the identifier for the ticket’s channel once; not-sent gives the slot back', async () => {
+    const ref = await as(dialer).subject('13900139007');
+    const allowed = (await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body;
+    expect((await as(dialer).reveal(allowed.ticket)).status).toBe(403); // survey does not list phone in reveal
+
+    await as(dialer).consent(ref);
+    const call = (await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing' })).body;
+    const revealed = await as(dialer).reveal(call.ticket);
+    expect(revealed.body).toEqual({ channel: 'call', field: 'phone', value: '+8613900139007' });
+    expect((await as(dialer).reveal(call.ticket)).status).toBe(409);
+
+    const other = await appToken(gateway, await createTestApp(gateway, ['marketing'], ['call']));
+    expect((await as(other).reveal(call.ticket)).status).toBe(404);
+    expect((await as(other).outcome(call.ticket, 'sent')).status).toBe(404);
+
+    // The daily call cap is used; giving the slot back allows the next call.
+    expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing' })).body.reasons[0].code).toBe('frequency-cap');
+    expect((await as(dialer).outcome(call.ticket, 'not-sent')).body).toEqual({ ticket: call.ticket, status: 'released' });
+    expect((await as(dialer).outcome(call.ticket, 'sent')).status).toBe(409);
+    expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing' })).body.decision).toBe('allow');
+  });
+
+  it('keeps internal do-not-call entries as pseudonyms, exempts the support purpose, and lets officers check and remove', async () => {
+    const ref = await as(dialer).subject('13900139008');
+    const added = await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '13900139008', note: 'asked on the phone' });
+    expect(added.status).toBe(201);
+    const check = await request(gateway.app).get('/v1/dnc/check').query({ phone: '+86 139-0013-9008' }).set('Authorization', `Bearer ${officer}`);
+    expect(check.body).toEqual({ listed: true, sources: ['internal'] });
+    expect(JSON.stringify(await gateway.runtime.db.read.dncEntry.findMany())).not.toContain('13900139008');
+
+    expect((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.reasons[0].code).toBe('do-not-call');
+    expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'support' })).body.decision).toBe('allow');
+
+    expect((await request(gateway.app).delete(`/v1/dnc/entries/${added.body.id}`).set('Authorization', `Bearer ${officer}`)).status).toBe(204);
+    expect((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.decision).toBe('allow');
+    expect((await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${dialer}`).send({ phone: '13900139008' })).status).toBe(403);
+  });
+
+  describe('bad input', () => {
+    it.each([
+      ['an unknown channel', { channel: 'pigeon', purpose: 'marketing' }, 422],
+      ['an unknown purpose', { channel: 'sms', purpose: 'surveillance' }, 422],
+      ['a topic the purpose lacks', { channel: 'email', purpose: 'marketing', topic: 'fish-food' }, 422],
+      ['a missing channel', { purpose: 'marketing' }, 400],
+    ])('refuses %s', async (_name, body, status) => {
+      const ref = await as(dialer).subject('13900139009');
+      const response = await as(dialer).authorize({ ref, ...body });
+      expect(response.status).toBe(status);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    });
+
+    it("answers another app's ref with 404", async () => {
+      const ref = await as(dialer).subject('13900139010');
+      const other = await appToken(gateway, await createTestApp(gateway, ['survey']));
+      expect((await as(other).authorize({ ref, channel: 'sms', purpose: 'survey' })).status).toBe(404);
+    });
+
+    it('refuses a phone number that is not one for do-not-call entries', async () => {
+      const response = await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: 'call me maybe' });
+      expect(response.status).toBe(422);
+    });
+  });
+
+  it('audits every decision, reveal and outcome with its reasons', async () => {
+    const events = await auditEvents(gateway);
+    const actions = new Set(events.map((e) => `${e.action}:${e.decision}`));
+    for (const expected of ['contacts.authorize:allow', 'contacts.authorize:deny', 'contacts.reveal:allow', 'contacts.reveal:deny', 'contacts.outcome:info', 'dnc.entry.add:info', 'dnc.entry.remove:info', 'dnc.check:info']) expect(actions).toContain(expected);
+    const denied = events.find((e) => e.action === 'contacts.authorize' && e.decision === 'deny' && e.reasons.length === 3)!;
+    expect(denied.reasons.map((r) => r.code).sort()).toEqual(['do-not-call', 'no-consent', 'quiet-hours']);
+    expect(JSON.stringify(events)).not.toContain('13900139007');
+  });
+});
