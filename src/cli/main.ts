@@ -3,6 +3,7 @@ import { officerRoles } from '../modules/auth/schema.ts';
 import { createAppCommand, listAppsCommand, removeAppCommand } from './apps.ts';
 import { verifyAuditCommand } from './audit.ts';
 import { seedDemoCommand } from './demo.ts';
+import { importDncCommand } from './dnc.ts';
 import { describeCliFailure } from './io.ts';
 import { rotateKeysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -68,6 +69,16 @@ program
   .description('add a key version; re-wrap every data key and re-index identifiers under it (refs stay valid)')
   .option('--json', 'print the result as JSON')
   .action(rotateKeysCommand);
+
+program
+  .command('dnc')
+  .description('do-not-call lists')
+  .command('import')
+  .argument('<file>', 'registry file: one number a line, or CSV with a phone column')
+  .requiredOption('--source <name>', 'the list this file is (a new file for a source replaces its previous list atomically)')
+  .option('--json', 'print the counts as JSON')
+  .description('stream a registry file in, store only pseudonyms, replace the source atomically')
+  .action(importDncCommand);
 
 program
   .command('demo')

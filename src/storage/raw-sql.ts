@@ -46,12 +46,21 @@ export async function query<T>(tx: Tx, sql: string, params: unknown[] = []): Pro
 // Both engines accept at least 32,766 bound parameters per statement.
 const MAX_PARAMETERS = 30_000;
 
-/** Multi-row INSERT in chunks. Column names are ours, never user input. */
-export async function insertRows(tx: Tx, table: string, columns: string[], rows: unknown[][]): Promise<void> {
+/**
+ * Multi-row INSERT in chunks; returns the rows inserted. With `skipExisting`,
+ * rows that collide with a unique index are skipped (counted out), not errors.
+ * Table and column names are ours, never user input.
+ */
+export async function insertRows(tx: Tx, table: string, columns: string[], rows: unknown[][], options: { skipExisting?: boolean } = {}): Promise<number> {
+  const engine = engineOf(tx);
   const perChunk = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
   const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const verb = options.skipExisting && engine === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT';
+  const tail = options.skipExisting && engine === 'postgresql' ? ' ON CONFLICT DO NOTHING' : '';
+  let inserted = 0;
   for (let i = 0; i < rows.length; i += perChunk) {
     const chunk = rows.slice(i, i + perChunk);
-    await execute(tx, `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`, chunk.flat());
+    inserted += await execute(tx, `${verb} INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${tail}`, chunk.flat());
   }
+  return inserted;
 }

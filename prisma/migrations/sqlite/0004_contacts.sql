@@ -24,10 +24,18 @@ CREATE TABLE contact_idempotency (
 CREATE TABLE dnc_entry (
   id TEXT NOT NULL PRIMARY KEY,
   source TEXT NOT NULL,
+  import_id TEXT NOT NULL,
   key_version INTEGER NOT NULL,
   digest TEXT NOT NULL,
   note TEXT,
   created_at DATETIME NOT NULL
 );
 CREATE INDEX dnc_entry_digest_idx ON dnc_entry (digest);
-CREATE INDEX dnc_entry_source_idx ON dnc_entry (source);
+CREATE UNIQUE INDEX dnc_entry_source_import_id_digest_key ON dnc_entry (source, import_id, digest);
+
+CREATE TABLE dnc_source (
+  source TEXT NOT NULL PRIMARY KEY,
+  import_id TEXT NOT NULL,
+  entries INTEGER NOT NULL,
+  imported_at DATETIME NOT NULL
+);

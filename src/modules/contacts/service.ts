@@ -27,7 +27,7 @@ export type AuthorizeAnswer = { decision: 'allow'; ticket: string; expiresAt: st
 /** Which identifier a channel reaches a person on. */
 export const CHANNEL_IDENTIFIER: Record<string, string> = { call: 'phone', sms: 'phone', email: 'email' };
 const TICKET_TTL_MS = 15 * 60 * 1000;
-const DNC_INTERNAL_SOURCE = 'internal';
+const DNC_INTERNAL_SOURCE = store.INTERNAL_IMPORT;
 
 export interface ContactServiceDeps {
   db: Database;
@@ -63,7 +63,7 @@ export function createContactService(deps: ContactServiceDeps) {
     const identifier = CHANNEL_IDENTIFIER[input.channel];
     const details = await subjects.contactDetails(subjectId, identifier ?? 'phone');
     if (policy.doNotCall.channels.includes(input.channel) && !policy.doNotCall.exemptPurposes.includes(input.purpose) && identifier === 'phone' && details?.value) {
-      const listed = await store.dncMatches(db.read, await subjects.digestsOf('phone', details.value));
+      const listed = await store.dncMatches(db, await subjects.digestsOf('phone', details.value));
       if (listed.length > 0) reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(listed.map((l) => l.source))].join(', ')})` });
     }
 
@@ -194,7 +194,8 @@ export function createContactService(deps: ContactServiceDeps) {
     const key = await subjects.currentDigest('phone', normalizedPhone(input.phone));
     const id = `dnc_${randomUUID()}`;
     await db.transaction(async (tx) => {
-      await store.insertDncEntry(tx, { id, source: DNC_INTERNAL_SOURCE, keyVersion: key.keyVersion, digest: key.digest, note: input.note ?? null, createdAt: new Date() });
+      await store.ensureInternalSource(tx, new Date());
+      await store.insertDncEntry(tx, { id, source: DNC_INTERNAL_SOURCE, importId: store.INTERNAL_IMPORT, keyVersion: key.keyVersion, digest: key.digest, note: input.note ?? null, createdAt: new Date() });
       await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }] });
     });
     return { id };
@@ -210,7 +211,7 @@ export function createContactService(deps: ContactServiceDeps) {
   }
 
   async function checkNumber(ctx: RequestContext, phone: string): Promise<{ listed: boolean; sources: string[] }> {
-    const matches = await store.dncMatches(db.read, await subjects.digestsOf('phone', normalizedPhone(phone)));
+    const matches = await store.dncMatches(db, await subjects.digestsOf('phone', normalizedPhone(phone)));
     const sources = [...new Set(matches.map((m) => m.source))];
     await audit.record(ctx, { action: 'dnc.check', decision: 'info', reasons: [{ code: sources.length > 0 ? 'listed' : 'not-listed' }] });
     return { listed: sources.length > 0, sources };

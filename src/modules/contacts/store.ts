@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute } from '../../storage/raw-sql.ts';
+import { execute, insertRows } from '../../storage/raw-sql.ts';
 
 export interface ReservationRow {
   ticket: string;
@@ -61,13 +61,41 @@ export async function saveIdempotent(tx: Tx, appId: string, key: string, respons
   await tx.contactIdempotency.create({ data: { appId, key, response, createdAt: at } });
 }
 
-export async function dncMatches(db: DbClient | Tx, digests: string[]): Promise<Array<{ id: string; source: string }>> {
+/** Entries of the imports in force that match any of the digests. */
+export async function dncMatches(db: Database, digests: string[]): Promise<Array<{ source: string }>> {
   if (digests.length === 0) return [];
-  return db.dncEntry.findMany({ where: { digest: { in: digests } }, select: { id: true, source: true } });
+  return db.readRaw<{ source: string }>(
+    `SELECT e.source AS "source" FROM dnc_entry e JOIN dnc_source s ON s.source = e.source AND s.import_id = e.import_id WHERE e.digest IN (${digests.map(() => '?').join(', ')})`,
+    digests,
+  );
 }
 
-export async function insertDncEntry(tx: Tx, row: { id: string; source: string; keyVersion: number; digest: string; note: string | null; createdAt: Date }): Promise<void> {
+export const INTERNAL_IMPORT = 'internal';
+
+/** Internal entries live in one never-replaced "import" of the internal source. */
+export async function ensureInternalSource(tx: Tx, at: Date): Promise<void> {
+  await tx.dncSource.upsert({ where: { source: INTERNAL_IMPORT }, create: { source: INTERNAL_IMPORT, importId: INTERNAL_IMPORT, entries: 0, importedAt: at }, update: {} });
+}
+
+export async function insertDncEntry(tx: Tx, row: { id: string; source: string; importId: string; keyVersion: number; digest: string; note: string | null; createdAt: Date }): Promise<void> {
   await tx.dncEntry.create({ data: row });
+}
+
+/** Returns how many were new; a number already in this import is skipped (a duplicate line). */
+export async function insertDncEntries(tx: Tx, rows: Array<[id: string, source: string, importId: string, keyVersion: number, digest: string, createdAt: Date]>): Promise<number> {
+  return insertRows(tx, 'dnc_entry', ['id', 'source', 'import_id', 'key_version', 'digest', 'created_at'], rows, { skipExisting: true });
+}
+
+/** Puts an import in force for its source; returns the import it replaced. */
+export async function activateImport(tx: Tx, source: string, importId: string, entries: number, at: Date): Promise<string | undefined> {
+  const previous = await tx.dncSource.findUnique({ where: { source } });
+  await tx.dncSource.upsert({ where: { source }, create: { source, importId, entries, importedAt: at }, update: { importId, entries, importedAt: at } });
+  return previous?.importId;
+}
+
+/** Rows of imports that are not in force (replaced, or left by an import that died), in batches. */
+export async function deleteInactiveEntries(tx: Tx, source: string, keepImportId: string): Promise<number> {
+  return execute(tx, 'DELETE FROM dnc_entry WHERE source = ? AND import_id <> ?', [source, keepImportId]);
 }
 
 export async function deleteDncEntry(tx: Tx, id: string, source: string): Promise<boolean> {

@@ -364,6 +364,12 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     contactDetails,
     digestsOf,
     currentDigest: async (field: string, normalized: string) => digestKeys(field, normalized, [await currentKeyVersion(db.read)])[0]!,
+    /** For bulk work: reads the current key version once and digests many values with it. */
+    async digester(field: string): Promise<(normalized: string) => store.DigestKey> {
+      const version = await currentKeyVersion(db.read);
+      const key = keys.identifierKey(version);
+      return (normalized) => ({ kind: field, keyVersion: version, digest: identifierDigest(key, field, normalized) });
+    },
     normalize: (field: string, raw: string) => normalizeIdentifier(policy.fields[field] ?? { kind: 'identifier', sensitive: false }, raw, policy.defaults.region),
     subjectOfRef: (appId: string, ref: string) => subjectOfRef(db.read, appId, ref),
   };
