@@ -21,6 +21,8 @@ export function createApp(runtime: Runtime): Express {
   app.set('etag', false);
   app.use(helmet());
   app.use(requestObservability(logger, runtime.metrics));
+  // A campaign list of 100,000 refs is a few MB; only that route accepts such a body.
+  app.use('/v1/contacts/scrub', express.json({ limit: '8mb', strict: true, type: ['application/json', 'application/*+json'] }));
   // strict: only objects and arrays at the top level; a bare string or number is not a request body.
   app.use(express.json({ limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
 

@@ -163,3 +163,49 @@ describe('contact authorization', () => {
     expect(JSON.stringify(events)).not.toContain('13900139007');
   });
 });
+
+describe('campaign scrub', () => {
+  let gateway: TestGateway;
+  let token: string;
+  beforeAll(async () => {
+    gateway = await startTestGateway({ POLICY_DIR: path.join(__dirname, 'policy') });
+    token = await appToken(gateway, await createTestApp(gateway, ['marketing', 'survey'], ['sms']));
+  });
+  afterAll(() => gateway.close());
+
+  const post = (p: string, body: object) => request(gateway.app).post(p).set('Authorization', `Bearer ${token}`).send(body);
+
+  it('splits a list into allowed and denied refs with reasons, reserves nothing, and audits each decision', async () => {
+    const refs: string[] = [];
+    for (let i = 0; i < 6; i++) refs.push((await post('/v1/subjects', { purpose: 'survey', identifiers: { phone: `1370013700${i}` } })).body.ref);
+    const agent = await createTestOfficer(gateway, 'privacy-agent');
+    const officer = await officerToken(gateway, agent.username, agent.password);
+    await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '13700137001' });
+    for (let i = 0; i < 3; i++) await post('/v1/contacts/authorize', { ref: refs[2], channel: 'sms', purpose: 'survey' });
+    const before = await gateway.runtime.db.read.contactReservation.count();
+
+    const response = await post('/v1/contacts/scrub', { channel: 'sms', purpose: 'survey', refs: [...refs, 'ref_AAAAAAAAAAAAAAAAAAAAAA'] });
+    expect(response.status).toBe(200);
+    expect(response.body.allowed.sort()).toEqual([refs[0], refs[3], refs[4], refs[5]].sort());
+    expect(response.body.denied).toEqual(
+      expect.arrayContaining([
+        { ref: refs[1], reasons: [{ code: 'do-not-call', detail: 'the number is on the do-not-call list (internal)' }] },
+        { ref: refs[2], reasons: [{ code: 'frequency-cap', detail: 'at most 3 per P7D on sms' }] },
+        { ref: 'ref_AAAAAAAAAAAAAAAAAAAAAA', reasons: [{ code: 'unknown-ref', detail: 'no subject with this ref' }] },
+      ]),
+    );
+    expect(await gateway.runtime.db.read.contactReservation.count()).toBe(before);
+    const events = await auditEvents(gateway, 'contacts.scrub');
+    expect(events).toHaveLength(6);
+    expect(events.filter((e) => e.decision === 'allow')).toHaveLength(4);
+  });
+
+  it('accepts a 100,000-ref list and refuses a longer one', async () => {
+    const many = Array.from({ length: 100_000 }, (_, i) => `ref_${String(i).padStart(22, 'x')}`);
+    const ok = await post('/v1/contacts/scrub', { channel: 'sms', purpose: 'survey', refs: many });
+    expect(ok.status).toBe(200);
+    expect(ok.body.denied).toHaveLength(100_000);
+    const tooMany = await post('/v1/contacts/scrub', { channel: 'sms', purpose: 'survey', refs: [...many, 'ref_one_more'] });
+    expect(tooMany.status).toBe(400);
+  });
+});

@@ -194,7 +194,24 @@ export function createConsentService(deps: ConsentServiceDeps) {
     return state ? 'consent-active' : 'not-consent-based';
   }
 
-  return { grant, withdraw, list, checkConsent, requireConsent };
+  /** The same check for many subjects at once (campaign scrubbing). */
+  async function checkConsentMany(subjectIds: string[], purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<Map<string, { allowed: boolean; state: ConsentState | null }>> {
+    const definition = policy.purposes[purpose];
+    const out = new Map<string, { allowed: boolean; state: ConsentState | null }>();
+    if (!definition || definition.basis !== 'consent') {
+      for (const id of subjectIds) out.set(id, { allowed: Boolean(definition), state: null });
+      return out;
+    }
+    const ledgers = await store.readPurposeLedgers(db, subjectIds, purpose);
+    const now = new Date();
+    for (const id of subjectIds) {
+      const state = stateOf(purpose, ledgers.get(id) ?? [], now);
+      out.set(id, { allowed: consentCovers(state, scope), state });
+    }
+    return out;
+  }
+
+  return { grant, withdraw, list, checkConsent, checkConsentMany, requireConsent };
 }
 
 export type ConsentService = ReturnType<typeof createConsentService>;

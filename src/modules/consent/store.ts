@@ -40,7 +40,11 @@ export async function readPurposeLedger(db: Database, subjectId: string, purpose
        FROM consent_event WHERE subject_id = ? AND purpose = ? ORDER BY seq`,
     [subjectId, purpose],
   );
-  return rows.map((r) => ({
+  return rows.map(toEntry);
+}
+
+function toEntry(r: LedgerRow): LedgerEntry {
+  return {
     seq: Number(r.seq),
     purpose: r.purpose,
     kind: r.kind as LedgerEntry['kind'],
@@ -53,7 +57,25 @@ export async function readPurposeLedger(db: Database, subjectId: string, purpose
     gpc: Boolean(Number(r.gpc)),
     receiptId: r.receiptId,
     at: new Date(r.at),
-  }));
+  };
+}
+
+/** One purpose's ledger for many subjects (campaign scrubbing), in chunks. */
+export async function readPurposeLedgers(db: Database, subjectIds: string[], purpose: string): Promise<Map<string, LedgerEntry[]>> {
+  const out = new Map<string, LedgerEntry[]>();
+  for (let i = 0; i < subjectIds.length; i += 5000) {
+    const chunk = subjectIds.slice(i, i + 5000);
+    const rows = await db.readRaw<LedgerRow & { subjectId: string }>(
+      `SELECT subject_id AS "subjectId", seq, purpose, kind, channels, topics, recipients, source, notice_version AS "noticeVersion", expires_at AS "expiresAt", gpc, receipt_id AS "receiptId", at
+         FROM consent_event WHERE purpose = ? AND subject_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY subject_id, seq`,
+      [purpose, ...chunk],
+    );
+    for (const r of rows) {
+      if (!out.has(r.subjectId)) out.set(r.subjectId, []);
+      out.get(r.subjectId)!.push(toEntry(r));
+    }
+  }
+  return out;
 }
 
 export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null }): Promise<number> {

@@ -18,6 +18,11 @@ const authorizeAnswerSchema = z
   ])
   .openapi('ContactAuthorizeAnswer');
 const ticketParams = z.object({ ticket: z.string().max(100) });
+export const SCRUB_MAX_REFS = 100_000;
+const scrubSchema = z
+  .strictObject({ channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional(), refs: z.array(z.string().max(100)).min(1).max(SCRUB_MAX_REFS) })
+  .openapi('ContactScrubRequest');
+const scrubAnswerSchema = z.object({ allowed: z.array(z.string()), denied: z.array(z.object({ ref: z.string(), reasons: z.array(reasonSchema) })) }).openapi('ContactScrubAnswer');
 const outcomeSchema = z.strictObject({ status: z.enum(['sent', 'failed', 'not-sent']) });
 const dncEntrySchema = z.strictObject({ phone: z.string().min(1).max(64), note: z.string().max(500).optional() });
 const officerRoles = ['privacy-agent', 'admin'] as const;
@@ -43,6 +48,19 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
       const key = req.get('idempotency-key');
       if (key !== undefined && !/^[\x21-\x7e]{1,200}$/.test(key)) throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
       return { body: await contacts.authorize(ctx, caller(principal), body, key), headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/v1/contacts/scrub',
+    summary: 'Check a whole campaign list (up to 100,000 refs) against consent, do-not-call, quiet hours and caps, without reserving slots',
+    tags: ['contacts'],
+    access: { kind: 'app' },
+    body: scrubSchema,
+    responses: { 200: { description: 'Allowed refs, and denied refs with every reason', schema: scrubAnswerSchema }, 422: problem('Unknown channel or purpose, or a topic the purpose lacks') },
+    async handle({ body, ctx, principal }) {
+      return { body: await contacts.scrub(ctx, caller(principal), body), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 

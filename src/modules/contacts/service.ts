@@ -3,12 +3,11 @@ import { Conflict, Forbidden, InvalidIdentifier, NotFound, PolicyViolation } fro
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
-import { appendAuditEvent } from '../audit/service.ts';
+import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { ConsentService } from '../consent/service.ts';
-import { parseDuration, subtractDuration, addDuration } from '../policies/duration.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { SubjectService } from '../subjects/service.ts';
-import { quietHoursAt } from './quiet-hours.ts';
+import { capHorizon, evaluateContact, type ContactFacts, type ContactRequest, type DenyReason } from './rules.ts';
 import * as store from './store.ts';
 
 export interface ContactCaller {
@@ -17,16 +16,13 @@ export interface ContactCaller {
   reveal: readonly string[];
 }
 
-export interface DenyReason {
-  code: 'purpose-not-granted' | 'channel-not-allowed' | 'no-consent' | 'opted-out' | 'topic-opted-out' | 'do-not-call' | 'frequency-cap' | 'quiet-hours';
-  detail: string;
-}
 
 export type AuthorizeAnswer = { decision: 'allow'; ticket: string; expiresAt: string } | { decision: 'deny'; reasons: DenyReason[]; retryAfter?: string };
 
 /** Which identifier a channel reaches a person on. */
 export const CHANNEL_IDENTIFIER: Record<string, string> = { call: 'phone', sms: 'phone', email: 'email' };
 const TICKET_TTL_MS = 15 * 60 * 1000;
+const SCRUB_AUDIT_BATCH = 5000;
 const DNC_INTERNAL_SOURCE = store.INTERNAL_IMPORT;
 
 export interface ContactServiceDeps {
@@ -45,38 +41,24 @@ export function createContactService(deps: ContactServiceDeps) {
     throw error;
   }
 
-  /** Reasons that do not depend on other contacts: grants, channel, consent, do-not-call, quiet hours. */
-  async function standingReasons(caller: ContactCaller, subjectId: string, input: { channel: string; purpose: string; topic?: string }, now: Date): Promise<{ reasons: DenyReason[]; until: Date[] }> {
-    const definition = policy.purposes[input.purpose]!;
-    const reasons: DenyReason[] = [];
-    const until: Date[] = [];
-    if (!caller.purposes.includes(input.purpose)) reasons.push({ code: 'purpose-not-granted', detail: `this app is not granted ${input.purpose}` });
-    if (!definition.channels.includes(input.channel)) reasons.push({ code: 'channel-not-allowed', detail: `${input.purpose} may use ${definition.channels.join(', ') || 'no channel'}` });
-
-    const { allowed, state } = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic });
-    if (!allowed && state) {
-      if (state.status !== 'active') reasons.push({ code: state.status === 'withdrawn' ? 'opted-out' : 'no-consent', detail: `consent for ${input.purpose} is ${state.status}` });
-      else if (!state.channels.includes(input.channel)) reasons.push({ code: 'opted-out', detail: `the person opted out of ${input.channel} for ${input.purpose}` });
-      else reasons.push({ code: 'topic-opted-out', detail: `the person opted out of the topic ${input.topic}` });
-    }
-
+  /** Facts about one subject that do not depend on the lock: consent, do-not-call, time zone. */
+  async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest): Promise<Omit<ContactFacts, 'held'>> {
+    const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic });
     const identifier = CHANNEL_IDENTIFIER[input.channel];
     const details = await subjects.contactDetails(subjectId, identifier ?? 'phone');
-    if (policy.doNotCall.channels.includes(input.channel) && !policy.doNotCall.exemptPurposes.includes(input.purpose) && identifier === 'phone' && details?.value) {
-      const listed = await store.dncMatches(db, await subjects.digestsOf('phone', details.value));
-      if (listed.length > 0) reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(listed.map((l) => l.source))].join(', ')})` });
-    }
+    const doNotCallSources = identifier === 'phone' && details?.value ? (await store.dncMatches(db, await subjects.digestsOf('phone', details.value))).map((m) => m.source) : [];
+    return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details?.timezone ?? null };
+  }
 
-    const window = policy.quietHours[input.channel];
-    if (window) {
-      const timezone = details?.timezone ?? policy.defaults.timezone;
-      const quiet = quietHoursAt(now, timezone, window);
-      if (quiet.quiet) {
-        reasons.push({ code: 'quiet-hours', detail: `${window.start}-${window.end} in ${timezone}` });
-        until.push(quiet.until);
-      }
+  async function validateRequest(ctx: RequestContext, input: ContactRequest, action: string): Promise<void> {
+    const problems: Array<{ field: string; reason: string }> = [];
+    const definition = policy.purposes[input.purpose];
+    if (!definition) problems.push({ field: 'purpose', reason: 'unknown-purpose' });
+    if (!policy.channels.includes(input.channel)) problems.push({ field: 'channel', reason: 'unknown-channel' });
+    if (definition && input.topic !== undefined && !definition.topics.includes(input.topic)) problems.push({ field: 'topic', reason: `not a topic of ${input.purpose}` });
+    if (problems.length > 0) {
+      await refuse(ctx, { action, purpose: input.purpose, reason: 'invalid-request' }, new PolicyViolation(problems.map((p) => `${p.field}: ${p.reason}`).join('; '), problems));
     }
-    return { reasons, until };
   }
 
   /**
@@ -85,48 +67,29 @@ export function createContactService(deps: ContactServiceDeps) {
    * transaction that counted the slots in use, under the subject's lock: N
    * concurrent requests can never allow more than the cap.
    */
-  async function authorize(ctx: RequestContext, caller: ContactCaller, input: { ref: string; channel: string; purpose: string; topic?: string }, idempotencyKey?: string): Promise<AuthorizeAnswer> {
+  async function authorize(ctx: RequestContext, caller: ContactCaller, input: { ref: string } & ContactRequest, idempotencyKey?: string): Promise<AuthorizeAnswer> {
     const action = 'contacts.authorize';
     if (idempotencyKey) {
       const previous = await store.findIdempotent(db.read, caller.clientId, idempotencyKey);
       if (previous) return JSON.parse(previous) as AuthorizeAnswer;
     }
-    const problems: Array<{ field: string; reason: string }> = [];
-    const definition = policy.purposes[input.purpose];
-    if (!definition) problems.push({ field: 'purpose', reason: 'unknown-purpose' });
-    if (!policy.channels.includes(input.channel)) problems.push({ field: 'channel', reason: 'unknown-channel' });
-    if (definition && input.topic !== undefined && !definition.topics.includes(input.topic)) problems.push({ field: 'topic', reason: `not a topic of ${input.purpose}` });
-    if (problems.length > 0) {
-      return refuse(ctx, { action, purpose: input.purpose, reason: 'invalid-request' }, new PolicyViolation(problems.map((p) => `${p.field}: ${p.reason}`).join('; '), problems));
-    }
+    await validateRequest(ctx, input, action);
     const subjectId = await subjects.subjectOfRef(caller.clientId, input.ref);
     if (!subjectId) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
 
     const now = new Date();
-    const standing = await standingReasons(caller, subjectId, input, now);
+    const facts = await standingFacts(caller, subjectId, input);
     return db.transaction(async (tx) => {
       await store.lockSubjectContacts(tx, db.kind, subjectId);
       if (idempotencyKey) {
         const previous = await store.findIdempotent(tx, caller.clientId, idempotencyKey);
         if (previous) return JSON.parse(previous) as AuthorizeAnswer;
       }
-      const reasons = [...standing.reasons];
-      const until = [...standing.until];
-      for (const limit of policy.limits) {
-        if (limit.channel !== input.channel || (limit.purposes && !limit.purposes.includes(input.purpose))) continue;
-        const per = parseDuration(limit.per)!;
-        const held = (await store.reservationsSince(tx, subjectId, limit.channel, subtractDuration(now, per))).filter((r) => !limit.purposes || limit.purposes.includes(r.purpose));
-        if (held.length >= limit.max) {
-          reasons.push({ code: 'frequency-cap', detail: `at most ${limit.max} per ${limit.per} on ${limit.channel}${limit.purposes ? ` for ${limit.purposes.join(', ')}` : ''}` });
-          // A slot frees when the oldest contacts that fill the cap leave the window.
-          until.push(addDuration(held[held.length - limit.max]!.reservedAt, per));
-        }
-      }
+      const held = await store.reservationsSince(tx, subjectId, input.channel, capHorizon(policy, input, now));
+      const { reasons, retryAfter } = evaluateContact(policy, input, { ...facts, held }, now);
       let answer: AuthorizeAnswer;
       if (reasons.length > 0) {
-        const onlyWaiting = reasons.every((r) => r.code === 'quiet-hours' || r.code === 'frequency-cap');
-        const retryAfter = onlyWaiting && until.length > 0 ? new Date(Math.max(...until.map((d) => d.getTime()))).toISOString() : undefined;
-        answer = { decision: 'deny', reasons, ...(retryAfter ? { retryAfter } : {}) };
+        answer = { decision: 'deny', reasons, ...(retryAfter ? { retryAfter: retryAfter.toISOString() } : {}) };
         await appendAuditEvent(tx, ctx, { action, decision: 'deny', subject: subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code, detail: r.detail })) });
       } else {
         const ticket = `tkt_${randomBytes(18).toString('base64url')}`;
@@ -138,6 +101,51 @@ export function createContactService(deps: ContactServiceDeps) {
       if (idempotencyKey) await store.saveIdempotent(tx, caller.clientId, idempotencyKey, JSON.stringify(answer), now);
       return answer;
     });
+  }
+
+  /**
+   * A whole campaign list at once, with the same rules as authorize but
+   * without reserving slots: bulk reads, one audit event per subject decision,
+   * appended in bulk. Unknown refs and other apps' refs are denied alike.
+   */
+  async function scrub(ctx: RequestContext, caller: ContactCaller, input: ContactRequest & { refs: string[] }): Promise<{ allowed: string[]; denied: Array<{ ref: string; reasons: Array<{ code: string; detail: string }> }> }> {
+    const action = 'contacts.scrub';
+    await validateRequest(ctx, input, action);
+    const now = new Date();
+    const refs = [...new Set(input.refs)];
+    const identifier = CHANNEL_IDENTIFIER[input.channel] ?? 'phone';
+    const details = await subjects.contactDetailsByRefs(caller.clientId, refs, identifier);
+    const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
+    const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic });
+    const dnc = identifier === 'phone' ? await store.dncMatchesMany(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
+    const held = await store.reservationsSinceMany(db, subjectIds, input.channel, capHorizon(policy, input, now));
+
+    const allowed: string[] = [];
+    const denied: Array<{ ref: string; reasons: Array<{ code: string; detail: string }> }> = [];
+    const events: Array<{ action: string; decision: 'allow' | 'deny'; subject: string; purpose: string; reasons: Array<{ code: string; detail?: string }> }> = [];
+    for (const ref of refs) {
+      const d = details.get(ref);
+      if (!d) {
+        denied.push({ ref, reasons: [{ code: 'unknown-ref', detail: 'no subject with this ref' }] });
+        continue;
+      }
+      const facts: ContactFacts = {
+        appPurposes: caller.purposes,
+        consent: consents.get(d.subjectId)!,
+        doNotCallSources: d.digests.flatMap((digest) => dnc.get(digest) ?? []),
+        timezone: d.timezone,
+        held: held.get(d.subjectId) ?? [],
+      };
+      const { reasons } = evaluateContact(policy, input, facts, now);
+      if (reasons.length === 0) allowed.push(ref);
+      else denied.push({ ref, reasons });
+      events.push({ action, decision: reasons.length === 0 ? 'allow' : 'deny', subject: d.subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code })) });
+    }
+    for (let i = 0; i < events.length; i += SCRUB_AUDIT_BATCH) {
+      const chunk = events.slice(i, i + SCRUB_AUDIT_BATCH);
+      await db.transaction((tx) => appendAuditEvents(tx, ctx, chunk));
+    }
+    return { allowed, denied };
   }
 
   async function ticketOf(ctx: RequestContext, caller: ContactCaller, ticket: string, action: string): Promise<store.ReservationRow> {
@@ -217,7 +225,7 @@ export function createContactService(deps: ContactServiceDeps) {
     return { listed: sources.length > 0, sources };
   }
 
-  return { authorize, reveal, outcome, addSuppression, removeSuppression, checkNumber };
+  return { authorize, scrub, reveal, outcome, addSuppression, removeSuppression, checkNumber };
 }
 
 export type ContactService = ReturnType<typeof createContactService>;

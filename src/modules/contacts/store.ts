@@ -70,6 +70,38 @@ export async function dncMatches(db: Database, digests: string[]): Promise<Array
   );
 }
 
+/** Which of many digests are on a list in force (campaign scrubbing), with their sources. */
+export async function dncMatchesMany(db: Database, digests: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < digests.length; i += 5000) {
+    const chunk = digests.slice(i, i + 5000);
+    const rows = await db.readRaw<{ digest: string; source: string }>(
+      `SELECT e.digest AS "digest", e.source AS "source" FROM dnc_entry e JOIN dnc_source s ON s.source = e.source AND s.import_id = e.import_id WHERE e.digest IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const r of rows) out.set(r.digest, [...(out.get(r.digest) ?? []), r.source]);
+  }
+  return out;
+}
+
+/** Slots held on a channel since `since`, for many subjects: subject → purposes of the held slots, oldest first. */
+export async function reservationsSinceMany(db: Database, subjectIds: string[], channel: string, since: Date): Promise<Map<string, Array<{ purpose: string; reservedAt: Date }>>> {
+  const out = new Map<string, Array<{ purpose: string; reservedAt: Date }>>();
+  for (let i = 0; i < subjectIds.length; i += 5000) {
+    const chunk = subjectIds.slice(i, i + 5000);
+    const rows = await db.readRaw<{ subjectId: string; purpose: string; reservedAt: string | Date }>(
+      `SELECT subject_id AS "subjectId", purpose, reserved_at AS "reservedAt" FROM contact_reservation
+        WHERE channel = ? AND reserved_at > ? AND status <> 'released' AND subject_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY reserved_at`,
+      [channel, since, ...chunk],
+    );
+    for (const r of rows) {
+      if (!out.has(r.subjectId)) out.set(r.subjectId, []);
+      out.get(r.subjectId)!.push({ purpose: r.purpose, reservedAt: new Date(r.reservedAt) });
+    }
+  }
+  return out;
+}
+
 export const INTERNAL_IMPORT = 'internal';
 
 /** Internal entries live in one never-replaced "import" of the internal source. */

@@ -349,6 +349,26 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     return { timezone: subject.timezone, value: sealed === undefined ? null : String(decryptValue(dataKeyOf(subject), subjectId, field, sealed)) };
   }
 
+  /**
+   * Campaign scrubbing in bulk: for each of the app's refs, the subject id, time
+   * zone and the identifier pseudonyms (every key version) of one field. Refs of
+   * other apps and unknown refs are simply absent from the answer.
+   */
+  async function contactDetailsByRefs(appId: string, refs: string[], field: string): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
+    const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field);
+    const versions = versionsUpTo(await currentKeyVersion(db.read));
+    const out = new Map<string, { subjectId: string; timezone: string | null; digests: string[] }>();
+    for (const [ref, row] of rows) {
+      let digests: string[] = [];
+      if (row.ciphertext !== null) {
+        const value = String(decryptValue(dataKeyOf(row), row.id, field, row.ciphertext));
+        digests = digestKeys(field, value, versions).map((k) => k.digest);
+      }
+      out.set(ref, { subjectId: row.id, timezone: row.timezone, digests });
+    }
+    return out;
+  }
+
   /** Identifier pseudonyms of a normalized value under every key version up to the current one. */
   async function digestsOf(field: string, normalized: string): Promise<string[]> {
     const current = await currentKeyVersion(db.read);
@@ -362,6 +382,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     rotateKeys,
     seedSubjects,
     contactDetails,
+    contactDetailsByRefs,
     digestsOf,
     currentDigest: async (field: string, normalized: string) => digestKeys(field, normalized, [await currentKeyVersion(db.read)])[0]!,
     /** For bulk work: reads the current key version once and digests many values with it. */

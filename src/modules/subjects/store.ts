@@ -78,6 +78,25 @@ export async function readSubjectByRef(db: Database, ref: string, fields: string
   return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])) };
 }
 
+const IN_CHUNK = 5000;
+
+/** Bulk form for campaign scrubbing: ref → subject (with key and time zone) and one field's ciphertext. */
+export async function readSubjectsByRefs(db: Database, appId: string, refs: string[], field: string): Promise<Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>> {
+  const found = new Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>();
+  for (let i = 0; i < refs.length; i += IN_CHUNK) {
+    const chunk = refs.slice(i, i + IN_CHUNK);
+    const rows = await db.readRaw<{ ref: string; id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; ciphertext: string | null }>(
+      `SELECT r.ref AS "ref", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
+         FROM subject_ref r JOIN subject s ON s.id = r.subject_id
+         LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ?
+        WHERE r.app_id = ? AND r.ref IN (${chunk.map(() => '?').join(', ')})`,
+      [field, appId, ...chunk],
+    );
+    for (const r of rows) found.set(r.ref, { id: r.id, timezone: r.timezone, keyVersion: Number(r.keyVersion), wrappedKey: r.wrappedKey, ciphertext: r.ciphertext });
+  }
+  return found;
+}
+
 export async function insertSubject(tx: Tx, row: SubjectRow): Promise<void> {
   await tx.subject.create({ data: row });
 }

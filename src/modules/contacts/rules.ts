@@ -1,0 +1,85 @@
+import type { ConsentState } from '../consent/schema.ts';
+import { addDuration, parseDuration, subtractDuration } from '../policies/duration.ts';
+import type { Policy } from '../policies/schema.ts';
+import { quietHoursAt } from './quiet-hours.ts';
+
+export interface DenyReason {
+  code: 'purpose-not-granted' | 'channel-not-allowed' | 'no-consent' | 'opted-out' | 'topic-opted-out' | 'do-not-call' | 'frequency-cap' | 'quiet-hours';
+  detail: string;
+}
+
+export interface ContactRequest {
+  channel: string;
+  purpose: string;
+  topic?: string;
+}
+
+/** Everything the rules need to know about one subject, fetched by the caller (one subject or a whole campaign). */
+export interface ContactFacts {
+  appPurposes: readonly string[];
+  consent: { allowed: boolean; state: ConsentState | null };
+  doNotCallSources: string[];
+  timezone: string | null;
+  /** Slots held on the request's channel, oldest first, within the longest window that applies. */
+  held: Array<{ purpose: string; reservedAt: Date }>;
+}
+
+/** The longest cap window for this channel and purpose: how far back the held slots must be read. */
+export function capHorizon(policy: Policy, request: ContactRequest, now: Date): Date {
+  let earliest = now;
+  for (const limit of applicableLimits(policy, request)) {
+    const since = subtractDuration(now, parseDuration(limit.per)!);
+    if (since < earliest) earliest = since;
+  }
+  return earliest;
+}
+
+function applicableLimits(policy: Policy, request: ContactRequest) {
+  return policy.limits.filter((l) => l.channel === request.channel && (!l.purposes || l.purposes.includes(request.purpose)));
+}
+
+/**
+ * The contact rules, all of them, as one pure function: every failing check is
+ * reported. `retryAfter` is set only when waiting can help (quiet hours and
+ * caps), at the time every such obstacle has passed.
+ */
+export function evaluateContact(policy: Policy, request: ContactRequest, facts: ContactFacts, now: Date): { reasons: DenyReason[]; retryAfter?: Date } {
+  const definition = policy.purposes[request.purpose]!;
+  const reasons: DenyReason[] = [];
+  const until: Date[] = [];
+  if (!facts.appPurposes.includes(request.purpose)) reasons.push({ code: 'purpose-not-granted', detail: `this app is not granted ${request.purpose}` });
+  if (!definition.channels.includes(request.channel)) reasons.push({ code: 'channel-not-allowed', detail: `${request.purpose} may use ${definition.channels.join(', ') || 'no channel'}` });
+
+  const { allowed, state } = facts.consent;
+  if (!allowed && state) {
+    if (state.status !== 'active') reasons.push({ code: state.status === 'withdrawn' ? 'opted-out' : 'no-consent', detail: `consent for ${request.purpose} is ${state.status}` });
+    else if (!state.channels.includes(request.channel)) reasons.push({ code: 'opted-out', detail: `the person opted out of ${request.channel} for ${request.purpose}` });
+    else reasons.push({ code: 'topic-opted-out', detail: `the person opted out of the topic ${request.topic}` });
+  }
+
+  const dncApplies = policy.doNotCall.channels.includes(request.channel) && !policy.doNotCall.exemptPurposes.includes(request.purpose);
+  if (dncApplies && facts.doNotCallSources.length > 0) reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(facts.doNotCallSources)].join(', ')})` });
+
+  const window = policy.quietHours[request.channel];
+  if (window) {
+    const timezone = facts.timezone ?? policy.defaults.timezone;
+    const quiet = quietHoursAt(now, timezone, window);
+    if (quiet.quiet) {
+      reasons.push({ code: 'quiet-hours', detail: `${window.start}-${window.end} in ${timezone}` });
+      until.push(quiet.until);
+    }
+  }
+
+  for (const limit of applicableLimits(policy, request)) {
+    const per = parseDuration(limit.per)!;
+    const since = subtractDuration(now, per);
+    const held = facts.held.filter((r) => r.reservedAt > since && (!limit.purposes || limit.purposes.includes(r.purpose)));
+    if (held.length >= limit.max) {
+      reasons.push({ code: 'frequency-cap', detail: `at most ${limit.max} per ${limit.per} on ${limit.channel}${limit.purposes ? ` for ${limit.purposes.join(', ')}` : ''}` });
+      // A slot frees when the oldest contacts that fill the cap leave the window.
+      until.push(addDuration(held[held.length - limit.max]!.reservedAt, per));
+    }
+  }
+  const onlyWaiting = reasons.length > 0 && reasons.every((r) => r.code === 'quiet-hours' || r.code === 'frequency-cap');
+  return { reasons, ...(onlyWaiting && until.length > 0 ? { retryAfter: new Date(Math.max(...until.map((d) => d.getTime()))) } : {}) };
+}
