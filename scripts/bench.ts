@@ -13,7 +13,7 @@ import { identifierDigest } from '../src/modules/pseudonyms/derive.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
-import { startProcess, type ChildProcess } from '../test/support/processes.ts';
+import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -130,8 +130,42 @@ async function main(): Promise<void> {
         connections,
         durationSeconds: duration,
       }),
+      // Email marketing has no cap in the example policy, so allows keep reserving slots: the write path is measured.
+      await measure(`POST /v1/contacts/authorize (email, marketing, ${consented.length} refs)`, {
+        url: `${custosUrl}/v1/contacts/authorize`,
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })),
+        connections,
+        durationSeconds: duration,
+      }),
     ];
     printTable(baseline, figures);
+
+    // A campaign of 100,000 refs (more refs than subjects: the rest are unknown and denied).
+    const campaign = [...refs];
+    while (campaign.length < 100_000) campaign.push(`ref_${String(campaign.length).padStart(22, 'x')}`);
+    const scrubStarted = Date.now();
+    const scrub = await fetch(`${custosUrl}/v1/contacts/scrub`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: campaign }) });
+    const scrubbed = (await scrub.json()) as { allowed: string[]; denied: unknown[] };
+    console.log(`scrub of ${campaign.length.toLocaleString('en')} refs (${refs.length} known): ${((Date.now() - scrubStarted) / 1000).toFixed(2)} s, ${scrubbed.allowed.length} allowed, ${scrubbed.denied.length} denied (HTTP ${scrub.status})`);
+
+    // do-not-call import while the gateway serves: duration, and the gateway's memory meanwhile.
+    const registry = path.join(dataDir, 'registry.txt');
+    const numbers = Number(process.env.BENCH_DNC_NUMBERS ?? 1_000_000);
+    const out = fs.createWriteStream(registry);
+    for (let i = 0; i < numbers; i++) out.write(`1${['38', '39', '50', '86'][i % 4]}${String(i).padStart(8, '0')}\n`);
+    await new Promise<void>((resolve) => out.end(resolve));
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      const status = fs.readFileSync(`/proc/${custos.child.pid}/status`, 'utf8');
+      peakRss = Math.max(peakRss, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+    }, 200);
+    const importStarted = Date.now();
+    const imported = await runCustos(['dnc', 'import', registry, '--source', 'bench', '--json'], { env });
+    clearInterval(sampler);
+    const report = JSON.parse(imported.stdout) as { accepted: number };
+    console.log(`dnc import of ${numbers.toLocaleString('en')} numbers: ${((Date.now() - importStarted) / 1000).toFixed(1)} s (${report.accepted.toLocaleString('en')} accepted); gateway peak RSS meanwhile ${(peakRss / 1048576).toFixed(0)} MB`);
     if (figures.some((f) => f.errors > 0 || f.non2xx > 0)) {
       console.error('Some requests failed; the figures above are not comparable.');
       process.exitCode = 1;

@@ -13,6 +13,8 @@ export interface LoadOptions {
   url: string;
   /** Paths to rotate through, one per request (e.g. many subject refs), instead of the URL's own path. */
   paths?: string[];
+  /** Bodies to rotate through, one per request (e.g. authorize calls for many refs). */
+  bodies?: string[];
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
@@ -22,7 +24,9 @@ export interface LoadOptions {
 
 async function run(options: LoadOptions, duration: number): Promise<autocannon.Result> {
   let next = 0;
+  let nextBody = 0;
   const paths = options.paths;
+  const bodies = options.bodies;
   return autocannon({
     url: options.url,
     method: options.method ?? 'GET',
@@ -30,12 +34,13 @@ async function run(options: LoadOptions, duration: number): Promise<autocannon.R
     body: options.body,
     connections: options.connections,
     duration,
-    ...(paths
+    ...(paths || bodies
       ? {
           requests: [
             {
               setupRequest: (request: autocannon.Request) => {
-                request.path = paths[next++ % paths.length]!;
+                if (paths) request.path = paths[next++ % paths.length]!;
+                if (bodies) request.body = bodies[nextBody++ % bodies.length]!;
                 return request;
               },
             },
