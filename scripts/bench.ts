@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       peakRss = Math.max(peakRss, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
     }, 200);
     const importStarted = Date.now();
-    const imported = await runCustos(['dnc', 'import', registry, '--source', 'bench', '--json'], { env });
+    const imported = await runCustos(['dnc', 'import', registry, '--source', 'bench', '--json'], { env, timeoutMs: 30 * 60_000 });
     clearInterval(sampler);
     const report = JSON.parse(imported.stdout) as { accepted: number };
     console.log(`dnc import of ${numbers.toLocaleString('en')} numbers: ${((Date.now() - importStarted) / 1000).toFixed(1)} s (${report.accepted.toLocaleString('en')} accepted); gateway peak RSS meanwhile ${(peakRss / 1048576).toFixed(0)} MB`);

@@ -75,4 +75,4 @@ export function runProcess(args: string[], options: { env?: Record<string, strin
   });
 }
 
-export const runCustos = (args: string[], options: { env?: Record<string, string>; input?: string } = {}) => runProcess([CUSTOS_BIN, ...args], options);
+export const runCustos = (args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) => runProcess([CUSTOS_BIN, ...args], options);
