@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Conflict, Forbidden, InvalidIdentifier, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
+import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { ConsentService } from '../consent/service.ts';
@@ -35,6 +36,8 @@ export interface ContactServiceDeps {
 
 export function createContactService(deps: ContactServiceDeps) {
   const { db, policy, audit, subjects, consent } = deps;
+  // Authorizations share transactions; each subject's lock is taken before any decision in the group.
+  const reservations = createTransactionGroups(db, (tx, subjectId) => store.lockSubjectContacts(tx, db.kind, subjectId));
 
   async function refuse(ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error): Promise<never> {
     await audit.record(ctx, { action: event.action, decision: 'deny', subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] });
@@ -65,7 +68,8 @@ export function createContactService(deps: ContactServiceDeps) {
    * Decides one contact. An allow reserves a slot against every frequency cap
    * that applies, counted across all apps, agents and regions, in the same
    * transaction that counted the slots in use, under the subject's lock: N
-   * concurrent requests can never allow more than the cap.
+   * concurrent requests can never allow more than the cap. Concurrent
+   * authorizations share one transaction (grouped), decided one after another.
    */
   async function authorize(ctx: RequestContext, caller: ContactCaller, input: { ref: string } & ContactRequest, idempotencyKey?: string): Promise<AuthorizeAnswer> {
     const action = 'contacts.authorize';
@@ -79,8 +83,7 @@ export function createContactService(deps: ContactServiceDeps) {
 
     const now = new Date();
     const facts = await standingFacts(caller, subjectId, input);
-    return db.transaction(async (tx) => {
-      await store.lockSubjectContacts(tx, db.kind, subjectId);
+    return reservations.run(subjectId, async (tx) => {
       if (idempotencyKey) {
         const previous = await store.findIdempotent(tx, caller.clientId, idempotencyKey);
         if (previous) return JSON.parse(previous) as AuthorizeAnswer;
