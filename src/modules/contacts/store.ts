@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute, insertRows } from '../../storage/raw-sql.ts';
+import { execute, insertRows, query } from '../../storage/raw-sql.ts';
 
 export interface ReservationRow {
   ticket: string;
@@ -27,15 +27,18 @@ export async function lockSubjectContacts(tx: Tx, engine: Database['kind'], subj
 
 /** Slots held in a window: every reservation not released, on this channel, since `since`. */
 export async function reservationsSince(tx: Tx, subjectId: string, channel: string, since: Date): Promise<Array<{ purpose: string; reservedAt: Date }>> {
-  return tx.contactReservation.findMany({
-    where: { subjectId, channel, reservedAt: { gt: since }, status: { not: 'released' } },
-    select: { purpose: true, reservedAt: true },
-    orderBy: { reservedAt: 'asc' },
-  });
+  const rows = await query<{ purpose: string; reservedAt: string | Date }>(
+    tx,
+    `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND status <> 'released' ORDER BY reserved_at`,
+    [subjectId, channel, since],
+  );
+  return rows.map((r) => ({ purpose: r.purpose, reservedAt: new Date(r.reservedAt) }));
 }
 
-export async function insertReservation(tx: Tx, row: ReservationRow): Promise<void> {
-  await tx.contactReservation.create({ data: row });
+export async function insertReservation(tx: Tx, r: ReservationRow): Promise<void> {
+  await insertRows(tx, 'contact_reservation', ['ticket', 'subject_id', 'app_id', 'channel', 'purpose', 'topic', 'status', 'reserved_at', 'expires_at', 'revealed_at', 'outcome_at'], [
+    [r.ticket, r.subjectId, r.appId, r.channel, r.purpose, r.topic, r.status, r.reservedAt, r.expiresAt, r.revealedAt, r.outcomeAt],
+  ]);
 }
 
 export async function findReservation(db: DbClient | Tx, ticket: string): Promise<ReservationRow | undefined> {

@@ -1,4 +1,10 @@
-import type { DbClient, Tx } from '../../storage/database.ts';
+import type { Database, DbClient, Tx } from '../../storage/database.ts';
+
+/** The same, on the hot read path (one plain query, no transaction). */
+export async function readCurrentKeyVersion(db: Database): Promise<number> {
+  const [row] = await db.readRaw<{ version: number | bigint | null }>('SELECT MAX(version) AS "version" FROM key_version');
+  return Number(row?.version ?? 1);
+}
 
 export async function currentKeyVersion(db: DbClient | Tx): Promise<number> {
   const row = await db.keyVersion.findFirst({ orderBy: { version: 'desc' } });

@@ -8,7 +8,7 @@ import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
-import { addKeyVersion, currentKeyVersion } from '../keys/store.ts';
+import { addKeyVersion, currentKeyVersion, readCurrentKeyVersion } from '../keys/store.ts';
 import type { Policy } from '../policies/schema.ts';
 import { appPseudonym, identifierDigest, isRefShaped, newRef, newSubjectId } from '../pseudonyms/derive.ts';
 import { collectionViolations, grantedPurpose, type Violation } from './collection.ts';
@@ -343,10 +343,9 @@ export function createSubjectService(deps: SubjectServiceDeps) {
 
   /** What contact authorization needs of a subject: its time zone and the current value of one identifier. */
   async function contactDetails(subjectId: string, field: string): Promise<{ timezone: string | null; value: string | null } | undefined> {
-    const subject = await store.findSubject(db.read, subjectId);
-    if (!subject) return undefined;
-    const sealed = (await store.readFields(db.read, subjectId, [field])).get(field);
-    return { timezone: subject.timezone, value: sealed === undefined ? null : String(decryptValue(dataKeyOf(subject), subjectId, field, sealed)) };
+    const found = await store.readSubjectById(db, subjectId, field);
+    if (!found) return undefined;
+    return { timezone: found.timezone, value: found.ciphertext === null ? null : String(decryptValue(dataKeyOf(found), subjectId, field, found.ciphertext)) };
   }
 
   /**
@@ -371,7 +370,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
 
   /** Identifier pseudonyms of a normalized value under every key version up to the current one. */
   async function digestsOf(field: string, normalized: string): Promise<string[]> {
-    const current = await currentKeyVersion(db.read);
+    const current = await readCurrentKeyVersion(db);
     return digestKeys(field, normalized, versionsUpTo(current)).map((k) => k.digest);
   }
 

@@ -80,6 +80,16 @@ export async function readSubjectByRef(db: Database, ref: string, fields: string
 
 const IN_CHUNK = 5000;
 
+/** Hot path of contact authorization: a subject with one field's ciphertext, one plain query. */
+export async function readSubjectById(db: Database, id: string, field: string): Promise<{ id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null } | undefined> {
+  const [row] = await db.readRaw<{ id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; ciphertext: string | null }>(
+    `SELECT s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
+       FROM subject s LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ? WHERE s.id = ?`,
+    [field, id],
+  );
+  return row ? { ...row, keyVersion: Number(row.keyVersion) } : undefined;
+}
+
 /** Bulk form for campaign scrubbing: ref → subject (with key and time zone) and one field's ciphertext. */
 export async function readSubjectsByRefs(db: Database, appId: string, refs: string[], field: string): Promise<Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>> {
   const found = new Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>();
