@@ -391,7 +391,11 @@ export function createSubjectService(deps: SubjectServiceDeps) {
       return (normalized) => ({ kind: field, keyVersion: version, digest: identifierDigest(key, field, normalized) });
     },
     normalize: (field: string, raw: string) => normalizeIdentifier(policy.fields[field] ?? { kind: 'identifier', sensitive: false }, raw, policy.defaults.region),
-    subjectOfRef: (appId: string, ref: string) => subjectOfRef(db.read, appId, ref),
+    /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */
+    async subjectOfRef(appId: string, ref: string): Promise<string | undefined> {
+      if (!isRefShaped(ref)) return undefined;
+      return store.subjectIdOfRef(db, appId, ref);
+    },
   };
 }
 

@@ -80,6 +80,11 @@ export async function readSubjectByRef(db: Database, ref: string, fields: string
 
 const IN_CHUNK = 5000;
 
+export async function subjectIdOfRef(db: Database, appId: string, ref: string): Promise<string | undefined> {
+  const [row] = await db.readRaw<{ subjectId: string }>('SELECT subject_id AS "subjectId" FROM subject_ref WHERE ref = ? AND app_id = ?', [ref, appId]);
+  return row?.subjectId;
+}
+
 /** Hot path of contact authorization: a subject with one field's ciphertext, one plain query. */
 export async function readSubjectById(db: Database, id: string, field: string): Promise<{ id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null } | undefined> {
   const [row] = await db.readRaw<{ id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; ciphertext: string | null }>(
