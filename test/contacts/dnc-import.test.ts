@@ -25,7 +25,13 @@ describe('custos dnc import', () => {
   afterAll(() => gateway.close());
 
   const listed = async (phone: string) => (await request(gateway.app).get('/v1/dnc/check').query({ phone }).set('Authorization', `Bearer ${officer}`)).body;
-  const run = (source: string, text: string, failAfter?: number) => importRegistry({ db: gateway.runtime.db, subjects: gateway.runtime.subjects }, systemContext(gateway), source, linesOf(text, failAfter));
+  const run = (source: string, text: string, failAfter?: number, options?: { threads?: number; runSize?: number }) =>
+    importRegistry({ db: gateway.runtime.db, subjects: gateway.runtime.subjects }, systemContext(gateway), source, linesOf(text, failAfter), undefined, options);
+  /** Rows the source holds in dnc_number, over all its runs (the one in force and any not yet removed). */
+  const storedNumbers = async (source: string) => {
+    const runs = await gateway.runtime.db.read.dncImport.findMany({ where: { source } });
+    return { runs: runs.length, numbers: await gateway.runtime.db.read.dncNumber.count({ where: { importNo: { in: runs.map((r) => r.importNo) } } }) };
+  };
 
   it('reads a messy registry file and reports accepted, invalid, duplicate and skipped lines', async () => {
     const file = ['\uFEFF# national registry export', '13800000001\r', '', '+86 138 0000 0002', 'not a number', '138000000O3', '13800000001', '  13800000004  ', '# end', '1380000'].join('\n');
@@ -34,7 +40,9 @@ describe('custos dnc import', () => {
     expect(await listed('+8613800000001')).toEqual({ listed: true, sources: ['national'] });
     expect(await listed('13800000004')).toEqual({ listed: true, sources: ['national'] });
     expect(await listed('13800000009')).toEqual({ listed: false, sources: [] });
-    expect(JSON.stringify(await gateway.runtime.db.read.dncEntry.findMany())).not.toMatch(/1380000000[1-4]/);
+    expect(await storedNumbers('national')).toEqual({ runs: 1, numbers: 3 });
+    const stored = (await gateway.runtime.db.read.dncNumber.findMany()).map((r) => String(r.tag)).join(' ');
+    expect(stored).not.toMatch(/1380000000[1-4]/);
   });
 
   it('reads CSV with a header naming the phone column', async () => {
@@ -50,7 +58,7 @@ describe('custos dnc import', () => {
     expect((await listed('13800000021')).listed).toBe(false);
     expect((await listed('13800000022')).listed).toBe(true);
     expect((await listed('13800000023')).listed).toBe(true);
-    expect(await gateway.runtime.db.read.dncEntry.count({ where: { source: 'weekly' } })).toBe(2);
+    expect(await storedNumbers('weekly')).toEqual({ runs: 1, numbers: 2 });
   });
 
   it('leaves the old list in force when an import dies midway', async () => {
@@ -61,7 +69,25 @@ describe('custos dnc import', () => {
     expect((await listed('13900000005')).listed).toBe(false); // written by the dead import, never in force
     const next = await run('carrier', '13800000033\n');
     expect(next.accepted).toBe(1);
-    expect(await gateway.runtime.db.read.dncEntry.count({ where: { source: 'carrier' } })).toBe(1);
+    expect(await storedNumbers('carrier')).toEqual({ runs: 1, numbers: 1 }); // the dead run's rows are gone too
+  });
+
+  it('tags large files on worker threads, sorts them in runs and counts duplicates across runs', async () => {
+    const numbers = Array.from({ length: 20_000 }, (_, i) => `150${String(i * 7).padStart(8, '0')}`);
+    const repeats = numbers.filter((_, i) => i % 4 === 0); // 5,000 lines seen before, in other batches and runs
+    const report = await run('big-registry', [...numbers, ...repeats, 'x123'].join('\n'), undefined, { threads: 2, runSize: 7_000 });
+    expect(report).toMatchObject({ accepted: 20_000, duplicate: 5_000, invalid: 1 });
+    expect(await storedNumbers('big-registry')).toEqual({ runs: 1, numbers: 20_000 });
+    for (const phone of [numbers[0]!, numbers[9_999]!, numbers[19_999]!]) expect((await listed(phone)).sources).toEqual(['big-registry']);
+    expect((await listed('15000000001')).listed).toBe(false);
+  });
+
+  it('keeps matching numbers imported before a key rotation', async () => {
+    await run('before-rotation', '13800000061\n');
+    await gateway.runtime.subjects.rotateKeys(systemContext(gateway));
+    expect((await listed('13800000061')).sources).toEqual(['before-rotation']);
+    await run('after-rotation', '13800000061\n');
+    expect((await listed('13800000061')).sources).toEqual(['after-rotation', 'before-rotation']);
   });
 
   it('refuses a source name that is not a plain name, and a CSV without a phone column', async () => {

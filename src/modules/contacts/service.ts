@@ -49,8 +49,14 @@ export function createContactService(deps: ContactServiceDeps) {
     const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic });
     const identifier = CHANNEL_IDENTIFIER[input.channel];
     const details = await subjects.contactDetails(subjectId, identifier ?? 'phone');
-    const doNotCallSources = identifier === 'phone' && details?.value ? (await store.dncMatches(db, await subjects.digestsOf('phone', details.value))).map((m) => m.source) : [];
+    const doNotCallSources = identifier === 'phone' && details?.value ? await listingSources(details.value) : [];
     return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details?.timezone ?? null };
+  }
+
+  /** The do-not-call sources that list a normalized phone number. */
+  async function listingSources(phone: string): Promise<string[]> {
+    const matches = await store.dncMatches(db, await subjects.digestsOf('phone', phone));
+    return [...new Set([...matches.values()].flat())].sort();
   }
 
   async function validateRequest(ctx: RequestContext, input: ContactRequest, action: string): Promise<void> {
@@ -120,7 +126,7 @@ export function createContactService(deps: ContactServiceDeps) {
     const details = await subjects.contactDetailsByRefs(caller.clientId, refs, identifier);
     const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
     const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic });
-    const dnc = identifier === 'phone' ? await store.dncMatchesMany(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
+    const dnc = identifier === 'phone' ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
     const held = await store.reservationsSinceMany(db, subjectIds, input.channel, capHorizon(policy, input, now));
 
     const allowed: string[] = [];
@@ -222,8 +228,7 @@ export function createContactService(deps: ContactServiceDeps) {
   }
 
   async function checkNumber(ctx: RequestContext, phone: string): Promise<{ listed: boolean; sources: string[] }> {
-    const matches = await store.dncMatches(db, await subjects.digestsOf('phone', normalizedPhone(phone)));
-    const sources = [...new Set(matches.map((m) => m.source))];
+    const sources = await listingSources(normalizedPhone(phone));
     await audit.record(ctx, { action: 'dnc.check', decision: 'info', reasons: [{ code: sources.length > 0 ? 'listed' : 'not-listed' }] });
     return { listed: sources.length > 0, sources };
   }

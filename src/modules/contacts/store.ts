@@ -1,5 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { execute, insertRows, query } from '../../storage/raw-sql.ts';
+import { tagOfDigest } from '../pseudonyms/derive.ts';
 
 export interface ReservationRow {
   ticket: string;
@@ -64,25 +65,33 @@ export async function saveIdempotent(tx: Tx, appId: string, key: string, respons
   await tx.contactIdempotency.create({ data: { appId, key, response, createdAt: at } });
 }
 
-/** Entries of the imports in force that match any of the digests. */
-export async function dncMatches(db: Database, digests: string[]): Promise<Array<{ source: string }>> {
-  if (digests.length === 0) return [];
-  return db.readRaw<{ source: string }>(
-    `SELECT e.source AS "source" FROM dnc_entry e JOIN dnc_source s ON s.source = e.source AND s.import_id = e.import_id WHERE e.digest IN (${digests.map(() => '?').join(', ')})`,
-    digests,
-  );
-}
+// Entries in force: internal and pre-0005 entries by digest, imported registry numbers by tag.
+const LISTED_ENTRIES = 'SELECT e.digest AS "digest", s.source AS "source" FROM dnc_entry e JOIN dnc_source s ON s.source = e.source AND s.import_id = e.import_id WHERE e.digest IN';
+const LISTED_NUMBERS = 'SELECT CAST(n.tag AS TEXT) AS "tag", s.source AS "source" FROM dnc_source s JOIN dnc_number n ON n.import_no = s.import_no WHERE n.tag IN';
+const LOOKUP_CHUNK = 5000;
 
-/** Which of many digests are on a list in force (campaign scrubbing), with their sources. */
-export async function dncMatchesMany(db: Database, digests: string[]): Promise<Map<string, string[]>> {
+/**
+ * Which of the digests (identifier pseudonyms, any key version) are on a list
+ * in force, with the sources that list each: one lookup for a single number
+ * (authorize, check) and for a campaign of 100,000 (scrub).
+ */
+export async function dncMatches(db: Database, digests: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  for (let i = 0; i < digests.length; i += 5000) {
-    const chunk = digests.slice(i, i + 5000);
-    const rows = await db.readRaw<{ digest: string; source: string }>(
-      `SELECT e.digest AS "digest", e.source AS "source" FROM dnc_entry e JOIN dnc_source s ON s.source = e.source AND s.import_id = e.import_id WHERE e.digest IN (${chunk.map(() => '?').join(', ')})`,
-      chunk,
-    );
-    for (const r of rows) out.set(r.digest, [...(out.get(r.digest) ?? []), r.source]);
+  const add = (digest: string, source: string) => out.set(digest, [...(out.get(digest) ?? []), source]);
+  for (let i = 0; i < digests.length; i += LOOKUP_CHUNK) {
+    const chunk = digests.slice(i, i + LOOKUP_CHUNK);
+    const byTag = new Map<string, string[]>();
+    for (const digest of chunk) {
+      const tag = tagOfDigest(digest).toString();
+      byTag.set(tag, [...(byTag.get(tag) ?? []), digest]);
+    }
+    const marks = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
+    const [entries, numbers] = await Promise.all([
+      db.readRaw<{ digest: string; source: string }>(`${LISTED_ENTRIES} ${marks(chunk.length)}`, chunk),
+      db.readRaw<{ tag: string; source: string }>(`${LISTED_NUMBERS} ${marks(byTag.size)}`, [...byTag.keys()].map(BigInt)),
+    ]);
+    for (const e of entries) add(e.digest, e.source);
+    for (const n of numbers) for (const digest of byTag.get(n.tag) ?? []) add(digest, n.source);
   }
   return out;
 }
@@ -116,21 +125,45 @@ export async function insertDncEntry(tx: Tx, row: { id: string; source: string; 
   await tx.dncEntry.create({ data: row });
 }
 
-/** Returns how many were new; a number already in this import is skipped (a duplicate line). */
-export async function insertDncEntries(tx: Tx, rows: Array<[id: string, source: string, importId: string, keyVersion: number, digest: string, createdAt: Date]>): Promise<number> {
-  return insertRows(tx, 'dnc_entry', ['id', 'source', 'import_id', 'key_version', 'digest', 'created_at'], rows, { skipExisting: true });
+/** Records the start of an import run; its number keys its rows in dnc_number. */
+export async function startImport(tx: Tx, run: { importId: string; source: string; keyVersion: number; startedAt: Date }): Promise<number> {
+  return (await tx.dncImport.create({ data: run })).importNo;
+}
+
+/**
+ * Adds tags to an import; returns how many were new (a tag already in the
+ * import is a duplicate line). Sorted tags append to the import's key range,
+ * and the whole list travels as one JSON parameter, unpacked by the database.
+ */
+export async function insertDncNumbers(tx: Tx, engine: Database['kind'], importNo: number, tags: BigInt64Array): Promise<number> {
+  const json = `[${tags.join(',')}]`;
+  return engine === 'sqlite'
+    ? execute(tx, 'INSERT OR IGNORE INTO dnc_number (import_no, tag) SELECT ?, value FROM json_each(?)', [importNo, json])
+    : execute(tx, 'INSERT INTO dnc_number (import_no, tag) SELECT ?::integer, t::bigint FROM jsonb_array_elements_text(?::jsonb) AS t ON CONFLICT DO NOTHING', [importNo, json]);
 }
 
 /** Puts an import in force for its source; returns the import it replaced. */
-export async function activateImport(tx: Tx, source: string, importId: string, entries: number, at: Date): Promise<string | undefined> {
+export async function activateImport(tx: Tx, run: { source: string; importId: string; importNo: number; entries: number; at: Date }): Promise<string | undefined> {
+  const { source, importId, importNo, entries, at } = run;
   const previous = await tx.dncSource.findUnique({ where: { source } });
-  await tx.dncSource.upsert({ where: { source }, create: { source, importId, entries, importedAt: at }, update: { importId, entries, importedAt: at } });
+  await tx.dncSource.upsert({ where: { source }, create: { source, importId, importNo, entries, importedAt: at }, update: { importId, importNo, entries, importedAt: at } });
   return previous?.importId;
 }
 
-/** Rows of imports that are not in force (replaced, or left by an import that died), in batches. */
-export async function deleteInactiveEntries(tx: Tx, source: string, keepImportId: string): Promise<number> {
-  return execute(tx, 'DELETE FROM dnc_entry WHERE source = ? AND import_id <> ?', [source, keepImportId]);
+/** Runs of a source that are not in force: replaced, or left by an import that died. */
+export async function inactiveImports(db: DbClient, source: string, keepImportNo: number): Promise<number[]> {
+  return (await db.dncImport.findMany({ where: { source, importNo: { not: keepImportNo } }, select: { importNo: true } })).map((r) => r.importNo);
+}
+
+/** Deletes up to `limit` numbers of an import; returns how many went. */
+export async function deleteImportNumbers(tx: Tx, importNo: number, limit: number): Promise<number> {
+  return execute(tx, 'DELETE FROM dnc_number WHERE import_no = ? AND tag IN (SELECT tag FROM dnc_number WHERE import_no = ? ORDER BY tag LIMIT ?)', [importNo, importNo, limit]);
+}
+
+/** Forgets an emptied run, and the pre-0005 entries of the source's replaced imports. */
+export async function forgetImport(tx: Tx, importNo: number, source: string, keepImportId: string): Promise<void> {
+  await tx.dncImport.delete({ where: { importNo } });
+  await execute(tx, 'DELETE FROM dnc_entry WHERE source = ? AND import_id <> ?', [source, keepImportId]);
 }
 
 export async function deleteDncEntry(tx: Tx, id: string, source: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import type { KeyRing } from '../keys/key-ring.ts';
 import { addKeyVersion, currentKeyVersion, readCurrentKeyVersion } from '../keys/store.ts';
 import type { Policy } from '../policies/schema.ts';
 import { appPseudonym, identifierDigest, isRefShaped, newRef, newSubjectId } from '../pseudonyms/derive.ts';
+import { createIdentifierTagger, type IdentifierTagger } from './identifier-tagger.ts';
 import { collectionViolations, grantedPurpose, type Violation } from './collection.ts';
 import { normalizeIdentifier } from './normalize.ts';
 import type { AttributeValue, SubjectWriteInput } from './schema.ts';
@@ -384,11 +385,11 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     contactDetailsByRefs,
     digestsOf,
     currentDigest: async (field: string, normalized: string) => digestKeys(field, normalized, [await currentKeyVersion(db.read)])[0]!,
-    /** For bulk work: reads the current key version once and digests many values with it. */
-    async digester(field: string): Promise<(normalized: string) => store.DigestKey> {
+    /** For registries of millions of values: normalizes and tags them (see identifierTag) on `threads` worker threads. */
+    async identifierTagger(field: string, threads: number): Promise<IdentifierTagger> {
       const version = await currentKeyVersion(db.read);
-      const key = keys.identifierKey(version);
-      return (normalized) => ({ kind: field, keyVersion: version, digest: identifierDigest(key, field, normalized) });
+      const definition = policy.fields[field] ?? { kind: 'identifier' as const, sensitive: false };
+      return createIdentifierTagger({ kind: field, definition, region: policy.defaults.region, keyVersion: version, key: keys.identifierKey(version) }, threads);
     },
     normalize: (field: string, raw: string) => normalizeIdentifier(policy.fields[field] ?? { kind: 'identifier', sensitive: false }, raw, policy.defaults.region),
     /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */
