@@ -14,12 +14,16 @@ import { createRuntime } from '../src/runtime.ts';
 import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
-import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure } from './bench/measure.ts';
+import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const subjectCount = Number(process.env.BENCH_SUBJECTS ?? 80_000);
 const root = path.join(__dirname, '..');
+// For work on one figure: BENCH_ONLY=authorize runs only the scenarios whose name matches;
+// BENCH_PROFILE=dir writes a CPU profile of the gateway there; BENCH_DNC_NUMBERS=0 skips import and scrub.
+const only = new RegExp(process.env.BENCH_ONLY ?? '.', 'i');
+const profileDir = process.env.BENCH_PROFILE;
 
 /** A throw-away schema, so a benchmark never touches real data and leaves nothing behind. */
 function benchSchemaUrl(databaseUrl: string): string {
@@ -39,7 +43,8 @@ async function prepareData(env: Record<string, string>) {
     const started = Date.now();
     await runtime.subjects.seedSubjects(ctx, app.clientId, subjectCount);
     const seedSeconds = (Date.now() - started) / 1000;
-    const refs = (await runtime.db.read.subjectRef.findMany({ where: { appId: app.clientId }, select: { ref: true }, take: 5000 })).map((r) => r.ref);
+    const allRefs = (await runtime.db.read.subjectRef.findMany({ where: { appId: app.clientId }, select: { ref: true } })).map((r) => r.ref);
+    const refs = allRefs.slice(0, 5000);
 
     // Consent: the marketing reads below need it; one subject gets a 50-entry history for the check figure.
     const caller = { clientId: app.clientId, purposes: app.purposes };
@@ -54,7 +59,7 @@ async function prepareData(env: Record<string, string>) {
     const busySubject = (await runtime.subjects.subjectOfRef(app.clientId, busy))!;
     const history = await runtime.db.read.consentEvent.count({ where: { subjectId: busySubject } });
     const checks = await asyncOpsPerSecond(() => runtime.consent.checkConsent(busySubject, 'marketing', { channel: 'email', topic: 'cat-food' }), 2000);
-    return { app, refs, consented, seedSeconds, consentFigure: { history, checks } };
+    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks } };
   } finally {
     await runtime.close();
     // Push the freshly seeded pages to disk now, so the kernel's write-back of hundreds of MB
@@ -87,13 +92,13 @@ async function main(): Promise<void> {
     const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
     console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
 
-    const { app, refs, consented, seedSeconds, consentFigure } = await prepareData(env);
+    const { app, refs, allRefs, consented, seedSeconds, consentFigure } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
     console.log(`consent check (ledger of ${consentFigure.history} entries, read and folded each time): ${consentFigure.checks.toLocaleString('en')} /s`);
 
     const baselineServer = await startProcess(['--require', 'tsx/cjs', path.join(__dirname, 'bench', 'baseline-server.ts')], { ready: /"port":(\d+)/ });
     processes.push(baselineServer);
-    const custos = await startProcess([path.join(root, 'bin', 'custos'), 'serve'], { env: { ...env, LOG_LEVEL: 'info' }, ready: /"port":(\d+)/ });
+    const custos = await startProcess([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'bin', 'custos'), 'serve'], { env: { ...env, LOG_LEVEL: 'info' }, ready: /"port":(\d+)/, keepOutput: false });
     processes.push(custos);
     const custosUrl = `http://127.0.0.1:${custos.match[1]}`;
     const tokenResponse = await fetch(`${custosUrl}/oauth/token`, {
@@ -105,76 +110,101 @@ async function main(): Promise<void> {
     const auth = { authorization: `Bearer ${token}` };
 
     const baseline = await measure('bare Express 5 + helmet (baseline)', { url: `http://127.0.0.1:${baselineServer.match[1]}/baseline`, connections, durationSeconds: duration });
-    const figures: Figure[] = [
-      await measure('GET /healthz (Custos middleware only)', { url: `${custosUrl}/healthz`, connections, durationSeconds: duration }),
-      await measure('GET /v1/purposes (JWT verified, app checked)', { url: `${custosUrl}/v1/purposes`, headers: auth, connections, durationSeconds: duration }),
+    const scenarios: Array<[string, LoadOptions]> = [
+      ['GET /healthz (Custos middleware only)', { url: `${custosUrl}/healthz`, connections, durationSeconds: duration }],
+      ['GET /v1/purposes (JWT verified, app checked)', { url: `${custosUrl}/v1/purposes`, headers: auth, connections, durationSeconds: duration }],
       // Latency of a read when the server is not saturated (one client, one request at a time).
-      await measure('GET /v1/subjects/{ref}, one client (latency)', {
+      ['GET /v1/subjects/{ref}, one client (latency)', {
         url: custosUrl,
         paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
         headers: auth,
         connections: 1,
         durationSeconds: duration,
-      }),
-      await measure(`GET /v1/subjects/{ref} (${refs.length} refs of ${subjectCount}, decrypt, audited)`, {
+      }],
+      [`GET /v1/subjects/{ref} (${refs.length} refs of ${subjectCount}, decrypt, audited)`, {
         url: custosUrl,
         paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
         headers: auth,
         connections,
         durationSeconds: duration,
-      }),
-      await measure(`GET /v1/subjects/{ref}?purpose=marketing (consent checked, ${consented.length} refs)`, {
+      }],
+      [`GET /v1/subjects/{ref}?purpose=marketing (consent checked, ${consented.length} refs)`, {
         url: custosUrl,
         paths: consented.map((ref) => `/v1/subjects/${ref}?purpose=marketing`),
         headers: auth,
         connections,
         durationSeconds: duration,
-      }),
+      }],
       // Email marketing has no cap in the example policy, so allows keep reserving slots: the write path is measured.
-      await measure(`POST /v1/contacts/authorize (email, marketing, ${consented.length} refs)`, {
+      [`POST /v1/contacts/authorize (email, marketing, ${consented.length} refs)`, {
         url: `${custosUrl}/v1/contacts/authorize`,
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
         bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })),
         connections,
         durationSeconds: duration,
-      }),
+      }],
     ];
+    const figures: Figure[] = [];
+    for (const [name, options] of scenarios) if (only.test(name)) figures.push(await measure(name, options));
     printTable(baseline, figures);
-
-    // A campaign of 100,000 refs (more refs than subjects: the rest are unknown and denied).
-    const campaign = [...refs];
-    while (campaign.length < 100_000) campaign.push(`ref_${String(campaign.length).padStart(22, 'x')}`);
-    const scrubStarted = Date.now();
-    const scrub = await fetch(`${custosUrl}/v1/contacts/scrub`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: campaign }) });
-    const scrubbed = (await scrub.json()) as { allowed: string[]; denied: unknown[] };
-    console.log(`scrub of ${campaign.length.toLocaleString('en')} refs (${refs.length} known): ${((Date.now() - scrubStarted) / 1000).toFixed(2)} s, ${scrubbed.allowed.length} allowed, ${scrubbed.denied.length} denied (HTTP ${scrub.status})`);
-
-    // do-not-call import while the gateway serves: duration, and the gateway's memory meanwhile.
-    const registry = path.join(dataDir, 'registry.txt');
-    const numbers = Number(process.env.BENCH_DNC_NUMBERS ?? 1_000_000);
-    const out = fs.createWriteStream(registry);
-    for (let i = 0; i < numbers; i++) out.write(`1${['38', '39', '50', '86'][i % 4]}${String(i).padStart(8, '0')}\n`);
-    await new Promise<void>((resolve) => out.end(resolve));
-    let peakRss = 0;
-    const sampler = setInterval(() => {
-      const status = fs.readFileSync(`/proc/${custos.child.pid}/status`, 'utf8');
-      peakRss = Math.max(peakRss, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
-    }, 200);
-    const importStarted = Date.now();
-    const imported = await runCustos(['dnc', 'import', registry, '--source', 'bench', '--json'], { env, timeoutMs: 30 * 60_000 });
-    clearInterval(sampler);
-    const report = JSON.parse(imported.stdout) as { accepted: number };
-    console.log(`dnc import of ${numbers.toLocaleString('en')} numbers: ${((Date.now() - importStarted) / 1000).toFixed(1)} s (${report.accepted.toLocaleString('en')} accepted); gateway peak RSS meanwhile ${(peakRss / 1048576).toFixed(0)} MB`);
     if (figures.some((f) => f.errors > 0 || f.non2xx > 0)) {
       console.error('Some requests failed; the figures above are not comparable.');
       process.exitCode = 1;
     }
+
+    // do-not-call import while the gateway serves: duration, and the gateway's memory meanwhile.
+    // The registry shares numbers with the seeded subjects (same prefixes), so the scrub below finds some listed.
+    const registry = path.join(dataDir, 'registry.txt');
+    const numbers = Number(process.env.BENCH_DNC_NUMBERS ?? 10_000_000);
+    if (numbers === 0) return;
+    await writeLines(registry, numbers, (i) => `1${['38', '39', '50', '86'][i % 4]}${String(i).padStart(8, '0')}`);
+    const gatewayRss = rssSampler(custos.child.pid!);
+    const importStarted = Date.now();
+    const imported = await runCustos(['dnc', 'import', registry, '--source', 'bench', '--json'], { env, timeoutMs: 30 * 60_000 });
+    const report = JSON.parse(imported.stdout) as { accepted: number };
+    console.log(
+      `dnc import of ${numbers.toLocaleString('en')} numbers: ${((Date.now() - importStarted) / 1000).toFixed(1)} s (${report.accepted.toLocaleString('en')} accepted); gateway peak RSS meanwhile ${gatewayRss.peakMb()} MB`,
+    );
+
+    // A campaign of 100,000 refs against every seeded subject and the registry above (the rest of the refs are unknown and denied).
+    const campaign = allRefs.slice(0, 100_000);
+    while (campaign.length < 100_000) campaign.push(`ref_${String(campaign.length).padStart(22, 'x')}`);
+    const scrubStarted = Date.now();
+    const scrub = await fetch(`${custosUrl}/v1/contacts/scrub`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: campaign }) });
+    const scrubbed = (await scrub.json()) as { allowed: string[]; denied: Array<{ reasons: Array<{ code: string }> }> };
+    const listed = scrubbed.denied.filter((d) => d.reasons.some((r) => r.code === 'do-not-call')).length;
+    console.log(
+      `scrub of ${campaign.length.toLocaleString('en')} refs (${Math.min(allRefs.length, 100_000).toLocaleString('en')} known) against that registry: ${((Date.now() - scrubStarted) / 1000).toFixed(2)} s, ${scrubbed.allowed.length} allowed, ${scrubbed.denied.length} denied (${listed} on the do-not-call list) (HTTP ${scrub.status}); gateway peak RSS ${gatewayRss.peakMb()} MB`,
+    );
+    gatewayRss.stop();
   } finally {
     await Promise.all(processes.map((p) => p.stop()));
     fs.rmSync(dataDir, { recursive: true, force: true });
     if (env.DATABASE_URL) await dropSchema(env.DATABASE_URL);
   }
+}
+
+/** Writes `count` generated lines, respecting the stream's back-pressure. */
+async function writeLines(file: string, count: number, line: (i: number) => string): Promise<void> {
+  const out = fs.createWriteStream(file);
+  for (let i = 0; i < count; i += 10_000) {
+    const chunk = Array.from({ length: Math.min(10_000, count - i) }, (_, j) => `${line(i + j)}\n`).join('');
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(resolve));
+}
+
+/** The highest resident set size of a process since the sampler started, read from /proc every 200 ms. */
+function rssSampler(pid: number) {
+  let peak = 0;
+  const sample = () => {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+  };
+  sample();
+  const timer = setInterval(sample, 200);
+  return { peakMb: () => (sample(), (peak / 1048576).toFixed(0)), stop: () => clearInterval(timer) };
 }
 
 main().catch((error: unknown) => {

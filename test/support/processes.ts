@@ -12,11 +12,20 @@ export interface ChildProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts a process and resolves once a line of its output matches `ready`. */
-export function startProcess(args: string[], options: { env?: Record<string, string>; ready: RegExp; timeoutMs?: number }): Promise<ChildProcess & { match: RegExpMatchArray }> {
+/**
+ * Starts a process and resolves once a line of its output matches `ready`.
+ * With `keepOutput: false` (benchmarks: a gateway logs every request) output
+ * after that line is read and dropped instead of kept.
+ */
+export function startProcess(
+  args: string[],
+  options: { env?: Record<string, string>; ready: RegExp; timeoutMs?: number; keepOutput?: boolean },
+): Promise<ChildProcess & { match: RegExpMatchArray }> {
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...options.env } });
   let out = '';
   let err = '';
+  let ready = false;
+  const keep = () => !ready || options.keepOutput !== false;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const handle: ChildProcess = {
     child,
@@ -33,19 +42,22 @@ export function startProcess(args: string[], options: { env?: Record<string, str
       child.kill('SIGKILL');
       reject(new Error(`process did not become ready in time.\nstdout: ${out}\nstderr: ${err}`));
     }, options.timeoutMs ?? 20_000);
+    // Matched until ready only: matching all output on every chunk would cost more the longer the process runs.
     const check = () => {
+      if (ready) return;
       const match = (out + err).match(options.ready);
       if (match) {
+        ready = true;
         clearTimeout(timer);
         resolve({ ...handle, match });
       }
     };
     child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
+      if (keep()) out += d.toString();
       check();
     });
     child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
+      if (keep()) err += d.toString();
       check();
     });
     void exited.then((code) => {
