@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
-import { adapt, param, registerTransaction } from './raw-sql.ts';
+import { adapt, execute, nativeStatements, param, registerTransaction, runBeforeCommit } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -34,12 +34,28 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
 /** Errors raised by the database layer, as opposed to bugs in our own code. */
 export function isStorageError(error: unknown): boolean {
+  if (isSqliteError(error)) return true;
   if (!(error instanceof Error)) return false;
   return error.name.startsWith('Prisma') || error.constructor.name.startsWith('Prisma') || error.name === 'DriverAdapterError' || 'clientVersion' in error;
 }
 
+/**
+ * An error of a raw statement run natively on SQLite. Checked by shape, not
+ * instanceof: better-sqlite3's native part builds its errors from the first
+ * SqliteError class (and realm) that loaded it, which need not be ours.
+ */
+function isSqliteError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return name === 'SqliteError' && typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
+/** A duplicate key, whichever path raised it: a Prisma model call (P2002), a raw statement through Prisma (P2010), or SQLite natively. */
 export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Error && (error as { code?: unknown }).code === 'P2002';
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+  if (code === 'P2002' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+  return code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation';
 }
 
 function asUnavailable(error: unknown): unknown {
@@ -55,9 +71,22 @@ async function readRaw<T>(client: DbClient, engine: Database['kind'], sql: strin
   }
 }
 
-function createSqliteClient(file: string): SqliteClient {
-  const adapter = new PrismaBetterSqlite3({ url: `file:${file}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
-  return new SqliteClient({ adapter });
+/**
+ * A Prisma client over better-sqlite3 that also hands out the connection under
+ * it, so raw statements of a transaction can run on that connection directly
+ * (the adapter keeps the connection in its `client` field; checked on connect).
+ */
+function createSqliteClient(file: string): { client: SqliteClient; connection: () => SqliteDatabase.Database | undefined } {
+  const factory = new PrismaBetterSqlite3({ url: `file:${file}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  let connection: SqliteDatabase.Database | undefined;
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    const candidate = (adapter as unknown as { client?: unknown }).client;
+    if (candidate instanceof SqliteDatabase) connection = candidate;
+    return adapter;
+  };
+  return { client: new SqliteClient({ adapter: factory }), connection: () => connection };
 }
 
 /**
@@ -80,30 +109,25 @@ const SQLITE_CACHE_KIB = 64 * 1024;
 function nativeSqliteReader(file: string) {
   const connection = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
   connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
-  const statements = new Map<string, SqliteDatabase.Statement>();
-  return {
-    all<T>(sql: string, params: unknown[]): T[] {
-      let statement = statements.get(sql);
-      if (!statement) statements.set(sql, (statement = connection.prepare(sql)));
-      return statement.all(...params) as T[];
-    },
-    close: () => connection.close(),
-  };
+  return { statements: nativeStatements(connection), close: () => connection.close() };
 }
 
 async function openSqlite(config: DatabaseConfig): Promise<Database> {
   fs.mkdirSync(path.dirname(config.url), { recursive: true });
-  const writer = createSqliteClient(config.url);
-  const reader = createSqliteClient(config.url);
+  const { client: writer, connection: writerConnection } = createSqliteClient(config.url);
+  const { client: reader } = createSqliteClient(config.url);
   for (const client of [writer, reader]) await client.$queryRawUnsafe(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
   const native = nativeSqliteReader(config.url);
+  const connection = writerConnection();
+  // Without the connection (an adapter that hides it) raw statements take Prisma's path: slower, same result.
+  const writerStatements = connection ? nativeStatements(connection) : undefined;
   const read = reader as unknown as DbClient;
   return {
     kind: 'sqlite',
     read,
     async readRaw<T>(sql: string, params: unknown[] = []) {
       try {
-        return native.all<T>(sql, params.map((p) => param('sqlite', p)));
+        return native.statements.all<T>(sql, params.map((p) => param('sqlite', p)));
       } catch (error) {
         throw new Unavailable(undefined, { cause: error });
       }
@@ -111,9 +135,11 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
     async transaction(work) {
       try {
         return await (writer as unknown as DbClient).$transaction(async (tx) => {
-          await tx.$executeRawUnsafe('UPDATE storage_write_lock SET id = id WHERE id = 1');
-          registerTransaction(tx, 'sqlite');
-          return work(tx);
+          registerTransaction(tx, 'sqlite', writerStatements);
+          await execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1');
+          const result = await work(tx);
+          await runBeforeCommit(tx);
+          return result;
         }, TRANSACTION_OPTIONS);
       } catch (error) {
         throw asUnavailable(error);
@@ -141,9 +167,11 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     readRaw: (sql, params = []) => readRaw(client, 'postgresql', sql, params),
     async transaction(work) {
       try {
-        return await client.$transaction((tx) => {
+        return await client.$transaction(async (tx) => {
           registerTransaction(tx, 'postgresql');
-          return work(tx);
+          const result = await work(tx);
+          await runBeforeCommit(tx);
+          return result;
         }, TRANSACTION_OPTIONS);
       } catch (error) {
         throw asUnavailable(error);

@@ -8,16 +8,53 @@ import type { Database, Tx } from './database.ts';
  * it, because the transaction knows its engine.
  */
 type Engine = Database['kind'];
-const engines = new WeakMap<object, Engine>();
 
-export function registerTransaction(tx: Tx, engine: Engine): void {
-  engines.set(tx, engine);
+/**
+ * Statements run directly on the connection that holds the transaction
+ * (SQLite: the better-sqlite3 connection under Prisma's adapter), prepared once
+ * and kept. Prisma's raw-query path costs ~50 µs a call; this one a few.
+ */
+export interface NativeStatements {
+  run(sql: string, params: unknown[]): number;
+  all<T>(sql: string, params: unknown[]): T[];
+}
+
+interface Binding {
+  engine: Engine;
+  native?: NativeStatements;
+  beforeCommit: Array<() => Promise<void>>;
+}
+
+const transactions = new WeakMap<object, Binding>();
+
+export function registerTransaction(tx: Tx, engine: Engine, native?: NativeStatements): void {
+  transactions.set(tx, { engine, native, beforeCommit: [] });
+}
+
+/**
+ * Work to do as the transaction's last step, after everything else in it:
+ * the audit trail appends a transaction's events there in one chain segment,
+ * so the head of the chain (one row every replica writes) is locked only for
+ * the end of the transaction.
+ */
+export function beforeCommit(tx: Tx, hook: () => Promise<void>): void {
+  bindingOf(tx).beforeCommit.push(hook);
+}
+
+/** Called by Database.transaction once the work is done; hooks may add hooks. */
+export async function runBeforeCommit(tx: Tx): Promise<void> {
+  const hooks = bindingOf(tx).beforeCommit;
+  for (let i = 0; i < hooks.length; i++) await hooks[i]!();
+}
+
+function bindingOf(tx: Tx): Binding {
+  const binding = transactions.get(tx);
+  if (!binding) throw new Error('raw SQL needs a transaction opened by Database.transaction');
+  return binding;
 }
 
 function engineOf(tx: Tx): Engine {
-  const engine = engines.get(tx);
-  if (!engine) throw new Error('raw SQL needs a transaction opened by Database.transaction');
-  return engine;
+  return bindingOf(tx).engine;
 }
 
 export function adapt(engine: Engine, sql: string): string {
@@ -34,13 +71,35 @@ export function param(engine: Engine, value: unknown): unknown {
 }
 
 export async function execute(tx: Tx, sql: string, params: unknown[] = []): Promise<number> {
-  const engine = engineOf(tx);
-  return tx.$executeRawUnsafe(adapt(engine, sql), ...params.map((p) => param(engine, p)));
+  const { engine, native } = bindingOf(tx);
+  const values = params.map((p) => param(engine, p));
+  return native ? native.run(sql, values) : tx.$executeRawUnsafe(adapt(engine, sql), ...values);
 }
 
+/** Rows as the driver returns them: SQLite integers as bigint, dates as ISO text. */
 export async function query<T>(tx: Tx, sql: string, params: unknown[] = []): Promise<T[]> {
-  const engine = engineOf(tx);
-  return tx.$queryRawUnsafe<T[]>(adapt(engine, sql), ...params.map((p) => param(engine, p)));
+  const { engine, native } = bindingOf(tx);
+  const values = params.map((p) => param(engine, p));
+  return native ? native.all<T>(sql, values) : tx.$queryRawUnsafe<T[]>(adapt(engine, sql), ...values);
+}
+
+/** A prepared-statement cache over one better-sqlite3 connection. */
+export function nativeStatements(connection: { prepare(sql: string): { run(...params: unknown[]): { changes: number }; all(...params: unknown[]): unknown[] } }): NativeStatements {
+  type Statement = ReturnType<typeof connection.prepare>;
+  const statements = new Map<string, Statement>();
+  const prepared = (sql: string): Statement => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      // Multi-row inserts vary in shape; keep the cache bounded.
+      if (statements.size >= 500) statements.clear();
+      statements.set(sql, (statement = connection.prepare(sql)));
+    }
+    return statement;
+  };
+  return {
+    run: (sql, params) => prepared(sql).run(...params).changes,
+    all: <T>(sql: string, params: unknown[]) => prepared(sql).all(...params) as T[],
+  };
 }
 
 // Both engines accept at least 32,766 bound parameters per statement.

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { DbClient, Tx } from '../../storage/database.ts';
+import { beforeCommit } from '../../storage/raw-sql.ts';
 import { chainHash, GENESIS_HASH, leafHash, type HashedEventContent } from './hash.ts';
 import type { AuditEvent, AuditEventInput, AuditReason } from './schema.ts';
 import { encodeReasons, findEvents, insertEvents, readHead, reserveSequence, type AuditRow, type AuditRowFilter } from './store.ts';
 
 /**
- * Appends events inside the caller's transaction, after the access they record,
- * so the access and its record commit together or not at all. Call it as the
- * last step of the transaction: it holds the audit head lock until commit.
+ * Appends events inside the caller's transaction, so the access and its record
+ * commit together or not at all. The events of one transaction are written as
+ * its last step, in one chain segment, in the order they were appended: the
+ * audit head is locked only from then until commit.
  */
 export async function appendAuditEvents(tx: Tx, ctx: RequestContext, inputs: AuditEventInput[]): Promise<void> {
   return appendAuditEntries(
@@ -17,9 +19,22 @@ export async function appendAuditEvents(tx: Tx, ctx: RequestContext, inputs: Aud
   );
 }
 
+type Entry = { ctx: RequestContext; input: AuditEventInput };
+const pending = new WeakMap<Tx, Entry[]>();
+
 /** Events of several requests (a group commit), each with its own context, in one chain segment. */
-export async function appendAuditEntries(tx: Tx, entries: Array<{ ctx: RequestContext; input: AuditEventInput }>): Promise<void> {
+export async function appendAuditEntries(tx: Tx, entries: Entry[]): Promise<void> {
   if (entries.length === 0) return;
+  let queued = pending.get(tx);
+  if (!queued) {
+    const list: Entry[] = (queued = []);
+    pending.set(tx, list);
+    beforeCommit(tx, () => writeEntries(tx, list));
+  }
+  queued.push(...entries);
+}
+
+async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
   const head = await reserveSequence(tx, entries.length);
   const at = new Date();
   let previous = head.hash;
