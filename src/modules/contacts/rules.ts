@@ -38,6 +38,11 @@ function applicableLimits(policy: Policy, request: ContactRequest) {
   return policy.limits.filter((l) => l.channel === request.channel && (!l.purposes || l.purposes.includes(request.purpose)));
 }
 
+/** Whether do-not-call lists can block this contact: a listed channel, a purpose not exempt. */
+export function doNotCallApplies(policy: Policy, request: ContactRequest): boolean {
+  return policy.doNotCall.channels.includes(request.channel) && !policy.doNotCall.exemptPurposes.includes(request.purpose);
+}
+
 /**
  * The contact rules, all of them, as one pure function: every failing check is
  * reported. `retryAfter` is set only when waiting can help (quiet hours and
@@ -57,8 +62,7 @@ export function evaluateContact(policy: Policy, request: ContactRequest, facts: 
     else reasons.push({ code: 'topic-opted-out', detail: `the person opted out of the topic ${request.topic}` });
   }
 
-  const dncApplies = policy.doNotCall.channels.includes(request.channel) && !policy.doNotCall.exemptPurposes.includes(request.purpose);
-  if (dncApplies && facts.doNotCallSources.length > 0) reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(facts.doNotCallSources)].join(', ')})` });
+  if (doNotCallApplies(policy, request) && facts.doNotCallSources.length > 0) reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(facts.doNotCallSources)].join(', ')})` });
 
   const window = policy.quietHours[request.channel];
   if (window) {

@@ -8,7 +8,7 @@ import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { SubjectService } from '../subjects/service.ts';
-import { capHorizon, evaluateContact, type ContactFacts, type ContactRequest, type DenyReason } from './rules.ts';
+import { capHorizon, doNotCallApplies, evaluateContact, type ContactFacts, type ContactRequest, type DenyReason } from './rules.ts';
 import * as store from './store.ts';
 
 export interface ContactCaller {
@@ -47,9 +47,10 @@ export function createContactService(deps: ContactServiceDeps) {
   /** Facts about one subject that do not depend on the lock: consent, do-not-call, time zone. */
   async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest): Promise<Omit<ContactFacts, 'held'>> {
     const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic });
-    const identifier = CHANNEL_IDENTIFIER[input.channel];
-    const details = await subjects.contactDetails(subjectId, identifier ?? 'phone');
-    const doNotCallSources = identifier === 'phone' && details?.value ? await listingSources(details.value) : [];
+    // The number is decrypted only when a do-not-call list could block this contact.
+    const checkList = CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input);
+    const details = await subjects.contactDetails(subjectId, checkList ? 'phone' : undefined);
+    const doNotCallSources = checkList && details?.value ? await listingSources(details.value) : [];
     return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details?.timezone ?? null };
   }
 
@@ -122,11 +123,11 @@ export function createContactService(deps: ContactServiceDeps) {
     await validateRequest(ctx, input, action);
     const now = new Date();
     const refs = [...new Set(input.refs)];
-    const identifier = CHANNEL_IDENTIFIER[input.channel] ?? 'phone';
-    const details = await subjects.contactDetailsByRefs(caller.clientId, refs, identifier);
+    const checkList = CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input);
+    const details = await subjects.contactDetailsByRefs(caller.clientId, refs, checkList ? 'phone' : undefined);
     const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
     const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic });
-    const dnc = identifier === 'phone' ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
+    const dnc = checkList ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
     const held = await store.reservationsSinceMany(db, subjectIds, input.channel, capHorizon(policy, input, now));
 
     const allowed: string[] = [];

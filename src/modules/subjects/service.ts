@@ -342,25 +342,28 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     return { created };
   }
 
-  /** What contact authorization needs of a subject: its time zone and the current value of one identifier. */
-  async function contactDetails(subjectId: string, field: string): Promise<{ timezone: string | null; value: string | null } | undefined> {
-    const found = await store.readSubjectById(db, subjectId, field);
+  /**
+   * What contact authorization needs of a subject: its time zone and, when a
+   * field is named, that identifier's current value (decrypted only then).
+   */
+  async function contactDetails(subjectId: string, field: string | undefined): Promise<{ timezone: string | null; value: string | null } | undefined> {
+    const found = await store.readSubjectById(db, subjectId, field ?? null);
     if (!found) return undefined;
-    return { timezone: found.timezone, value: found.ciphertext === null ? null : String(decryptValue(dataKeyOf(found), subjectId, field, found.ciphertext)) };
+    return { timezone: found.timezone, value: found.ciphertext === null || !field ? null : String(decryptValue(dataKeyOf(found), subjectId, field, found.ciphertext)) };
   }
 
   /**
    * Campaign scrubbing in bulk: for each of the app's refs, the subject id, time
-   * zone and the identifier pseudonyms (every key version) of one field. Refs of
-   * other apps and unknown refs are simply absent from the answer.
+   * zone and, when a field is named, that identifier's pseudonyms (every key
+   * version). Refs of other apps and unknown refs are absent from the answer.
    */
-  async function contactDetailsByRefs(appId: string, refs: string[], field: string): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
-    const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field);
+  async function contactDetailsByRefs(appId: string, refs: string[], field: string | undefined): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
+    const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field ?? null);
     const versions = versionsUpTo(await currentKeyVersion(db.read));
     const out = new Map<string, { subjectId: string; timezone: string | null; digests: string[] }>();
     for (const [ref, row] of rows) {
       let digests: string[] = [];
-      if (row.ciphertext !== null) {
+      if (row.ciphertext !== null && field) {
         const value = String(decryptValue(dataKeyOf(row), row.id, field, row.ciphertext));
         digests = digestKeys(field, value, versions).map((k) => k.digest);
       }

@@ -86,7 +86,7 @@ export async function subjectIdOfRef(db: Database, appId: string, ref: string): 
 }
 
 /** Hot path of contact authorization: a subject with one field's ciphertext, one plain query. */
-export async function readSubjectById(db: Database, id: string, field: string): Promise<{ id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null } | undefined> {
+export async function readSubjectById(db: Database, id: string, field: string | null): Promise<{ id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null } | undefined> {
   const [row] = await db.readRaw<{ id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; ciphertext: string | null }>(
     `SELECT s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
        FROM subject s LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ? WHERE s.id = ?`,
@@ -96,7 +96,7 @@ export async function readSubjectById(db: Database, id: string, field: string): 
 }
 
 /** Bulk form for campaign scrubbing: ref → subject (with key and time zone) and one field's ciphertext. */
-export async function readSubjectsByRefs(db: Database, appId: string, refs: string[], field: string): Promise<Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>> {
+export async function readSubjectsByRefs(db: Database, appId: string, refs: string[], field: string | null): Promise<Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>> {
   const found = new Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>();
   for (let i = 0; i < refs.length; i += IN_CHUNK) {
     const chunk = refs.slice(i, i + IN_CHUNK);
