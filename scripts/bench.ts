@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     }
 
     // do-not-call import while the gateway serves: duration, and the gateway's memory meanwhile.
-    // The registry shares numbers with the seeded subjects (same prefixes), so the scrub below finds some listed.
+    // The registry shares numbers with the seeded subjects (same prefixes; at 10M it covers every seeded number range), so the scrub below finds some listed.
     const registry = path.join(dataDir, 'registry.txt');
     const numbers = Number(process.env.BENCH_DNC_NUMBERS ?? 10_000_000);
     if (numbers === 0) return;

@@ -58,8 +58,23 @@ export function wallTimeToInstant(year: number, month: number, day: number, minu
 
 const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
+type QuietAnswer = { quiet: false } | { quiet: true; until: Date };
+
+// A campaign scrub asks about one instant for 100,000 people in a handful of zones; each answer costs several Intl calls.
+const recent = new Map<string, QuietAnswer>();
+
 /** Whether `now` falls in the window (local time), and if so when it ends. */
-export function quietHoursAt(now: Date, timeZone: string, window: QuietWindow): { quiet: false } | { quiet: true; until: Date } {
+export function quietHoursAt(now: Date, timeZone: string, window: QuietWindow): QuietAnswer {
+  const key = `${now.getTime()} ${timeZone} ${window.start} ${window.end}`;
+  let answer = recent.get(key);
+  if (!answer) {
+    if (recent.size >= 256) recent.clear();
+    recent.set(key, (answer = computeQuietHours(now, timeZone, window)));
+  }
+  return answer;
+}
+
+function computeQuietHours(now: Date, timeZone: string, window: QuietWindow): QuietAnswer {
   const start = toMinutes(window.start);
   const end = toMinutes(window.end);
   if (start === end) return { quiet: false };

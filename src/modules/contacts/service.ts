@@ -4,6 +4,7 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
+import type { AuditEventInput } from '../audit/schema.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { Policy } from '../policies/schema.ts';
@@ -23,7 +24,8 @@ export type AuthorizeAnswer = { decision: 'allow'; ticket: string; expiresAt: st
 /** Which identifier a channel reaches a person on. */
 export const CHANNEL_IDENTIFIER: Record<string, string> = { call: 'phone', sms: 'phone', email: 'email' };
 const TICKET_TTL_MS = 15 * 60 * 1000;
-const SCRUB_AUDIT_BATCH = 5000;
+// Refs decided (and audited, in one transaction) at a time by a scrub.
+const SCRUB_PART = 5000;
 const DNC_INTERNAL_SOURCE = store.INTERNAL_IMPORT;
 
 export interface ContactServiceDeps {
@@ -124,36 +126,39 @@ export function createContactService(deps: ContactServiceDeps) {
     const now = new Date();
     const refs = [...new Set(input.refs)];
     const checkList = CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input);
-    const details = await subjects.contactDetailsByRefs(caller.clientId, refs, checkList ? 'phone' : undefined);
-    const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
-    const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic });
-    const dnc = checkList ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
-    const held = await store.reservationsSinceMany(db, subjectIds, input.channel, capHorizon(policy, input, now));
-
+    const since = capHorizon(policy, input, now);
     const allowed: string[] = [];
     const denied: Array<{ ref: string; reasons: Array<{ code: string; detail: string }> }> = [];
-    const events: Array<{ action: string; decision: 'allow' | 'deny'; subject: string; purpose: string; reasons: Array<{ code: string; detail?: string }> }> = [];
-    for (const ref of refs) {
-      const d = details.get(ref);
-      if (!d) {
-        denied.push({ ref, reasons: [{ code: 'unknown-ref', detail: 'no subject with this ref' }] });
-        continue;
+    // In parts: memory stays bounded by a part, and other requests are served between parts.
+    for (let i = 0; i < refs.length; i += SCRUB_PART) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const part = refs.slice(i, i + SCRUB_PART);
+      const details = await subjects.contactDetailsByRefs(caller.clientId, part, checkList ? 'phone' : undefined);
+      const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
+      const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic });
+      const dnc = checkList ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
+      const held = await store.reservationsSinceMany(db, subjectIds, input.channel, since);
+
+      const events: AuditEventInput[] = [];
+      for (const ref of part) {
+        const d = details.get(ref);
+        if (!d) {
+          denied.push({ ref, reasons: [{ code: 'unknown-ref', detail: 'no subject with this ref' }] });
+          continue;
+        }
+        const facts: ContactFacts = {
+          appPurposes: caller.purposes,
+          consent: consents.get(d.subjectId)!,
+          doNotCallSources: d.digests.flatMap((digest) => dnc.get(digest) ?? []),
+          timezone: d.timezone,
+          held: held.get(d.subjectId) ?? [],
+        };
+        const { reasons } = evaluateContact(policy, input, facts, now);
+        if (reasons.length === 0) allowed.push(ref);
+        else denied.push({ ref, reasons });
+        events.push({ action, decision: reasons.length === 0 ? 'allow' : 'deny', subject: d.subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code })) });
       }
-      const facts: ContactFacts = {
-        appPurposes: caller.purposes,
-        consent: consents.get(d.subjectId)!,
-        doNotCallSources: d.digests.flatMap((digest) => dnc.get(digest) ?? []),
-        timezone: d.timezone,
-        held: held.get(d.subjectId) ?? [],
-      };
-      const { reasons } = evaluateContact(policy, input, facts, now);
-      if (reasons.length === 0) allowed.push(ref);
-      else denied.push({ ref, reasons });
-      events.push({ action, decision: reasons.length === 0 ? 'allow' : 'deny', subject: d.subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code })) });
-    }
-    for (let i = 0; i < events.length; i += SCRUB_AUDIT_BATCH) {
-      const chunk = events.slice(i, i + SCRUB_AUDIT_BATCH);
-      await db.transaction((tx) => appendAuditEvents(tx, ctx, chunk));
+      await db.transaction((tx) => appendAuditEvents(tx, ctx, events));
     }
     return { allowed, denied };
   }
