@@ -95,7 +95,11 @@ export async function readSubjectById(db: Database, id: string, field: string | 
   return row ? { ...row, keyVersion: Number(row.keyVersion) } : undefined;
 }
 
-/** Bulk form for campaign scrubbing: ref → subject (with key and time zone) and one field's ciphertext. */
+/**
+ * Bulk form for campaign scrubbing: ref → subject (with key and time zone) and one field's ciphertext.
+ * `app_id || ''` keeps SQLite's planner on the ref index: offered the (app_id, subject_id) index for a
+ * long IN list, it scanned all of the app's refs once per chunk (80,000 refs: 1.3 s instead of 0.2 s).
+ */
 export async function readSubjectsByRefs(db: Database, appId: string, refs: string[], field: string | null): Promise<Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>> {
   const found = new Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>();
   for (let i = 0; i < refs.length; i += IN_CHUNK) {
@@ -104,8 +108,8 @@ export async function readSubjectsByRefs(db: Database, appId: string, refs: stri
       `SELECT r.ref AS "ref", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
          FROM subject_ref r JOIN subject s ON s.id = r.subject_id
          LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ?
-        WHERE r.app_id = ? AND r.ref IN (${chunk.map(() => '?').join(', ')})`,
-      [field, appId, ...chunk],
+        WHERE r.ref IN (${chunk.map(() => '?').join(', ')}) AND r.app_id || '' = ?`,
+      [field, ...chunk, appId],
     );
     for (const r of rows) found.set(r.ref, { id: r.id, timezone: r.timezone, keyVersion: Number(r.keyVersion), wrappedKey: r.wrappedKey, ciphertext: r.ciphertext });
   }
