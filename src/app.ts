@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { requestObservability } from './http/observability.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
-import type { RouteEnvironment } from './http/route.ts';
+import { guardedRouter, type RouteEnvironment } from './http/route.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { opsRoutes } from './modules/ops/routes.ts';
 import { policyRoutes } from './modules/policies/routes.ts';
@@ -31,6 +31,11 @@ export function createApp(runtime: Runtime): Express {
     authenticate: (token) => auth.authenticate(token),
     requireRole: (principal, roles) => auth.requireRole(principal, roles),
   };
+  // Data-plane modules first, each entered only by requests on its own paths (guardedRouter).
+  app.use(guardedRouter(policyRoutes({ loaded, env, registry })));
+  app.use(guardedRouter(subjectRoutes({ subjects: runtime.subjects, env, registry })));
+  app.use(guardedRouter(consentRoutes({ consent: runtime.consent, env, registry })));
+  app.use(guardedRouter(contactRoutes({ contacts: runtime.contacts, env, registry })));
   app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
   app.use(
     authRoutes({
@@ -43,10 +48,6 @@ export function createApp(runtime: Runtime): Express {
       bodyLimit: config.bodyLimit,
     }),
   );
-  app.use(policyRoutes({ loaded, env, registry }));
-  app.use(subjectRoutes({ subjects: runtime.subjects, env, registry }));
-  app.use(consentRoutes({ consent: runtime.consent, env, registry }));
-  app.use(contactRoutes({ contacts: runtime.contacts, env, registry }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

@@ -1,5 +1,5 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import type { OfficerRole, Principal } from '../modules/auth/schema.ts';
 import { MethodNotAllowed, Unauthenticated, UnsupportedMediaType, ValidationError, type FieldProblem } from '../shared/errors.ts';
@@ -114,6 +114,23 @@ function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, S
 }
 
 const methodsByPath = new WeakMap<Router, Map<string, Set<string>>>();
+const prefixesByRouter = new WeakMap<Router, Set<string>>();
+
+/**
+ * The router as one layer that lets a request in only when its path starts
+ * like one of the router's routes (the part before the first parameter), so a
+ * request walks the layers of its own module only, not every module's. For
+ * routers whose routes all come from mountRoute. Lower case, as Express
+ * matches paths case-insensitively.
+ */
+export function guardedRouter(router: Router): RequestHandler {
+  const prefixes = prefixesByRouter.get(router) ?? new Set<string>();
+  return (req, res, next) => {
+    const path = req.path.toLowerCase();
+    for (const prefix of prefixes) if (path.startsWith(prefix)) return router(req, res, next);
+    next();
+  };
+}
 
 /**
  * A known path asked with a method it does not have answers 405 with `Allow`
@@ -151,6 +168,9 @@ export function mountRoute<B extends Schema | undefined, Q extends Schema | unde
 ): void {
   registry.registerPath(openApiConfig(spec as RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>));
   const expressPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
+  let prefixes = prefixesByRouter.get(router);
+  if (!prefixes) prefixesByRouter.set(router, (prefixes = new Set()));
+  prefixes.add(spec.path.split('{')[0]!.toLowerCase());
   answerOtherMethods(router, expressPath, spec.method);
   router[spec.method](expressPath, async (req, res) => {
     const state = req.custos!;

@@ -93,4 +93,13 @@ describe('a known path with the wrong method', () => {
     expect(response.headers.allow).toBe('POST');
     expect((await request(gateway.app).delete('/v1/purposes')).headers.allow).toBe('GET, HEAD');
   });
+
+  it('routes by path the way Express does (letter case, trailing slash) although each module is entered only on its own paths', async () => {
+    // Without a token: reaching the route is what counts (401), as opposed to falling through to 404.
+    for (const path of ['/v1/purposes', '/V1/Purposes', '/v1/purposes/', '/v1/subjects/ref_x', '/v1/subjects/ref_x/consents', '/v1/contacts/authorize']) {
+      const response = await request(gateway.app)[path.endsWith('authorize') ? 'post' : 'get'](path);
+      expect([path, response.status]).toEqual([path, 401]);
+    }
+    expectProblem(await request(gateway.app).get('/v1/subjectsx'), 404, 'not-found');
+  });
 });
