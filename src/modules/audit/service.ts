@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
+import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { DbClient, Tx } from '../../storage/database.ts';
 import { beforeCommit } from '../../storage/raw-sql.ts';
 import { chainHash, GENESIS_HASH, leafHash, type HashedEventContent } from './hash.ts';
@@ -41,7 +41,7 @@ async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
   const rows: AuditRow[] = entries.map(({ ctx, input }, i) => {
     const content: HashedEventContent = {
       seq: head.seq + BigInt(i + 1),
-      id: randomUUID(),
+      id: uuidV7(at.getTime()),
       at,
       actorType: ctx.actor.type,
       actorId: ctx.actor.id ?? null,
