@@ -8,13 +8,31 @@ import winston from 'winston';
  */
 export type Logger = winston.Logger;
 
+const MESSAGE = Symbol.for('message'); // where winston's transports read the formatted line (triple-beam)
+const safeJson = winston.format.json();
+
+/**
+ * One JSON line with a timestamp. JSON.stringify costs half of logform's
+ * json() (which sorts keys and survives cycles and BigInts); a line it cannot
+ * serialize falls back to json(). A line is written per request.
+ */
+const jsonLine = winston.format((info) => {
+  info.timestamp = new Date().toISOString();
+  try {
+    (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(info);
+    return info;
+  } catch {
+    return safeJson.transform(info, safeJson.options);
+  }
+});
+
 export function createLogger(level: string, sink?: Writable): Logger {
   const transport = sink
     ? new winston.transports.Stream({ stream: sink })
     : new winston.transports.Console({ stderrLevels: [] });
   return winston.createLogger({
     level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    format: jsonLine(),
     defaultMeta: { service: 'custos' },
     transports: [transport],
   });
