@@ -1,13 +1,11 @@
 import type { Database, Tx } from './database.ts';
 
 interface Item {
-  key: string;
+  key: string | undefined;
   work: (tx: Tx) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
-
-const MAX_GROUP = 200;
 
 /**
  * Runs small write transactions that arrive together as one transaction, each
@@ -16,8 +14,10 @@ const MAX_GROUP = 200;
  * the pieces before it. All keys of a group are locked first, in sorted order,
  * so two replicas running groups can never deadlock on each other's locks.
  * If the transaction fails, every piece of it fails and nothing is committed.
+ * Pieces without a key take no lock.
  */
-export function createTransactionGroups(db: Database, lock: (tx: Tx, key: string) => Promise<void>) {
+export function createTransactionGroups(db: Database, options: { maxGroup: number; lock?: (tx: Tx, key: string) => Promise<void> }) {
+  const { maxGroup, lock } = options;
   let queue: Item[] = [];
   let running = false;
 
@@ -25,13 +25,15 @@ export function createTransactionGroups(db: Database, lock: (tx: Tx, key: string
     running = true;
     try {
       while (queue.length > 0) {
-        // Let requests that arrived while the last group committed join this one.
+        // SQLite commits block the event loop (a synchronous fsync), so requests that arrived
+        // meanwhile are only read once we yield: let them queue and join this group.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const group = queue.slice(0, MAX_GROUP);
+        const group = queue.slice(0, maxGroup);
         queue = queue.slice(group.length);
         try {
           const results = await db.transaction(async (tx) => {
-            for (const key of [...new Set(group.map((item) => item.key))].sort()) await lock(tx, key);
+            const keys = group.map((item) => item.key).filter((key): key is string => key !== undefined);
+            if (lock) for (const key of [...new Set(keys)].sort()) await lock(tx, key);
             const out: unknown[] = [];
             for (const item of group) out.push(await item.work(tx));
             return out;
@@ -47,7 +49,7 @@ export function createTransactionGroups(db: Database, lock: (tx: Tx, key: string
   }
 
   return {
-    run<T>(key: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    run<T>(key: string | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ key, work, resolve: resolve as (value: unknown) => void, reject });
         if (!running) void drain();

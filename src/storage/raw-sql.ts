@@ -70,6 +70,11 @@ export function param(engine: Engine, value: unknown): unknown {
   return value;
 }
 
+/** `?, ?, ?` for a list of `count` values (an IN list or a row). */
+export function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
+}
+
 export async function execute(tx: Tx, sql: string, params: unknown[] = []): Promise<number> {
   const { engine, native } = bindingOf(tx);
   const values = params.map((p) => param(engine, p));
@@ -113,7 +118,7 @@ const MAX_PARAMETERS = 30_000;
 export async function insertRows(tx: Tx, table: string, columns: string[], rows: unknown[][], options: { skipExisting?: boolean } = {}): Promise<number> {
   const engine = engineOf(tx);
   const perChunk = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const tuple = `(${placeholders(columns.length)})`;
   const verb = options.skipExisting && engine === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT';
   const tail = options.skipExisting && engine === 'postgresql' ? ' ON CONFLICT DO NOTHING' : '';
   let inserted = 0;

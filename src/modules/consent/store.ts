@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute } from '../../storage/raw-sql.ts';
+import { execute, placeholders } from '../../storage/raw-sql.ts';
 import type { LedgerEntry } from './state.ts';
 
 const list = (text: string | null) => (text === null ? null : (JSON.parse(text) as string[]));
@@ -15,20 +15,7 @@ export async function lockSubjectLedger(tx: Tx, engine: Database['kind'], subjec
 
 export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<LedgerEntry[]> {
   const rows = await db.consentEvent.findMany({ where: { subjectId }, orderBy: { seq: 'asc' } });
-  return rows.map((r) => ({
-    seq: r.seq,
-    purpose: r.purpose,
-    kind: r.kind as LedgerEntry['kind'],
-    channels: list(r.channels),
-    topics: list(r.topics),
-    recipients: list(r.recipients),
-    source: r.source,
-    noticeVersion: r.noticeVersion,
-    expiresAt: r.expiresAt,
-    gpc: r.gpc,
-    receiptId: r.receiptId,
-    at: r.at,
-  }));
+  return rows.map(toEntry);
 }
 
 type LedgerRow = { seq: number | bigint; purpose: string; kind: string; channels: string | null; topics: string | null; recipients: string | null; source: string; noticeVersion: string | null; expiresAt: Date | string | null; gpc: boolean | number | bigint; receiptId: string | null; at: Date | string };
@@ -67,7 +54,7 @@ export async function readPurposeLedgers(db: Database, subjectIds: string[], pur
     const chunk = subjectIds.slice(i, i + 5000);
     const rows = await db.readRaw<LedgerRow & { subjectId: string }>(
       `SELECT subject_id AS "subjectId", seq, purpose, kind, channels, topics, recipients, source, notice_version AS "noticeVersion", expires_at AS "expiresAt", gpc, receipt_id AS "receiptId", at
-         FROM consent_event WHERE purpose = ? AND subject_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY subject_id, seq`,
+         FROM consent_event WHERE purpose = ? AND subject_id IN (${placeholders(chunk.length)}) ORDER BY subject_id, seq`,
       [purpose, ...chunk],
     );
     for (const r of rows) {

@@ -39,7 +39,7 @@ export interface ContactServiceDeps {
 export function createContactService(deps: ContactServiceDeps) {
   const { db, policy, audit, subjects, consent } = deps;
   // Authorizations share transactions; each subject's lock is taken before any decision in the group.
-  const reservations = createTransactionGroups(db, (tx, subjectId) => store.lockSubjectContacts(tx, db.kind, subjectId));
+  const reservations = createTransactionGroups(db, { maxGroup: 200, lock: (tx, subjectId) => store.lockSubjectContacts(tx, db.kind, subjectId) });
 
   async function refuse(ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error): Promise<never> {
     await audit.record(ctx, { action: event.action, decision: 'deny', subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] });

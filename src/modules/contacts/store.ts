@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute, insertRows, query } from '../../storage/raw-sql.ts';
+import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import { tagOfDigest } from '../pseudonyms/derive.ts';
 
 export interface ReservationRow {
@@ -85,10 +85,9 @@ export async function dncMatches(db: Database, digests: string[]): Promise<Map<s
       const tag = tagOfDigest(digest).toString();
       byTag.set(tag, [...(byTag.get(tag) ?? []), digest]);
     }
-    const marks = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
     const [entries, numbers] = await Promise.all([
-      db.readRaw<{ digest: string; source: string }>(`${LISTED_ENTRIES} ${marks(chunk.length)}`, chunk),
-      db.readRaw<{ tag: string; source: string }>(`${LISTED_NUMBERS} ${marks(byTag.size)}`, [...byTag.keys()].map(BigInt)),
+      db.readRaw<{ digest: string; source: string }>(`${LISTED_ENTRIES} (${placeholders(chunk.length)})`, chunk),
+      db.readRaw<{ tag: string; source: string }>(`${LISTED_NUMBERS} (${placeholders(byTag.size)})`, [...byTag.keys()].map(BigInt)),
     ]);
     for (const e of entries) add(e.digest, e.source);
     for (const n of numbers) for (const digest of byTag.get(n.tag) ?? []) add(digest, n.source);
@@ -103,7 +102,7 @@ export async function reservationsSinceMany(db: Database, subjectIds: string[], 
     const chunk = subjectIds.slice(i, i + 5000);
     const rows = await db.readRaw<{ subjectId: string; purpose: string; reservedAt: string | Date }>(
       `SELECT subject_id AS "subjectId", purpose, reserved_at AS "reservedAt" FROM contact_reservation
-        WHERE channel = ? AND reserved_at > ? AND status <> 'released' AND subject_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY reserved_at`,
+        WHERE channel = ? AND reserved_at > ? AND status <> 'released' AND subject_id IN (${placeholders(chunk.length)}) ORDER BY reserved_at`,
       [channel, since, ...chunk],
     );
     for (const r of rows) {

@@ -1,18 +1,12 @@
 import { z } from 'zod';
+import { isIanaTimeZone, TIME_ZONE_MESSAGE } from '../../shared/time-zone.ts';
 import { parseDuration } from './duration.ts';
 
 const name = z.string().regex(/^[a-z][a-zA-Z0-9-]{0,63}$/, 'must start with a lower-case letter and hold only letters, digits and "-"');
 const uniqueNames = z.array(name).refine((list) => new Set(list).size === list.length, 'must not repeat a name');
 const isoDuration = z.string().refine((v) => parseDuration(v) !== undefined, 'must be an ISO 8601 duration such as P1D, P7D, PT12H or P2Y');
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time "HH:MM"');
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Asia/Shanghai');
+const timeZone = z.string().refine(isIanaTimeZone, TIME_ZONE_MESSAGE);
 
 export const fieldSchema = z.strictObject({
   kind: z.enum(['identifier', 'attribute']),

@@ -1,16 +1,10 @@
 import { z } from 'zod';
+import { isIanaTimeZone, TIME_ZONE_MESSAGE } from '../../shared/time-zone.ts';
 
 // Reserved keys such as "__proto__" are refused for every route in http/route.ts.
 const fieldKey = z.string().min(1).max(64);
 
-const timeZone = z.string().max(64).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Asia/Shanghai');
+const timeZone = z.string().max(64).refine(isIanaTimeZone, TIME_ZONE_MESSAGE);
 
 export const identifierValueSchema = z.string().trim().min(1, 'must not be empty').max(254);
 /** Attribute values: scalars or short lists. `null` removes the attribute. */

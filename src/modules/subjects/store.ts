@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { insertRows } from '../../storage/raw-sql.ts';
+import { insertRows, placeholders } from '../../storage/raw-sql.ts';
 
 export interface SubjectRow {
   id: string;
@@ -64,7 +64,7 @@ export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise
 
 /** One joined query for the hot read path: the ref, its subject and the requested fields. */
 export async function readSubjectByRef(db: Database, ref: string, fields: string[]): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string> } | undefined> {
-  const fieldFilter = fields.length > 0 ? `f.field IN (${fields.map(() => '?').join(', ')})` : '1 = 0';
+  const fieldFilter = fields.length > 0 ? `f.field IN (${placeholders(fields.length)})` : '1 = 0';
   const rows = await db.readRaw<{ appId: string; id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; field: string | null; ciphertext: string | null }>(
     `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"
        FROM subject_ref r JOIN subject s ON s.id = r.subject_id
@@ -108,7 +108,7 @@ export async function readSubjectsByRefs(db: Database, appId: string, refs: stri
       `SELECT r.ref AS "ref", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
          FROM subject_ref r JOIN subject s ON s.id = r.subject_id
          LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ?
-        WHERE r.ref IN (${chunk.map(() => '?').join(', ')}) AND r.app_id || '' = ?`,
+        WHERE r.ref IN (${placeholders(chunk.length)}) AND r.app_id || '' = ?`,
       [field, ...chunk, appId],
     );
     for (const r of rows) found.set(r.ref, { id: r.id, timezone: r.timezone, keyVersion: Number(r.keyVersion), wrappedKey: r.wrappedKey, ciphertext: r.ciphertext });
