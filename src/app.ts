@@ -9,6 +9,7 @@ import { policyRoutes } from './modules/policies/routes.ts';
 import { subjectRoutes } from './modules/subjects/routes.ts';
 import { consentRoutes } from './modules/consent/routes.ts';
 import { contactRoutes } from './modules/contacts/routes.ts';
+import { auditRoutes } from './modules/audit/routes.ts';
 import type { Runtime } from './runtime.ts';
 
 const VERSION = '0.1.0';
@@ -36,6 +37,7 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(subjectRoutes({ subjects: runtime.subjects, env, registry })));
   app.use(guardedRouter(consentRoutes({ consent: runtime.consent, env, registry })));
   app.use(guardedRouter(contactRoutes({ contacts: runtime.contacts, env, registry })));
+  app.use(guardedRouter(auditRoutes({ log: runtime.auditLog, search: runtime.auditSearch, env, registry })));
   app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
   app.use(
     authRoutes({

@@ -37,6 +37,11 @@ export const environmentSchema = z
     OIDC_ROLE_CLAIM: z.string().min(1).default('custos_role'),
     OIDC_JWKS_URI: optionalText.refine((v) => v === undefined || URL.canParse(v), 'must be a URL'),
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    AUDIT_INTEGRATOR: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    AUDIT_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
+    AUDIT_TREE_HEAD_EVERY_EVENTS: z.coerce.number().int().min(1).default(1000),
+    AUDIT_SWEEP_MS: z.coerce.number().int().min(10).default(1000),
+    AUDIT_LOG_ORIGIN: optionalText.refine((v) => v === undefined || /^[^\s+]+$/.test(v), 'must be one word with no spaces or +, e.g. custos.example.com/audit'),
   })
   .superRefine((env, ctx) => {
     if ((env.OIDC_ISSUER === undefined) !== (env.OIDC_AUDIENCE === undefined)) {
@@ -73,6 +78,7 @@ export interface Config {
   trustProxy: boolean;
   oidc: { issuer: string; audience: string; roleClaim: string; jwksUri: string | undefined } | undefined;
   logLevel: Environment['LOG_LEVEL'];
+  audit: { integrator: boolean; headIntervalMs: number; headEveryEvents: number; sweepMs: number; origin: string };
 }
 
 export class ConfigError extends Error {
@@ -122,5 +128,13 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
         ? { issuer: env.OIDC_ISSUER, audience: env.OIDC_AUDIENCE, roleClaim: env.OIDC_ROLE_CLAIM, jwksUri: env.OIDC_JWKS_URI }
         : undefined,
     logLevel: env.LOG_LEVEL,
+    audit: {
+      integrator: env.AUDIT_INTEGRATOR,
+      headIntervalMs: env.AUDIT_TREE_HEAD_INTERVAL_MS,
+      headEveryEvents: env.AUDIT_TREE_HEAD_EVERY_EVENTS,
+      sweepMs: env.AUDIT_SWEEP_MS,
+      // A checkpoint's origin names the log; by default the public host, which is unique per deployment.
+      origin: env.AUDIT_LOG_ORIGIN ?? `${new URL(env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).host}/custos-audit`,
+    },
   };
 }

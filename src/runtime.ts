@@ -9,6 +9,10 @@ import { OidcVerifier } from './modules/auth/oidc.ts';
 import { createAuthService, type AuthService } from './modules/auth/service.ts';
 import type { OpsState } from './modules/ops/routes.ts';
 import { createAuditGroupCommit } from './modules/audit/group-commit.ts';
+import { createAuditIntegrator, type AuditIntegrator } from './modules/audit/integrator.ts';
+import { createAuditLog, type AuditLog } from './modules/audit/log.ts';
+import { createAuditSearch, type AuditSearch } from './modules/audit/search.ts';
+import { createTreeReader } from './modules/audit/tree-reader.ts';
 import { createConsentService, type ConsentService } from './modules/consent/service.ts';
 import { createContactService, type ContactService } from './modules/contacts/service.ts';
 import { createKeyRing } from './modules/keys/key-ring.ts';
@@ -29,6 +33,9 @@ export interface Runtime {
   subjects: SubjectService;
   consent: ConsentService;
   contacts: ContactService;
+  auditIntegrator: AuditIntegrator;
+  auditLog: AuditLog;
+  auditSearch: AuditSearch;
   metrics: Metrics;
   registry: OpenAPIRegistry;
   ops: OpsState;
@@ -75,6 +82,13 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   // each gets a function that calls the other once both exist.
   const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey), audit, requireConsent: (s, p) => consent.requireConsent(s, p) });
   const consent: ConsentService = createConsentService({ db, policy: loaded.policy, audit, signingKey, issuer: config.publicUrl, subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref) });
+  const auditIntegrator = createAuditIntegrator({
+    db,
+    signingKey,
+    logger,
+    settings: { enabled: config.audit.integrator, headIntervalMs: config.audit.headIntervalMs, headEveryEvents: config.audit.headEveryEvents, pollMs: config.audit.sweepMs, batchSize: 5000 },
+  });
+  auditIntegrator.start();
   return {
     config,
     logger,
@@ -85,9 +99,17 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     subjects,
     consent,
     contacts: createContactService({ db, policy: loaded.policy, audit, subjects, consent }),
+    auditIntegrator,
+    auditLog: createAuditLog({ db, signingKey, origin: config.audit.origin, tree: createTreeReader(db) }),
+    auditSearch: createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) }),
     metrics: createMetrics(),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },
-    close: () => db.close(),
+    async close() {
+      // Events written by this process are placed before it goes (the CLI's, a draining replica's).
+      if (config.audit.integrator) await auditIntegrator.flush().catch((error: unknown) => logger.warn('could not place the last audit events; another process will', { error: error instanceof Error ? error.message : String(error) }));
+      await auditIntegrator.stop();
+      await db.close();
+    },
   };
 }

@@ -58,7 +58,9 @@ program
   .command('audit')
   .description('audit trail')
   .command('verify')
-  .description('recompute every event hash and chain link; exit 1 naming the first bad event')
+  .description('recompute every leaf, chain link, stored tree hash and signed tree head; exit 1 naming the first bad event or head, exit 2 for an unusable checkpoint')
+  .option('--from <index>', 'recompute event content from this leaf index on (the tree is still rebuilt from every stored leaf hash)')
+  .option('--checkpoint <file>', 'a checkpoint (GET /v1/audit/checkpoint) kept outside Custos: prove the log is consistent with it')
   .option('--json', 'print the result as JSON')
   .action(verifyAuditCommand);
 

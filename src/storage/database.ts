@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
-import { adapt, execute, nativeStatements, param, registerTransaction, runBeforeCommit } from './raw-sql.ts';
+import { adapt, execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -122,7 +122,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   // Without the connection (an adapter that hides it) raw statements take Prisma's path: slower, same result.
   const writerStatements = connection ? nativeStatements(connection) : undefined;
   const read = reader as unknown as DbClient;
-  return {
+  const database: Database = {
     kind: 'sqlite',
     read,
     async readRaw<T>(sql: string, params: unknown[] = []) {
@@ -133,14 +133,17 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
       }
     },
     async transaction(work) {
+      let binding: ReturnType<typeof registerTransaction> | undefined;
       try {
-        return await (writer as unknown as DbClient).$transaction(async (tx) => {
-          registerTransaction(tx, 'sqlite', writerStatements);
+        const result = await (writer as unknown as DbClient).$transaction(async (tx) => {
+          binding = registerTransaction(tx, database, 'sqlite', writerStatements);
           await execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1');
-          const result = await work(tx);
+          const out = await work(tx);
           await runBeforeCommit(tx);
-          return result;
+          return out;
         }, TRANSACTION_OPTIONS);
+        runAfterCommit(binding);
+        return result;
       } catch (error) {
         throw asUnavailable(error);
       }
@@ -153,6 +156,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
       await Promise.all([writer.$disconnect(), reader.$disconnect()]);
     },
   };
+  return database;
 }
 
 async function openPostgres(config: DatabaseConfig): Promise<Database> {
@@ -161,18 +165,21 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     { schema: config.schema },
   );
   const client = new PostgresClient({ adapter });
-  return {
+  const database: Database = {
     kind: 'postgresql',
     read: client,
     readRaw: (sql, params = []) => readRaw(client, 'postgresql', sql, params),
     async transaction(work) {
+      let binding: ReturnType<typeof registerTransaction> | undefined;
       try {
-        return await client.$transaction(async (tx) => {
-          registerTransaction(tx, 'postgresql');
-          const result = await work(tx);
+        const result = await client.$transaction(async (tx) => {
+          binding = registerTransaction(tx, database, 'postgresql');
+          const out = await work(tx);
           await runBeforeCommit(tx);
-          return result;
+          return out;
         }, TRANSACTION_OPTIONS);
+        runAfterCommit(binding);
+        return result;
       } catch (error) {
         throw asUnavailable(error);
       }
@@ -184,6 +191,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
       await client.$disconnect();
     },
   };
+  return database;
 }
 
 export function openDatabase(config: DatabaseConfig): Promise<Database> {

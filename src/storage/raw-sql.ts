@@ -20,15 +20,20 @@ export interface NativeStatements {
 }
 
 interface Binding {
+  /** The Database that opened the transaction. */
+  owner: object;
   engine: Engine;
   native?: NativeStatements;
   beforeCommit: Array<() => Promise<void>>;
+  afterCommit: Array<() => void>;
 }
 
 const transactions = new WeakMap<object, Binding>();
 
-export function registerTransaction(tx: Tx, engine: Engine, native?: NativeStatements): void {
-  transactions.set(tx, { engine, native, beforeCommit: [] });
+export function registerTransaction(tx: Tx, owner: object, engine: Engine, native?: NativeStatements): { afterCommit: Array<() => void> } {
+  const binding: Binding = { owner, engine, native, beforeCommit: [], afterCommit: [] };
+  transactions.set(tx, binding);
+  return binding;
 }
 
 /**
@@ -41,6 +46,26 @@ export function beforeCommit(tx: Tx, hook: () => Promise<void>): void {
   bindingOf(tx).beforeCommit.push(hook);
 }
 
+/**
+ * Work for once the transaction has committed (never if it rolls back): the
+ * audit trail wakes its integrator there, so a new event is placed in the log
+ * within milliseconds rather than at the next periodic sweep.
+ */
+export function afterCommit(tx: Tx, hook: () => void): void {
+  bindingOf(tx).afterCommit.push(hook);
+}
+
+/** Called by Database.transaction after a successful commit. A hook's failure cannot undo the commit, so it is not the caller's. */
+export function runAfterCommit(binding: { afterCommit: Array<() => void> } | undefined): void {
+  for (const hook of binding?.afterCommit ?? []) {
+    try {
+      hook();
+    } catch {
+      // Hooks only wake background work that also runs on a timer.
+    }
+  }
+}
+
 /** Called by Database.transaction once the work is done; hooks may add hooks. */
 export async function runBeforeCommit(tx: Tx): Promise<void> {
   const hooks = bindingOf(tx).beforeCommit;
@@ -51,6 +76,11 @@ function bindingOf(tx: Tx): Binding {
   const binding = transactions.get(tx);
   if (!binding) throw new Error('raw SQL needs a transaction opened by Database.transaction');
   return binding;
+}
+
+/** The Database a transaction belongs to, for work that must stay with that database (waking its integrator). */
+export function ownerOf(tx: Tx): object {
+  return bindingOf(tx).owner;
 }
 
 function engineOf(tx: Tx): Engine {

@@ -19,7 +19,7 @@ describe(`schema parity on ${databaseKind}`, () => {
     const app = { id: 'app_parity', name: 'Parity', secretHash: '$argon2id$x', purposes: '["support"]', reveal: '["call"]', createdAt: at, removedAt: at };
     const officer = { id: 'off_parity', username: 'parity', role: 'admin', passwordHash: '$argon2id$y', createdAt: at, disabledAt: at };
     const event = {
-      seq: 9_007_199_254_740_993n, // beyond Number.MAX_SAFE_INTEGER: BIGINT must stay exact
+      no: 9_007_199_254_740_993n, // beyond Number.MAX_SAFE_INTEGER: BIGINT must stay exact
       id: 'evt_parity',
       at,
       actorType: 'system',
@@ -32,19 +32,29 @@ describe(`schema parity on ${databaseKind}`, () => {
       reasons: '[{"code":"x"}]',
       requestId: 'req',
       policyVersion: 'v',
-      leafHash: 'a'.repeat(64),
-      prevHash: 'b'.repeat(64),
-      hash: 'c'.repeat(64),
+      leafIndex: null,
+      leafHash: null,
+      chainHash: null,
     };
+    const node = { level: 8, idx: 9_007_199_254_740_993n, hash: 'd'.repeat(64) };
+    const head = { treeSize: 9_007_199_254_740_993n, rootHash: 'e'.repeat(64), signedAt: at, signature: 'jws' };
+    const stat = { hour: '2026-03-04T05', action: 'test.parity', decision: 'deny', reason: 'frequency-cap', count: 9_007_199_254_740_993n };
+    await gateway.runtime.auditIntegrator.stop();
     await db.transaction(async (tx) => {
       await tx.app.create({ data: app });
       await tx.officer.create({ data: officer });
       await tx.auditEvent.create({ data: event });
+      await tx.auditTreeNode.create({ data: node });
+      await tx.auditTreeHead.create({ data: head });
+      await tx.auditStatHour.create({ data: stat });
     });
     expect(await db.read.app.findUniqueOrThrow({ where: { id: app.id } })).toEqual(app);
     expect(await db.read.officer.findUniqueOrThrow({ where: { id: officer.id } })).toEqual(officer);
     expect(await db.read.auditEvent.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);
-    expect(await db.read.auditHead.findUniqueOrThrow({ where: { id: 1 } })).toEqual({ id: 1, seq: 0n, hash: '0'.repeat(64) });
+    expect(await db.read.auditTreeNode.findFirstOrThrow({ where: { level: 8 } })).toEqual(node);
+    expect(await db.read.auditTreeHead.findUniqueOrThrow({ where: { treeSize: head.treeSize } })).toEqual(head);
+    expect(await db.read.auditStatHour.findFirstOrThrow({ where: { action: 'test.parity' } })).toEqual(stat);
+    expect(await db.read.auditTreeState.findUniqueOrThrow({ where: { id: 1 } })).toMatchObject({ id: 1, chainHash: '0'.repeat(64) });
   });
 
   it('enforces the unique constraints the model declares', async () => {

@@ -1,6 +1,5 @@
 import request from 'supertest';
-import { verifyAuditChain } from '../../src/modules/audit/service.ts';
-import { appToken, createTestApp, startTestGateway, systemContext, type TestGateway } from '../support/gateway.ts';
+import { appToken, createTestApp, startTestGateway, systemContext, verifyLog, type TestGateway } from '../support/gateway.ts';
 
 describe('custos keys rotate', () => {
   let gateway: TestGateway;
@@ -41,6 +40,6 @@ describe('custos keys rotate', () => {
     const again = await write({ purpose: 'support', identifiers: { phone: people[0]!.phone } });
     expect(again.body).toEqual({ ref: people[0]!.ref, created: false });
     expect(await db.subject.count()).toBe(12);
-    expect((await verifyAuditChain(db)).ok).toBe(true);
+    expect((await verifyLog(gateway)).ok).toBe(true);
   });
 });

@@ -134,5 +134,12 @@ export async function officerToken(gateway: TestGateway, username: string, passw
 
 export async function auditEvents(gateway: TestGateway, action?: string) {
   const { listAuditEvents } = await import('../../src/modules/audit/service.ts');
-  return listAuditEvents(gateway.runtime.db.read, action ? { action } : {}, 10_000);
+  return listAuditEvents(gateway.runtime.db, action ? { action } : {}, 10_000);
+}
+
+/** Places every committed event in the log, then verifies the whole log as `custos audit verify` does. */
+export async function verifyLog(gateway: TestGateway, options: Parameters<typeof import('../../src/modules/audit/verify.ts').verifyAuditLog>[2] = {}) {
+  const { verifyAuditLog } = await import('../../src/modules/audit/verify.ts');
+  await gateway.runtime.auditIntegrator.flush();
+  return verifyAuditLog(gateway.runtime.db, { keys: [gateway.runtime.signingKey.publicJwk] }, options);
 }

@@ -5,7 +5,14 @@ const statements = {
   sqlite: {
     failAuditAppends: ["CREATE TRIGGER test_audit_fail BEFORE INSERT ON audit_event BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END"],
     restoreAuditAppends: ['DROP TRIGGER test_audit_fail'],
-    allowTampering: ['DROP TRIGGER audit_event_no_update', 'DROP TRIGGER audit_event_no_delete'],
+    allowTampering: [
+      'DROP TRIGGER audit_event_no_update',
+      'DROP TRIGGER audit_event_no_delete',
+      'DROP TRIGGER audit_tree_node_no_update',
+      'DROP TRIGGER audit_tree_node_no_delete',
+      'DROP TRIGGER audit_tree_head_no_update',
+      'DROP TRIGGER audit_tree_head_no_delete',
+    ],
   },
   postgresql: {
     failAuditAppends: [
@@ -13,7 +20,11 @@ const statements = {
       'CREATE TRIGGER test_audit_fail BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_audit_fail()',
     ],
     restoreAuditAppends: ['DROP TRIGGER test_audit_fail ON audit_event', 'DROP FUNCTION test_audit_fail()'],
-    allowTampering: ['ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change'],
+    allowTampering: [
+      'ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change',
+      'ALTER TABLE audit_tree_node DISABLE TRIGGER audit_tree_node_no_change',
+      'ALTER TABLE audit_tree_head DISABLE TRIGGER audit_tree_head_no_change',
+    ],
   },
 };
 

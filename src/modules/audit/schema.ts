@@ -17,19 +17,21 @@ export interface AuditEventInput {
   reasons?: AuditReason[];
 }
 
-export const auditEventSchema = z.object({
-  seq: z.string(),
-  id: z.string(),
-  at: z.string(),
-  actor: z.object({ type: z.string(), id: z.string().nullable() }),
-  action: z.string(),
-  decision: z.enum(auditDecisions),
-  subject: z.string().nullable(),
-  purpose: z.string().nullable(),
-  fields: z.array(z.string()),
-  reasons: z.array(auditReasonSchema),
-  requestId: z.string().nullable(),
-  policyVersion: z.string(),
-  hash: z.string(),
-});
+export const auditEventSchema = z
+  .object({
+    leafIndex: z.number().int().nullable().describe('0-based position in the log; null for the few milliseconds before the integrator places it'),
+    id: z.string(),
+    at: z.string(),
+    actor: z.object({ type: z.string(), id: z.string().nullable() }),
+    action: z.string(),
+    decision: z.enum(auditDecisions),
+    subject: z.string().nullable().describe('subject pseudonym'),
+    purpose: z.string().nullable(),
+    fields: z.array(z.string()),
+    reasons: z.array(auditReasonSchema),
+    requestId: z.string().nullable(),
+    policyVersion: z.string(),
+    leafHash: z.string().nullable().describe('RFC 9162 leaf hash, hex'),
+  })
+  .openapi('AuditEvent');
 export type AuditEvent = z.infer<typeof auditEventSchema>;

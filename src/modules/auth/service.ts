@@ -230,6 +230,14 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { kind: 'app', clientId: app.id, name: app.name, purposes: verified.scope.filter((p) => app.purposes.includes(p)), reveal: app.reveal };
     },
 
+    /** The id of an officer named by username or id ('oidc:<sub>' ids pass through); for audit filters. */
+    async officerIdOf(usernameOrId: string): Promise<string | undefined> {
+      if (usernameOrId.startsWith('oidc:')) return usernameOrId;
+      const byName = await store.findOfficerByUsername(db.read, usernameOrId);
+      if (byName) return byName.id;
+      return (await store.findOfficer(db.read, usernameOrId))?.id;
+    },
+
     requireRole(principal: Principal, roles: readonly OfficerRole[]): void {
       if (principal.kind !== 'officer' || !roles.includes(principal.role)) throw new Forbidden(`this route needs an officer with role ${roles.join(' or ')}`);
     },

@@ -395,6 +395,26 @@ export function createSubjectService(deps: SubjectServiceDeps) {
       return createIdentifierTagger({ kind: field, definition, region: policy.defaults.region, keyVersion: version, key: keys.identifierKey(version) }, threads);
     },
     normalize: (field: string, raw: string) => normalizeIdentifier(policy.fields[field] ?? { kind: 'identifier', sensitive: false }, raw, policy.defaults.region),
+    /**
+     * For officers' searches: the subjects a value names, whether it is a ref
+     * of any app, a subject pseudonym, or a raw identifier in any accepted
+     * format (tried against every identifier field of the policy). The value is
+     * only normalized and pseudonymized here, never stored.
+     */
+    async subjectsMatching(value: string): Promise<string[]> {
+      if (isRefShaped(value)) {
+        const found = await store.findRef(db.read, value);
+        return found ? [found.subjectId] : [];
+      }
+      if (/^sub_[A-Za-z0-9_-]{22}$/.test(value)) return [value];
+      const current = await currentKeyVersion(db.read);
+      const keysToTry = identifierFields().flatMap((field) => {
+        const normalized = normalizeIdentifier(policy.fields[field]!, value, policy.defaults.region);
+        return 'value' in normalized ? digestKeys(field, normalized.value, versionsUpTo(current)) : [];
+      });
+      if (keysToTry.length === 0) return [];
+      return [...new Set((await store.findByDigests(db.read, keysToTry)).map((m) => m.subjectId))];
+    },
     /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */
     async subjectOfRef(appId: string, ref: string): Promise<string | undefined> {
       if (!isRefShaped(ref)) return undefined;

@@ -1,0 +1,94 @@
+-- Verifiable audit trail (RFC 9162 Merkle tree) without a hot row for writers.
+-- Writers insert events with no position (leaf_index NULL) in their own transaction;
+-- an integrator, one at a time, gives each its leaf index, leaf hash and chain hash,
+-- keeps the tree's perfect-subtree hashes and signs tree heads. Existing events are
+-- copied in their order and integrated again in the new leaf format.
+CREATE TABLE audit_event_v2 (
+  no BIGSERIAL NOT NULL PRIMARY KEY,
+  id TEXT NOT NULL,
+  at TIMESTAMP(3) NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  subject TEXT,
+  purpose TEXT,
+  fields TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  request_id TEXT,
+  policy_version TEXT NOT NULL,
+  leaf_index BIGINT,
+  leaf_hash TEXT,
+  chain_hash TEXT
+);
+INSERT INTO audit_event_v2 (no, id, at, actor_type, actor_id, action, decision, subject, purpose, fields, reasons, request_id, policy_version)
+  SELECT seq, id, at, actor_type, actor_id, action, decision, subject, purpose, fields, reasons, request_id, policy_version FROM audit_event ORDER BY seq;
+SELECT setval(pg_get_serial_sequence('audit_event_v2', 'no'), GREATEST((SELECT MAX(no) FROM audit_event_v2), 1), (SELECT COUNT(*) > 0 FROM audit_event_v2));
+DROP TABLE audit_event;
+ALTER TABLE audit_event_v2 RENAME TO audit_event;
+ALTER INDEX audit_event_v2_pkey RENAME TO audit_event_pkey;
+ALTER SEQUENCE audit_event_v2_no_seq RENAME TO audit_event_no_seq;
+DROP TABLE audit_head;
+CREATE UNIQUE INDEX audit_event_id_key ON audit_event (id);
+CREATE UNIQUE INDEX audit_event_leaf_index_key ON audit_event (leaf_index);
+CREATE INDEX audit_event_pending_idx ON audit_event (no) WHERE leaf_index IS NULL;
+CREATE INDEX audit_event_subject_leaf_idx ON audit_event (subject, leaf_index);
+CREATE INDEX audit_event_actor_leaf_idx ON audit_event (actor_id, leaf_index);
+CREATE INDEX audit_event_action_leaf_idx ON audit_event (action, leaf_index);
+CREATE INDEX audit_event_at_idx ON audit_event (at);
+-- Append-only; the one update allowed is the integrator's, once, giving a new event its place.
+CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.leaf_index IS NULL AND NEW.leaf_index IS NOT NULL AND NEW.leaf_hash IS NOT NULL AND NEW.chain_hash IS NOT NULL
+     AND (NEW.no, NEW.id, NEW.at, NEW.actor_type, NEW.actor_id, NEW.action, NEW.decision, NEW.subject, NEW.purpose, NEW.fields, NEW.reasons, NEW.request_id, NEW.policy_version)
+         IS NOT DISTINCT FROM (OLD.no, OLD.id, OLD.at, OLD.actor_type, OLD.actor_id, OLD.action, OLD.decision, OLD.subject, OLD.purpose, OLD.fields, OLD.reasons, OLD.request_id, OLD.policy_version) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'audit events are append-only';
+END $$;
+CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event
+  FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();
+
+CREATE FUNCTION audit_tree_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit tree is append-only'; END $$;
+
+-- The integrator's state: tree size, last chain hash, and the right edge of the tree
+-- (hashes of the perfect subtrees that make up [0, tree_size), largest first).
+CREATE TABLE audit_tree_state (
+  id INTEGER NOT NULL PRIMARY KEY,
+  tree_size BIGINT NOT NULL,
+  chain_hash TEXT NOT NULL,
+  frontier TEXT NOT NULL
+);
+INSERT INTO audit_tree_state (id, tree_size, chain_hash, frontier) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', '[]');
+
+-- Perfect-subtree hashes at levels 8, 16, 24, ... (tiles of 256); level 0 is audit_event.leaf_hash.
+CREATE TABLE audit_tree_node (
+  level INTEGER NOT NULL,
+  idx BIGINT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+CREATE TRIGGER audit_tree_node_no_change BEFORE UPDATE OR DELETE ON audit_tree_node
+  FOR EACH ROW EXECUTE FUNCTION audit_tree_append_only();
+
+-- Signed tree heads, kept so an officer can prove later what the log held at a time.
+CREATE TABLE audit_tree_head (
+  tree_size BIGINT NOT NULL PRIMARY KEY,
+  root_hash TEXT NOT NULL,
+  signed_at TIMESTAMP(3) NOT NULL,
+  signature TEXT NOT NULL
+);
+CREATE INDEX audit_tree_head_signed_at_idx ON audit_tree_head (signed_at);
+CREATE TRIGGER audit_tree_head_no_change BEFORE UPDATE OR DELETE ON audit_tree_head
+  FOR EACH ROW EXECUTE FUNCTION audit_tree_append_only();
+
+-- Counts per hour, action, decision and deny reason, kept by the integrator for /v1/audit/stats.
+CREATE TABLE audit_stat_hour (
+  hour TEXT NOT NULL,
+  action TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  PRIMARY KEY (hour, action, decision, reason)
+);

@@ -1,0 +1,169 @@
+import type { Logger } from '../../logger.ts';
+import type { SigningKey } from '../../keys/signing-key.ts';
+import type { Database, Tx } from '../../storage/database.ts';
+import { chainHash, leafHashOf } from './leaf.ts';
+import { Frontier } from './merkle/frontier.ts';
+import type { AuditReason } from './schema.ts';
+import { onAuditAppended } from './service.ts';
+import { addStats, hasPendingEvents, insertTreeHead, insertTreeNodes, latestTreeHead, lockTreeState, pendingEvents, placeEvents, readTreeState, saveTreeState, type AuditRow } from './store.ts';
+import { STORED_LEVEL_STEP } from './tree-reader.ts';
+import { signTreeHead } from './tree-head.ts';
+
+export interface IntegratorSettings {
+  /** False on a replica that leaves integration to the others. */
+  enabled: boolean;
+  /** A new tree head is signed when the tree has grown and this long has passed since the last one... */
+  headIntervalMs: number;
+  /** ...or when this many events have been placed since the last one. */
+  headEveryEvents: number;
+  /** Sweep for events of other processes (the CLI, a replica that stopped) this often. */
+  pollMs: number;
+  batchSize: number;
+}
+
+/**
+ * Places committed audit events in the log, one integrator at a time across
+ * every replica (the lock on the integrator's state row, which writers never
+ * touch): each pending event gets the next leaf index, its RFC 9162 leaf hash
+ * and chain hash; the perfect subtrees it completes at levels 8, 16, ... are
+ * stored, so that any proof later reads O(log n) stored hashes; hourly counts
+ * are kept for the officers' statistics; and a signed tree head is kept when
+ * one is due. Each step is one transaction: a crash leaves either all of a
+ * batch placed or none of it.
+ */
+export function createAuditIntegrator(deps: { db: Database; signingKey: SigningKey; logger: Logger; settings: IntegratorSettings }) {
+  const { db, signingKey, logger, settings } = deps;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let stopped = false;
+
+  async function integrateBatch(): Promise<number> {
+    return db.transaction(async (tx) => {
+      const state = await lockTreeState(tx);
+      const events = await pendingEvents(tx, settings.batchSize);
+      const frontier = Frontier.fromJSON(state.treeSize, state.frontier);
+      let chain = state.chainHash;
+      const places: Array<{ no: number; leafIndex: number; leafHash: string; chainHash: string }> = [];
+      const nodes: Array<{ level: number; index: number; hash: string }> = [];
+      for (const event of events) {
+        const leafIndex = frontier.size;
+        const leafHash = leafHashOf({ ...contentOf(event), index: leafIndex });
+        chain = chainHash(chain, leafHash);
+        places.push({ no: event.no, leafIndex, leafHash, chainHash: chain });
+        frontier.append(Buffer.from(leafHash, 'hex'), (node, hash) => {
+          if (node.level % STORED_LEVEL_STEP === 0) nodes.push({ ...node, hash: hash.toString('hex') });
+        });
+      }
+      if (events.length > 0) {
+        await placeEvents(tx, places);
+        await insertTreeNodes(tx, nodes);
+        await saveTreeState(tx, { treeSize: frontier.size, chainHash: chain, frontier: frontier.toJSON() });
+        await addStats(tx, hourlyCounts(events));
+      }
+      await publishHeadIfDue(tx, frontier);
+      return events.length;
+    });
+  }
+
+  async function publishHeadIfDue(tx: Tx, frontier: Frontier): Promise<void> {
+    const last = await latestTreeHead(tx);
+    if (last && last.treeSize >= frontier.size) return;
+    const now = new Date();
+    const due = !last || frontier.size - last.treeSize >= settings.headEveryEvents || now.getTime() - last.signedAt.getTime() >= settings.headIntervalMs;
+    if (!due) return;
+    const rootHash = frontier.root().toString('hex');
+    const signature = await signTreeHead(signingKey, { treeSize: frontier.size, rootHash, timestamp: now.toISOString() });
+    await insertTreeHead(tx, { treeSize: frontier.size, rootHash, signedAt: now, signature });
+  }
+
+  /** A read first, so an idle sweep takes no write lock. */
+  async function hasWork(): Promise<boolean> {
+    if (await hasPendingEvents(db)) return true;
+    const [state, last] = await Promise.all([readTreeState(db), latestTreeHead(db)]);
+    return !last || (last.treeSize < state.treeSize && Date.now() - last.signedAt.getTime() >= settings.headIntervalMs);
+  }
+
+  /** Places everything pending now, batch by batch. */
+  async function drain(): Promise<void> {
+    if (!(await hasWork())) return;
+    do {
+      again = false;
+      while ((await integrateBatch()) === settings.batchSize) {
+        // a backlog (an upgrade, a replica that was down): keep going, yielding between batches
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } while (again && !stopped);
+  }
+
+  function wake(): void {
+    if (!settings.enabled || stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = drain()
+      .catch((error: unknown) => {
+        logger.warn('audit integration failed; will retry', { error: error instanceof Error ? error.message : String(error) });
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  }
+
+  return {
+    start(): void {
+      if (!settings.enabled) return;
+      unsubscribe = onAuditAppended(db, wake);
+      timer = setInterval(wake, settings.pollMs);
+      timer.unref();
+      wake();
+    },
+    /** Places every event committed so far (tests, the CLI before it exits, shutdown). */
+    async flush(): Promise<void> {
+      while (running) await running;
+      await drain();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      unsubscribe?.();
+      if (timer) clearInterval(timer);
+      while (running) await running;
+    },
+  };
+}
+
+export type AuditIntegrator = ReturnType<typeof createAuditIntegrator>;
+
+export function contentOf(row: AuditRow) {
+  return {
+    id: row.id,
+    at: row.at,
+    actorType: row.actorType,
+    actorId: row.actorId,
+    action: row.action,
+    decision: row.decision,
+    subject: row.subject,
+    purpose: row.purpose,
+    fields: JSON.parse(row.fields) as string[],
+    reasons: JSON.parse(row.reasons) as AuditReason[],
+    requestId: row.requestId,
+    policyVersion: row.policyVersion,
+  };
+}
+
+/** Hour buckets (UTC): one row per event with reason '', plus one per deny reason code. */
+function hourlyCounts(events: AuditRow[]): Array<{ hour: string; action: string; decision: string; reason: string; count: number }> {
+  const counts = new Map<string, number>();
+  const bump = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  for (const e of events) {
+    const hour = e.at.toISOString().slice(0, 13);
+    bump(`${hour}\u0000${e.action}\u0000${e.decision}\u0000`);
+    if (e.decision === 'deny') for (const code of new Set((JSON.parse(e.reasons) as AuditReason[]).map((r) => r.code))) bump(`${hour}\u0000${e.action}\u0000deny\u0000${code}`);
+  }
+  return [...counts].map(([key, count]) => {
+    const [hour, action, decision, reason] = key.split('\u0000') as [string, string, string, string];
+    return { hour, action, decision, reason, count };
+  });
+}
