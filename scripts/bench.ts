@@ -14,11 +14,13 @@ import { createRuntime } from '../src/runtime.ts';
 import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
+import { seedAuditTrail } from './bench/audit.ts';
 import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const subjectCount = Number(process.env.BENCH_SUBJECTS ?? 80_000);
+const auditEventCount = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
 const root = path.join(__dirname, '..');
 // For work on one figure: BENCH_ONLY=authorize runs only the scenarios whose name matches;
 // BENCH_PROFILE=dir writes a CPU profile of the gateway there; BENCH_DNC_NUMBERS=0 skips import and scrub.
@@ -59,7 +61,12 @@ async function prepareData(env: Record<string, string>) {
     const busySubject = (await runtime.subjects.subjectOfRef(app.clientId, busy))!;
     const history = await runtime.db.read.consentEvent.count({ where: { subjectId: busySubject } });
     const checks = await asyncOpsPerSecond(() => runtime.consent.checkConsent(busySubject, 'marketing', { channel: 'email', topic: 'cat-food' }), 2000);
-    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks } };
+
+    // The audit trail the officers' queries, proofs and `audit verify` are measured against.
+    const auditSubjects = (await runtime.db.read.subject.findMany({ select: { id: true }, take: 1000 })).map((s) => s.id);
+    const auditSeed = await seedAuditTrail(runtime, auditEventCount, app.clientId, auditSubjects);
+    const officer = await runtime.auth.createOfficer(ctx, { username: 'bench-auditor', role: 'auditor', password: 'bench-auditor-password-1' });
+    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks }, auditSubjects, auditSeed, officer: { username: officer.username, password: 'bench-auditor-password-1' } };
   } finally {
     await runtime.close();
     // Push the freshly seeded pages to disk now, so the kernel's write-back of hundreds of MB
@@ -92,15 +99,20 @@ async function main(): Promise<void> {
     const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
     console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
 
-    const { app, refs, allRefs, consented, seedSeconds, consentFigure } = await prepareData(env);
+    const { app, refs, allRefs, consented, seedSeconds, consentFigure, auditSubjects, auditSeed, officer } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
+    console.log(`seeded ${auditEventCount.toLocaleString('en')} audit events through the append path: appended ${auditSeed.appendPerSecond.toLocaleString('en')} /s, placed in the Merkle tree by the integrator ${auditSeed.integratePerSecond.toLocaleString('en')} /s`);
     console.log(`consent check (ledger of ${consentFigure.history} entries, read and folded each time): ${consentFigure.checks.toLocaleString('en')} /s`);
 
     const baselineServer = await startProcess(['--require', 'tsx/cjs', path.join(__dirname, 'bench', 'baseline-server.ts')], { ready: /"port":(\d+)/ });
     processes.push(baselineServer);
-    const custos = await startProcess([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'bin', 'custos'), 'serve'], { env: { ...env, LOG_LEVEL: 'info' }, ready: /"port":(\d+)/, keepOutput: false });
-    processes.push(custos);
-    const custosUrl = `http://127.0.0.1:${custos.match[1]}`;
+    const startGateway = async (extra: Record<string, string> = {}) => {
+      const started = await startProcess([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'bin', 'custos'), 'serve'], { env: { ...env, LOG_LEVEL: 'info', ...extra }, ready: /"port":(\d+)/, keepOutput: false });
+      processes.push(started);
+      return { process: started, url: `http://127.0.0.1:${started.match[1]}` };
+    };
+    let gateway = await startGateway();
+    const custosUrl = gateway.url;
     const tokenResponse = await fetch(`${custosUrl}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -147,7 +159,18 @@ async function main(): Promise<void> {
     ];
     const figures: Figure[] = [];
     for (const [name, options] of scenarios) if (only.test(name)) figures.push(await measure(name, options));
+
+    // Tree maintenance off: a gateway that leaves integration to others (AUDIT_INTEGRATOR=false), same load.
+    const authorize = scenarios.find(([name]) => name.startsWith('POST /v1/contacts/authorize'))!;
+    if (only.test(authorize[0])) {
+      await gateway.process.stop();
+      const untreed = await startGateway({ AUDIT_INTEGRATOR: 'false' });
+      figures.push(await measure(`${authorize[0]}, tree maintenance off`, { ...authorize[1], url: `${untreed.url}/v1/contacts/authorize` }));
+      await untreed.process.stop();
+      gateway = await startGateway();
+    }
     printTable(baseline, figures);
+    if (only.test('audit')) await benchAuditQueries(gateway.url, gateway.process.child.pid!, officer, auditSubjects, env);
     if (figures.some((f) => f.errors > 0 || f.non2xx > 0)) {
       console.error('Some requests failed; the figures above are not comparable.');
       process.exitCode = 1;
@@ -159,7 +182,7 @@ async function main(): Promise<void> {
     const numbers = Number(process.env.BENCH_DNC_NUMBERS ?? 10_000_000);
     if (numbers === 0) return;
     await writeLines(registry, numbers, (i) => `1${['38', '39', '50', '86'][i % 4]}${String(i).padStart(8, '0')}`);
-    const gatewayRss = rssSampler(custos.child.pid!);
+    const gatewayRss = rssSampler(gateway.process.child.pid!);
     const importStarted = Date.now();
     const imported = await runCustos(['dnc', 'import', registry, '--source', 'bench', '--json'], { env, timeoutMs: 30 * 60_000 });
     const report = JSON.parse(imported.stdout) as { accepted: number };
@@ -171,7 +194,7 @@ async function main(): Promise<void> {
     const campaign = allRefs.slice(0, 100_000);
     while (campaign.length < 100_000) campaign.push(`ref_${String(campaign.length).padStart(22, 'x')}`);
     const scrubStarted = Date.now();
-    const scrub = await fetch(`${custosUrl}/v1/contacts/scrub`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: campaign }) });
+    const scrub = await fetch(`${gateway.url}/v1/contacts/scrub`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: campaign }) });
     const scrubbed = (await scrub.json()) as { allowed: string[]; denied: Array<{ reasons: Array<{ code: string }> }> };
     const listed = scrubbed.denied.filter((d) => d.reasons.some((r) => r.code === 'do-not-call')).length;
     console.log(
@@ -183,6 +206,46 @@ async function main(): Promise<void> {
     fs.rmSync(dataDir, { recursive: true, force: true });
     if (env.DATABASE_URL) await dropSchema(env.DATABASE_URL);
   }
+}
+
+/** Officers' side of the trail at full size: search latency, proof latency, export memory, and `custos audit verify`. */
+async function benchAuditQueries(url: string, pid: number, officer: { username: string; password: string }, subjects: string[], env: Record<string, string>): Promise<void> {
+  const session = (await (await fetch(`${url}/v1/officers/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(officer) })).json()) as { access_token: string };
+  const auth = { authorization: `Bearer ${session.access_token}` };
+  // Wait for the integrator to place what the scenarios above wrote.
+  let size = 0;
+  for (let previous = -1; size !== previous; await new Promise((r) => setTimeout(r, 1500))) {
+    previous = size;
+    size = ((await (await fetch(`${url}/v1/audit/tree-head`)).json()) as { treeSize: number }).treeSize;
+  }
+  const rows = [
+    await measure(`GET /v1/audit/events?subject= (1 client, ${size.toLocaleString('en')} events)`, { url, paths: subjects.map((s) => `/v1/audit/events?subject=${s}&limit=50`), headers: auth, connections: 1, durationSeconds: duration }),
+    await measure(`GET /v1/audit/proofs/inclusion (1 client, tree of ${size.toLocaleString('en')})`, {
+      url,
+      paths: Array.from({ length: 5000 }, (_, i) => `/v1/audit/proofs/inclusion?index=${Math.floor((i * 7919 * 104729) % size)}&treeSize=${size}`),
+      connections: 1,
+      durationSeconds: duration,
+    }),
+  ];
+  console.table(rows.map((f) => ({ scenario: f.name, 'req/s': f.requestsPerSecond, 'p50 ms': f.p50Ms, 'p97.5 ms': f.p975Ms, 'p99 ms': f.p99Ms, 'errors/non-2xx': `${f.errors}/${f.non2xx}` })));
+
+  const rss = rssSampler(pid);
+  const before = rss.peakMb();
+  const exportStarted = Date.now();
+  const response = await fetch(`${url}/v1/audit/events?format=ndjson`, { headers: auth });
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    for (const b of chunk) if (b === 10) lines += 1;
+  }
+  console.log(`export of ${lines.toLocaleString('en')} events as NDJSON: ${((Date.now() - exportStarted) / 1000).toFixed(1)} s, ${(bytes / 1048576).toFixed(0)} MB; gateway RSS ${before} MB before, peak ${rss.peakMb()} MB during`);
+  rss.stop();
+
+  const verifyStarted = Date.now();
+  const verified = await runCustos(['audit', 'verify', '--json'], { env, timeoutMs: 10 * 60_000 });
+  const report = JSON.parse(verified.stdout) as { ok: boolean; treeSize: number; treeHeads: number };
+  console.log(`custos audit verify over ${report.treeSize.toLocaleString('en')} events (${report.treeHeads} signed heads): ${((Date.now() - verifyStarted) / 1000).toFixed(1)} s, ok=${report.ok}`);
 }
 
 /** Writes `count` generated lines, respecting the stream's back-pressure. */

@@ -59,7 +59,8 @@ async function prepareSchema(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+/** `integrate: false` for commands that only read the trail (audit verify): they place and sign nothing. */
+export async function createRuntime(config: Config, logger: Logger, options: { integrate?: boolean } = {}): Promise<Runtime> {
   const loaded = loadPolicy(config.policyDir);
   const masterKey = loadMasterKey(config.masterKey, config.dataDir, logger);
   const signingKey = await deriveSigningKey(masterKey);
@@ -88,7 +89,8 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     logger,
     settings: { enabled: config.audit.integrator, headIntervalMs: config.audit.headIntervalMs, headEveryEvents: config.audit.headEveryEvents, pollMs: config.audit.sweepMs, batchSize: 5000 },
   });
-  auditIntegrator.start();
+  const integrating = config.audit.integrator && options.integrate !== false;
+  if (integrating) auditIntegrator.start();
   return {
     config,
     logger,
@@ -107,7 +109,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     ops: { shuttingDown: false },
     async close() {
       // Events written by this process are placed before it goes (the CLI's, a draining replica's).
-      if (config.audit.integrator) await auditIntegrator.flush().catch((error: unknown) => logger.warn('could not place the last audit events; another process will', { error: error instanceof Error ? error.message : String(error) }));
+      if (integrating) await auditIntegrator.flush().catch((error: unknown) => logger.warn('could not place the last audit events; another process will', { error: error instanceof Error ? error.message : String(error) }));
       await auditIntegrator.stop();
       await db.close();
     },

@@ -4,6 +4,8 @@ export interface Figure {
   name: string;
   requestsPerSecond: number;
   p50Ms: number;
+  /** autocannon reports no p95; p97.5 is the nearest percentile above it. */
+  p975Ms: number;
   p99Ms: number;
   errors: number;
   non2xx: number;
@@ -58,6 +60,7 @@ export async function measure(name: string, options: LoadOptions): Promise<Figur
     name,
     requestsPerSecond: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
+    p975Ms: result.latency.p97_5,
     p99Ms: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,

@@ -30,7 +30,7 @@ export async function verifyAuditCommand(options: { json?: boolean; from?: strin
       }
     }
     return verifyAuditLog(runtime.db, { keys: [runtime.signingKey.publicJwk] }, { from, checkpoint });
-  });
+  }, { integrate: false });
   if (typeof result === 'string') return fail2(options, `the checkpoint cannot be used: ${result}`);
   if (options.json) printJson(result);
   else if (result.ok) {

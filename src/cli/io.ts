@@ -23,9 +23,9 @@ export function cliLogger(config: Config): Logger {
 }
 
 /** Opens the same runtime the server uses, runs `work`, and always closes the database. */
-export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>, options: { integrate?: boolean } = {}): Promise<T> {
   const config = readConfig();
-  const runtime = await createRuntime(config, cliLogger(config));
+  const runtime = await createRuntime(config, cliLogger(config), options);
   try {
     return await work(runtime);
   } finally {

@@ -1,3 +1,4 @@
+import { verifyConsistency } from '../../src/modules/audit/merkle/verify.ts';
 import { ACCOUNT_RECHECK_MS } from '../../src/modules/auth/service.ts';
 import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
 import { CUSTOS_BIN, runCustos, startProcess, type ChildProcess } from '../support/processes.ts';
@@ -12,7 +13,7 @@ describe(`two custos processes on one ${databaseKind} database`, () => {
   const servers: Array<ChildProcess & { port: number }> = [];
 
   beforeAll(async () => {
-    env = { ...testEnvironment(), PORT: '0', HOST: '127.0.0.1', TOKEN_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'warn' };
+    env = { ...testEnvironment(), PORT: '0', HOST: '127.0.0.1', TOKEN_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'warn', AUDIT_TREE_HEAD_INTERVAL_MS: '0' };
     expect((await runCustos(['migrate'], { env })).code).toBe(0);
     for (let i = 0; i < 2; i++) {
       const started = await startProcess([CUSTOS_BIN, 'serve'], { env: { ...env, LOG_LEVEL: 'info' }, ready: /"port":(\d+)/ });
@@ -41,8 +42,19 @@ describe(`two custos processes on one ${databaseKind} database`, () => {
         return response.status;
       }),
     );
+    // Heads signed while both replicas append, read from either replica.
+    const heads: Array<{ treeSize: number; rootHash: string }> = [];
+    let loading = true;
+    const watchHeads = (async () => {
+      for (let i = 0; loading; i++) {
+        heads.push((await (await fetch(`http://127.0.0.1:${servers[i % 2]!.port}/v1/audit/tree-head`)).json()) as { treeSize: number; rootHash: string });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
     // The CLI writes at the same moment the servers do.
     const [statuses, cliWrite] = await Promise.all([Promise.all(requests), runCustos(['apps', 'create', '--name', 'During load', '--purposes', 'support'], { env })]);
+    loading = false;
+    await watchHeads;
     expect(cliWrite.code).toBe(0);
     expect(statuses.filter((s) => s === 200)).toHaveLength(60);
     expect(statuses.filter((s) => s === 401)).toHaveLength(20);
@@ -59,6 +71,17 @@ describe(`two custos processes on one ${databaseKind} database`, () => {
     expect(verified.code).toBe(0);
     // app created + 80 token answers + CLI app + 1 more token
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, treeSize: 83, checked: 83, pending: 0 });
+
+    // Every head seen during the run is a prefix of the final log (RFC 9162 consistency proofs from the other replica).
+    const final = (await (await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/audit/tree-head`)).json()) as { treeSize: number; rootHash: string };
+    expect(final.treeSize).toBe(83);
+    const seen = heads.filter((h) => h.treeSize > 0);
+    expect(new Set(seen.map((h) => h.treeSize)).size).toBeGreaterThan(1);
+    for (const head of seen) {
+      const { proof } = (await (await fetch(`http://127.0.0.1:${servers[0]!.port}/v1/audit/proofs/consistency?from=${head.treeSize}&to=${final.treeSize}`)).json()) as { proof: string[] };
+      const hex = (h: string) => Buffer.from(h, 'hex');
+      expect(verifyConsistency(head.treeSize, final.treeSize, proof.map(hex), hex(head.rootHash), hex(final.rootHash))).toBe(true);
+    }
 
     // Removing the app from the CLI stops its unexpired token on every replica within the recheck bound.
     expect((await runCustos(['apps', 'remove', clientId], { env })).code).toBe(0);

@@ -6,7 +6,7 @@ import { Frontier } from './merkle/frontier.ts';
 import type { AuditReason } from './schema.ts';
 import { onAuditAppended } from './service.ts';
 import { addStats, hasPendingEvents, insertTreeHead, insertTreeNodes, latestTreeHead, lockTreeState, pendingEvents, placeEvents, readTreeState, saveTreeState, type AuditRow } from './store.ts';
-import { STORED_LEVEL_STEP } from './tree-reader.ts';
+import { createTreeReader, STORED_LEVEL_STEP } from './tree-reader.ts';
 import { signTreeHead } from './tree-head.ts';
 
 export interface IntegratorSettings {
@@ -33,6 +33,7 @@ export interface IntegratorSettings {
  */
 export function createAuditIntegrator(deps: { db: Database; signingKey: SigningKey; logger: Logger; settings: IntegratorSettings }) {
   const { db, signingKey, logger, settings } = deps;
+  const tree = createTreeReader(db, { cache: false });
   let running: Promise<void> | undefined;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
@@ -73,6 +74,12 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
     const now = new Date();
     const due = !last || frontier.size - last.treeSize >= settings.headEveryEvents || now.getTime() - last.signedAt.getTime() >= settings.headIntervalMs;
     if (!due) return;
+    // A log must never sign a head inconsistent with one it signed before (c2sp.org/tlog-checkpoint):
+    // if the stored tree no longer gives the last head's root, someone edited it; sign nothing.
+    if (last && last.treeSize > 0 && (await tree.root(last.treeSize)).toString('hex') !== last.rootHash) {
+      logger.error('the audit tree no longer matches its last signed head; no new head is signed until `custos audit verify` is run and the cause found', { treeSize: last.treeSize });
+      return;
+    }
     const rootHash = frontier.root().toString('hex');
     const signature = await signTreeHead(signingKey, { treeSize: frontier.size, rootHash, timestamp: now.toISOString() });
     await insertTreeHead(tx, { treeSize: frontier.size, rootHash, signedAt: now, signature });

@@ -16,15 +16,17 @@ export const STORED_LEVEL_STEP = 8;
 const CACHE_LIMIT = 200_000;
 
 /** Proofs and roots at any size up to the integrated tree, from stored hashes. */
-export function createTreeReader(db: Database) {
-  // A perfect subtree's hash never changes once it exists, so caching one is always safe.
+export function createTreeReader(db: Database, options: { cache: boolean } = { cache: true }) {
+  // A perfect subtree's hash never changes once it exists, so caching one is safe for serving proofs.
+  // A reader that checks the stored tree against signed heads must read storage afresh (cache: false).
   const cache = new Map<string, Buffer>();
   const remember = (key: string, hash: Buffer) => {
-    if (cache.size >= CACHE_LIMIT) cache.clear();
+    if (cache.size >= (options.cache ? CACHE_LIMIT : 100_000)) cache.clear();
     cache.set(key, hash);
   };
 
   async function perfectHashes(nodes: PerfectNode[]): Promise<Buffer[]> {
+    if (!options.cache) cache.clear();
     const missing = nodes.filter((n) => !cache.has(`${n.level}:${n.index}`));
     // What to read at each stored tier: the stored descendants of every missing node.
     const wanted = new Map<number, Set<number>>();

@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chainHash, leafHashOf } from '../../src/modules/audit/leaf.ts';
+import { Frontier } from '../../src/modules/audit/merkle/frontier.ts';
+import { appendAuditEvents } from '../../src/modules/audit/service.ts';
+import { createTestApp, startTestGateway, systemContext, verifyLog, type TestGateway } from '../support/gateway.ts';
+import { runCustos } from '../support/processes.ts';
+import { runTestSql } from '../support/sql.ts';
+
+/**
+ * Someone with write access to the database (but not the master key) edits
+ * the trail behind Custos's back. `custos audit verify` must name the first
+ * event or head that no longer matches.
+ */
+describe('audit verify against tampering', () => {
+  let gateway: TestGateway;
+  beforeEach(async () => {
+    gateway = await startTestGateway({ AUDIT_TREE_HEAD_INTERVAL_MS: '0', AUDIT_LOG_ORIGIN: 'custos.test/audit' });
+    await gateway.runtime.db.transaction((tx) => appendAuditEvents(tx, systemContext(gateway), Array.from({ length: 300 }, (_, i) => ({ action: 'dnc.check', decision: 'info' as const, reasons: [{ code: `n${i}` }] }))));
+    await gateway.runtime.auditIntegrator.flush();
+    // Later events, each batch followed by a signed head.
+    for (let i = 0; i < 3; i++) await createTestApp(gateway, ['support']);
+    await gateway.runtime.auditIntegrator.flush();
+    expect(await verifyLog(gateway)).toMatchObject({ ok: true, treeSize: 303 });
+    // Stop placing events, so that the test alone writes from here on.
+    await gateway.runtime.auditIntegrator.stop();
+    await runTestSql(gateway, 'allowTampering');
+  });
+  afterEach(() => gateway.close());
+
+  const db = () => gateway.runtime.db;
+  const edit = (work: Parameters<TestGateway['runtime']['db']['transaction']>[0]) => db().transaction(work);
+
+  it('names an edited event', async () => {
+    await edit((tx) => tx.auditEvent.update({ where: { leafIndex: 42n }, data: { purpose: 'marketing' } }));
+    expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 42, problem: 'content does not match its leaf hash (edited)' } });
+  });
+
+  it('names a deleted event', async () => {
+    await edit((tx) => tx.auditEvent.delete({ where: { leafIndex: 7n } }));
+    expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 7, problem: 'event 7 is missing (deleted or moved)' } });
+  });
+
+  it('notices two events swapped', async () => {
+    const [a, b] = await Promise.all([10n, 11n].map((i) => db().read.auditEvent.findUniqueOrThrow({ where: { leafIndex: i } })));
+    await edit(async (tx) => {
+      await tx.auditEvent.update({ where: { no: a!.no }, data: { leafIndex: -1n } });
+      await tx.auditEvent.update({ where: { no: b!.no }, data: { leafIndex: 10n, leafHash: a!.leafHash, chainHash: a!.chainHash } });
+      await tx.auditEvent.update({ where: { no: a!.no }, data: { leafIndex: 11n, leafHash: b!.leafHash, chainHash: b!.chainHash } });
+    });
+    expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 10, problem: 'content does not match its leaf hash (edited)' } });
+  });
+
+  it('notices an event inserted in the middle', async () => {
+    const template = await db().read.auditEvent.findUniqueOrThrow({ where: { leafIndex: 20n } });
+    await edit(async (tx) => {
+      const later = await tx.auditEvent.findMany({ where: { leafIndex: { gte: 20n } }, orderBy: { leafIndex: 'desc' } });
+      for (const row of later) await tx.auditEvent.update({ where: { no: row.no }, data: { leafIndex: row.leafIndex! + 1n } });
+      await tx.auditEvent.create({ data: { ...template, no: 999_999n, id: 'evt_forged', leafIndex: 20n } });
+    });
+    expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 20, id: 'evt_forged' } });
+  });
+
+  /** The attacker's own tool: edit one event, then recompute every hash, stored node and the integrator's state. */
+  async function rewriteLog(options: { dropHeads: boolean }) {
+    await edit(async (tx) => {
+      await tx.auditEvent.update({ where: { leafIndex: 5n }, data: { decision: 'deny' } });
+      const rows = await tx.auditEvent.findMany({ where: { leafIndex: { not: null } }, orderBy: { leafIndex: 'asc' } });
+      const frontier = Frontier.empty();
+      let chain = '0'.repeat(64);
+      const nodes: Array<{ level: number; idx: bigint; hash: string }> = [];
+      for (const row of rows) {
+        const leaf = leafHashOf({ ...row, index: Number(row.leafIndex), fields: JSON.parse(row.fields), reasons: JSON.parse(row.reasons) });
+        chain = chainHash(chain, leaf);
+        await tx.auditEvent.update({ where: { no: row.no }, data: { leafHash: leaf, chainHash: chain } });
+        frontier.append(Buffer.from(leaf, 'hex'), (n, h) => n.level % 8 === 0 && nodes.push({ level: n.level, idx: BigInt(n.index), hash: h.toString('hex') }));
+      }
+      await tx.auditTreeNode.deleteMany({});
+      await tx.auditTreeNode.createMany({ data: nodes });
+      await tx.auditTreeState.update({ where: { id: 1 }, data: { chainHash: chain, frontier: JSON.stringify(frontier.toJSON()) } });
+      if (options.dropHeads) await tx.auditTreeHead.deleteMany({});
+    });
+  }
+
+  it('catches a rewritten log by its signed tree heads', async () => {
+    await rewriteLog({ dropHeads: false });
+    const result = await verifyLog(gateway);
+    expect(result).toMatchObject({ ok: false, firstBad: { treeSize: 300 } });
+    expect(result.firstBad!.problem).toMatch(/do not hash to the root of the tree head/);
+
+    // Custos itself refuses to sign a head over the rewritten tree.
+    const headsBefore = await db().read.auditTreeHead.count();
+    await createTestApp(gateway, ['support']);
+    await gateway.runtime.auditIntegrator.flush();
+    expect(await db().read.auditTreeHead.count()).toBe(headsBefore);
+    expect(gateway.logs.some((l) => l.includes('no longer matches its last signed head'))).toBe(true);
+  });
+
+  it('catches a forged tree head', async () => {
+    const heads = await db().read.auditTreeHead.findMany({ orderBy: { treeSize: 'asc' } });
+    await edit((tx) => tx.auditTreeHead.update({ where: { treeSize: heads.at(-1)!.treeSize }, data: { signature: heads[0]!.signature } }));
+    expect((await verifyLog(gateway)).firstBad!.problem).toMatch(/signature does not verify/);
+  });
+
+  it('catches a rewritten log whose heads were removed too, with a checkpoint kept outside Custos (CLI)', async () => {
+    const checkpoint = await gateway.runtime.auditLog.checkpoint();
+    const file = path.join(gateway.env.CUSTOS_DATA_DIR!, 'kept-checkpoint.txt');
+    fs.writeFileSync(file, checkpoint);
+    const before = await runCustos(['audit', 'verify', '--checkpoint', file, '--json'], { env: gateway.env });
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({ ok: true, checkpoint: { treeSize: 303, consistent: true } });
+
+    await rewriteLog({ dropHeads: true });
+    expect((await verifyLog(gateway)).ok).toBe(true); // nothing inside the database contradicts the rewrite
+    const after = await runCustos(['audit', 'verify', '--checkpoint', file], { env: gateway.env });
+    expect(after.code).toBe(1);
+    expect(after.stdout).toContain('AUDIT LOG BROKEN at tree size 303: the log is not consistent with the checkpoint');
+
+    const forged = checkpoint.replace(/ (\S+)\n$/, (_, sig: string) => ` ${Buffer.from(Buffer.from(sig, 'base64').map((b, i) => (i === 10 ? b ^ 1 : b))).toString('base64')}\n`);
+    fs.writeFileSync(file, forged);
+    const badSignature = await runCustos(['audit', 'verify', '--checkpoint', file], { env: gateway.env });
+    expect(badSignature.code).toBe(2);
+    expect(badSignature.stderr).toContain('does not verify');
+    fs.writeFileSync(file, checkpoint);
+    const otherLog = await runCustos(['audit', 'verify', '--checkpoint', file], { env: { ...gateway.env, AUDIT_LOG_ORIGIN: 'other.example/log' } });
+    expect(otherLog.code).toBe(2);
+    expect(otherLog.stderr).toContain('is for log "custos.test/audit"');
+  });
+});
