@@ -244,7 +244,8 @@ describe('verifiable audit log over HTTP', () => {
       ['/v1/audit/events?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z', 'from'],
       ['/v1/audit/events?limit=0', 'limit'],
       ['/v1/audit/events?reason=DROP%20TABLE', 'reason'],
-      ['/v1/audit/stats?from=2026-11-01T00:00:00Z', 'to'],
+      ['/v1/audit/stats?from=2020-11-01T00:00:00Z', 'to'],
+      ['/v1/audit/stats?from=2026-11-03T00:00:00Z&to=2026-11-01T00:00:00Z', 'from'],
     ])('answers %s with 400 naming %s', async (path, parameter) => {
       const answer = await get(path.replace('cursor=bGkx', 'cursor=bGkx&limit=9999'), auditor);
       expect(answer.status).toBe(400);

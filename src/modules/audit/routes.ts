@@ -165,7 +165,15 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
     tags: ['audit'],
     access: { kind: 'officer', roles: OFFICERS_WHO_READ_AUDIT },
     query: z
-      .object({ from: instant, to: instant, bucket: z.enum(['hour', 'day']).default('day') })
+      .object({
+        from: instant.optional().describe('default: 30 days before to'),
+        to: instant.optional().describe('default: now'),
+        bucket: z.enum(['hour', 'day']).default('day'),
+      })
+      .transform((q) => {
+        const to = q.to ?? new Date();
+        return { ...q, to, from: q.from ?? new Date(to.getTime() - 30 * 86_400_000) };
+      })
       .refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' })
       .refine((q) => q.to.getTime() - q.from.getTime() <= 400 * 86_400_000, { path: ['to'], message: 'the range may span at most 400 days' }),
     responses: { 200: { description: 'Counts per bucket' }, 403: problem('Not an auditor or admin') },
