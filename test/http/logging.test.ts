@@ -53,6 +53,17 @@ describe('logs hold no personal data', () => {
     await s.put(`/v1/subjects/${written.body.ref}/consents/support`).set(auth).send({ source: CANARIES.name, noticeVersion: CANARIES.email });
     await s.delete(`/v1/subjects/${written.body.ref}/consents/support`).set(auth).send({ topics: [CANARIES.phone] });
     await s.get(`/v1/subjects/${written.body.ref}/consents`).set(auth);
+    // The audit log: officers' searches by raw identifier and export, and the public log routes with junk.
+    const session = await s.post('/v1/officers/session').send({ username: officer.username, password: officer.password });
+    const officerAuth = { Authorization: `Bearer ${session.body.access_token}` };
+    await s.get(`/v1/audit/events?subject=${encodeURIComponent(CANARIES.phone)}`).set(officerAuth);
+    await s.get(`/v1/audit/events?subject=${encodeURIComponent(CANARIES.email)}&format=csv`).set(officerAuth);
+    await s.get(`/v1/audit/events?officer=${encodeURIComponent(CANARIES.username)}&reason=${encodeURIComponent(CANARIES.name)}`).set(officerAuth);
+    await s.get(`/v1/audit/events?cursor=${encodeURIComponent(CANARIES.secret)}`).set(officerAuth);
+    await s.get(`/v1/audit/stats?from=${encodeURIComponent(CANARIES.name)}`).set(officerAuth);
+    await s.get(`/v1/audit/proofs/inclusion?index=${encodeURIComponent(CANARIES.phone)}&treeSize=1`);
+    await s.get(`/v1/audit/tree-heads?from=${encodeURIComponent(CANARIES.email)}`);
+    await s.get('/v1/audit/checkpoint');
 
     const text = gateway.logs.join('\n');
     expect(gateway.logs.length).toBeGreaterThan(22);
