@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chainHash, leafHashOf } from '../../src/modules/audit/leaf.ts';
+import { chainHash, leafContentOf, leafHashOf } from '../../src/modules/audit/leaf.ts';
 import { Frontier } from '../../src/modules/audit/merkle/frontier.ts';
 import { appendAuditEvents } from '../../src/modules/audit/service.ts';
 import { createTestApp, startTestGateway, systemContext, verifyLog, type TestGateway } from '../support/gateway.ts';
@@ -70,7 +70,7 @@ describe('audit verify against tampering', () => {
       let chain = '0'.repeat(64);
       const nodes: Array<{ level: number; idx: bigint; hash: string }> = [];
       for (const row of rows) {
-        const leaf = leafHashOf({ ...row, index: Number(row.leafIndex), fields: JSON.parse(row.fields), reasons: JSON.parse(row.reasons) });
+        const leaf = leafHashOf(leafContentOf(row, Number(row.leafIndex)));
         chain = chainHash(chain, leaf);
         await tx.auditEvent.update({ where: { no: row.no }, data: { leafHash: leaf, chainHash: chain } });
         frontier.append(Buffer.from(leaf, 'hex'), (n, h) => n.level % 8 === 0 && nodes.push({ level: n.level, idx: BigInt(n.index), hash: h.toString('hex') }));

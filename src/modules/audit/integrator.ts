@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.ts';
 import type { SigningKey } from '../../keys/signing-key.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { chainHash, leafHashOf } from './leaf.ts';
+import { chainHash, leafContentOf, leafHashOf } from './leaf.ts';
 import { Frontier } from './merkle/frontier.ts';
 import type { AuditReason } from './schema.ts';
 import { onAuditAppended } from './service.ts';
@@ -50,7 +50,7 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
       const nodes: Array<{ level: number; index: number; hash: string }> = [];
       for (const event of events) {
         const leafIndex = frontier.size;
-        const leafHash = leafHashOf({ ...contentOf(event), index: leafIndex });
+        const leafHash = leafHashOf(leafContentOf(event, leafIndex));
         chain = chainHash(chain, leafHash);
         places.push({ no: event.no, leafIndex, leafHash, chainHash: chain });
         frontier.append(Buffer.from(leafHash, 'hex'), (node, hash) => {
@@ -142,23 +142,6 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
 }
 
 export type AuditIntegrator = ReturnType<typeof createAuditIntegrator>;
-
-export function contentOf(row: AuditRow) {
-  return {
-    id: row.id,
-    at: row.at,
-    actorType: row.actorType,
-    actorId: row.actorId,
-    action: row.action,
-    decision: row.decision,
-    subject: row.subject,
-    purpose: row.purpose,
-    fields: JSON.parse(row.fields) as string[],
-    reasons: JSON.parse(row.reasons) as AuditReason[],
-    requestId: row.requestId,
-    policyVersion: row.policyVersion,
-  };
-}
 
 /** Hour buckets (UTC): one row per event with reason '', plus one per deny reason code. */
 function hourlyCounts(events: AuditRow[]): Array<{ hour: string; action: string; decision: string; reason: string; count: number }> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { hashLeaf } from './merkle/hashes.ts';
 import type { AuditReason } from './schema.ts';
+import type { NewAuditRow } from './store.ts';
 
 export const GENESIS_CHAIN_HASH = '0'.repeat(64);
 
@@ -46,6 +47,11 @@ export function leafEntry(e: LeafContent): Buffer {
     }),
     'utf8',
   );
+}
+
+/** What a stored event commits to at leaf `index`. */
+export function leafContentOf(row: NewAuditRow, index: number): LeafContent {
+  return { ...row, index, fields: JSON.parse(row.fields) as string[], reasons: JSON.parse(row.reasons) as AuditReason[] };
 }
 
 /** RFC 9162 leaf hash of the event, hex. */

@@ -2,7 +2,8 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
 import { afterCommit, beforeCommit, ownerOf } from '../../storage/raw-sql.ts';
-import type { AuditEvent, AuditEventInput, AuditReason } from './schema.ts';
+import { leafContentOf } from './leaf.ts';
+import type { AuditEvent, AuditEventInput } from './schema.ts';
 import { eventsInInsertOrder, insertEvents, type AuditRow, type NewAuditRow } from './store.ts';
 
 type Entry = { ctx: RequestContext; input: AuditEventInput };
@@ -68,20 +69,22 @@ async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
   await insertEvents(tx, rows);
 }
 
+/** The event as officers see it: the leaf entry's values (leafIndex for index), plus its leaf hash. */
 export function toAuditEvent(row: AuditRow): AuditEvent {
+  const c = leafContentOf(row, row.leafIndex ?? -1);
   return {
     leafIndex: row.leafIndex,
-    id: row.id,
-    at: row.at.toISOString(),
-    actor: { type: row.actorType, id: row.actorId },
-    action: row.action,
-    decision: row.decision as AuditEvent['decision'],
-    subject: row.subject,
-    purpose: row.purpose,
-    fields: JSON.parse(row.fields) as string[],
-    reasons: JSON.parse(row.reasons) as AuditReason[],
-    requestId: row.requestId,
-    policyVersion: row.policyVersion,
+    id: c.id,
+    at: c.at.toISOString(),
+    actor: { type: c.actorType, id: c.actorId },
+    action: c.action,
+    decision: c.decision as AuditEvent['decision'],
+    subject: c.subject,
+    purpose: c.purpose,
+    fields: c.fields,
+    reasons: c.reasons,
+    requestId: c.requestId,
+    policyVersion: c.policyVersion,
     leafHash: row.leafHash,
   };
 }

@@ -1,7 +1,6 @@
 import type { JWK } from 'jose';
 import type { Database } from '../../storage/database.ts';
-import { contentOf } from './integrator.ts';
-import { chainHash, GENESIS_CHAIN_HASH, leafHashOf } from './leaf.ts';
+import { chainHash, GENESIS_CHAIN_HASH, leafContentOf, leafHashOf } from './leaf.ts';
 import { Frontier } from './merkle/frontier.ts';
 import { countPendingEvents, eventsInLeafOrder, readTreeNodesUpTo, readTreeState, storedNodeLevels, treeHeadsBetween, type TreeHeadRow } from './store.ts';
 import { STORED_LEVEL_STEP } from './tree-reader.ts';
@@ -99,7 +98,7 @@ export async function verifyAuditLog(db: Database, jwks: { keys: JWK[] }, option
       const index = frontier.size;
       const bad = (problem: string) => result({ leafIndex: index, id: row.id, problem });
       if (row.leafIndex !== index) return bad(`event ${index} is missing (deleted or moved)`);
-      const leaf = index >= from ? leafHashOf({ ...contentOf(row), index }) : row.leafHash!;
+      const leaf = index >= from ? leafHashOf(leafContentOf(row, index)) : row.leafHash!;
       if (leaf !== row.leafHash) return bad('content does not match its leaf hash (edited)');
       chain = index >= from ? chainHash(chain, leaf) : row.chainHash!;
       if (chain !== row.chainHash) return bad('chain hash does not match the events before it');
