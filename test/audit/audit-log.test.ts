@@ -78,11 +78,14 @@ describe('verifiable audit log over HTTP', () => {
     const req = request(gateway.app).get(path);
     return token ? req.set('Authorization', `Bearer ${token}`) : req;
   };
+  /** Leaf hashes recomputed from the events' content, in leaf order (not the stored hashes). */
   const leafHashes = async (size: number) => {
-    const rows = await gateway.runtime.db.read.auditEvent.findMany({ where: { leafIndex: { lt: BigInt(size) } }, orderBy: { leafIndex: 'asc' } });
-    return rows.map((r) =>
-      sha(Buffer.from([0]), leafEntry({ ...r, index: Number(r.leafIndex), fields: JSON.parse(r.fields), reasons: JSON.parse(r.reasons) })),
-    );
+    const leaves = await gateway.runtime.db.read.auditLeaf.findMany({ where: { leafIndex: { lt: BigInt(size) } }, orderBy: { leafIndex: 'asc' } });
+    const events = new Map((await gateway.runtime.db.read.auditEvent.findMany({ where: { no: { in: leaves.map((l) => l.eventNo) } } })).map((e) => [e.no, e]));
+    return leaves.map((l) => {
+      const r = events.get(l.eventNo)!;
+      return sha(Buffer.from([0]), leafEntry({ ...r, index: Number(l.leafIndex), fields: JSON.parse(r.fields), reasons: JSON.parse(r.reasons) }));
+    });
   };
 
   it('signs tree heads with the key at /.well-known/jwks.json, over the root an auditor recomputes from the events', async () => {

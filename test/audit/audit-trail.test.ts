@@ -36,7 +36,8 @@ describe('audit core', () => {
     await createTestApp(gateway, ['support']);
     await expect(gateway.runtime.db.transaction((tx) => tx.auditEvent.updateMany({ data: { decision: 'allow' } }))).rejects.toBeInstanceOf(Unavailable);
     await gateway.runtime.auditIntegrator.flush();
-    await expect(gateway.runtime.db.transaction((tx) => tx.auditEvent.updateMany({ data: { leafIndex: 7n } }))).rejects.toBeInstanceOf(Unavailable);
+    await expect(gateway.runtime.db.transaction((tx) => tx.auditLeaf.updateMany({ data: { leafHash: '0'.repeat(64) } }))).rejects.toBeInstanceOf(Unavailable);
+    await expect(gateway.runtime.db.transaction((tx) => tx.auditLeaf.deleteMany({}))).rejects.toBeInstanceOf(Unavailable);
     await expect(gateway.runtime.db.transaction((tx) => tx.auditEvent.deleteMany({}))).rejects.toBeInstanceOf(Unavailable);
     await expect(gateway.runtime.db.transaction((tx) => tx.auditTreeHead.deleteMany({}))).rejects.toBeInstanceOf(Unavailable);
     expect(await auditEvents(gateway)).toHaveLength(1);

@@ -31,48 +31,66 @@ describe('audit verify against tampering', () => {
   const db = () => gateway.runtime.db;
   const edit = (work: Parameters<TestGateway['runtime']['db']['transaction']>[0]) => db().transaction(work);
 
+  const eventAt = async (leafIndex: bigint) => db().read.auditEvent.findUniqueOrThrow({ where: { no: (await db().read.auditLeaf.findUniqueOrThrow({ where: { leafIndex } })).eventNo } });
+
   it('names an edited event', async () => {
-    await edit((tx) => tx.auditEvent.update({ where: { leafIndex: 42n }, data: { purpose: 'marketing' } }));
+    const event = await eventAt(42n);
+    await edit((tx) => tx.auditEvent.update({ where: { no: event.no }, data: { purpose: 'marketing' } }));
     expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 42, problem: 'content does not match its leaf hash (edited)' } });
   });
 
-  it('names a deleted event', async () => {
-    await edit((tx) => tx.auditEvent.delete({ where: { leafIndex: 7n } }));
+  it('names a deleted event, and a deleted leaf', async () => {
+    const event = await eventAt(7n);
+    await edit((tx) => tx.auditEvent.delete({ where: { no: event.no } }));
+    expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 7, problem: 'event 7 is missing (deleted)' } });
+    await edit((tx) => tx.auditLeaf.delete({ where: { leafIndex: 7n } }));
     expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 7, problem: 'event 7 is missing (deleted or moved)' } });
   });
 
   it('notices two events swapped', async () => {
-    const [a, b] = await Promise.all([10n, 11n].map((i) => db().read.auditEvent.findUniqueOrThrow({ where: { leafIndex: i } })));
+    const [a, b] = await Promise.all([10n, 11n].map((i) => db().read.auditLeaf.findUniqueOrThrow({ where: { leafIndex: i } })));
     await edit(async (tx) => {
-      await tx.auditEvent.update({ where: { no: a!.no }, data: { leafIndex: -1n } });
-      await tx.auditEvent.update({ where: { no: b!.no }, data: { leafIndex: 10n, leafHash: a!.leafHash, chainHash: a!.chainHash } });
-      await tx.auditEvent.update({ where: { no: a!.no }, data: { leafIndex: 11n, leafHash: b!.leafHash, chainHash: b!.chainHash } });
+      await tx.auditLeaf.update({ where: { leafIndex: 10n }, data: { eventNo: -1n } });
+      await tx.auditLeaf.update({ where: { leafIndex: 11n }, data: { eventNo: a!.eventNo } });
+      await tx.auditLeaf.update({ where: { leafIndex: 10n }, data: { eventNo: b!.eventNo } });
     });
     expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 10, problem: 'content does not match its leaf hash (edited)' } });
   });
 
   it('notices an event inserted in the middle', async () => {
-    const template = await db().read.auditEvent.findUniqueOrThrow({ where: { leafIndex: 20n } });
+    const template = await eventAt(20n);
     await edit(async (tx) => {
-      const later = await tx.auditEvent.findMany({ where: { leafIndex: { gte: 20n } }, orderBy: { leafIndex: 'desc' } });
-      for (const row of later) await tx.auditEvent.update({ where: { no: row.no }, data: { leafIndex: row.leafIndex! + 1n } });
-      await tx.auditEvent.create({ data: { ...template, no: 999_999n, id: 'evt_forged', leafIndex: 20n } });
+      const later = await tx.auditLeaf.findMany({ where: { leafIndex: { gte: 20n } }, orderBy: { leafIndex: 'desc' } });
+      for (const leaf of later) await tx.auditLeaf.update({ where: { leafIndex: leaf.leafIndex }, data: { leafIndex: leaf.leafIndex + 1n } });
+      const forged = await tx.auditEvent.create({ data: { ...template, no: 999_999n, id: 'evt_forged' } });
+      await tx.auditPending.deleteMany({ where: { no: forged.no } });
+      await tx.auditLeaf.create({ data: { leafIndex: 20n, eventNo: forged.no, leafHash: '0'.repeat(64), chainHash: '0'.repeat(64) } });
     });
     expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { leafIndex: 20, id: 'evt_forged' } });
+  });
+
+  it('notices an event taken off the queue so that it is never placed', async () => {
+    const hidden = await edit(async (tx) => {
+      const event = await tx.auditEvent.create({ data: { ...(await eventAt(3n)), no: 888_888n, id: 'evt_hidden' } });
+      await tx.auditPending.deleteMany({ where: { no: event.no } });
+      return event;
+    });
+    expect(await verifyLog(gateway)).toMatchObject({ ok: false, firstBad: { id: (hidden as { id: string }).id } });
   });
 
   /** The attacker's own tool: edit one event, then recompute every hash, stored node and the integrator's state. */
   async function rewriteLog(options: { dropHeads: boolean }) {
     await edit(async (tx) => {
-      await tx.auditEvent.update({ where: { leafIndex: 5n }, data: { decision: 'deny' } });
-      const rows = await tx.auditEvent.findMany({ where: { leafIndex: { not: null } }, orderBy: { leafIndex: 'asc' } });
+      await tx.auditEvent.update({ where: { no: (await tx.auditLeaf.findUniqueOrThrow({ where: { leafIndex: 5n } })).eventNo }, data: { decision: 'deny' } });
+      const leaves = await tx.auditLeaf.findMany({ orderBy: { leafIndex: 'asc' } });
       const frontier = Frontier.empty();
       let chain = '0'.repeat(64);
       const nodes: Array<{ level: number; idx: bigint; hash: string }> = [];
-      for (const row of rows) {
-        const leaf = leafHashOf(leafContentOf(row, Number(row.leafIndex)));
+      for (const leafRow of leaves) {
+        const row = await tx.auditEvent.findUniqueOrThrow({ where: { no: leafRow.eventNo } });
+        const leaf = leafHashOf(leafContentOf(row, Number(leafRow.leafIndex)));
         chain = chainHash(chain, leaf);
-        await tx.auditEvent.update({ where: { no: row.no }, data: { leafHash: leaf, chainHash: chain } });
+        await tx.auditLeaf.update({ where: { leafIndex: leafRow.leafIndex }, data: { leafHash: leaf, chainHash: chain } });
         frontier.append(Buffer.from(leaf, 'hex'), (n, h) => n.level % 8 === 0 && nodes.push({ level: n.level, idx: BigInt(n.index), hash: h.toString('hex') }));
       }
       await tx.auditTreeNode.deleteMany({});

@@ -32,10 +32,8 @@ describe(`schema parity on ${databaseKind}`, () => {
       reasons: '[{"code":"x"}]',
       requestId: 'req',
       policyVersion: 'v',
-      leafIndex: null,
-      leafHash: null,
-      chainHash: null,
     };
+    const leaf = { leafIndex: 9_007_199_254_740_993n, eventNo: 9_007_199_254_740_993n, leafHash: 'a'.repeat(64), chainHash: 'b'.repeat(64) };
     const node = { level: 8, idx: 9_007_199_254_740_993n, hash: 'd'.repeat(64) };
     const head = { treeSize: 9_007_199_254_740_993n, rootHash: 'e'.repeat(64), signedAt: at, signature: 'jws' };
     const stat = { hour: '2026-03-04T05', action: 'test.parity', decision: 'deny', reason: 'frequency-cap', count: 9_007_199_254_740_993n };
@@ -44,6 +42,7 @@ describe(`schema parity on ${databaseKind}`, () => {
       await tx.app.create({ data: app });
       await tx.officer.create({ data: officer });
       await tx.auditEvent.create({ data: event });
+      await tx.auditLeaf.create({ data: leaf });
       await tx.auditTreeNode.create({ data: node });
       await tx.auditTreeHead.create({ data: head });
       await tx.auditStatHour.create({ data: stat });
@@ -51,6 +50,9 @@ describe(`schema parity on ${databaseKind}`, () => {
     expect(await db.read.app.findUniqueOrThrow({ where: { id: app.id } })).toEqual(app);
     expect(await db.read.officer.findUniqueOrThrow({ where: { id: officer.id } })).toEqual(officer);
     expect(await db.read.auditEvent.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);
+    // The insert trigger queued the event for the integrator.
+    expect(await db.read.auditPending.findUniqueOrThrow({ where: { no: event.no } })).toEqual({ no: event.no });
+    expect(await db.read.auditLeaf.findUniqueOrThrow({ where: { leafIndex: leaf.leafIndex } })).toEqual(leaf);
     expect(await db.read.auditTreeNode.findFirstOrThrow({ where: { level: 8 } })).toEqual(node);
     expect(await db.read.auditTreeHead.findUniqueOrThrow({ where: { treeSize: head.treeSize } })).toEqual(head);
     expect(await db.read.auditStatHour.findFirstOrThrow({ where: { action: 'test.parity' } })).toEqual(stat);

@@ -8,6 +8,8 @@ const statements = {
     allowTampering: [
       'DROP TRIGGER audit_event_no_update',
       'DROP TRIGGER audit_event_no_delete',
+      'DROP TRIGGER audit_leaf_no_update',
+      'DROP TRIGGER audit_leaf_no_delete',
       'DROP TRIGGER audit_tree_node_no_update',
       'DROP TRIGGER audit_tree_node_no_delete',
       'DROP TRIGGER audit_tree_head_no_update',
@@ -22,6 +24,7 @@ const statements = {
     restoreAuditAppends: ['DROP TRIGGER test_audit_fail ON audit_event', 'DROP FUNCTION test_audit_fail()'],
     allowTampering: [
       'ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change',
+      'ALTER TABLE audit_leaf DISABLE TRIGGER audit_leaf_no_change',
       'ALTER TABLE audit_tree_node DISABLE TRIGGER audit_tree_node_no_change',
       'ALTER TABLE audit_tree_head DISABLE TRIGGER audit_tree_head_no_change',
     ],

@@ -1,8 +1,8 @@
 -- Verifiable audit trail (RFC 9162 Merkle tree) without a hot row for writers.
--- Writers insert events with no position (leaf_index NULL) in their own transaction;
--- an integrator, one at a time, gives each its leaf index, leaf hash and chain hash,
--- keeps the tree's perfect-subtree hashes and signs tree heads. Existing events are
--- copied in their order and integrated again in the new leaf format.
+-- Writers insert immutable events in their own transaction; a trigger queues each one in
+-- audit_pending. An integrator, one at a time, appends each queued event to audit_leaf
+-- (leaf index, leaf hash, chain hash), keeps the tree's perfect-subtree hashes and signs
+-- tree heads. Existing events are copied in their order and placed again in the new leaf format.
 CREATE TABLE audit_event_v2 (
   no INTEGER NOT NULL PRIMARY KEY,
   id TEXT NOT NULL,
@@ -16,10 +16,7 @@ CREATE TABLE audit_event_v2 (
   fields TEXT NOT NULL,
   reasons TEXT NOT NULL,
   request_id TEXT,
-  policy_version TEXT NOT NULL,
-  leaf_index INTEGER,
-  leaf_hash TEXT,
-  chain_hash TEXT
+  policy_version TEXT NOT NULL
 );
 INSERT INTO audit_event_v2 (no, id, at, actor_type, actor_id, action, decision, subject, purpose, fields, reasons, request_id, policy_version)
   SELECT seq, id, at, actor_type, actor_id, action, decision, subject, purpose, fields, reasons, request_id, policy_version FROM audit_event ORDER BY seq;
@@ -27,21 +24,28 @@ DROP TABLE audit_event;
 ALTER TABLE audit_event_v2 RENAME TO audit_event;
 DROP TABLE audit_head;
 CREATE UNIQUE INDEX audit_event_id_key ON audit_event (id);
-CREATE UNIQUE INDEX audit_event_leaf_index_key ON audit_event (leaf_index);
-CREATE INDEX audit_event_pending_idx ON audit_event (no) WHERE leaf_index IS NULL;
-CREATE INDEX audit_event_subject_leaf_idx ON audit_event (subject, leaf_index);
-CREATE INDEX audit_event_actor_leaf_idx ON audit_event (actor_id, leaf_index);
-CREATE INDEX audit_event_action_leaf_idx ON audit_event (action, leaf_index);
+CREATE INDEX audit_event_subject_no_idx ON audit_event (subject, no);
+CREATE INDEX audit_event_actor_id_no_idx ON audit_event (actor_id, no);
+CREATE INDEX audit_event_action_no_idx ON audit_event (action, no);
 CREATE INDEX audit_event_at_idx ON audit_event (at);
--- Append-only; the one update allowed is the integrator's, once, giving a new event its place.
-CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
-  WHEN OLD.leaf_index IS NOT NULL OR NEW.leaf_index IS NULL OR NEW.leaf_hash IS NULL OR NEW.chain_hash IS NULL
-    OR NEW.no IS NOT OLD.no OR NEW.id IS NOT OLD.id OR NEW.at IS NOT OLD.at OR NEW.actor_type IS NOT OLD.actor_type
-    OR NEW.actor_id IS NOT OLD.actor_id OR NEW.action IS NOT OLD.action OR NEW.decision IS NOT OLD.decision
-    OR NEW.subject IS NOT OLD.subject OR NEW.purpose IS NOT OLD.purpose OR NEW.fields IS NOT OLD.fields
-    OR NEW.reasons IS NOT OLD.reasons OR NEW.request_id IS NOT OLD.request_id OR NEW.policy_version IS NOT OLD.policy_version
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+
+-- Events waiting for their place in the log; the integrator removes them as it places them.
+CREATE TABLE audit_pending (no INTEGER NOT NULL PRIMARY KEY);
+INSERT INTO audit_pending (no) SELECT no FROM audit_event;
+CREATE TRIGGER audit_event_queue AFTER INSERT ON audit_event BEGIN INSERT INTO audit_pending (no) VALUES (NEW.no); END;
+
+-- Each placed event: its leaf index (0-based position in the log), leaf hash and chain hash.
+CREATE TABLE audit_leaf (
+  leaf_index INTEGER NOT NULL PRIMARY KEY,
+  event_no BIGINT NOT NULL,
+  leaf_hash TEXT NOT NULL,
+  chain_hash TEXT NOT NULL
+);
+CREATE UNIQUE INDEX audit_leaf_event_no_key ON audit_leaf (event_no);
+CREATE TRIGGER audit_leaf_no_update BEFORE UPDATE ON audit_leaf BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_leaf_no_delete BEFORE DELETE ON audit_leaf BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
 -- The integrator's state: tree size, last chain hash, and the right edge of the tree
 -- (hashes of the perfect subtrees that make up [0, tree_size), largest first).

@@ -4,7 +4,7 @@ import type { Database } from '../../storage/database.ts';
 import type { AuditGroupCommit } from './group-commit.ts';
 import type { AuditEvent, AuditReason } from './schema.ts';
 import { toAuditEvent } from './service.ts';
-import { readStats, searchEvents, type EventSearch } from './store.ts';
+import { readStats, readTreeState, searchEvents, type EventSearch } from './store.ts';
 
 export interface AuditFilter {
   subject?: string;
@@ -27,16 +27,22 @@ export interface AuditSearchDeps {
   officerId: (usernameOrId: string) => Promise<string | undefined>;
 }
 
-const CURSOR = /^li([0-9]{1,16})$/;
-
-export function encodeCursor(beforeIndex: number): string {
-  return Buffer.from(`li${beforeIndex}`).toString('base64url');
+/** A position in one result: the tree size the first page saw, and the last event shown. */
+interface Cursor {
+  belowLeaf: number;
+  beforeNo: number;
 }
 
-function decodeCursor(cursor: string): number {
-  const match = /^[A-Za-z0-9_-]{1,40}$/.test(cursor) ? CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1')) : null;
+const CURSOR = /^p([0-9]{1,16})\.([0-9]{1,19})$/;
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(`p${cursor.belowLeaf}.${cursor.beforeNo}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const match = /^[A-Za-z0-9_-]{1,60}$/.test(cursor) ? CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1')) : null;
   if (!match) throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
-  return Number(match[1]);
+  return { belowLeaf: Number(match[1]), beforeNo: Number(match[2]) };
 }
 
 /** Filter values that name no person, recorded as they are; the subject filter is recorded as its pseudonym only. */
@@ -65,8 +71,8 @@ const EXPORT_PAGE = 1000;
 export function createAuditSearch(deps: AuditSearchDeps) {
   const { db, audit } = deps;
 
-  async function resolve(filter: AuditFilter): Promise<{ search: EventSearch; subjects: string[] }> {
-    const search: EventSearch = { purpose: filter.purpose, action: filter.action, decision: filter.decision, reason: filter.reason, from: filter.from, to: filter.to };
+  async function resolve(filter: AuditFilter, belowLeaf?: number): Promise<{ search: EventSearch; subjects: string[] }> {
+    const search: EventSearch = { belowLeaf: belowLeaf ?? (await readTreeState(db)).treeSize, purpose: filter.purpose, action: filter.action, decision: filter.decision, reason: filter.reason, from: filter.from, to: filter.to };
     let subjects: string[] = [];
     if (filter.subject !== undefined) search.subjects = subjects = await deps.subjectsMatching(filter.subject);
     if (filter.app !== undefined) search.actor = { type: 'app', id: filter.app };
@@ -93,12 +99,12 @@ export function createAuditSearch(deps: AuditSearchDeps) {
 
   return {
     async search(ctx: RequestContext, filter: AuditFilter, page: { cursor?: string; limit: number }): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
-      const beforeIndex = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
-      const { search, subjects } = await resolve(filter);
+      const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+      const { search, subjects } = await resolve(filter, cursor?.belowLeaf);
       await record(ctx, 'audit.events.search', filter, subjects);
-      const rows = await searchEvents(db, { ...search, beforeIndex }, page.limit + 1);
-      const events = rows.slice(0, page.limit).map(toAuditEvent);
-      return { events, nextCursor: rows.length > page.limit ? encodeCursor(events.at(-1)!.leafIndex!) : null };
+      const rows = await searchEvents(db, { ...search, beforeNo: cursor?.beforeNo }, page.limit + 1);
+      const shown = rows.slice(0, page.limit);
+      return { events: shown.map(toAuditEvent), nextCursor: rows.length > page.limit ? encodeCursor({ belowLeaf: search.belowLeaf, beforeNo: shown.at(-1)!.no }) : null };
     },
 
     /**
@@ -109,8 +115,8 @@ export function createAuditSearch(deps: AuditSearchDeps) {
       const { search, subjects } = await resolve(filter);
       await record(ctx, 'audit.events.export', filter, subjects);
       if (format === 'csv') await write(CSV_COLUMNS.join(',') + '\r\n');
-      for (let beforeIndex: number | undefined; ; ) {
-        const rows = await searchEvents(db, { ...search, beforeIndex }, EXPORT_PAGE);
+      for (let beforeNo: number | undefined; ; ) {
+        const rows = await searchEvents(db, { ...search, beforeNo }, EXPORT_PAGE);
         if (rows.length === 0) return;
         let chunk = '';
         for (const row of rows) {
@@ -119,7 +125,7 @@ export function createAuditSearch(deps: AuditSearchDeps) {
         }
         await write(chunk);
         if (rows.length < EXPORT_PAGE) return;
-        beforeIndex = rows.at(-1)!.leafIndex!;
+        beforeNo = rows.at(-1)!.no;
       }
     },
 

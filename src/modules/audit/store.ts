@@ -17,7 +17,7 @@ export interface NewAuditRow {
   policyVersion: string;
 }
 
-/** An event as stored: `leafIndex` and its hashes are null until the integrator places it. */
+/** An event with its place in the log: `leafIndex` and its hashes are null until the integrator places it. */
 export interface AuditRow extends NewAuditRow {
   no: number;
   leafIndex: number | null;
@@ -43,8 +43,13 @@ const toNumber = (v: unknown): number => (v === null || v === undefined ? NaN : 
 const toDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 const toNullableNumber = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-const EVENT_SELECT =
-  'SELECT no, id, at, actor_type AS "actorType", actor_id AS "actorId", action, decision, subject, purpose, fields, reasons, request_id AS "requestId", policy_version AS "policyVersion", leaf_index AS "leafIndex", leaf_hash AS "leafHash", chain_hash AS "chainHash" FROM audit_event';
+const EVENT_FIELDS =
+  'e.no AS "no", e.id AS "id", e.at AS "at", e.actor_type AS "actorType", e.actor_id AS "actorId", e.action AS "action", e.decision AS "decision", e.subject AS "subject", e.purpose AS "purpose", e.fields AS "fields", e.reasons AS "reasons", e.request_id AS "requestId", e.policy_version AS "policyVersion"';
+const EVENT_COLUMNS_AS = `${EVENT_FIELDS}, l.leaf_index AS "leafIndex", l.leaf_hash AS "leafHash", l.chain_hash AS "chainHash"`;
+/** Events with their place, placed or not. */
+const EVENT_SELECT = `SELECT ${EVENT_COLUMNS_AS} FROM audit_event e LEFT JOIN audit_leaf l ON l.event_no = e.no`;
+/** Placed events only. */
+const PLACED_SELECT = `SELECT ${EVENT_COLUMNS_AS} FROM audit_event e JOIN audit_leaf l ON l.event_no = e.no`;
 
 type RawEvent = Omit<AuditRow, 'no' | 'at' | 'leafIndex'> & { no: unknown; at: unknown; leafIndex: unknown };
 
@@ -54,7 +59,11 @@ function decodeEvent(r: RawEvent): AuditRow {
 
 const EVENT_COLUMNS = ['id', 'at', 'actor_type', 'actor_id', 'action', 'decision', 'subject', 'purpose', 'fields', 'reasons', 'request_id', 'policy_version'];
 
-/** Writers append here, in their own transaction; no shared row is touched, so replicas never queue on one another. */
+/**
+ * Writers append here, in their own transaction; no shared row is touched, so
+ * replicas never queue on one another. A trigger queues each event in
+ * audit_pending, in the same transaction, for the integrator.
+ */
 export async function insertEvents(tx: Tx, rows: NewAuditRow[]): Promise<void> {
   await insertRows(
     tx,
@@ -77,23 +86,18 @@ export async function saveTreeState(tx: Tx, state: TreeStateRow): Promise<void> 
   await execute(tx, 'UPDATE audit_tree_state SET tree_size = ?, chain_hash = ?, frontier = ? WHERE id = 1', [state.treeSize, state.chainHash, JSON.stringify(state.frontier)]);
 }
 
-/** Committed events without a place, oldest insert first. */
+/** Committed events waiting for a place, oldest insert first. */
 export async function pendingEvents(tx: Tx, limit: number): Promise<AuditRow[]> {
-  return (await query<RawEvent>(tx, `${EVENT_SELECT} WHERE leaf_index IS NULL ORDER BY no LIMIT ?`, [limit])).map(decodeEvent);
+  const sql = `SELECT ${EVENT_FIELDS}, NULL AS "leafIndex", NULL AS "leafHash", NULL AS "chainHash" FROM audit_pending p JOIN audit_event e ON e.no = p.no ORDER BY p.no LIMIT ?`;
+  return (await query<RawEvent>(tx, sql, [limit])).map(decodeEvent);
 }
 
-const PLACES_PER_STATEMENT = 250;
-
+/** Appends placed events to the log and takes them off the queue. */
 export async function placeEvents(tx: Tx, places: Array<{ no: number; leafIndex: number; leafHash: string; chainHash: string }>): Promise<void> {
-  for (let i = 0; i < places.length; i += PLACES_PER_STATEMENT) {
-    const chunk = places.slice(i, i + PLACES_PER_STATEMENT);
-    // VALUES columns are column1..column4 on both engines; the casts type PostgreSQL's parameters.
-    const values = chunk.map(() => '(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))').join(', ');
-    await execute(
-      tx,
-      `UPDATE audit_event SET leaf_index = v.column2, leaf_hash = v.column3, chain_hash = v.column4 FROM (VALUES ${values}) AS v WHERE audit_event.no = v.column1`,
-      chunk.flatMap((p) => [p.no, p.leafIndex, p.leafHash, p.chainHash]),
-    );
+  await insertRows(tx, 'audit_leaf', ['leaf_index', 'event_no', 'leaf_hash', 'chain_hash'], places.map((p) => [p.leafIndex, p.no, p.leafHash, p.chainHash]));
+  for (let i = 0; i < places.length; i += 5000) {
+    const chunk = places.slice(i, i + 5000);
+    await execute(tx, `DELETE FROM audit_pending WHERE no IN (${placeholders(chunk.length)})`, chunk.map((p) => p.no));
   }
 }
 
@@ -127,8 +131,8 @@ export async function readLeafHashes(db: Database, indexes: number[]): Promise<M
   const out = new Map<number, string>();
   for (let i = 0; i < indexes.length; i += 5000) {
     const chunk = indexes.slice(i, i + 5000);
-    const rows = await db.readRaw<{ i: unknown; h: string | null }>(`SELECT leaf_index AS "i", leaf_hash AS "h" FROM audit_event WHERE leaf_index IN (${placeholders(chunk.length)})`, chunk);
-    for (const r of rows) if (r.h !== null) out.set(toNumber(r.i), r.h);
+    const rows = await db.readRaw<{ i: unknown; h: string }>(`SELECT leaf_index AS "i", leaf_hash AS "h" FROM audit_leaf WHERE leaf_index IN (${placeholders(chunk.length)})`, chunk);
+    for (const r of rows) out.set(toNumber(r.i), r.h);
   }
   return out;
 }
@@ -179,27 +183,42 @@ function conditions(...initial: string[]) {
   return { where, params, add: (sql: string, ...values: unknown[]) => void (where.push(sql), params.push(...values)) };
 }
 
-/** Events in leaf order from `afterIndex` (exclusive) up to `beforeIndex` (exclusive). */
-export async function eventsInLeafOrder(db: Database, afterIndex: number, beforeIndex: number, limit: number): Promise<AuditRow[]> {
-  return (await db.readRaw<RawEvent>(`${EVENT_SELECT} WHERE leaf_index > ? AND leaf_index < ? ORDER BY leaf_index LIMIT ?`, [afterIndex, beforeIndex, limit])).map(decodeEvent);
+/**
+ * Leaves in order from `afterIndex` (exclusive) up to `beforeIndex` (exclusive),
+ * each with its event; a leaf whose event is gone comes back with a null id.
+ */
+export async function leavesInOrder(db: Database, afterIndex: number, beforeIndex: number, limit: number): Promise<AuditRow[]> {
+  const sql = `SELECT ${EVENT_COLUMNS_AS} FROM audit_leaf l LEFT JOIN audit_event e ON e.no = l.event_no WHERE l.leaf_index > ? AND l.leaf_index < ? ORDER BY l.leaf_index LIMIT ?`;
+  return (await db.readRaw<RawEvent>(sql, [afterIndex, beforeIndex, limit])).map((r) => ({ ...decodeEvent(r), no: toNumber(r.no ?? NaN) }));
 }
 
 export async function hasPendingEvents(db: Database): Promise<boolean> {
-  return (await db.readRaw('SELECT 1 AS "x" FROM audit_event WHERE leaf_index IS NULL LIMIT 1')).length > 0;
+  return (await db.readRaw('SELECT 1 AS "x" FROM audit_pending LIMIT 1')).length > 0;
 }
 
 export async function countPendingEvents(db: Database): Promise<number> {
-  const [row] = await db.readRaw<{ n: unknown }>('SELECT COUNT(*) AS "n" FROM audit_event WHERE leaf_index IS NULL');
+  const [row] = await db.readRaw<{ n: unknown }>('SELECT COUNT(*) AS "n" FROM audit_pending');
   return toNumber(row?.n ?? 0);
+}
+
+/** Events that are neither placed nor queued: only someone editing the tables behind Custos's back makes one. */
+export async function unaccountedEvents(db: Database, limit: number): Promise<Array<{ no: number; id: string }>> {
+  const rows = await db.readRaw<{ no: unknown; id: string }>(
+    'SELECT e.no AS "no", e.id AS "id" FROM audit_event e WHERE NOT EXISTS (SELECT 1 FROM audit_leaf l WHERE l.event_no = e.no) AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.no = e.no) ORDER BY e.no LIMIT ?',
+    [limit],
+  );
+  return rows.map((r) => ({ no: toNumber(r.no), id: r.id }));
 }
 
 /** Every event in insertion order, placed or not: for tests and tools that need what was written just now. */
 export async function eventsInInsertOrder(db: Database, filter: { action?: string }, limit: number): Promise<AuditRow[]> {
-  const where = filter.action ? ' WHERE action = ?' : '';
-  return (await db.readRaw<RawEvent>(`${EVENT_SELECT}${where} ORDER BY no LIMIT ?`, [...(filter.action ? [filter.action] : []), limit])).map(decodeEvent);
+  const where = filter.action ? ' WHERE e.action = ?' : '';
+  return (await db.readRaw<RawEvent>(`${EVENT_SELECT}${where} ORDER BY e.no LIMIT ?`, [...(filter.action ? [filter.action] : []), limit])).map(decodeEvent);
 }
 
 export interface EventSearch {
+  /** Only events placed below this leaf index: the tree size when the first page was read, so later pages never shift. */
+  belowLeaf: number;
   subjects?: string[];
   actor?: { type: string; id: string };
   purpose?: string;
@@ -208,27 +227,32 @@ export interface EventSearch {
   reason?: string;
   from?: Date;
   to?: Date;
-  /** Newest first: only events placed before this leaf index. */
-  beforeIndex?: number;
+  /** Newest first: only events inserted before this one. */
+  beforeNo?: number;
 }
 
-/** Placed events matching every filter, newest (highest leaf index) first. */
+/**
+ * Placed events matching every filter, newest (last inserted) first. Only
+ * events below a fixed leaf index are seen, so a result does not change while
+ * the trail grows, and each page walks the filter's index backwards from the cursor.
+ */
 export async function searchEvents(db: Database, search: EventSearch, limit: number): Promise<AuditRow[]> {
-  const { where, params, add } = conditions('leaf_index IS NOT NULL');
+  const { where, params, add } = conditions('l.leaf_index < ?');
+  params.push(search.belowLeaf);
   if (search.subjects) {
     if (search.subjects.length === 0) return [];
-    add(`subject IN (${placeholders(search.subjects.length)})`, ...search.subjects);
+    add(`e.subject IN (${placeholders(search.subjects.length)})`, ...search.subjects);
   }
-  if (search.actor) add('actor_type = ? AND actor_id = ?', search.actor.type, search.actor.id);
-  if (search.purpose) add('purpose = ?', search.purpose);
-  if (search.action) add('action = ?', search.action);
-  if (search.decision) add('decision = ?', search.decision);
+  if (search.actor) add('e.actor_type = ? AND e.actor_id = ?', search.actor.type, search.actor.id);
+  if (search.purpose) add('e.purpose = ?', search.purpose);
+  if (search.action) add('e.action = ?', search.action);
+  if (search.decision) add('e.decision = ?', search.decision);
   // Reason codes are [a-z0-9-] (checked at the edge), so they carry no LIKE wildcard.
-  if (search.reason) add('reasons LIKE ?', `%"code":"${search.reason}"%`);
-  if (search.from) add('at >= ?', search.from);
-  if (search.to) add('at < ?', search.to);
-  if (search.beforeIndex !== undefined) add('leaf_index < ?', search.beforeIndex);
-  return (await db.readRaw<RawEvent>(`${EVENT_SELECT} WHERE ${where.join(' AND ')} ORDER BY leaf_index DESC LIMIT ?`, [...params, limit])).map(decodeEvent);
+  if (search.reason) add('e.reasons LIKE ?', `%"code":"${search.reason}"%`);
+  if (search.from) add('e.at >= ?', search.from);
+  if (search.to) add('e.at < ?', search.to);
+  if (search.beforeNo !== undefined) add('e.no < ?', search.beforeNo);
+  return (await db.readRaw<RawEvent>(`${PLACED_SELECT} WHERE ${where.join(' AND ')} ORDER BY e.no DESC LIMIT ?`, [...params, limit])).map(decodeEvent);
 }
 
 export async function readStats(db: Database, fromHour: string, toHour: string): Promise<Array<{ hour: string; action: string; decision: string; reason: string; count: number }>> {

@@ -2,7 +2,7 @@ import type { JWK } from 'jose';
 import type { Database } from '../../storage/database.ts';
 import { chainHash, GENESIS_CHAIN_HASH, leafContentOf, leafHashOf } from './leaf.ts';
 import { Frontier } from './merkle/frontier.ts';
-import { countPendingEvents, eventsInLeafOrder, readTreeNodesUpTo, readTreeState, storedNodeLevels, treeHeadsBetween, type TreeHeadRow } from './store.ts';
+import { countPendingEvents, leavesInOrder, unaccountedEvents, readTreeNodesUpTo, readTreeState, storedNodeLevels, treeHeadsBetween, type TreeHeadRow } from './store.ts';
 import { STORED_LEVEL_STEP } from './tree-reader.ts';
 import { verifyTreeHead } from './tree-head.ts';
 
@@ -92,12 +92,13 @@ export async function verifyAuditLog(db: Database, jwks: { keys: JWK[] }, option
   if (atStart) return result(atStart);
   let nodeProblem: LogVerification['firstBad'] | undefined;
   for (let after = -1; after < size - 1; ) {
-    const rows = await eventsInLeafOrder(db, after, size, PAGE);
+    const rows = await leavesInOrder(db, after, size, PAGE);
     if (rows.length === 0) return result({ leafIndex: after + 1, problem: `event ${after + 1} is missing (deleted)` });
     for (const row of rows) {
       const index = frontier.size;
-      const bad = (problem: string) => result({ leafIndex: index, id: row.id, problem });
+      const bad = (problem: string) => result({ leafIndex: index, ...(row.id ? { id: row.id } : {}), problem });
       if (row.leafIndex !== index) return bad(`event ${index} is missing (deleted or moved)`);
+      if (row.id === null) return bad(`event ${index} is missing (deleted)`);
       const leaf = index >= from ? leafHashOf(leafContentOf(row, index)) : row.leafHash!;
       if (leaf !== row.leafHash) return bad('content does not match its leaf hash (edited)');
       chain = index >= from ? chainHash(chain, leaf) : row.chainHash!;
@@ -117,6 +118,8 @@ export async function verifyAuditLog(db: Database, jwks: { keys: JWK[] }, option
   if (chain !== state.chainHash || frontier.root().toString('hex') !== stateRoot(size, state.frontier)) {
     return result({ treeSize: size, problem: "the integrator's state does not match the events (edited)" });
   }
+  const [hidden] = await unaccountedEvents(db, 1);
+  if (hidden) return result({ id: hidden.id, problem: 'an event is neither in the log nor waiting to be placed (taken off the queue behind Custos\'s back)' });
   return result();
 }
 
