@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { CheckpointError, openCheckpoint } from '../modules/audit/tree-head.ts';
 import { verifyAuditLog, type LogVerification } from '../modules/audit/verify.ts';
 import { CliError, printJson, printLines, withRuntime } from './io.ts';
@@ -29,7 +30,9 @@ export async function verifyAuditCommand(options: { json?: boolean; from?: strin
         throw error;
       }
     }
-    return verifyAuditLog(runtime.db, { keys: [runtime.signingKey.publicJwk] }, { from, checkpoint });
+    // Event content is checked on worker threads (each with its own connection) while this thread checks the tree.
+    const parallel = { database: runtime.config.database, threads: Math.max(1, os.availableParallelism() - 1) };
+    return verifyAuditLog(runtime.db, { keys: [runtime.signingKey.publicJwk] }, { from, checkpoint, parallel });
   }, { integrate: false });
   if (typeof result === 'string') return fail2(options, `the checkpoint cannot be used: ${result}`);
   if (options.json) printJson(result);

@@ -54,7 +54,25 @@ const PLACED_SELECT = `SELECT ${EVENT_COLUMNS_AS} FROM audit_event e JOIN audit_
 type RawEvent = Omit<AuditRow, 'no' | 'at' | 'leafIndex'> & { no: unknown; at: unknown; leafIndex: unknown };
 
 function decodeEvent(r: RawEvent): AuditRow {
-  return { ...r, no: toNumber(r.no), at: toDate(r.at), leafIndex: toNullableNumber(r.leafIndex) };
+  // Written out rather than spread: verification decodes a million of these.
+  return {
+    no: toNumber(r.no),
+    id: r.id,
+    at: toDate(r.at),
+    actorType: r.actorType,
+    actorId: r.actorId,
+    action: r.action,
+    decision: r.decision,
+    subject: r.subject,
+    purpose: r.purpose,
+    fields: r.fields,
+    reasons: r.reasons,
+    requestId: r.requestId,
+    policyVersion: r.policyVersion,
+    leafIndex: toNullableNumber(r.leafIndex),
+    leafHash: r.leafHash,
+    chainHash: r.chainHash,
+  };
 }
 
 const EVENT_COLUMNS = ['id', 'at', 'actor_type', 'actor_id', 'action', 'decision', 'subject', 'purpose', 'fields', 'reasons', 'request_id', 'policy_version'];
@@ -189,7 +207,16 @@ function conditions(...initial: string[]) {
  */
 export async function leavesInOrder(db: Database, afterIndex: number, beforeIndex: number, limit: number): Promise<AuditRow[]> {
   const sql = `SELECT ${EVENT_COLUMNS_AS} FROM audit_leaf l LEFT JOIN audit_event e ON e.no = l.event_no WHERE l.leaf_index > ? AND l.leaf_index < ? ORDER BY l.leaf_index LIMIT ?`;
-  return (await db.readRaw<RawEvent>(sql, [afterIndex, beforeIndex, limit])).map((r) => ({ ...decodeEvent(r), no: toNumber(r.no ?? NaN) }));
+  return (await db.readRaw<RawEvent>(sql, [afterIndex, beforeIndex, limit])).map(decodeEvent);
+}
+
+/** The stored leaf hashes and chain hashes in leaf order (the tree check; no event content). */
+export async function leafHashesInOrder(db: Database, afterIndex: number, beforeIndex: number, limit: number): Promise<Array<{ leafIndex: number; leafHash: string; chainHash: string }>> {
+  const rows = await db.readRaw<{ i: unknown; h: string; c: string }>(
+    'SELECT leaf_index AS "i", leaf_hash AS "h", chain_hash AS "c" FROM audit_leaf WHERE leaf_index > ? AND leaf_index < ? ORDER BY leaf_index LIMIT ?',
+    [afterIndex, beforeIndex, limit],
+  );
+  return rows.map((r) => ({ leafIndex: toNumber(r.i), leafHash: r.h, chainHash: r.c }));
 }
 
 export async function hasPendingEvents(db: Database): Promise<boolean> {
