@@ -110,6 +110,13 @@ export class Conflict extends CustosError {
   }
 }
 
+/** An Idempotency-Key sent again with a different request (draft-ietf-httpapi-idempotency-key-header: 422). */
+export class IdempotencyKeyReused extends CustosError {
+  readonly status = 422;
+  readonly code = 'idempotency-key-reused';
+  readonly title = 'This Idempotency-Key was used for another request';
+}
+
 export class TooManyRequests extends CustosError {
   readonly status = 429;
   readonly code = 'too-many-requests';

@@ -87,10 +87,41 @@ function engineOf(tx: Tx): Engine {
   return bindingOf(tx).engine;
 }
 
+/**
+ * `?` placeholders as PostgreSQL's `$1, $2, …`. A `?` inside a string literal,
+ * a quoted identifier, a comment or a dollar-quoted body is text, not a
+ * placeholder; `??` stands for a literal `?` (PostgreSQL's jsonb operator).
+ * SQLite takes `?` as it is.
+ */
 export function adapt(engine: Engine, sql: string): string {
   if (engine === 'sqlite') return sql;
+  let out = '';
   let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+  for (let i = 0; i < sql.length; ) {
+    const c = sql[i]!;
+    const rest = sql.slice(i);
+    const skipped =
+      c === "'" ? /^'(?:[^']|'')*'/.exec(rest)
+      : c === '"' ? /^"(?:[^"]|"")*"/.exec(rest)
+      : c === '-' && sql[i + 1] === '-' ? /^--[^\n]*/.exec(rest)
+      : c === '/' && sql[i + 1] === '*' ? /^\/\*[\s\S]*?\*\//.exec(rest)
+      : c === '$' ? /^(\$[A-Za-z_]*\$)[\s\S]*?\1/.exec(rest)
+      : null;
+    if (skipped) {
+      out += skipped[0];
+      i += skipped[0].length;
+    } else if (c === '?' && sql[i + 1] === '?') {
+      out += '?';
+      i += 2;
+    } else if (c === '?') {
+      out += `$${++n}`;
+      i += 1;
+    } else {
+      out += c;
+      i += 1;
+    }
+  }
+  return out;
 }
 
 /** Dates as Prisma stores them on each engine, so rows written here read back through Prisma. */

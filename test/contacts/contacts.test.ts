@@ -91,6 +91,46 @@ describe('contact authorization', () => {
     expect(await gateway.runtime.db.read.contactReservation.count({ where: { subjectId } })).toBe(1);
   });
 
+  it('refuses an Idempotency-Key reused with another request, and never hands out the first person’s ticket', async () => {
+    const [first, second] = [await as(dialer).subject('13900139016'), await as(dialer).subject('13900139017')];
+    const answer = await as(dialer).authorize({ ref: first, channel: 'sms', purpose: 'survey' }, 'shared-key-1');
+    expect(answer.body.decision).toBe('allow');
+    const reused = await as(dialer).authorize({ ref: second, channel: 'sms', purpose: 'survey' }, 'shared-key-1');
+    expect(reused.status).toBe(422);
+    expect(reused.body).toMatchObject({ type: 'urn:custos:problem:idempotency-key-reused' });
+    expect(reused.text).not.toContain(answer.body.ticket);
+    expect((await as(dialer).authorize({ ref: first, channel: 'sms', purpose: 'survey', topic: undefined }, 'shared-key-1')).body).toEqual(answer.body);
+    expect((await as(dialer).authorize({ ref: first, channel: 'sms', purpose: 'marketing' }, 'shared-key-1')).status).toBe(422);
+    // Keys belong to the app that sent them: another app's same key is a new request.
+    const other = await appToken(gateway, await createTestApp(gateway, ['survey'], []));
+    const otherRef = (await as(other).lookup('13900139017')).body.ref as string | undefined;
+    if (otherRef) expect((await as(other).authorize({ ref: otherRef, channel: 'sms', purpose: 'survey' }, 'shared-key-1')).status).toBe(200);
+    const subjectOf = async (ref: string) => (await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } })).appId, ref))!;
+    expect(await gateway.runtime.db.read.contactReservation.count({ where: { subjectId: await subjectOf(second), appId: (await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref: second } })).appId } })).toBe(0);
+  });
+
+  it('gives the slot of a ticket that expired unrevealed back, and keeps the slot of a revealed one', async () => {
+    const ref = await as(dialer).subject('13900139018');
+    const tickets = [];
+    for (let i = 0; i < 3; i++) tickets.push((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.ticket as string);
+    expect((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.reasons[0].code).toBe('frequency-cap');
+    const expire = (ticket: string) => gateway.runtime.db.transaction((tx) => tx.contactReservation.update({ where: { ticket }, data: { expiresAt: new Date(Date.now() - 1000) } }));
+    await expire(tickets[0]!);
+    expect((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.decision).toBe('allow');
+
+    await as(dialer).consent(ref);
+    const call = (await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing' })).body;
+    expect((await as(dialer).reveal(call.ticket)).status).toBe(200);
+    await expire(call.ticket);
+    expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing' })).body.reasons[0].code).toBe('frequency-cap');
+    // The scrub counts slots the same way.
+    const scrub = await request(gateway.app).post('/v1/contacts/scrub').set('Authorization', `Bearer ${dialer}`).send({ channel: 'sms', purpose: 'survey', refs: [ref] });
+    expect(scrub.body.denied[0].reasons[0].code).toBe('frequency-cap');
+    await expire(tickets[1]!);
+    const again = await request(gateway.app).post('/v1/contacts/scrub').set('Authorization', `Bearer ${dialer}`).send({ channel: 'sms', purpose: 'survey', refs: [ref] });
+    expect(again.body.allowed).toEqual([ref]);
+  });
+
   it('reveals the identifier for the ticket’s channel once; not-sent gives the slot back', async () => {
     const ref = await as(dialer).subject('13900139007');
     const allowed = (await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body;

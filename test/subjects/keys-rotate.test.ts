@@ -42,4 +42,14 @@ describe('custos keys rotate', () => {
     expect(await db.subject.count()).toBe(12);
     expect((await verifyLog(gateway)).ok).toBe(true);
   });
+
+  it('demo seed counts only the people it really created when drawn numbers are taken already', async () => {
+    const ctx = systemContext(gateway);
+    const app = await gateway.runtime.auth.createApp(ctx, { name: 'Seed', purposes: ['support'], reveal: [] });
+    const before = await gateway.runtime.db.read.subject.count();
+    expect(await gateway.runtime.subjects.seedSubjects(ctx, app.clientId, 30, undefined, { firstSerial: 777 })).toEqual({ created: 30 });
+    // The same numbers again: every one is taken, so the seed draws on until 20 new people exist.
+    expect(await gateway.runtime.subjects.seedSubjects(ctx, app.clientId, 20, undefined, { firstSerial: 777 })).toEqual({ created: 20 });
+    expect(await gateway.runtime.db.read.subject.count()).toBe(before + 50);
+  });
 });

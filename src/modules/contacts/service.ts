@@ -1,5 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Conflict, Forbidden, InvalidIdentifier, NotFound, PolicyViolation } from '../../shared/errors.ts';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../../shared/canonical-json.ts';
+import { Conflict, Forbidden, IdempotencyKeyReused, InvalidIdentifier, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
@@ -82,9 +83,16 @@ export function createContactService(deps: ContactServiceDeps) {
    */
   async function authorize(ctx: RequestContext, caller: ContactCaller, input: { ref: string } & ContactRequest, idempotencyKey?: string): Promise<AuthorizeAnswer> {
     const action = 'contacts.authorize';
+    // A key replays its first answer only for the same request; reused with another, it is refused (IETF Idempotency-Key draft).
+    const requestHash = idempotencyKey ? createHash('sha256').update(canonicalJson(input)).digest('hex') : '';
+    const replay = async (previous: { requestHash: string; response: string } | undefined): Promise<AuthorizeAnswer | undefined> => {
+      if (!previous) return undefined;
+      if (previous.requestHash === requestHash) return JSON.parse(previous.response) as AuthorizeAnswer;
+      return refuse(ctx, { action, purpose: input.purpose, reason: 'idempotency-key-reused' }, new IdempotencyKeyReused('this Idempotency-Key was sent before with a different request; use a new key for a new request'));
+    };
     if (idempotencyKey) {
-      const previous = await store.findIdempotent(db.read, caller.clientId, idempotencyKey);
-      if (previous) return JSON.parse(previous) as AuthorizeAnswer;
+      const replayed = await replay(await store.findIdempotent(db.read, caller.clientId, idempotencyKey));
+      if (replayed) return replayed;
     }
     await validateRequest(ctx, input, action);
     const subjectId = await subjects.subjectOfRef(caller.clientId, input.ref);
@@ -94,10 +102,10 @@ export function createContactService(deps: ContactServiceDeps) {
     const facts = await standingFacts(caller, subjectId, input);
     return reservations.run(subjectId, async (tx) => {
       if (idempotencyKey) {
-        const previous = await store.findIdempotent(tx, caller.clientId, idempotencyKey);
-        if (previous) return JSON.parse(previous) as AuthorizeAnswer;
+        const replayed = await replay(await store.findIdempotent(tx, caller.clientId, idempotencyKey));
+        if (replayed) return replayed;
       }
-      const held = await store.reservationsSince(tx, subjectId, input.channel, capHorizon(policy, input, now));
+      const held = await store.reservationsSince(tx, subjectId, input.channel, capHorizon(policy, input, now), now);
       const { reasons, retryAfter } = evaluateContact(policy, input, { ...facts, held }, now);
       let answer: AuthorizeAnswer;
       if (reasons.length > 0) {
@@ -110,7 +118,7 @@ export function createContactService(deps: ContactServiceDeps) {
         answer = { decision: 'allow', ticket, expiresAt: expiresAt.toISOString() };
         await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose: input.purpose, reasons: [{ code: 'channel', detail: input.channel }, ...(input.topic ? [{ code: 'topic', detail: input.topic }] : [])] });
       }
-      if (idempotencyKey) await store.saveIdempotent(tx, caller.clientId, idempotencyKey, JSON.stringify(answer), now);
+      if (idempotencyKey) await store.saveIdempotent(tx, { appId: caller.clientId, key: idempotencyKey, requestHash, response: JSON.stringify(answer), at: now });
       return answer;
     });
   }
@@ -137,7 +145,7 @@ export function createContactService(deps: ContactServiceDeps) {
       const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
       const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic });
       const dnc = checkList ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
-      const held = await store.reservationsSinceMany(db, subjectIds, input.channel, since);
+      const held = await store.reservationsSinceMany(db, subjectIds, input.channel, since, now);
 
       const events: AuditEventInput[] = [];
       for (const ref of part) {

@@ -26,12 +26,20 @@ export async function lockSubjectContacts(tx: Tx, engine: Database['kind'], subj
   if (engine === 'postgresql') await execute(tx, 'SELECT pg_advisory_xact_lock(hashtextextended(?, 11))', [`contact:${subjectId}`]);
 }
 
-/** Slots held in a window: every reservation not released, on this channel, since `since`. */
-export async function reservationsSince(tx: Tx, subjectId: string, channel: string, since: Date): Promise<Array<{ purpose: string; reservedAt: Date }>> {
+/**
+ * A slot is held by a reservation that is not released, unless its ticket
+ * expired with no reveal and no outcome: nobody can have been contacted
+ * through Custos with it, so it gives the slot back. A revealed ticket keeps
+ * its slot until an outcome says not-sent (the number may have been dialled).
+ */
+const HOLDS_SLOT = `status <> 'released' AND NOT (status = 'reserved' AND revealed_at IS NULL AND expires_at <= ?)`;
+
+/** Slots held in a window on this channel since `since`, as of `now`. */
+export async function reservationsSince(tx: Tx, subjectId: string, channel: string, since: Date, now: Date): Promise<Array<{ purpose: string; reservedAt: Date }>> {
   const rows = await query<{ purpose: string; reservedAt: string | Date }>(
     tx,
-    `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND status <> 'released' ORDER BY reserved_at`,
-    [subjectId, channel, since],
+    `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} ORDER BY reserved_at`,
+    [subjectId, channel, since, now],
   );
   return rows.map((r) => ({ purpose: r.purpose, reservedAt: new Date(r.reservedAt) }));
 }
@@ -57,12 +65,12 @@ export async function recordOutcome(tx: Tx, ticket: string, status: string, at: 
   return count === 1;
 }
 
-export async function findIdempotent(db: DbClient | Tx, appId: string, key: string): Promise<string | undefined> {
-  return (await db.contactIdempotency.findUnique({ where: { appId_key: { appId, key } } }))?.response;
+export async function findIdempotent(db: DbClient | Tx, appId: string, key: string): Promise<{ requestHash: string; response: string } | undefined> {
+  return (await db.contactIdempotency.findUnique({ where: { appId_key: { appId, key } }, select: { requestHash: true, response: true } })) ?? undefined;
 }
 
-export async function saveIdempotent(tx: Tx, appId: string, key: string, response: string, at: Date): Promise<void> {
-  await tx.contactIdempotency.create({ data: { appId, key, response, createdAt: at } });
+export async function saveIdempotent(tx: Tx, row: { appId: string; key: string; requestHash: string; response: string; at: Date }): Promise<void> {
+  await tx.contactIdempotency.create({ data: { appId: row.appId, key: row.key, requestHash: row.requestHash, response: row.response, createdAt: row.at } });
 }
 
 // Entries in force: internal and pre-0005 entries by digest, imported registry numbers by tag.
@@ -96,14 +104,14 @@ export async function dncMatches(db: Database, digests: string[]): Promise<Map<s
 }
 
 /** Slots held on a channel since `since`, for many subjects: subject → purposes of the held slots, oldest first. */
-export async function reservationsSinceMany(db: Database, subjectIds: string[], channel: string, since: Date): Promise<Map<string, Array<{ purpose: string; reservedAt: Date }>>> {
+export async function reservationsSinceMany(db: Database, subjectIds: string[], channel: string, since: Date, now: Date): Promise<Map<string, Array<{ purpose: string; reservedAt: Date }>>> {
   const out = new Map<string, Array<{ purpose: string; reservedAt: Date }>>();
   for (let i = 0; i < subjectIds.length; i += 5000) {
     const chunk = subjectIds.slice(i, i + 5000);
     const rows = await db.readRaw<{ subjectId: string; purpose: string; reservedAt: string | Date }>(
       `SELECT subject_id AS "subjectId", purpose, reserved_at AS "reservedAt" FROM contact_reservation
-        WHERE channel = ? AND reserved_at > ? AND status <> 'released' AND subject_id IN (${placeholders(chunk.length)}) ORDER BY reserved_at`,
-      [channel, since, ...chunk],
+        WHERE channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} AND subject_id IN (${placeholders(chunk.length)}) ORDER BY reserved_at`,
+      [channel, since, now, ...chunk],
     );
     for (const r of rows) {
       if (!out.has(r.subjectId)) out.set(r.subjectId, []);

@@ -297,10 +297,11 @@ export function createSubjectService(deps: SubjectServiceDeps) {
   }
 
   /** `custos demo seed`: realistic fake customers, written through the same encryption and pseudonyms, in bulk. */
-  async function seedSubjects(ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void): Promise<{ created: number }> {
+  async function seedSubjects(ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options: { firstSerial?: number } = {}): Promise<{ created: number }> {
     const purpose = Object.keys(policy.purposes)[0]!;
     let created = 0;
-    let serial = Math.floor(Math.random() * 50_000_000);
+    let serial = options.firstSerial ?? Math.floor(Math.random() * 50_000_000);
+    // Batches run until `count` people were really created: a drawn number already taken is skipped and drawn again.
     while (created < count) {
       const size = Math.min(SEED_BATCH_SIZE, count - created);
       await db.transaction(async (tx) => {
@@ -335,8 +336,8 @@ export function createSubjectService(deps: SubjectServiceDeps) {
           refs: keep(batch.refs),
         });
         await appendAuditEvents(tx, ctx, events.filter((e) => !skip.has(e.subject!)));
+        created += size - skip.size;
       });
-      created += size;
       onProgress?.(created);
     }
     return { created };
