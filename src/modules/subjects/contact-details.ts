@@ -1,0 +1,37 @@
+import { currentKeyVersion } from '../keys/store.ts';
+import { isRefShaped } from '../pseudonyms/derive.ts';
+import * as store from './store.ts';
+import { versionsUpTo, type Vault } from './vault.ts';
+
+/**
+ * What contact authorization needs of a subject: its time zone and, when a
+ * field is named, that identifier's current value (decrypted only then).
+ */
+export async function contactDetails(vault: Vault, subjectId: string, field: string | undefined): Promise<{ timezone: string | null; value: string | null } | undefined> {
+  const { db, dataKeyOf, decryptValue } = vault;
+  const found = await store.readSubjectById(db, subjectId, field ?? null);
+  if (!found) return undefined;
+  return { timezone: found.timezone, value: found.ciphertext === null || !field ? null : String(decryptValue(dataKeyOf(found), subjectId, field, found.ciphertext)) };
+}
+
+/**
+ * Campaign scrubbing in bulk: for each of the app's refs, the subject id, time
+ * zone and, when a field is named, that identifier's pseudonyms (every key
+ * version). Refs of other apps and unknown refs are absent from the answer.
+ */
+export async function contactDetailsByRefs(vault: Vault, appId: string, refs: string[], field: string | undefined): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
+  const { db, dataKeyOf, decryptValue, digestKeys } = vault;
+  const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field ?? null);
+  const versions = versionsUpTo(await currentKeyVersion(db.read));
+  const out = new Map<string, { subjectId: string; timezone: string | null; digests: string[] }>();
+  for (const [ref, row] of rows) {
+    let digests: string[] = [];
+    if (row.ciphertext !== null && field) {
+      const value = String(decryptValue(dataKeyOf(row), row.id, field, row.ciphertext));
+      digests = digestKeys(field, value, versions).map((k) => k.digest);
+    }
+    out.set(ref, { subjectId: row.id, timezone: row.timezone, digests });
+  }
+  return out;
+}
+

@@ -1,0 +1,43 @@
+import { ConsentRequired, Forbidden, NotFound, PolicyViolation } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import { appPseudonym, isRefShaped } from '../pseudonyms/derive.ts';
+import { grantedPurpose, type Violation } from './collection.ts';
+import type { AttributeValue } from './schema.ts';
+import * as store from './store.ts';
+import type { AppCaller, RequireConsent, SubjectView, Vault } from './vault.ts';
+
+export async function readSubject(vault: Vault, requireConsent: RequireConsent, ctx: RequestContext, caller: AppCaller, ref: string, purpose: string): Promise<SubjectView> {
+  const { db, policy, keys, refuse, dataKeyOf, decryptValue } = vault;
+  const action = 'subjects.subject.read';
+  const access = grantedPurpose(policy, caller.purposes, purpose);
+  if ('violation' in access) return refuse(ctx, { action, purpose, reasons: [{ code: access.violation.reason }] }, readRefusal(access.violation));
+  const found = isRefShaped(ref) ? await store.readSubjectByRef(db, ref, access.definition.read) : undefined;
+  if (!found || found.subject.appId !== caller.clientId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
+  const { subject, fields: sealed } = found;
+  const subjectId = subject.id;
+  let basis: string;
+  try {
+    basis = await requireConsent(subjectId, purpose);
+  } catch (error) {
+    if (error instanceof ConsentRequired) return refuse(ctx, { action, subject: subjectId, purpose, reasons: [{ code: 'no-consent' }] }, error);
+    throw error;
+  }
+  const dataKey = dataKeyOf(subject);
+  const view: SubjectView = { ref, purpose, attributes: {}, identifiers: {}, timezone: subject.timezone };
+  for (const [field, ciphertext] of sealed) {
+    const value = decryptValue(dataKey, subjectId, field, ciphertext);
+    if (policy.fields[field]?.kind === 'identifier') view.identifiers[field] = appPseudonym(keys.appPseudonymKey, caller.clientId, field, String(value));
+    else view.attributes[field] = value as AttributeValue;
+  }
+  // The values leave Custos only once their audit event is committed.
+  await vault.audit.record(ctx, { action, decision: 'allow', subject: subjectId, purpose, fields: [...sealed.keys()], reasons: [{ code: basis }] });
+  return view;
+}
+
+
+export function readRefusal(violation: Violation): Error {
+  return violation.reason === 'purpose-not-granted'
+    ? new Forbidden('this app is not granted the requested purpose')
+    : new PolicyViolation('the purpose does not exist in the loaded policy', [{ ...violation }]);
+}
+

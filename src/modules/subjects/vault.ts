@@ -1,0 +1,101 @@
+import { open, seal } from '../../keys/envelope.ts';
+import { canonicalJson } from '../../shared/canonical-json.ts';
+import { PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Database, Tx } from '../../storage/database.ts';
+import type { AuditGroupCommit } from '../audit/group-commit.ts';
+import type { AuditEventInput } from '../audit/schema.ts';
+import type { KeyRing } from '../keys/key-ring.ts';
+import type { Policy } from '../policies/schema.ts';
+import { identifierDigest, isRefShaped, newRef } from '../pseudonyms/derive.ts';
+import type { Violation } from './collection.ts';
+import { normalizeIdentifier } from './normalize.ts';
+import type { AttributeValue } from './schema.ts';
+import * as store from './store.ts';
+
+/** The app acting, as the auth layer established it. */
+export interface AppCaller {
+  clientId: string;
+  purposes: readonly string[];
+}
+
+/** The consent module's check: throws ConsentRequired when a consent-based purpose has no active consent. */
+export type RequireConsent = (subjectId: string, purpose: string) => Promise<'consent-active' | 'not-consent-based'>;
+
+export interface SubjectView {
+  ref: string;
+  purpose: string;
+  attributes: Record<string, AttributeValue>;
+  identifiers: Record<string, string>;
+  timezone: string | null;
+}
+
+export interface VaultDeps {
+  db: Database;
+  policy: Policy;
+  keys: KeyRing;
+  audit: AuditGroupCommit;
+}
+
+export const versionsUpTo = (current: number) => Array.from({ length: current }, (_, i) => i + 1);
+
+/**
+ * What every subject operation shares: storage, policy, the key ring, and the
+ * vault's envelope encryption and pseudonym helpers. Each operation
+ * (write.ts, read.ts, lookup.ts, …) takes it as its first argument.
+ */
+export function createVault(deps: VaultDeps) {
+  const { db, policy, keys, audit } = deps;
+
+/** Refusals are accesses too: they are audited (committed) before the error goes out. */
+async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
+  await audit.record(ctx, { ...event, decision: 'deny' });
+  throw error;
+}
+
+function violationError(violations: Violation[]): PolicyViolation {
+  const detail = violations.map((v) => `${v.field}: ${v.reason}`).join('; ');
+  return new PolicyViolation(`refused by the data policy: ${detail}`, violations.map((v) => ({ ...v })));
+}
+
+function normalizeAll(identifiers: Record<string, string>): { values: Map<string, string>; problems: FieldProblem[] } {
+  const values = new Map<string, string>();
+  const problems: FieldProblem[] = [];
+  for (const [name, raw] of Object.entries(identifiers)) {
+    const result = normalizeIdentifier(policy.fields[name]!, raw, policy.defaults.region);
+    if ('problem' in result) problems.push({ path: `identifiers.${name}`, message: result.problem });
+    else values.set(name, result.value);
+  }
+  return { values, problems };
+}
+
+function digestKeys(kind: string, value: string, versions: number[]): store.DigestKey[] {
+  return versions.map((keyVersion) => ({ kind, keyVersion, digest: identifierDigest(keys.identifierKey(keyVersion), kind, value) }));
+}
+
+const dataKeyOf = (subject: Pick<store.SubjectRow, 'id' | 'keyVersion' | 'wrappedKey'>) => open(keys.wrappingKey(subject.keyVersion), subject.wrappedKey, subject.id);
+const encryptValue = (dataKey: Buffer, subjectId: string, field: string, value: unknown) => seal(dataKey, Buffer.from(canonicalJson(value), 'utf8'), `${subjectId}/${field}`);
+const decryptValue = (dataKey: Buffer, subjectId: string, field: string, sealed: string) => JSON.parse(open(dataKey, sealed, `${subjectId}/${field}`).toString('utf8')) as unknown;
+
+async function refFor(tx: Tx, appId: string, subjectId: string, at: Date): Promise<string> {
+  const existing = await store.findRefOfApp(tx, appId, subjectId);
+  if (existing) return existing;
+  const ref = newRef();
+  await store.insertRef(tx, { ref, appId, subjectId, createdAt: at });
+  return ref;
+}
+
+/** The subject behind an app's ref; another app's ref and a made-up one look the same. */
+async function subjectOfRef(client: Tx | Database['read'], appId: string, ref: string): Promise<string | undefined> {
+  if (!isRefShaped(ref)) return undefined;
+  const found = await store.findRef(client, ref);
+  return found && found.appId === appId ? found.subjectId : undefined;
+}
+
+
+  const identifierFields = () => Object.entries(policy.fields).filter(([, f]) => f.kind === 'identifier').map(([name]) => name);
+
+  return { db, policy, keys, audit, refuse, violationError, normalizeAll, digestKeys, dataKeyOf, encryptValue, decryptValue, refFor, subjectOfRef, identifierFields };
+}
+
+export type Vault = ReturnType<typeof createVault>;
