@@ -160,14 +160,15 @@ async function main(): Promise<void> {
     const figures: Figure[] = [];
     for (const [name, options] of scenarios) if (only.test(name)) figures.push(await measure(name, options));
 
-    // Tree maintenance off: a gateway that leaves integration to others (AUDIT_INTEGRATOR=false), same load.
+    // Tree maintenance on and off, each on a freshly started gateway (on, off, on), so neither
+    // inherits the other's warm or cold state; off = AUDIT_INTEGRATOR=false, events wait unplaced.
     const authorize = scenarios.find(([name]) => name.startsWith('POST /v1/contacts/authorize'))!;
     if (only.test(authorize[0])) {
-      await gateway.process.stop();
-      const untreed = await startGateway({ AUDIT_INTEGRATOR: 'false' });
-      figures.push(await measure(`${authorize[0]}, tree maintenance off`, { ...authorize[1], url: `${untreed.url}/v1/contacts/authorize` }));
-      await untreed.process.stop();
-      gateway = await startGateway();
+      for (const integrate of [true, false, true]) {
+        await gateway.process.stop();
+        gateway = await startGateway({ AUDIT_INTEGRATOR: String(integrate) });
+        figures.push(await measure(`authorize, fresh gateway, tree maintenance ${integrate ? 'on' : 'off'}`, { ...authorize[1], url: `${gateway.url}/v1/contacts/authorize` }));
+      }
     }
     printTable(baseline, figures);
     if (only.test('audit')) await benchAuditQueries(gateway.url, gateway.process.child.pid!, officer, auditSubjects, env);
