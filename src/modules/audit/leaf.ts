@@ -5,22 +5,8 @@ import type { NewAuditRow } from './store.ts';
 
 export const GENESIS_CHAIN_HASH = '0'.repeat(64);
 
-/** What a leaf commits to: the event and its place in the log. */
-export interface LeafContent {
-  index: number;
-  id: string;
-  at: Date;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  decision: string;
-  subject: string | null;
-  purpose: string | null;
-  fields: string[];
-  reasons: AuditReason[];
-  requestId: string | null;
-  policyVersion: string;
-}
+/** What a leaf commits to: the event (its JSON columns parsed) and its place in the log. */
+export type LeafContent = Omit<NewAuditRow, 'fields' | 'reasons'> & { index: number; fields: string[]; reasons: AuditReason[] };
 
 /**
  * The entry of a leaf: the event as RFC 8785 canonical JSON (keys sorted by

@@ -6,16 +6,13 @@ import type { AuditEvent, AuditReason } from './schema.ts';
 import { toAuditEvent } from './service.ts';
 import { readStats, readTreeState, searchEvents, type EventSearch } from './store.ts';
 
-export interface AuditFilter {
+/** An officer's filters: as the store searches (purpose, action, …), plus who, as officers name them. */
+export interface AuditFilter extends Pick<EventSearch, 'purpose' | 'action' | 'decision' | 'reason' | 'from' | 'to'> {
+  /** A ref of any app, a subject pseudonym or a raw identifier. */
   subject?: string;
   app?: string;
+  /** Username or id. */
   officer?: string;
-  purpose?: string;
-  action?: string;
-  decision?: string;
-  reason?: string;
-  from?: Date;
-  to?: Date;
 }
 
 export interface AuditSearchDeps {
