@@ -77,8 +77,39 @@ describe('contact authorization', () => {
     const bird = await as(dialer).authorize({ ref, channel: 'email', purpose: 'marketing', topic: 'bird-food' });
     expect(bird.body.reasons).toEqual([{ code: 'topic-opted-out', detail: 'the person opted out of the topic bird-food' }]);
     expect((await as(dialer).authorize({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })).body.decision).toBe('allow');
-    expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing', topic: 'cat-food' })).body.reasons[0].code).toBe('opted-out');
+    expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing', topic: 'cat-food' })).body.reasons).toEqual([
+      { code: 'outside-consent-scope', detail: 'the consent to marketing covers email, sms only, not call' },
+    ]);
     expect((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'support' })).body.reasons).toEqual([{ code: 'channel-not-allowed', detail: 'support may use call, email' }]);
+  });
+
+  it('tells never granted, lapsed, withdrawn and narrower-than-asked apart, and lists only reasons that apply', async () => {
+    const codes = async (ref: string, body: object) => {
+      const answer = (await as(dialer).authorize({ ref, purpose: 'marketing', ...body })).body;
+      return answer.decision === 'allow' ? [] : ((answer.reasons ?? [answer]) as Array<{ code: string }>).map((r) => r.code ?? JSON.stringify(r));
+    };
+    const never = await as(dialer).subject('13900139021');
+    expect(await as(dialer).authorize({ ref: never, channel: 'email', purpose: 'marketing' }).then((a) => a.body.reasons)).toEqual([{ code: 'no-consent', detail: 'the person never consented to marketing' }]);
+    // A channel the purpose cannot use is the purpose's reason alone: nobody opted out of it.
+    const narrow = await as(dialer).subject('13900139022');
+    await as(dialer).consent(narrow, { channels: ['sms', 'email'], topics: ['cat-food'] });
+    expect(await codes(narrow, { channel: 'wechat' })).toEqual(['channel-not-allowed']);
+    expect(await codes(narrow, { channel: 'call', topic: 'cat-food' })).toEqual(['outside-consent-scope']);
+    expect(await codes(narrow, { channel: 'email', topic: 'bird-food' })).toEqual(['outside-consent-scope']);
+    await as(dialer).withdraw(narrow, { channels: ['sms'] });
+    await as(dialer).withdraw(narrow, { topics: ['cat-food'] });
+    expect(await codes(narrow, { channel: 'email', topic: 'cat-food' })).toEqual(['opted-out']); // every granted topic taken back: the purpose is withdrawn
+    const partial = await as(dialer).subject('13900139023');
+    await as(dialer).consent(partial, { channels: ['sms', 'email'] });
+    await as(dialer).withdraw(partial, { channels: ['sms'], topics: ['bird-food'] });
+    expect(await codes(partial, { channel: 'sms', topic: 'cat-food' })).toEqual(['opted-out']);
+    expect(await codes(partial, { channel: 'email', topic: 'bird-food' })).toEqual(['topic-opted-out']);
+    expect(await codes(partial, { channel: 'call', topic: 'bird-food' })).toEqual(['outside-consent-scope', 'topic-opted-out']);
+    const lapsed = await as(dialer).subject('13900139024');
+    await as(dialer).consent(lapsed, { expiresAt: new Date(Date.now() + 1200).toISOString() });
+    expect(await codes(lapsed, { channel: 'email' })).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await codes(lapsed, { channel: 'email' })).toEqual(['consent-expired']);
   });
 
   it('replays the first answer for a retried Idempotency-Key instead of reserving a second slot', async () => {

@@ -41,6 +41,9 @@ export const consentStateSchema = z
     status: z.enum(['active', 'withdrawn', 'expired', 'none']),
     channels: z.array(z.string()),
     topics: z.array(z.string()),
+    /** Channels and topics the person took back since the last grant (as opposed to never granted). */
+    withdrawnChannels: z.array(z.string()),
+    withdrawnTopics: z.array(z.string()),
     recipients: z.array(z.string()),
     source: z.string().nullable(),
     noticeVersion: z.string().nullable(),

@@ -26,7 +26,7 @@ const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
  * needs no job (a grant past its expiresAt simply no longer counts).
  */
 export function foldConsent(purpose: string, definition: PurposeDefinition, entries: LedgerEntry[], now: Date): ConsentState {
-  let state: ConsentState = { purpose, status: 'none', channels: [], topics: [], recipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
+  let state: ConsentState = { purpose, status: 'none', channels: [], topics: [], withdrawnChannels: [], withdrawnTopics: [], recipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
   let expiresAt: Date | null = null;
   for (const e of entries) {
     if (e.purpose !== purpose) continue;
@@ -37,6 +37,8 @@ export function foldConsent(purpose: string, definition: PurposeDefinition, entr
         status: 'active',
         channels: e.channels ?? [...definition.channels],
         topics: e.topics ?? [...definition.topics],
+        withdrawnChannels: [],
+        withdrawnTopics: [],
         recipients: e.recipients ?? [],
         source: e.source,
         noticeVersion: e.noticeVersion,
@@ -56,7 +58,9 @@ export function foldConsent(purpose: string, definition: PurposeDefinition, entr
     const topics = e.topics ? state.topics.filter((t) => !e.topics!.includes(t)) : state.topics;
     // Withdrawing every channel, or every topic of a purpose that has topics, withdraws the purpose.
     const nothingLeft = (channels.length === 0 && definition.channels.length > 0) || (topics.length === 0 && definition.topics.length > 0);
-    state = whole || nothingLeft ? { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() } : { ...state, channels, topics, changedAt: e.at.toISOString() };
+    const withdrawnChannels = [...new Set([...state.withdrawnChannels, ...state.channels.filter((c) => !channels.includes(c))])];
+    const withdrawnTopics = [...new Set([...state.withdrawnTopics, ...state.topics.filter((t) => !topics.includes(t))])];
+    state = whole || nothingLeft ? { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() } : { ...state, channels, topics, withdrawnChannels, withdrawnTopics, changedAt: e.at.toISOString() };
   }
   if (state.status === 'active' && expiresAt && expiresAt.getTime() <= now.getTime()) state = { ...state, status: 'expired' };
   return state;

@@ -4,7 +4,17 @@ import type { Policy } from '../policies/schema.ts';
 import { quietHoursAt } from './quiet-hours.ts';
 
 export interface DenyReason {
-  code: 'purpose-not-granted' | 'channel-not-allowed' | 'no-consent' | 'opted-out' | 'topic-opted-out' | 'do-not-call' | 'frequency-cap' | 'quiet-hours';
+  code:
+    | 'purpose-not-granted'
+    | 'channel-not-allowed'
+    | 'no-consent'
+    | 'consent-expired'
+    | 'opted-out'
+    | 'topic-opted-out'
+    | 'outside-consent-scope'
+    | 'do-not-call'
+    | 'frequency-cap'
+    | 'quiet-hours';
   detail: string;
 }
 
@@ -44,6 +54,35 @@ export function doNotCallApplies(policy: Policy, request: ContactRequest): boole
 }
 
 /**
+ * Why a consent does not cover this contact, in the person's terms: never
+ * given, lapsed, taken back (the whole purpose, a channel, a topic), or given
+ * for a narrower scope than asked. A channel the purpose cannot use at all is
+ * the purpose's reason (channel-not-allowed), not the consent's.
+ */
+function consentReasons(state: ConsentState, request: ContactRequest, channelOfPurpose: boolean): DenyReason[] {
+  const purpose = request.purpose;
+  if (state.status === 'none') return [{ code: 'no-consent', detail: `the person never consented to ${purpose}` }];
+  if (state.status === 'expired') return [{ code: 'consent-expired', detail: `the consent to ${purpose} expired at ${state.expiresAt}` }];
+  if (state.status === 'withdrawn') return [{ code: 'opted-out', detail: `the person withdrew consent to ${purpose}` }];
+  const out: DenyReason[] = [];
+  if (channelOfPurpose && !state.channels.includes(request.channel)) {
+    out.push(
+      state.withdrawnChannels.includes(request.channel)
+        ? { code: 'opted-out', detail: `the person opted out of ${request.channel} for ${purpose}` }
+        : { code: 'outside-consent-scope', detail: `the consent to ${purpose} covers ${state.channels.join(', ')} only, not ${request.channel}` },
+    );
+  }
+  if (request.topic !== undefined && !state.topics.includes(request.topic)) {
+    out.push(
+      state.withdrawnTopics.includes(request.topic)
+        ? { code: 'topic-opted-out', detail: `the person opted out of the topic ${request.topic}` }
+        : { code: 'outside-consent-scope', detail: `the consent to ${purpose} covers the topics ${state.topics.join(', ')} only, not ${request.topic}` },
+    );
+  }
+  return out;
+}
+
+/**
  * The contact rules, all of them, as one pure function: every failing check is
  * reported. `retryAfter` is set only when waiting can help (quiet hours and
  * caps), at the time every such obstacle has passed.
@@ -56,11 +95,7 @@ export function evaluateContact(policy: Policy, request: ContactRequest, facts: 
   if (!definition.channels.includes(request.channel)) reasons.push({ code: 'channel-not-allowed', detail: `${request.purpose} may use ${definition.channels.join(', ') || 'no channel'}` });
 
   const { allowed, state } = facts.consent;
-  if (!allowed && state) {
-    if (state.status !== 'active') reasons.push({ code: state.status === 'withdrawn' ? 'opted-out' : 'no-consent', detail: `consent for ${request.purpose} is ${state.status}` });
-    else if (!state.channels.includes(request.channel)) reasons.push({ code: 'opted-out', detail: `the person opted out of ${request.channel} for ${request.purpose}` });
-    else reasons.push({ code: 'topic-opted-out', detail: `the person opted out of the topic ${request.topic}` });
-  }
+  if (!allowed && state) reasons.push(...consentReasons(state, request, definition.channels.includes(request.channel)));
 
   if (doNotCallApplies(policy, request) && facts.doNotCallSources.length > 0) reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(facts.doNotCallSources)].join(', ')})` });
 
