@@ -55,14 +55,14 @@ async function prepareSchema(config: Config, logger: Logger): Promise<void> {
   }
   const pending = await migrate(config.database, { dryRun: true });
   if (pending.applied.length > 0) {
-    throw new MigrationError(`the PostgreSQL schema "${config.database.schema}" needs migrations ${pending.applied.join(', ')}; run \`custos migrate\` first`);
+    throw new MigrationError(`the PostgreSQL schema "${config.database.schema}" needs migrations ${pending.applied.join(', ')}; run \`npm run custos -- migrate\` from the checkout (\`custos migrate\` when installed) first`);
   }
 }
 
 /** `integrate: false` for commands that only read the trail (audit verify): they place and sign nothing. */
-export async function createRuntime(config: Config, logger: Logger, options: { integrate?: boolean } = {}): Promise<Runtime> {
+export async function createRuntime(config: Config, logger: Logger, options: { integrate?: boolean; announceDevelopmentKey?: boolean } = {}): Promise<Runtime> {
   const loaded = loadPolicy(config.policyDir);
-  const masterKey = loadMasterKey(config.masterKey, config.dataDir, logger);
+  const masterKey = loadMasterKey(config.masterKey, config.dataDir, logger, { announceExisting: options.announceDevelopmentKey !== false });
   const signingKey = await deriveSigningKey(masterKey);
   await prepareSchema(config, logger);
   const db = await openDatabase(config.database);

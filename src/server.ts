@@ -22,7 +22,9 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info('custos listening', { port, database: config.database.kind, policyVersion: runtime.loaded.version });
+  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${shown}:${port}`;
+  logger.info(`custos listening on ${url} (API docs at ${url}/docs)`, { port, url, docs: `${url}/docs`, database: config.database.kind, policyVersion: runtime.loaded.version });
 
   let closing: Promise<void> | undefined;
   const shutdown = (signal = 'shutdown'): Promise<void> => {

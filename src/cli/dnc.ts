@@ -21,7 +21,7 @@ export async function importDncCommand(file: string, options: { source: string; 
     const seconds = (Date.now() - started) / 1000;
     if (options.json) return printJson({ ...report, seconds });
     printLines(
-      `Imported ${options.source} in ${seconds.toFixed(1)} s: ${report.accepted} numbers in force${report.replacedImport ? ' (the previous list is replaced)' : ''}.`,
+      `Imported ${options.source} in ${seconds.toFixed(1)} s: ${report.accepted} ${report.accepted === 1 ? 'number' : 'numbers'} in force${report.replacedImport ? ' (the previous list is replaced)' : ''}.`,
       `  invalid lines:   ${report.invalid}`,
       `  duplicate lines: ${report.duplicate}`,
       `  blank, comment or header lines: ${report.skipped}`,

@@ -25,7 +25,8 @@ export function cliLogger(config: Config): Logger {
 /** Opens the same runtime the server uses, runs `work`, and always closes the database. */
 export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>, options: { integrate?: boolean } = {}): Promise<T> {
   const config = readConfig();
-  const runtime = await createRuntime(config, cliLogger(config), options);
+  // The development-key notice is for `serve`; a CLI command mentions the key only when it creates it.
+  const runtime = await createRuntime(config, cliLogger(config), { announceDevelopmentKey: false, ...options });
   try {
     return await work(runtime);
   } finally {
@@ -63,5 +64,8 @@ export function describeCliFailure(error: unknown): string {
   if (error instanceof ValidationError) return `invalid input:\n${error.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`;
   if (error instanceof CustosError) return error.message;
   if (error instanceof MigrationError || error instanceof CliError) return error.message;
+  const code = (error as { code?: unknown; port?: unknown } | null)?.code;
+  if (code === 'EADDRINUSE') return `port ${(error as { port?: unknown }).port} is already in use; set PORT to a free port (PORT=0 picks one)`;
+  if (code === 'EACCES') return `not allowed to listen on port ${(error as { port?: unknown }).port}; set PORT to a port above 1023`;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

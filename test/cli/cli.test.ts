@@ -1,6 +1,7 @@
+import net from 'node:net';
 import { migrationFiles } from '../../src/storage/migrate.ts';
 import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
-import { runCustos } from '../support/processes.ts';
+import { CUSTOS_BIN, runCustos, startProcess } from '../support/processes.ts';
 
 describe('custos CLI', () => {
   // Every migration this build ships, on the engine this run uses.
@@ -81,5 +82,45 @@ describe('custos demo seed and keys rotate', () => {
     const result = await runCustos(['demo', 'seed', '--subjects', 'lots'], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--subjects must be a whole number');
+  });
+});
+
+describe('custos serve start-up', () => {
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    // No CUSTOS_MASTER_KEY: the development key path.
+    const { CUSTOS_MASTER_KEY: _unused, ...rest } = testEnvironment();
+    env = { ...rest, HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+    expect((await runCustos(['migrate'], { env })).code).toBe(0);
+  });
+  afterAll(() => cleanUpEnvironment(env));
+
+  it('mentions the development key only when a command creates it, and at every serve', async () => {
+    const first = await runCustos(['apps', 'list'], { env });
+    expect(first.stderr).toContain('GENERATED A DEVELOPMENT MASTER KEY');
+    const second = await runCustos(['apps', 'list'], { env });
+    expect(second.code).toBe(0);
+    expect(second.stderr).not.toMatch(/development master key/i);
+    const server = await startProcess([CUSTOS_BIN, 'serve'], { env: { ...env, PORT: '0' }, ready: /custos listening on (http:\/\/127\.0\.0\.1:(\d+)) \(API docs at http:\/\/127\.0\.0\.1:\d+\/docs\)/ });
+    try {
+      expect(server.stdout() + server.stderr()).toMatch(/Using the development master key/);
+      expect((await fetch(`${server.match[1]}/healthz`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a taken port is one line naming PORT and exit 1, not a stack trace', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = await runCustos(['serve'], { env: { ...env, PORT: String(port) } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`custos: port ${port} is already in use; set PORT to a free port`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
   });
 });
