@@ -17,6 +17,9 @@ export async function seedDemoCommand(options: { subjects: string; appName: stri
       `Seeded ${result.created} fake subjects in ${seconds.toFixed(1)} s, each with a ref for the app below.`,
       `  client id:     ${app.clientId}`,
       `  client secret: ${app.clientSecret}`,
+      'A few of them to try (fake numbers and addresses):',
+      ...result.samples.map((s) => `  ${s.ref}  ${s.phone}  ${s.email}`),
+      'For example: GET /v1/subjects/lookup?purpose=support&phone=<phone>, then POST /v1/contacts/authorize {"ref":…,"channel":"email","purpose":"support"}.',
     );
   });
 }

@@ -47,9 +47,13 @@ describe('custos keys rotate', () => {
     const ctx = systemContext(gateway);
     const app = await gateway.runtime.auth.createApp(ctx, { name: 'Seed', purposes: ['support'], reveal: [] });
     const before = await gateway.runtime.db.read.subject.count();
-    expect(await gateway.runtime.subjects.seedSubjects(ctx, app.clientId, 30, undefined, { firstSerial: 777 })).toEqual({ created: 30 });
+    expect(await gateway.runtime.subjects.seedSubjects(ctx, app.clientId, 30, undefined, { firstSerial: 777 })).toMatchObject({ created: 30 });
     // The same numbers again: every one is taken, so the seed draws on until 20 new people exist.
-    expect(await gateway.runtime.subjects.seedSubjects(ctx, app.clientId, 20, undefined, { firstSerial: 777 })).toEqual({ created: 20 });
+    const again = await gateway.runtime.subjects.seedSubjects(ctx, app.clientId, 20, undefined, { firstSerial: 777 });
+    expect(again.created).toBe(20);
+    // The samples are people this run created, not the ones it skipped.
+    expect(again.samples).toHaveLength(3);
+    for (const sample of again.samples) expect(await gateway.runtime.subjects.subjectOfRef(app.clientId, sample.ref)).toBeDefined();
     expect(await gateway.runtime.db.read.subject.count()).toBe(before + 50);
   });
 });

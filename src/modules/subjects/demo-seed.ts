@@ -12,12 +12,21 @@ import type { Vault } from './vault.ts';
 // Seeding lives with the subjects because it writes the subjects' own rows in bulk, through the
 // same encryption and pseudonyms as real writes; `custos demo seed` calls it.
 const SEED_BATCH_SIZE = 1000;
+const SAMPLE_COUNT = 3;
+
+/** A seeded person to try the API with: the demo app's ref, and the (fake) identifiers to look them up by. */
+export interface DemoSample {
+  ref: string;
+  phone: string;
+  email: string;
+}
 
 /** `custos demo seed`: realistic fake customers, written through the same encryption and pseudonyms, in bulk. */
-export async function seedSubjects(vault: Vault, ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options: { firstSerial?: number } = {}): Promise<{ created: number }> {
+export async function seedSubjects(vault: Vault, ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options: { firstSerial?: number } = {}): Promise<{ created: number; samples: DemoSample[] }> {
   const { db, policy, keys, digestKeys, encryptValue } = vault;
   const purpose = Object.keys(policy.purposes)[0]!;
   let created = 0;
+  const samples: DemoSample[] = [];
   let serial = options.firstSerial ?? Math.floor(Math.random() * 50_000_000);
   // Batches run until `count` people were really created: a drawn number already taken is skipped and drawn again.
   while (created < count) {
@@ -27,9 +36,11 @@ export async function seedSubjects(vault: Vault, ctx: RequestContext, appId: str
       const now = new Date();
       const batch: Parameters<typeof store.insertSubjectsBulk>[1] = { subjects: [], identifiers: [], fields: [], changes: [], refs: [] };
       const events: AuditEventInput[] = [];
+      const people = new Map<string, Record<string, unknown>>();
       for (let i = 0; i < size; i++) {
         const person = fakePerson(serial++);
         const id = newSubjectId();
+        people.set(id, person);
         const dataKey = randomBytes(32);
         batch.subjects.push({ id, timezone: null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now });
         for (const [field, value] of Object.entries(person)) {
@@ -55,10 +66,15 @@ export async function seedSubjects(vault: Vault, ctx: RequestContext, appId: str
       });
       await appendAuditEvents(tx, ctx, events.filter((e) => !skip.has(e.subject!)));
       created += size - skip.size;
+      for (const r of keep(batch.refs)) {
+        if (samples.length >= SAMPLE_COUNT) break;
+        const person = people.get(r.subjectId)!;
+        samples.push({ ref: r.ref, phone: String(person.phone), email: String(person.email) });
+      }
     });
     onProgress?.(created);
   }
-  return { created };
+  return { created, samples };
 }
 
 
