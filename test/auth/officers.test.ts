@@ -8,6 +8,28 @@ describe('officers sign in with a password and act within their role', () => {
   });
   afterAll(() => gateway.close());
 
+  it("lets each role call only its own routes (403 for another role's)", async () => {
+    const token = async (role: 'auditor' | 'privacy-agent' | 'admin') => {
+      const o = await createTestOfficer(gateway, role);
+      return officerToken(gateway, o.username, o.password);
+    };
+    const tokens = { auditor: await token('auditor'), 'privacy-agent': await token('privacy-agent'), admin: await token('admin') };
+    const routes = [
+      { call: (t: string) => request(gateway.app).get('/v1/audit/events').set('Authorization', `Bearer ${t}`), roles: ['auditor', 'admin'] },
+      { call: (t: string) => request(gateway.app).get('/v1/audit/stats').set('Authorization', `Bearer ${t}`), roles: ['auditor', 'admin'] },
+      { call: (t: string) => request(gateway.app).get('/v1/dnc/check').query({ phone: '13800138000' }).set('Authorization', `Bearer ${t}`), roles: ['privacy-agent', 'admin'] },
+      { call: (t: string) => request(gateway.app).post('/v1/dnc/entries').send({ phone: '13800138000' }).set('Authorization', `Bearer ${t}`), roles: ['privacy-agent', 'admin'] },
+      { call: (t: string) => request(gateway.app).get('/v1/policy').set('Authorization', `Bearer ${t}`), roles: ['auditor', 'privacy-agent', 'admin'] },
+    ];
+    for (const route of routes) {
+      for (const [role, t] of Object.entries(tokens)) {
+        const answer = await route.call(t);
+        expect({ route: answer.req.path, role, allowed: answer.status !== 403 }).toEqual({ route: answer.req.path, role, allowed: route.roles.includes(role) });
+        if (answer.status === 403) expect(answer.body).toMatchObject({ type: 'urn:custos:problem:forbidden' });
+      }
+    }
+  });
+
   it('signs in, carries the role, and is audited', async () => {
     const alice = await createTestOfficer(gateway, 'auditor', 'alice');
     const response = await request(gateway.app).post('/v1/officers/session').send({ username: 'alice', password: alice.password });

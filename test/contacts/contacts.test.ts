@@ -162,6 +162,24 @@ describe('contact authorization', () => {
     expect(again.body.allowed).toEqual([ref]);
   });
 
+  it('records sent and failed outcomes once, and both keep the slot', async () => {
+    const ref = await as(dialer).subject('13900139031');
+    const [a, b] = [(await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.ticket, (await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.ticket];
+    expect((await as(dialer).outcome(a, 'sent')).body).toEqual({ ticket: a, status: 'sent' });
+    expect((await as(dialer).outcome(b, 'failed')).body).toEqual({ ticket: b, status: 'failed' });
+    expect((await as(dialer).outcome(a, 'failed')).status).toBe(409);
+    await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' });
+    expect((await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.reasons[0].code).toBe('frequency-cap');
+  });
+
+  it('answers purpose-not-granted to an app that was not granted the purpose', async () => {
+    await as(dialer).subject('13900139032');
+    const surveyOnly = await appToken(gateway, await createTestApp(gateway, ['survey'], []));
+    const ref = (await request(gateway.app).get('/v1/subjects/lookup').query({ purpose: 'survey', phone: '13900139032' }).set('Authorization', `Bearer ${surveyOnly}`)).body.ref as string;
+    const answer = await as(surveyOnly).authorize({ ref, channel: 'sms', purpose: 'marketing' });
+    expect(answer.body.reasons.map((r: { code: string }) => r.code)).toContain('purpose-not-granted');
+  });
+
   it('reveals the identifier for the ticket’s channel once; not-sent gives the slot back', async () => {
     const ref = await as(dialer).subject('13900139007');
     const allowed = (await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body;
