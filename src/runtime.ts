@@ -81,7 +81,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const audit = createAuditGroupCommit(db);
   // Subjects and consent need each other (reads are gated by consent; consent resolves refs), so
   // each gets a function that calls the other once both exist.
-  const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey), audit, requireConsent: (s, p) => consent.requireConsent(s, p) });
+  const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey), audit, requireConsent: (s, p, scope) => consent.requireConsent(s, p, scope) });
   const consent: ConsentService = createConsentService({ db, policy: loaded.policy, audit, signingKey, issuer: config.publicUrl, subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref) });
   const auditIntegrator = createAuditIntegrator({
     db,

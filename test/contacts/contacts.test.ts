@@ -162,6 +162,36 @@ describe('contact authorization', () => {
     expect(again.body.allowed).toEqual([ref]);
   });
 
+  it('holds consent to recipients: a grant narrowed to brands covers only them, and a brand can be withdrawn', async () => {
+    const codes = async (body: object) => {
+      const answer = await as(dialer).authorize({ purpose: 'marketing', channel: 'email', ...body });
+      return answer.status !== 200 ? answer.status : answer.body.decision === 'allow' ? 'allow' : (answer.body.reasons as Array<{ code: string }>).map((r) => r.code).join(',');
+    };
+    const narrowed = await as(dialer).subject('13900139041');
+    expect((await as(dialer).consent(narrowed, { recipients: ['nobody-we-know'] })).status).toBe(422);
+    await as(dialer).consent(narrowed, { recipients: ['brand-a'] });
+    expect(await codes({ ref: narrowed, recipient: 'brand-a' })).toBe('allow');
+    expect(await codes({ ref: narrowed, recipient: 'brand-b' })).toBe('recipient-not-consented');
+    expect(await codes({ ref: narrowed })).toBe('recipient-not-consented');
+    expect(await codes({ ref: narrowed, recipient: 'nobody-we-know' })).toBe(422);
+    const scrub = await request(gateway.app).post('/v1/contacts/scrub').set('Authorization', `Bearer ${dialer}`).send({ channel: 'email', purpose: 'marketing', recipient: 'brand-b', refs: [narrowed] });
+    expect(scrub.body.denied[0].reasons).toEqual([{ code: 'recipient-not-consented', detail: 'the consent to marketing covers brand-a only, not brand-b' }]);
+    const read = (recipient: string) => request(gateway.app).get(`/v1/subjects/${narrowed}`).query({ purpose: 'marketing', recipient }).set('Authorization', `Bearer ${dialer}`);
+    expect((await read('brand-a')).status).toBe(200);
+    expect((await read('brand-b')).status).toBe(403);
+
+    const everyone = await as(dialer).subject('13900139042');
+    await as(dialer).consent(everyone);
+    await as(dialer).withdraw(everyone, { recipients: ['brand-b'] });
+    expect(await codes({ ref: everyone, recipient: 'brand-a' })).toBe('allow');
+    expect(await codes({ ref: everyone })).toBe('allow');
+    const refused = await as(dialer).authorize({ ref: everyone, purpose: 'marketing', channel: 'email', recipient: 'brand-b' });
+    expect(refused.body.reasons).toEqual([{ code: 'recipient-not-consented', detail: 'the person withdrew consent to marketing from brand-b' }]);
+    // Withdrawing the only recipient a consent was narrowed to withdraws the consent.
+    await as(dialer).withdraw(narrowed, { recipients: ['brand-a'] });
+    expect(await codes({ ref: narrowed, recipient: 'brand-a' })).toBe('opted-out');
+  });
+
   it('records sent and failed outcomes once, and both keep the slot', async () => {
     const ref = await as(dialer).subject('13900139031');
     const [a, b] = [(await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.ticket, (await as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })).body.ticket];

@@ -28,6 +28,8 @@ export const consentWithdrawSchema = z
   .strictObject({
     channels: uniqueNames(20).optional(),
     topics: uniqueNames(100).optional(),
+    /** Brands or partners the person no longer wants to hear from for this purpose. */
+    recipients: uniqueNames(50).optional(),
     source: z.string().min(1).max(100).default('app'),
   })
   .openapi('ConsentWithdrawal');
@@ -44,7 +46,9 @@ export const consentStateSchema = z
     /** Channels and topics the person took back since the last grant (as opposed to never granted). */
     withdrawnChannels: z.array(z.string()),
     withdrawnTopics: z.array(z.string()),
+    /** Recipients the consent covers; empty means every recipient except those withdrawn. */
     recipients: z.array(z.string()),
+    withdrawnRecipients: z.array(z.string()),
     source: z.string().nullable(),
     noticeVersion: z.string().nullable(),
     grantedAt: z.string().nullable(),

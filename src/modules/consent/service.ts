@@ -9,7 +9,7 @@ import { appendAuditEvent } from '../audit/service.ts';
 import type { Policy, PurposeDefinition } from '../policies/schema.ts';
 import { signConsentReceipt } from './receipt.ts';
 import type { ConsentGrantInput, ConsentHistoryEntry, ConsentState, ConsentWithdrawInput } from './schema.ts';
-import { consentCovers, describeHistory, foldConsent, type LedgerEntry } from './state.ts';
+import { consentCovers, type ConsentScope, describeHistory, foldConsent, type LedgerEntry } from './state.ts';
 import * as store from './store.ts';
 
 export interface ConsentCaller {
@@ -49,13 +49,17 @@ export function createConsentService(deps: ConsentServiceDeps) {
     return subjectId ?? refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
   }
 
-  function purposeProblems(caller: ConsentCaller, purpose: string, scope: { channels?: string[]; topics?: string[] }): { definition?: PurposeDefinition; violations: Violation[]; forbidden?: boolean } {
+  function purposeProblems(caller: ConsentCaller, purpose: string, scope: { channels?: string[]; topics?: string[]; recipients?: string[] }): { definition?: PurposeDefinition; violations: Violation[]; forbidden?: boolean } {
     const definition = policy.purposes[purpose];
     if (!definition) return { violations: [{ field: 'purpose', reason: 'unknown-purpose' }] };
     if (!caller.purposes.includes(purpose)) return { definition, violations: [], forbidden: true };
     const violations: Violation[] = [];
     scope.channels?.forEach((c, i) => definition.channels.includes(c) || violations.push({ field: `channels[${i}]`, reason: `not a channel of ${purpose} (${definition.channels.join(', ') || 'none'})` }));
     scope.topics?.forEach((t, i) => definition.topics.includes(t) || violations.push({ field: `topics[${i}]`, reason: `not a topic of ${purpose} (${definition.topics.join(', ') || 'none'})` }));
+    // Recipients are checked against the policy when it lists them for the purpose.
+    if (definition.recipients.length > 0) {
+      scope.recipients?.forEach((r, i) => definition.recipients.includes(r) || violations.push({ field: `recipients[${i}]`, reason: `not a recipient of ${purpose} (${definition.recipients.join(', ')})` }));
+    }
     return { definition, violations };
   }
 
@@ -141,7 +145,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       const ledger = [...entries];
       // Withdrawing what is not in force is answered with the state, audited, and leaves the ledger as it is.
       if (before.status === 'active') {
-        const entry = { ...common, id: randomUUID(), purpose, kind: 'withdraw' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: null, source: input.source, noticeVersion: null, expiresAt: null, receiptId: null };
+        const entry = { ...common, id: randomUUID(), purpose, kind: 'withdraw' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: null, expiresAt: null, receiptId: null };
         ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
       }
       for (const p of signals.gpc ? gpcWithdrawals(ledger, at, purpose) : []) {
@@ -149,8 +153,13 @@ export function createConsentService(deps: ConsentServiceDeps) {
         ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
         await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
       }
-      const scope = [...(input.channels ?? []).map((c) => `channel:${c}`), ...(input.topics ?? []).map((t) => `topic:${t}`)];
-      await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: before.status === 'active' ? scope.map((code) => ({ code })) : [{ code: 'nothing-in-force' }] });
+      const scope = [
+        ...(input.channels ?? []).map((c) => ({ code: 'channel', detail: c })),
+        ...(input.topics ?? []).map((t) => ({ code: 'topic', detail: t })),
+        // Recipient names are caller text; the trail keeps how many, not which.
+        ...(input.recipients ? [{ code: 'recipients', detail: String(input.recipients.length) }] : []),
+      ];
+      await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: before.status === 'active' ? scope : [{ code: 'nothing-in-force' }] });
       return stateOf(purpose, ledger, at);
     });
     return { state };
@@ -176,7 +185,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
    * authorization later). Purposes whose basis is not consent are not gated.
    * Reads the ledger every time: a cache could allow a withdrawn purpose.
    */
-  async function checkConsent(subjectId: string, purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<{ allowed: boolean; state: ConsentState | null }> {
+  async function checkConsent(subjectId: string, purpose: string, scope: ConsentScope = {}): Promise<{ allowed: boolean; state: ConsentState | null }> {
     const definition = policy.purposes[purpose];
     if (!definition) return { allowed: false, state: null };
     if (definition.basis !== 'consent') return { allowed: true, state: null };
@@ -188,14 +197,14 @@ export function createConsentService(deps: ConsentServiceDeps) {
    * Throws ConsentRequired (403) when a consent-based purpose has no active
    * consent; otherwise says which rule let the use through, for the audit event.
    */
-  async function requireConsent(subjectId: string, purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<'consent-active' | 'not-consent-based'> {
+  async function requireConsent(subjectId: string, purpose: string, scope: ConsentScope = {}): Promise<'consent-active' | 'not-consent-based'> {
     const { allowed, state } = await checkConsent(subjectId, purpose, scope);
     if (!allowed) throw new ConsentRequired(`no active consent covers ${purpose}${state ? ` (consent is ${state.status})` : ''}`);
     return state ? 'consent-active' : 'not-consent-based';
   }
 
   /** The same check for many subjects at once (campaign scrubbing). */
-  async function checkConsentMany(subjectIds: string[], purpose: string, scope: { channel?: string; topic?: string } = {}): Promise<Map<string, { allowed: boolean; state: ConsentState | null }>> {
+  async function checkConsentMany(subjectIds: string[], purpose: string, scope: ConsentScope = {}): Promise<Map<string, { allowed: boolean; state: ConsentState | null }>> {
     const definition = policy.purposes[purpose];
     const out = new Map<string, { allowed: boolean; state: ConsentState | null }>();
     if (!definition || definition.basis !== 'consent') {

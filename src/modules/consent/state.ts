@@ -26,7 +26,7 @@ const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
  * needs no job (a grant past its expiresAt simply no longer counts).
  */
 export function foldConsent(purpose: string, definition: PurposeDefinition, entries: LedgerEntry[], now: Date): ConsentState {
-  let state: ConsentState = { purpose, status: 'none', channels: [], topics: [], withdrawnChannels: [], withdrawnTopics: [], recipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
+  let state: ConsentState = { purpose, status: 'none', channels: [], topics: [], withdrawnChannels: [], withdrawnTopics: [], recipients: [], withdrawnRecipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
   let expiresAt: Date | null = null;
   for (const e of entries) {
     if (e.purpose !== purpose) continue;
@@ -40,6 +40,7 @@ export function foldConsent(purpose: string, definition: PurposeDefinition, entr
         withdrawnChannels: [],
         withdrawnTopics: [],
         recipients: e.recipients ?? [],
+        withdrawnRecipients: [],
         source: e.source,
         noticeVersion: e.noticeVersion,
         grantedAt: e.at.toISOString(),
@@ -53,25 +54,50 @@ export function foldConsent(purpose: string, definition: PurposeDefinition, entr
       state = { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() };
       continue;
     }
-    const whole = e.channels === null && e.topics === null;
+    const whole = e.channels === null && e.topics === null && e.recipients === null;
     const channels = e.channels ? state.channels.filter((c) => !e.channels!.includes(c)) : state.channels;
     const topics = e.topics ? state.topics.filter((t) => !e.topics!.includes(t)) : state.topics;
     // Withdrawing every channel, or every topic of a purpose that has topics, withdraws the purpose.
     const nothingLeft = (channels.length === 0 && definition.channels.length > 0) || (topics.length === 0 && definition.topics.length > 0);
     const withdrawnChannels = [...new Set([...state.withdrawnChannels, ...state.channels.filter((c) => !channels.includes(c))])];
     const withdrawnTopics = [...new Set([...state.withdrawnTopics, ...state.topics.filter((t) => !topics.includes(t))])];
-    state = whole || nothingLeft ? { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() } : { ...state, channels, topics, withdrawnChannels, withdrawnTopics, changedAt: e.at.toISOString() };
+    // A consent narrowed to recipients loses them from its list; one for every recipient keeps a list of exceptions.
+    const recipients = e.recipients && state.recipients.length > 0 ? state.recipients.filter((r) => !e.recipients!.includes(r)) : state.recipients;
+    const withdrawnRecipients = [...new Set([...state.withdrawnRecipients, ...(e.recipients ?? [])])];
+    const noRecipientLeft = state.recipients.length > 0 && recipients.length === 0;
+    state =
+      whole || nothingLeft || noRecipientLeft
+        ? { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() }
+        : { ...state, channels, topics, recipients, withdrawnChannels, withdrawnTopics, withdrawnRecipients, changedAt: e.at.toISOString() };
   }
   if (state.status === 'active' && expiresAt && expiresAt.getTime() <= now.getTime()) state = { ...state, status: 'expired' };
   return state;
 }
 
-/** Whether a consent state allows use on this channel and topic (each optional). */
-export function consentCovers(state: ConsentState, scope: { channel?: string; topic?: string }): boolean {
+/** The part of a use a consent must cover; each optional. */
+export interface ConsentScope {
+  channel?: string;
+  topic?: string;
+  /** The brand or partner the use is for; none means the organisation itself. */
+  recipient?: string;
+}
+
+/**
+ * Whether a consent state allows use on this channel, topic and recipient. A
+ * consent narrowed to recipients covers only uses that name one of them; a
+ * consent for every recipient covers all but those the person took back.
+ */
+export function consentCovers(state: ConsentState, scope: ConsentScope): boolean {
   if (state.status !== 'active') return false;
   if (scope.channel !== undefined && !state.channels.includes(scope.channel)) return false;
   if (scope.topic !== undefined && !state.topics.includes(scope.topic)) return false;
-  return true;
+  return recipientCovered(state, scope.recipient);
+}
+
+export function recipientCovered(state: ConsentState, recipient: string | undefined): boolean {
+  if (recipient !== undefined && state.withdrawnRecipients.includes(recipient)) return false;
+  if (state.recipients.length === 0) return true;
+  return recipient !== undefined && state.recipients.includes(recipient);
 }
 
 /**

@@ -9,7 +9,10 @@ import type { ContactCaller, ContactService } from './service.ts';
 
 const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
 
-const authorizeSchema = z.strictObject({ ref: z.string().max(100), channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional() }).openapi('ContactAuthorizeRequest');
+const recipientSchema = z.string().min(1).max(200).optional().describe('the brand or partner the contact is for; a consent narrowed to recipients covers only them');
+const authorizeSchema = z
+  .strictObject({ ref: z.string().max(100), channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional(), recipient: recipientSchema })
+  .openapi('ContactAuthorizeRequest');
 const reasonSchema = z.object({ code: z.string(), detail: z.string() });
 const authorizeAnswerSchema = z
   .union([
@@ -20,7 +23,7 @@ const authorizeAnswerSchema = z
 const ticketParams = z.object({ ticket: z.string().max(100) });
 export const SCRUB_MAX_REFS = 100_000;
 const scrubSchema = z
-  .strictObject({ channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional(), refs: z.array(z.string().max(100)).min(1).max(SCRUB_MAX_REFS) })
+  .strictObject({ channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional(), recipient: recipientSchema, refs: z.array(z.string().max(100)).min(1).max(SCRUB_MAX_REFS) })
   .openapi('ContactScrubRequest');
 const scrubAnswerSchema = z.object({ allowed: z.array(z.string()), denied: z.array(z.object({ ref: z.string(), reasons: z.array(reasonSchema) })) }).openapi('ContactScrubAnswer');
 const outcomeSchema = z.strictObject({ status: z.enum(['sent', 'failed', 'not-sent']) });

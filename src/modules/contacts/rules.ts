@@ -1,4 +1,5 @@
 import type { ConsentState } from '../consent/schema.ts';
+import { recipientCovered } from '../consent/state.ts';
 import { addDuration, parseDuration, subtractDuration } from '../policies/duration.ts';
 import type { Policy } from '../policies/schema.ts';
 import { quietHoursAt } from './quiet-hours.ts';
@@ -12,6 +13,7 @@ export interface DenyReason {
     | 'opted-out'
     | 'topic-opted-out'
     | 'outside-consent-scope'
+    | 'recipient-not-consented'
     | 'do-not-call'
     | 'frequency-cap'
     | 'quiet-hours';
@@ -22,6 +24,8 @@ export interface ContactRequest {
   channel: string;
   purpose: string;
   topic?: string;
+  /** The brand or partner the contact is for; none means the organisation itself. */
+  recipient?: string;
 }
 
 /** Everything the rules need to know about one subject, fetched by the caller (one subject or a whole campaign). */
@@ -78,6 +82,15 @@ function consentReasons(state: ConsentState, request: ContactRequest, channelOfP
         ? { code: 'topic-opted-out', detail: `the person opted out of the topic ${request.topic}` }
         : { code: 'outside-consent-scope', detail: `the consent to ${purpose} covers the topics ${state.topics.join(', ')} only, not ${request.topic}` },
     );
+  }
+  if (!recipientCovered(state, request.recipient)) {
+    const detail =
+      request.recipient !== undefined && state.withdrawnRecipients.includes(request.recipient)
+        ? `the person withdrew consent to ${purpose} from ${request.recipient}`
+        : request.recipient === undefined
+          ? `the consent to ${purpose} covers only ${state.recipients.join(', ')}; name the recipient the contact is for`
+          : `the consent to ${purpose} covers ${state.recipients.join(', ')} only, not ${request.recipient}`;
+    out.push({ code: 'recipient-not-consented', detail });
   }
   return out;
 }

@@ -49,7 +49,7 @@ export function createContactService(deps: ContactServiceDeps) {
 
   /** Facts about one subject that do not depend on the lock: consent, do-not-call, time zone. */
   async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest): Promise<Omit<ContactFacts, 'held'>> {
-    const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic });
+    const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
     // The number is decrypted only when a do-not-call list could block this contact.
     const checkList = CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input);
     const details = await subjects.contactDetails(subjectId, checkList ? 'phone' : undefined);
@@ -69,6 +69,9 @@ export function createContactService(deps: ContactServiceDeps) {
     if (!definition) problems.push({ field: 'purpose', reason: 'unknown-purpose' });
     if (!policy.channels.includes(input.channel)) problems.push({ field: 'channel', reason: 'unknown-channel' });
     if (definition && input.topic !== undefined && !definition.topics.includes(input.topic)) problems.push({ field: 'topic', reason: `not a topic of ${input.purpose}` });
+    if (definition && input.recipient !== undefined && definition.recipients.length > 0 && !definition.recipients.includes(input.recipient)) {
+      problems.push({ field: 'recipient', reason: `not a recipient of ${input.purpose}` });
+    }
     if (problems.length > 0) {
       await refuse(ctx, { action, purpose: input.purpose, reason: 'invalid-request' }, new PolicyViolation(problems.map((p) => `${p.field}: ${p.reason}`).join('; '), problems));
     }
@@ -143,7 +146,7 @@ export function createContactService(deps: ContactServiceDeps) {
       const part = refs.slice(i, i + SCRUB_PART);
       const details = await subjects.contactDetailsByRefs(caller.clientId, part, checkList ? 'phone' : undefined);
       const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
-      const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic });
+      const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
       const dnc = checkList ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
       const held = await store.reservationsSinceMany(db, subjectIds, input.channel, since, now);
 

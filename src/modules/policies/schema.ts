@@ -25,6 +25,8 @@ export const purposeSchema = z.strictObject({
   reveal: uniqueNames.default([]),
   channels: uniqueNames.default([]),
   topics: uniqueNames.default([]),
+  /** Brands or partners a consent may be narrowed to; when listed, grants and contacts may name only these. */
+  recipients: uniqueNames.default([]),
   retention: isoDuration.optional(),
   /** Selling or sharing personal data; a Global Privacy Control signal opts out of it. */
   sale: z.boolean().default(false),

@@ -6,7 +6,7 @@ import type { AttributeValue } from './schema.ts';
 import * as store from './store.ts';
 import type { AppCaller, RequireConsent, SubjectView, Vault } from './vault.ts';
 
-export async function readSubject(vault: Vault, requireConsent: RequireConsent, ctx: RequestContext, caller: AppCaller, ref: string, purpose: string): Promise<SubjectView> {
+export async function readSubject(vault: Vault, requireConsent: RequireConsent, ctx: RequestContext, caller: AppCaller, ref: string, purpose: string, recipient?: string): Promise<SubjectView> {
   const { db, policy, keys, refuse, dataKeyOf, decryptValue } = vault;
   const action = 'subjects.subject.read';
   const access = grantedPurpose(policy, caller.purposes, purpose);
@@ -17,7 +17,7 @@ export async function readSubject(vault: Vault, requireConsent: RequireConsent, 
   const subjectId = subject.id;
   let basis: string;
   try {
-    basis = await requireConsent(subjectId, purpose);
+    basis = await requireConsent(subjectId, purpose, { recipient });
   } catch (error) {
     if (error instanceof ConsentRequired) return refuse(ctx, { action, subject: subjectId, purpose, reasons: [{ code: 'no-consent' }] }, error);
     throw error;

@@ -65,7 +65,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
     query: purposeQuerySchema,
     responses: { 200: { description: 'The fields this purpose may read', schema: subjectViewSchema }, 404: problem('No subject with this ref for this app') },
     async handle({ params, query, ctx, principal }) {
-      return { body: await subjects.readSubject(ctx, caller(principal), params.ref, query.purpose), headers: { 'Cache-Control': 'no-store' } };
+      return { body: await subjects.readSubject(ctx, caller(principal), params.ref, query.purpose, query.recipient), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 

@@ -35,7 +35,10 @@ export const subjectUpdateSchema = z
 export type SubjectWriteInput = z.infer<typeof subjectUpdateSchema>;
 
 export const refParamsSchema = z.object({ ref: z.string().max(100) });
-export const purposeQuerySchema = z.strictObject({ purpose: z.string().min(1).max(64) });
+export const purposeQuerySchema = z.strictObject({
+  purpose: z.string().min(1).max(64),
+  recipient: z.string().min(1).max(200).optional().describe('the brand or partner the data is read for; a consent narrowed to recipients covers only them'),
+});
 export const lookupQuerySchema = z.object({ purpose: z.string().min(1).max(64) }).catchall(z.string().max(254));
 
 export const subjectWriteResultSchema = z.object({ ref: z.string(), created: z.boolean() }).openapi('SubjectWriteResult');

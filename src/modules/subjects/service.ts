@@ -33,7 +33,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
   const { db, policy, keys, digestKeys } = vault;
   return {
     writeSubject: (ctx: RequestContext, caller: AppCaller, input: SubjectWriteInput, ref?: string) => writeSubject(vault, ctx, caller, input, ref),
-    readSubject: (ctx: RequestContext, caller: AppCaller, ref: string, purpose: string) => readSubject(vault, deps.requireConsent, ctx, caller, ref, purpose),
+    readSubject: (ctx: RequestContext, caller: AppCaller, ref: string, purpose: string, recipient?: string) => readSubject(vault, deps.requireConsent, ctx, caller, ref, purpose, recipient),
     lookupSubject: (ctx: RequestContext, caller: AppCaller, purpose: string, identifier: { field: string; value: string }) => lookupSubject(vault, ctx, caller, purpose, identifier),
     rotateKeys: (ctx: RequestContext, onProgress?: (done: number) => void) => rotateKeys(vault, ctx, onProgress),
     seedSubjects: (ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options?: { firstSerial?: number }) => seedSubjects(vault, ctx, appId, count, onProgress, options),

@@ -20,7 +20,7 @@ export interface AppCaller {
 }
 
 /** The consent module's check: throws ConsentRequired when a consent-based purpose has no active consent. */
-export type RequireConsent = (subjectId: string, purpose: string) => Promise<'consent-active' | 'not-consent-based'>;
+export type RequireConsent = (subjectId: string, purpose: string, scope?: { recipient?: string }) => Promise<'consent-active' | 'not-consent-based'>;
 
 export interface SubjectView {
   ref: string;
