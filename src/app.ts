@@ -20,7 +20,10 @@ export function createApp(runtime: Runtime): Express {
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
-  app.use(helmet());
+  // upgrade-insecure-requests makes a browser fetch every asset over https: right behind TLS,
+  // a blank /docs when Custos is reached over plain http by any other host name.
+  const https = config.publicUrl.startsWith('https:');
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } } }));
   app.use(requestObservability(logger, runtime.metrics));
   // A campaign list of 100,000 refs is a few MB; only that route accepts such a body.
   app.use('/v1/contacts/scrub', express.json({ limit: '8mb', strict: true, type: ['application/json', 'application/*+json'] }));

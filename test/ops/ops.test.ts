@@ -34,6 +34,18 @@ describe('operations endpoints', () => {
     expect(response.text).toContain('custos_process_resident_memory_bytes');
   });
 
+  it('asks browsers to upgrade to https only when the public URL is https', async () => {
+    const csp = (await request(gateway.app).get('/docs')).headers['content-security-policy'] as string;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    const behindTls = await startTestGateway({ CUSTOS_PUBLIC_URL: 'https://custos.example' });
+    try {
+      expect((await request(behindTls.app).get('/docs')).headers['content-security-policy']).toContain('upgrade-insecure-requests');
+    } finally {
+      await behindTls.close();
+    }
+  });
+
   it('serves an OpenAPI 3.1 document generated from the route schemas', async () => {
     const { body } = await request(gateway.app).get('/openapi.json');
     expect(body.openapi).toBe('3.1.0');
