@@ -16,6 +16,7 @@ import { createTreeReader } from './modules/audit/tree-reader.ts';
 import { createConsentService, type ConsentService } from './modules/consent/service.ts';
 import { createContactService, type ContactService } from './modules/contacts/service.ts';
 import { createKeyRing } from './modules/keys/key-ring.ts';
+import { createIdentifierPseudonyms, type IdentifierPseudonyms } from './modules/pseudonyms/identifiers.ts';
 import { loadPolicy } from './modules/policies/load.ts';
 import { createSubjectService, type SubjectService } from './modules/subjects/service.ts';
 import type { LoadedPolicy } from './modules/policies/schema.ts';
@@ -33,6 +34,7 @@ export interface Runtime {
   subjects: SubjectService;
   consent: ConsentService;
   contacts: ContactService;
+  pseudonyms: IdentifierPseudonyms;
   auditIntegrator: AuditIntegrator;
   auditLog: AuditLog;
   auditSearch: AuditSearch;
@@ -81,7 +83,9 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const audit = createAuditGroupCommit(db);
   // Subjects and consent need each other (reads are gated by consent; consent resolves refs), so
   // each gets a function that calls the other once both exist.
-  const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys: createKeyRing(masterKey), audit, requireConsent: (s, p, scope) => consent.requireConsent(s, p, scope) });
+  const keys = createKeyRing(masterKey);
+  const pseudonyms = createIdentifierPseudonyms({ db, policy: loaded.policy, keys });
+  const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys, audit, pseudonyms, requireConsent: (s, p, scope) => consent.requireConsent(s, p, scope) });
   const consent: ConsentService = createConsentService({ db, policy: loaded.policy, audit, signingKey, issuer: config.publicUrl, subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref) });
   const auditIntegrator = createAuditIntegrator({
     db,
@@ -100,7 +104,8 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     auth,
     subjects,
     consent,
-    contacts: createContactService({ db, policy: loaded.policy, audit, subjects, consent }),
+    contacts: createContactService({ db, policy: loaded.policy, audit, subjects, consent, pseudonyms }),
+    pseudonyms,
     auditIntegrator,
     auditLog: createAuditLog({ db, signingKey, origin: config.audit.origin, tree: createTreeReader(db) }),
     auditSearch: createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) }),

@@ -16,7 +16,7 @@ export async function importDncCommand(file: string, options: { source: string; 
     const iterator = reader[Symbol.asyncIterator]();
     const lines = { [Symbol.asyncIterator]: () => iterator };
     const started = Date.now();
-    const report = await importRegistry({ db: runtime.db, subjects: runtime.subjects }, cliContext(runtime), options.source, lines, () => progress.update(stream.bytesRead));
+    const report = await importRegistry({ db: runtime.db, pseudonyms: runtime.pseudonyms }, cliContext(runtime), options.source, lines, () => progress.update(stream.bytesRead));
     progress.done();
     const seconds = (Date.now() - started) / 1000;
     if (options.json) return printJson({ ...report, seconds });

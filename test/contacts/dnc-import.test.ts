@@ -26,7 +26,7 @@ describe('custos dnc import', () => {
 
   const listed = async (phone: string) => (await request(gateway.app).get('/v1/dnc/check').query({ phone }).set('Authorization', `Bearer ${officer}`)).body;
   const run = (source: string, text: string, failAfter?: number, options?: { threads?: number; runSize?: number }) =>
-    importRegistry({ db: gateway.runtime.db, subjects: gateway.runtime.subjects }, systemContext(gateway), source, linesOf(text, failAfter), undefined, options);
+    importRegistry({ db: gateway.runtime.db, pseudonyms: gateway.runtime.pseudonyms }, systemContext(gateway), source, linesOf(text, failAfter), undefined, options);
   /** Rows the source holds in dnc_number, over all its runs (the one in force and any not yet removed). */
   const storedNumbers = async (source: string) => {
     const runs = await gateway.runtime.db.read.dncImport.findMany({ where: { source } });

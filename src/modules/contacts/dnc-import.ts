@@ -4,8 +4,8 @@ import { ValidationError } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { appendAuditEvent } from '../audit/service.ts';
-import type { TaggedValues } from '../subjects/identifier-tags.ts';
-import type { SubjectService } from '../subjects/service.ts';
+import type { TaggedValues } from '../pseudonyms/identifier-tags.ts';
+import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import * as store from './store.ts';
 
 export interface ImportReport {
@@ -67,7 +67,7 @@ const WRITE_CHUNK = 50_000; // tags per write transaction, so the gateway's writ
  * are removed by the next import of the source).
  */
 export async function importRegistry(
-  deps: { db: Database; subjects: SubjectService },
+  deps: { db: Database; pseudonyms: IdentifierPseudonyms },
   ctx: RequestContext,
   source: string,
   lines: AsyncIterable<string>,
@@ -77,12 +77,12 @@ export async function importRegistry(
   if (!SOURCE_NAME.test(source) || source === store.INTERNAL_IMPORT) {
     throw new ValidationError([{ path: 'source', message: 'must be a short lower-case name such as national-dnc (and not "internal")' }]);
   }
-  const { db, subjects } = deps;
+  const { db, pseudonyms } = deps;
   const importId = randomUUID();
   const parser = new RegistryLineParser();
   const report: ImportReport = { source, importId, accepted: 0, invalid: 0, duplicate: 0, skipped: 0, replacedImport: null };
   const threads = options.threads ?? os.availableParallelism();
-  const tagger = await subjects.identifierTagger('phone', threads);
+  const tagger = await pseudonyms.tagger('phone', threads);
   let importNo: number;
   let valid = 0;
   try {

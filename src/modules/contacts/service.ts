@@ -9,6 +9,7 @@ import type { AuditEventInput } from '../audit/schema.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { Policy } from '../policies/schema.ts';
+import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { SubjectService } from '../subjects/service.ts';
 import { capHorizon, doNotCallApplies, evaluateContact, type ContactFacts, type ContactRequest, type DenyReason } from './rules.ts';
 import * as store from './store.ts';
@@ -35,10 +36,11 @@ export interface ContactServiceDeps {
   audit: AuditGroupCommit;
   subjects: SubjectService;
   consent: ConsentService;
+  pseudonyms: IdentifierPseudonyms;
 }
 
 export function createContactService(deps: ContactServiceDeps) {
-  const { db, policy, audit, subjects, consent } = deps;
+  const { db, policy, audit, subjects, consent, pseudonyms } = deps;
   // Authorizations share transactions; each subject's lock is taken before any decision in the group.
   const reservations = createTransactionGroups(db, { maxGroup: 200, lock: (tx, subjectId) => store.lockSubjectContacts(tx, db.kind, subjectId) });
 
@@ -59,7 +61,7 @@ export function createContactService(deps: ContactServiceDeps) {
 
   /** The do-not-call sources that list a normalized phone number. */
   async function listingSources(phone: string): Promise<string[]> {
-    const matches = await store.dncMatches(db, await subjects.digestsOf('phone', phone));
+    const matches = await store.dncMatches(db, await pseudonyms.digestsOf('phone', phone));
     return [...new Set([...matches.values()].flat())].sort();
   }
 
@@ -219,13 +221,13 @@ export function createContactService(deps: ContactServiceDeps) {
   }
 
   function normalizedPhone(raw: string): string {
-    const result = subjects.normalize('phone', raw);
+    const result = pseudonyms.normalize('phone', raw);
     if ('problem' in result) throw new InvalidIdentifier([{ path: 'phone', message: result.problem }]);
     return result.value;
   }
 
   async function addSuppression(ctx: RequestContext, input: { phone: string; note?: string }): Promise<{ id: string }> {
-    const key = await subjects.currentDigest('phone', normalizedPhone(input.phone));
+    const key = await pseudonyms.currentDigest('phone', normalizedPhone(input.phone));
     const id = `dnc_${randomUUID()}`;
     await db.transaction(async (tx) => {
       await store.ensureInternalSource(tx, new Date());

@@ -4,7 +4,7 @@ import { appendAuditEvent } from '../audit/service.ts';
 import { currentKeyVersion } from '../keys/store.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import { grantedPurpose, type Violation } from './collection.ts';
-import { normalizeIdentifier } from './normalize.ts';
+import { normalizeIdentifier } from '../pseudonyms/normalize.ts';
 import { readRefusal } from './read.ts';
 import * as store from './store.ts';
 import { versionsUpTo, type AppCaller, type Vault } from './vault.ts';

@@ -7,9 +7,10 @@ import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import type { Policy } from '../policies/schema.ts';
-import { identifierDigest, isRefShaped, newRef } from '../pseudonyms/derive.ts';
+import { isRefShaped, newRef } from '../pseudonyms/derive.ts';
+import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Violation } from './collection.ts';
-import { normalizeIdentifier } from './normalize.ts';
+import { normalizeIdentifier } from '../pseudonyms/normalize.ts';
 import type { AttributeValue } from './schema.ts';
 import * as store from './store.ts';
 
@@ -35,9 +36,10 @@ export interface VaultDeps {
   policy: Policy;
   keys: KeyRing;
   audit: AuditGroupCommit;
+  pseudonyms: IdentifierPseudonyms;
 }
 
-export const versionsUpTo = (current: number) => Array.from({ length: current }, (_, i) => i + 1);
+export { versionsUpTo } from '../pseudonyms/identifiers.ts';
 
 /**
  * What every subject operation shares: storage, policy, the key ring, and the
@@ -69,9 +71,7 @@ function normalizeAll(identifiers: Record<string, string>): { values: Map<string
   return { values, problems };
 }
 
-function digestKeys(kind: string, value: string, versions: number[]): store.DigestKey[] {
-  return versions.map((keyVersion) => ({ kind, keyVersion, digest: identifierDigest(keys.identifierKey(keyVersion), kind, value) }));
-}
+const digestKeys = deps.pseudonyms.digestKeys;
 
 const dataKeyOf = (subject: Pick<store.SubjectRow, 'id' | 'keyVersion' | 'wrappedKey'>) => open(keys.wrappingKey(subject.keyVersion), subject.wrappedKey, subject.id);
 const encryptValue = (dataKey: Buffer, subjectId: string, field: string, value: unknown) => seal(dataKey, Buffer.from(canonicalJson(value), 'utf8'), `${subjectId}/${field}`);

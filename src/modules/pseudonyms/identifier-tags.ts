@@ -1,5 +1,5 @@
 import type { FieldDefinition } from '../policies/schema.ts';
-import { identifierTag } from '../pseudonyms/derive.ts';
+import { identifierTag } from './derive.ts';
 import { normalizeIdentifier } from './normalize.ts';
 
 /** Everything needed to normalize and tag values of one identifier field, plain data so it can cross to a worker thread. */

@@ -1,0 +1,49 @@
+import type { Database } from '../../storage/database.ts';
+import type { KeyRing } from '../keys/key-ring.ts';
+import { currentKeyVersion } from '../keys/store.ts';
+import type { FieldDefinition, Policy } from '../policies/schema.ts';
+import { identifierDigest } from './derive.ts';
+import { createIdentifierTagger, type IdentifierTagger } from './identifier-tagger.ts';
+import { normalizeIdentifier, type Normalized } from './normalize.ts';
+
+export interface DigestKey {
+  kind: string;
+  keyVersion: number;
+  digest: string;
+}
+
+export const versionsUpTo = (current: number) => Array.from({ length: current }, (_, i) => i + 1);
+
+/**
+ * Identifier pseudonyms for every module that matches people by an identifier
+ * (the vault, contacts, do-not-call lists): one normalization, one keyed
+ * digest per key version, one tagging for registries of millions. Subjects,
+ * contacts and imports depend on this, not on each other.
+ */
+export function createIdentifierPseudonyms(deps: { db: Database; policy: Policy; keys: KeyRing }) {
+  const { db, policy, keys } = deps;
+  const definitionOf = (field: string): FieldDefinition => policy.fields[field] ?? { kind: 'identifier', sensitive: false };
+
+  function digestKeys(kind: string, value: string, versions: number[]): DigestKey[] {
+    return versions.map((keyVersion) => ({ kind, keyVersion, digest: identifierDigest(keys.identifierKey(keyVersion), kind, value) }));
+  }
+
+  return {
+    digestKeys,
+    /** The form an identifier is matched, pseudonymized and stored in. */
+    normalize: (field: string, raw: string): Normalized => normalizeIdentifier(definitionOf(field), raw, policy.defaults.region),
+    /** Pseudonyms of a normalized value under every key version up to the current one (lookups match any). */
+    async digestsOf(field: string, normalized: string): Promise<string[]> {
+      return digestKeys(field, normalized, versionsUpTo(await currentKeyVersion(db.read))).map((k) => k.digest);
+    },
+    /** The pseudonym under the current key version (what new rows store). */
+    currentDigest: async (field: string, normalized: string): Promise<DigestKey> => digestKeys(field, normalized, [await currentKeyVersion(db.read)])[0]!,
+    /** For registries of millions of values: normalizes and tags them (see identifierTag) on `threads` worker threads. */
+    async tagger(field: string, threads: number): Promise<IdentifierTagger> {
+      const version = await currentKeyVersion(db.read);
+      return createIdentifierTagger({ kind: field, definition: definitionOf(field), region: policy.defaults.region, keyVersion: version, key: keys.identifierKey(version) }, threads);
+    },
+  };
+}
+
+export type IdentifierPseudonyms = ReturnType<typeof createIdentifierPseudonyms>;
