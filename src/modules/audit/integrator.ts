@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.ts';
-import type { SigningKey } from '../../keys/signing-key.ts';
+import type { SigningKey } from '../../crypto/signing-key.ts';
 import type { Database, Tx } from '../../storage/database.ts';
 import { chainHash, leafContentOf, leafHashOf } from './leaf.ts';
 import { Frontier } from './merkle/frontier.ts';

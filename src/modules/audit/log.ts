@@ -1,4 +1,4 @@
-import type { SigningKey } from '../../keys/signing-key.ts';
+import type { SigningKey } from '../../crypto/signing-key.ts';
 import { ValidationError, Unavailable } from '../../shared/errors.ts';
 import type { Database } from '../../storage/database.ts';
 import { latestTreeHead, readTreeState, treeHeadsBetween, type TreeHeadRow } from './store.ts';

@@ -1,7 +1,7 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { CompactSign, compactVerify, createLocalJWKSet, type JWK } from 'jose';
 import { canonicalJson } from '../../shared/canonical-json.ts';
-import { SIGNING_ALGORITHM, type SigningKey } from '../../keys/signing-key.ts';
+import { SIGNING_ALGORITHM, type SigningKey } from '../../crypto/signing-key.ts';
 
 /** What a tree head states; the JWS payload is its canonical JSON. */
 export interface TreeHeadClaims {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SigningKey } from '../../keys/signing-key.ts';
+import type { SigningKey } from '../../crypto/signing-key.ts';
 import { Conflict, Forbidden, Unauthenticated, ValidationError } from '../../shared/errors.ts';
 import { ExpiringCache } from '../../shared/expiring-cache.ts';
 import type { RequestContext } from '../../shared/request-context.ts';

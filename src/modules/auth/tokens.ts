@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { SIGNING_ALGORITHM, type SigningKey } from '../../keys/signing-key.ts';
+import { SIGNING_ALGORITHM, type SigningKey } from '../../crypto/signing-key.ts';
 import { Unauthenticated } from '../../shared/errors.ts';
 import { officerRoleSchema, type OfficerRole } from './schema.ts';
 

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { SIGNING_ALGORITHM, type SigningKey } from '../../keys/signing-key.ts';
+import { SIGNING_ALGORITHM, type SigningKey } from '../../crypto/signing-key.ts';
 import type { FieldDefinition, PurposeDefinition } from '../policies/schema.ts';
 
 export interface ReceiptInput {

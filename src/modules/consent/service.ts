@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SigningKey } from '../../keys/signing-key.ts';
+import type { SigningKey } from '../../crypto/signing-key.ts';
 import { ConsentRequired, Forbidden, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';

@@ -1,6 +1,6 @@
 import type { Database } from '../../storage/database.ts';
-import type { KeyRing } from '../keys/key-ring.ts';
-import { currentKeyVersion } from '../keys/store.ts';
+import type { KeyRing } from '../key-ring/key-ring.ts';
+import { currentKeyVersion } from '../key-ring/store.ts';
 import type { FieldDefinition, Policy } from '../policies/schema.ts';
 import { identifierDigest } from './derive.ts';
 import { createIdentifierTagger, type IdentifierTagger } from './identifier-tagger.ts';

@@ -1,4 +1,4 @@
-import { currentKeyVersion } from '../keys/store.ts';
+import { currentKeyVersion } from '../key-ring/store.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import * as store from './store.ts';
 import { versionsUpTo, type Vault } from './vault.ts';

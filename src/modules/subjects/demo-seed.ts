@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { seal } from '../../keys/envelope.ts';
+import { seal } from '../../crypto/envelope.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Tx } from '../../storage/database.ts';
 import { appendAuditEvents } from '../audit/service.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
-import { currentKeyVersion } from '../keys/store.ts';
+import { currentKeyVersion } from '../key-ring/store.ts';
 import { newRef, newSubjectId } from '../pseudonyms/derive.ts';
 import * as store from './store.ts';
 import type { Vault } from './vault.ts';

@@ -1,7 +1,7 @@
 import { InvalidIdentifier, NotFound } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { appendAuditEvent } from '../audit/service.ts';
-import { currentKeyVersion } from '../keys/store.ts';
+import { currentKeyVersion } from '../key-ring/store.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import { grantedPurpose, type Violation } from './collection.ts';
 import { normalizeIdentifier } from '../pseudonyms/normalize.ts';

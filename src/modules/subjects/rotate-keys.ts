@@ -1,7 +1,7 @@
-import { seal } from '../../keys/envelope.ts';
+import { seal } from '../../crypto/envelope.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { appendAuditEvent } from '../audit/service.ts';
-import { addKeyVersion, currentKeyVersion } from '../keys/store.ts';
+import { addKeyVersion, currentKeyVersion } from '../key-ring/store.ts';
 import * as store from './store.ts';
 import type { Vault } from './vault.ts';
 

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
-import type { KeyRing } from '../keys/key-ring.ts';
+import type { KeyRing } from '../key-ring/key-ring.ts';
 import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';

@@ -1,11 +1,11 @@
-import { open, seal } from '../../keys/envelope.ts';
+import { open, seal } from '../../crypto/envelope.ts';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database, Tx } from '../../storage/database.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
-import type { KeyRing } from '../keys/key-ring.ts';
+import type { KeyRing } from '../key-ring/key-ring.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped, newRef } from '../pseudonyms/derive.ts';
 import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';

@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { seal } from '../../keys/envelope.ts';
+import { seal } from '../../crypto/envelope.ts';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { Conflict, InvalidIdentifier, NotFound } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { isUniqueViolation } from '../../storage/database.ts';
 import { appendAuditEvent } from '../audit/service.ts';
-import { currentKeyVersion } from '../keys/store.ts';
+import { currentKeyVersion } from '../key-ring/store.ts';
 import { newSubjectId } from '../pseudonyms/derive.ts';
 import { collectionViolations } from './collection.ts';
 import type { SubjectWriteInput } from './schema.ts';

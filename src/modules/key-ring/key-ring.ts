@@ -1,4 +1,4 @@
-import { deriveKey } from '../../keys/derive.ts';
+import { deriveKey } from '../../crypto/key-derivation.ts';
 
 /**
  * The versioned keys derived from the master key. A version is only a number
