@@ -4,7 +4,6 @@ export const officerRoles = ['auditor', 'privacy-agent', 'admin'] as const;
 export const officerRoleSchema = z.enum(officerRoles);
 export type OfficerRole = z.infer<typeof officerRoleSchema>;
 
-export const appNameSchema = z.string().trim().min(1).max(100);
 export const usernameSchema = z.string().trim().min(3).max(100).regex(/^[a-zA-Z0-9._@-]+$/, 'may hold letters, digits and . _ @ -');
 export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(1024);
 

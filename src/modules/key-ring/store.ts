@@ -15,6 +15,3 @@ export async function addKeyVersion(tx: Tx, version: number, at: Date): Promise<
   await tx.keyVersion.create({ data: { version, createdAt: at } });
 }
 
-export async function listKeyVersions(db: DbClient): Promise<Array<{ version: number; createdAt: Date }>> {
-  return db.keyVersion.findMany({ orderBy: { version: 'asc' } });
-}

@@ -167,10 +167,6 @@ export async function insertRef(tx: Tx, row: { ref: string; appId: string; subje
   await tx.subjectRef.create({ data: row });
 }
 
-export async function countSubjects(db: DbClient): Promise<number> {
-  return db.subject.count();
-}
-
 /** Bulk load for `custos demo seed`. */
 export async function insertSubjectsBulk(
   tx: Tx,
