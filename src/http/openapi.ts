@@ -41,3 +41,6 @@ export function generateOpenApiDocument(registry: OpenAPIRegistry, serverUrl: st
     servers: [{ url: serverUrl }],
   });
 }
+
+/** A problem+json response of a route, for its OpenAPI description. */
+export const problemResponse = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });

@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { describeErrorSafely, type Logger } from '../logger.ts';
-import { OAuthError } from '../modules/auth/service.ts';
-import { CustosError, MalformedBody, NotFound, PayloadTooLarge, UnsupportedMediaType } from '../shared/errors.ts';
+import { CustosError, MalformedBody, NotFound, OAuthError, PayloadTooLarge, UnsupportedMediaType } from '../shared/errors.ts';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:custos:problem:';
 

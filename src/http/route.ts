@@ -50,6 +50,12 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   handle(input: RouteInput<Infer<B>, Infer<Q>, Infer<P>>): Promise<RouteResult | void>;
 }
 
+/** The app behind an app route (access `app` guarantees one): its client id, purposes and reveal channels. */
+export function appCaller(principal: Principal | undefined): { clientId: string; purposes: readonly string[]; reveal: readonly string[] } {
+  if (principal?.kind !== 'app') throw new Error('app route reached without an app principal');
+  return { clientId: principal.clientId, purposes: principal.purposes, reveal: principal.reveal };
+}
+
 export interface RouteEnvironment {
   policyVersion: () => string;
   authenticate: (token: string) => Promise<Principal>;

@@ -137,3 +137,14 @@ export class Unavailable extends CustosError {
     this.headers['Retry-After'] = '1';
   }
 }
+
+/** RFC 6749 section 5.2 error, answered by the token endpoint as JSON. */
+export class OAuthError extends Error {
+  override name = 'OAuthError';
+  constructor(readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope', readonly description: string) {
+    super(description);
+  }
+  get status(): number {
+    return this.error === 'invalid_client' ? 401 : 400;
+  }
+}

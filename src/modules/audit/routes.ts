@@ -1,14 +1,13 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
-import { problemSchema } from '../../http/openapi.ts';
+import { problemResponse as problem } from '../../http/openapi.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { auditActions } from './actions.ts';
 import type { AuditLog } from './log.ts';
 import { auditDecisions, auditEventSchema } from './schema.ts';
 import type { AuditSearch, ExportFormat } from './search.ts';
 
-const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
 
 const count = (what: string) =>
   z

@@ -5,7 +5,8 @@ import type { SigningKey } from '../../crypto/signing-key.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { credentialRateLimit } from './rate-limit.ts';
 import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
-import { OAuthError, type AuthService } from './service.ts';
+import { OAuthError } from '../../shared/errors.ts';
+import type { AuthService } from './service.ts';
 
 const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 

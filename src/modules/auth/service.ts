@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SigningKey } from '../../crypto/signing-key.ts';
-import { Conflict, Forbidden, Unauthenticated, ValidationError } from '../../shared/errors.ts';
+import { Conflict, Forbidden, OAuthError, Unauthenticated, ValidationError } from '../../shared/errors.ts';
 import { ExpiringCache } from '../../shared/expiring-cache.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
@@ -24,17 +24,6 @@ export interface AuthServiceDeps {
   policy: Policy;
   settings: AuthSettings;
   oidc: OidcVerifier | undefined;
-}
-
-/** RFC 6749 section 5.2 error, answered by the token endpoint as JSON. */
-export class OAuthError extends Error {
-  override name = 'OAuthError';
-  constructor(readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope', readonly description: string) {
-    super(description);
-  }
-  get status(): number {
-    return this.error === 'invalid_client' ? 401 : 400;
-  }
 }
 
 export interface CreatedApp {

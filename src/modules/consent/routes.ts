@@ -1,17 +1,11 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router, type Request } from 'express';
-import { problemSchema } from '../../http/openapi.ts';
-import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
-import type { Principal } from '../auth/schema.ts';
+import { problemResponse as problem } from '../../http/openapi.ts';
+import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { consentGrantResultSchema, consentGrantSchema, consentListSchema, consentParamsSchema, consentStateResultSchema, consentWithdrawSchema, refOnlyParamsSchema } from './schema.ts';
-import type { ConsentCaller, ConsentService, ConsentSignals } from './service.ts';
+import type { ConsentService, ConsentSignals } from './service.ts';
 
-const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
 
-function caller(principal: Principal | undefined): ConsentCaller {
-  if (principal?.kind !== 'app') throw new Error('app route reached without an app principal');
-  return { clientId: principal.clientId, purposes: principal.purposes };
-}
 
 /** Global Privacy Control (https://privacycg.github.io/gpc-spec/): the header value "1" is the signal. */
 const signals = (req: Request): ConsentSignals => ({ gpc: req.get('sec-gpc')?.trim() === '1' });
@@ -30,7 +24,7 @@ export function consentRoutes(deps: { consent: ConsentService; env: RouteEnviron
     body: consentGrantSchema,
     responses: { 200: { description: 'Consent in force, with its receipt', schema: consentGrantResultSchema }, 404: problem('No subject with this ref'), 422: problem('Not a consent-based purpose, an unknown channel or topic, or an expiry in the past') },
     async handle({ params, body, ctx, principal, req }) {
-      return { body: await consent.grant(ctx, caller(principal), params.ref, params.purpose, body, signals(req)), headers: { 'Cache-Control': 'no-store' } };
+      return { body: await consent.grant(ctx, appCaller(principal), params.ref, params.purpose, body, signals(req)), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 
@@ -45,7 +39,7 @@ export function consentRoutes(deps: { consent: ConsentService; env: RouteEnviron
     bodyOptional: true,
     responses: { 200: { description: 'The consent state after the withdrawal', schema: consentStateResultSchema }, 404: problem('No subject with this ref') },
     async handle({ params, body, ctx, principal, req }) {
-      return { body: await consent.withdraw(ctx, caller(principal), params.ref, params.purpose, body, signals(req)) };
+      return { body: await consent.withdraw(ctx, appCaller(principal), params.ref, params.purpose, body, signals(req)) };
     },
   });
 
@@ -58,7 +52,7 @@ export function consentRoutes(deps: { consent: ConsentService; env: RouteEnviron
     params: refOnlyParamsSchema,
     responses: { 200: { description: 'Consent states and history', schema: consentListSchema }, 404: problem('No subject with this ref') },
     async handle({ params, ctx, principal }) {
-      return { body: await consent.list(ctx, caller(principal), params.ref), headers: { 'Cache-Control': 'no-store' } };
+      return { body: await consent.list(ctx, appCaller(principal), params.ref), headers: { 'Cache-Control': 'no-store' } };
     },
   });
   return router;

@@ -1,13 +1,11 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
-import { problemSchema } from '../../http/openapi.ts';
-import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { problemResponse as problem } from '../../http/openapi.ts';
+import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import type { Principal } from '../auth/schema.ts';
-import type { ContactCaller, ContactService } from './service.ts';
+import type { ContactService } from './service.ts';
 
-const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
 
 const recipientSchema = z.string().min(1).max(200).optional().describe('the brand or partner the contact is for; a consent narrowed to recipients covers only them');
 const authorizeSchema = z
@@ -30,10 +28,6 @@ const outcomeSchema = z.strictObject({ status: z.enum(['sent', 'failed', 'not-se
 const dncEntrySchema = z.strictObject({ phone: z.string().min(1).max(64), note: z.string().max(500).optional() });
 const officerRoles = ['privacy-agent', 'admin'] as const;
 
-function caller(principal: Principal | undefined): ContactCaller {
-  if (principal?.kind !== 'app') throw new Error('app route reached without an app principal');
-  return { clientId: principal.clientId, purposes: principal.purposes, reveal: principal.reveal };
-}
 
 export function contactRoutes(deps: { contacts: ContactService; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
   const { contacts, env, registry } = deps;
@@ -50,7 +44,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     async handle({ body, ctx, principal, req }) {
       const key = req.get('idempotency-key');
       if (key !== undefined && !/^[\x21-\x7e]{1,200}$/.test(key)) throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
-      return { body: await contacts.authorize(ctx, caller(principal), body, key), headers: { 'Cache-Control': 'no-store' } };
+      return { body: await contacts.authorize(ctx, appCaller(principal), body, key), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 
@@ -63,7 +57,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     body: scrubSchema,
     responses: { 200: { description: 'Allowed refs, and denied refs with every reason', schema: scrubAnswerSchema }, 422: problem('Unknown channel or purpose, or a topic the purpose lacks') },
     async handle({ body, ctx, principal }) {
-      return { body: await contacts.scrub(ctx, caller(principal), body), headers: { 'Cache-Control': 'no-store' } };
+      return { body: await contacts.scrub(ctx, appCaller(principal), body), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 
@@ -76,7 +70,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     params: ticketParams,
     responses: { 200: { description: 'The identifier', schema: z.object({ channel: z.string(), field: z.string(), value: z.string() }) }, 404: problem('No such ticket'), 409: problem('Already revealed, closed or expired') },
     async handle({ params, ctx, principal }) {
-      return { body: await contacts.reveal(ctx, caller(principal), params.ticket), headers: { 'Cache-Control': 'no-store' } };
+      return { body: await contacts.reveal(ctx, appCaller(principal), params.ticket), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 
@@ -90,7 +84,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     body: outcomeSchema,
     responses: { 200: { description: 'Recorded', schema: z.object({ ticket: z.string(), status: z.string() }) }, 404: problem('No such ticket'), 409: problem('Outcome already recorded') },
     async handle({ params, body, ctx, principal }) {
-      return { body: await contacts.outcome(ctx, caller(principal), params.ticket, body.status) };
+      return { body: await contacts.outcome(ctx, appCaller(principal), params.ticket, body.status) };
     },
   });
 

@@ -1,18 +1,12 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
-import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
-import { problemSchema } from '../../http/openapi.ts';
+import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { problemResponse as problem } from '../../http/openapi.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import type { Principal } from '../auth/schema.ts';
 import { lookupQuerySchema, lookupResultSchema, purposeQuerySchema, refParamsSchema, subjectCreateSchema, subjectUpdateSchema, subjectViewSchema, subjectWriteResultSchema } from './schema.ts';
-import type { AppCaller, SubjectService } from './service.ts';
+import type { SubjectService } from './service.ts';
 
-const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
 
-function caller(principal: Principal | undefined): AppCaller {
-  if (principal?.kind !== 'app') throw new Error('app route reached without an app principal');
-  return { clientId: principal.clientId, purposes: principal.purposes };
-}
 
 export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
   const { subjects, env, registry } = deps;
@@ -32,7 +26,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
       422: problem('A field the purpose may not collect, or an invalid identifier; nothing was stored'),
     },
     async handle({ body, ctx, principal }) {
-      const result = await subjects.writeSubject(ctx, caller(principal), body);
+      const result = await subjects.writeSubject(ctx, appCaller(principal), body);
       return { status: result.created ? 201 : 200, body: { ref: result.ref, created: result.created } };
     },
   });
@@ -51,7 +45,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
       const named = Object.entries(rest);
       if (named.length !== 1) throw new ValidationError([{ path: '', message: 'give exactly one identifier besides purpose, e.g. phone=…' }]);
       const [field, value] = named[0]!;
-      return { body: await subjects.lookupSubject(ctx, caller(principal), purpose, { field, value }) };
+      return { body: await subjects.lookupSubject(ctx, appCaller(principal), purpose, { field, value }) };
     },
   });
 
@@ -65,7 +59,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
     query: purposeQuerySchema,
     responses: { 200: { description: 'The fields this purpose may read', schema: subjectViewSchema }, 404: problem('No subject with this ref for this app') },
     async handle({ params, query, ctx, principal }) {
-      return { body: await subjects.readSubject(ctx, caller(principal), params.ref, query.purpose, query.recipient), headers: { 'Cache-Control': 'no-store' } };
+      return { body: await subjects.readSubject(ctx, appCaller(principal), params.ref, query.purpose, query.recipient), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 
@@ -84,7 +78,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
       422: problem('A field the purpose may not collect, or an invalid identifier; nothing was stored'),
     },
     async handle({ params, body, ctx, principal }) {
-      const result = await subjects.writeSubject(ctx, caller(principal), body, params.ref);
+      const result = await subjects.writeSubject(ctx, appCaller(principal), body, params.ref);
       return { body: { ref: result.ref, created: false } };
     },
   });
