@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
-import { adapt, execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit } from './raw-sql.ts';
+import { adapt, execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -61,6 +61,33 @@ export function isUniqueViolation(error: unknown): boolean {
 function asUnavailable(error: unknown): unknown {
   if (error instanceof CustosError || !isStorageError(error)) return error;
   return new Unavailable(undefined, { cause: error });
+}
+
+/**
+ * One of Custos's own transactions, on either engine: registered for raw SQL,
+ * `first` run before the work (SQLite takes its write lock there), the
+ * before-commit hooks (the audit append) as its last step, the after-commit
+ * hooks once it has committed. Errors from the database become 503 Unavailable.
+ */
+async function runTransaction<T>(
+  client: DbClient,
+  binding: { owner: Database; engine: Database['kind']; native?: NativeStatements; first?: (tx: Tx) => Promise<unknown> },
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  let hooks: ReturnType<typeof registerTransaction> | undefined;
+  try {
+    const result = await client.$transaction(async (tx) => {
+      hooks = registerTransaction(tx, binding.owner, binding.engine, binding.native);
+      await binding.first?.(tx);
+      const out = await work(tx);
+      await runBeforeCommit(tx);
+      return out;
+    }, TRANSACTION_OPTIONS);
+    runAfterCommit(hooks);
+    return result;
+  } catch (error) {
+    throw asUnavailable(error);
+  }
 }
 
 async function readRaw<T>(client: DbClient, engine: Database['kind'], sql: string, params: unknown[]): Promise<T[]> {
@@ -132,22 +159,8 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
         throw new Unavailable(undefined, { cause: error });
       }
     },
-    async transaction(work) {
-      let binding: ReturnType<typeof registerTransaction> | undefined;
-      try {
-        const result = await (writer as unknown as DbClient).$transaction(async (tx) => {
-          binding = registerTransaction(tx, database, 'sqlite', writerStatements);
-          await execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1');
-          const out = await work(tx);
-          await runBeforeCommit(tx);
-          return out;
-        }, TRANSACTION_OPTIONS);
-        runAfterCommit(binding);
-        return result;
-      } catch (error) {
-        throw asUnavailable(error);
-      }
-    },
+    transaction: (work) =>
+      runTransaction(writer as unknown as DbClient, { owner: database, engine: 'sqlite', native: writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') }, work),
     async ping() {
       await read.$queryRawUnsafe('SELECT 1');
     },
@@ -169,21 +182,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     kind: 'postgresql',
     read: client,
     readRaw: (sql, params = []) => readRaw(client, 'postgresql', sql, params),
-    async transaction(work) {
-      let binding: ReturnType<typeof registerTransaction> | undefined;
-      try {
-        const result = await client.$transaction(async (tx) => {
-          binding = registerTransaction(tx, database, 'postgresql');
-          const out = await work(tx);
-          await runBeforeCommit(tx);
-          return out;
-        }, TRANSACTION_OPTIONS);
-        runAfterCommit(binding);
-        return result;
-      } catch (error) {
-        throw asUnavailable(error);
-      }
-    },
+    transaction: (work) => runTransaction(client, { owner: database, engine: 'postgresql' }, work),
     async ping() {
       await client.$queryRawUnsafe('SELECT 1');
     },

@@ -1,5 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { leafEntryReference, leafEntryText, type LeafContent } from '../../src/modules/audit/leaf.ts';
+import { leafEntryText, type LeafContent } from '../../src/modules/audit/leaf.ts';
+import { canonicalJson } from '../../src/shared/canonical-json.ts';
+
+/** The definition leafEntryText must match: the generic canonical JSON of the leaf's members. */
+function leafEntryReference(e: LeafContent): string {
+  return canonicalJson({
+    v: 2,
+    index: e.index,
+    id: e.id,
+    at: e.at.toISOString(),
+    actor: { type: e.actorType, id: e.actorId },
+    action: e.action,
+    decision: e.decision,
+    subject: e.subject,
+    purpose: e.purpose,
+    fields: e.fields,
+    reasons: e.reasons,
+    requestId: e.requestId,
+    policyVersion: e.policyVersion,
+  });
+}
 
 const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;
 const strings = ['', 'a', 'é', '中文', '"quoted"', 'back\\slash', 'line\nbreak', '\u0000', '\ud800', 'emoji 😀', 'tab\t', '</script>'];

@@ -1,11 +1,10 @@
 import type { Logger } from '../../logger.ts';
 import type { SigningKey } from '../../crypto/signing-key.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { chainHash, leafContentOf, leafHashOf } from './leaf.ts';
+import { chainHash, leafContentOf, leafHashOf, type LeafContent } from './leaf.ts';
 import { Frontier } from './merkle/frontier.ts';
-import type { AuditReason } from './schema.ts';
 import { onAuditAppended } from './service.ts';
-import { addStats, hasPendingEvents, insertTreeHead, insertTreeNodes, latestTreeHead, lockTreeState, pendingEvents, placeEvents, readTreeState, saveTreeState, type AuditRow } from './store.ts';
+import { addStats, hasPendingEvents, insertTreeHead, insertTreeNodes, latestTreeHead, lockTreeState, pendingEvents, placeEvents, readTreeState, saveTreeState, type TreeHeadRow } from './store.ts';
 import { createTreeReader, STORED_LEVEL_STEP } from './tree-reader.ts';
 import { signTreeHead } from './tree-head.ts';
 
@@ -48,9 +47,12 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
       let chain = state.chainHash;
       const places: Array<{ no: number; leafIndex: number; leafHash: string; chainHash: string }> = [];
       const nodes: Array<{ level: number; index: number; hash: string }> = [];
+      const counts = hourlyCounts();
       for (const event of events) {
         const leafIndex = frontier.size;
-        const leafHash = leafHashOf(leafContentOf(event, leafIndex));
+        const content = leafContentOf(event, leafIndex);
+        const leafHash = leafHashOf(content);
+        counts.add(content);
         chain = chainHash(chain, leafHash);
         places.push({ no: event.no, leafIndex, leafHash, chainHash: chain });
         frontier.append(Buffer.from(leafHash, 'hex'), (node, hash) => {
@@ -61,7 +63,7 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
         await placeEvents(tx, places);
         await insertTreeNodes(tx, nodes);
         await saveTreeState(tx, { treeSize: frontier.size, chainHash: chain, frontier: frontier.toJSON() });
-        await addStats(tx, hourlyCounts(events));
+        await addStats(tx, counts.rows());
       }
       await publishHeadIfDue(tx, frontier);
       return events.length;
@@ -70,10 +72,8 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
 
   async function publishHeadIfDue(tx: Tx, frontier: Frontier): Promise<void> {
     const last = await latestTreeHead(tx);
-    if (last && last.treeSize >= frontier.size) return;
     const now = new Date();
-    const due = !last || frontier.size - last.treeSize >= settings.headEveryEvents || now.getTime() - last.signedAt.getTime() >= settings.headIntervalMs;
-    if (!due) return;
+    if (!headDue(last, frontier.size, now)) return;
     // A log must never sign a head inconsistent with one it signed before (c2sp.org/tlog-checkpoint):
     // if the stored tree no longer gives the last head's root, someone edited it; sign nothing.
     if (last && last.treeSize > 0 && (await tree.root(last.treeSize)).toString('hex') !== last.rootHash) {
@@ -85,11 +85,18 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
     await insertTreeHead(tx, { treeSize: frontier.size, rootHash, signedAt: now, signature });
   }
 
+  /** A head is due for an empty log, and for a grown one once enough events or enough time have passed. */
+  function headDue(last: TreeHeadRow | undefined, treeSize: number, now: Date): boolean {
+    if (!last) return true;
+    if (last.treeSize >= treeSize) return false;
+    return treeSize - last.treeSize >= settings.headEveryEvents || now.getTime() - last.signedAt.getTime() >= settings.headIntervalMs;
+  }
+
   /** A read first, so an idle sweep takes no write lock. */
   async function hasWork(): Promise<boolean> {
     if (await hasPendingEvents(db)) return true;
     const [state, last] = await Promise.all([readTreeState(db), latestTreeHead(db)]);
-    return !last || (last.treeSize < state.treeSize && Date.now() - last.signedAt.getTime() >= settings.headIntervalMs);
+    return headDue(last, state.treeSize, new Date());
   }
 
   /** Places everything pending now, batch by batch. */
@@ -143,17 +150,21 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
 
 export type AuditIntegrator = ReturnType<typeof createAuditIntegrator>;
 
-/** Hour buckets (UTC): one row per event with reason '', plus one per deny reason code. */
-function hourlyCounts(events: AuditRow[]): Array<{ hour: string; action: string; decision: string; reason: string; count: number }> {
+/** Hour buckets (UTC): one count per event with reason '', plus one per deny reason code. */
+function hourlyCounts() {
   const counts = new Map<string, number>();
   const bump = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
-  for (const e of events) {
-    const hour = e.at.toISOString().slice(0, 13);
-    bump(`${hour}\u0000${e.action}\u0000${e.decision}\u0000`);
-    if (e.decision === 'deny') for (const code of new Set((JSON.parse(e.reasons) as AuditReason[]).map((r) => r.code))) bump(`${hour}\u0000${e.action}\u0000deny\u0000${code}`);
-  }
-  return [...counts].map(([key, count]) => {
-    const [hour, action, decision, reason] = key.split('\u0000') as [string, string, string, string];
-    return { hour, action, decision, reason, count };
-  });
+  return {
+    add(e: LeafContent): void {
+      const hour = e.at.toISOString().slice(0, 13);
+      bump(`${hour}\u0000${e.action}\u0000${e.decision}\u0000`);
+      if (e.decision === 'deny') for (const code of new Set(e.reasons.map((r) => r.code))) bump(`${hour}\u0000${e.action}\u0000deny\u0000${code}`);
+    },
+    rows(): Array<{ hour: string; action: string; decision: string; reason: string; count: number }> {
+      return [...counts].map(([key, count]) => {
+        const [hour, action, decision, reason] = key.split('\u0000') as [string, string, string, string];
+        return { hour, action, decision, reason, count };
+      });
+    },
+  };
 }

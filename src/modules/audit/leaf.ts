@@ -49,25 +49,6 @@ export function leafEntryText(e: LeafContent): string {
   );
 }
 
-/** The leaf entry as the generic canonical JSON of its members: the definition leafEntryText must match. */
-export function leafEntryReference(e: LeafContent): string {
-  return canonicalJson({
-    v: 2,
-    index: e.index,
-    id: e.id,
-    at: e.at.toISOString(),
-    actor: { type: e.actorType, id: e.actorId },
-    action: e.action,
-    decision: e.decision,
-    subject: e.subject,
-    purpose: e.purpose,
-    fields: e.fields,
-    reasons: e.reasons,
-    requestId: e.requestId,
-    policyVersion: e.policyVersion,
-  });
-}
-
 /** What a stored event commits to at leaf `index`. */
 export function leafContentOf(row: NewAuditRow, index: number): LeafContent {
   return {

@@ -32,7 +32,7 @@ interface Cursor {
 
 const CURSOR = /^p([0-9]{1,16})\.([0-9]{1,19})$/;
 
-export function encodeCursor(cursor: Cursor): string {
+function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`p${cursor.belowLeaf}.${cursor.beforeNo}`).toString('base64url');
 }
 
@@ -72,12 +72,12 @@ export function createAuditSearch(deps: AuditSearchDeps) {
     const search: EventSearch = { belowLeaf: belowLeaf ?? (await readTreeState(db)).treeSize, purpose: filter.purpose, action: filter.action, decision: filter.decision, reason: filter.reason, from: filter.from, to: filter.to };
     let subjects: string[] = [];
     if (filter.subject !== undefined) search.subjects = subjects = await deps.subjectsMatching(filter.subject);
-    if (filter.app !== undefined) search.actor = { type: 'app', id: filter.app };
+    // Every named actor must match, so an app and an officer together match nothing (no event has two actors).
+    search.actors = [];
+    if (filter.app !== undefined) search.actors.push({ type: 'app', id: filter.app });
     if (filter.officer !== undefined) {
-      const id = await deps.officerId(filter.officer);
       // An unknown officer matches nothing, like an unknown subject.
-      search.actor = { type: 'officer', id: id ?? `unknown:${filter.officer}` };
-      if (filter.app !== undefined) search.subjects = [];
+      search.actors.push({ type: 'officer', id: (await deps.officerId(filter.officer)) ?? `unknown:${filter.officer}` });
     }
     return { search, subjects };
   }

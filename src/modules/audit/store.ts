@@ -165,9 +165,9 @@ export async function readTreeNodes(db: Database, level: number, indexes: number
   return out;
 }
 
-/** Stored nodes in leaf-index order of their subtrees, for verification. */
-export async function readTreeNodesUpTo(db: Database, level: number, beforeIndex: number, afterIndex: number, limit: number): Promise<Array<{ index: number; hash: string }>> {
-  const rows = await db.readRaw<{ i: unknown; h: string }>('SELECT idx AS "i", hash AS "h" FROM audit_tree_node WHERE level = ? AND idx > ? AND idx < ? ORDER BY idx LIMIT ?', [level, afterIndex, beforeIndex, limit]);
+/** Stored nodes of one level after `afterIndex`, in order, for verification. */
+export async function readTreeNodesAfter(db: Database, level: number, afterIndex: number, limit: number): Promise<Array<{ index: number; hash: string }>> {
+  const rows = await db.readRaw<{ i: unknown; h: string }>('SELECT idx AS "i", hash AS "h" FROM audit_tree_node WHERE level = ? AND idx > ? ORDER BY idx LIMIT ?', [level, afterIndex, limit]);
   return rows.map((r) => ({ index: toNumber(r.i), hash: r.h }));
 }
 
@@ -247,7 +247,8 @@ export interface EventSearch {
   /** Only events placed below this leaf index: the tree size when the first page was read, so later pages never shift. */
   belowLeaf: number;
   subjects?: string[];
-  actor?: { type: string; id: string };
+  /** Each must be the event's actor. */
+  actors?: Array<{ type: string; id: string }>;
   purpose?: string;
   action?: string;
   decision?: string;
@@ -270,7 +271,7 @@ export async function searchEvents(db: Database, search: EventSearch, limit: num
     if (search.subjects.length === 0) return [];
     add(`e.subject IN (${placeholders(search.subjects.length)})`, ...search.subjects);
   }
-  if (search.actor) add('e.actor_type = ? AND e.actor_id = ?', search.actor.type, search.actor.id);
+  for (const actor of search.actors ?? []) add('e.actor_type = ? AND e.actor_id = ?', actor.type, actor.id);
   if (search.purpose) add('e.purpose = ?', search.purpose);
   if (search.action) add('e.action = ?', search.action);
   if (search.decision) add('e.decision = ?', search.decision);

@@ -1,10 +1,10 @@
-import { Worker } from 'node:worker_threads';
 import type { JWK } from 'jose';
 import type { DatabaseConfig } from '../../config.ts';
+import { typeScriptWorker } from '../../shared/typescript-worker.ts';
 import type { Database } from '../../storage/database.ts';
 import { chainHash, GENESIS_CHAIN_HASH } from './leaf.ts';
 import { Frontier } from './merkle/frontier.ts';
-import { countPendingEvents, leafHashesInOrder, readTreeNodesUpTo, readTreeState, storedNodeLevels, treeHeadsBetween, unaccountedEvents, type TreeHeadRow, type TreeStateRow } from './store.ts';
+import { countPendingEvents, leafHashesInOrder, readTreeNodesAfter, readTreeState, storedNodeLevels, treeHeadsBetween, unaccountedEvents, type TreeHeadRow, type TreeStateRow } from './store.ts';
 import { checkLeafContent, type ContentProblem } from './verify-content.ts';
 import { STORED_LEVEL_STEP } from './tree-reader.ts';
 import { verifyTreeHead } from './tree-head.ts';
@@ -86,10 +86,8 @@ async function checkContent(db: Database, from: number, size: number, parallel: 
 }
 
 function runContentWorker(database: DatabaseConfig, start: number, end: number): Promise<{ checked: number; problem?: ContentProblem }> {
-  // Workers do not inherit the TypeScript loader of the thread that starts them.
-  const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(require.resolve('./verify-content-worker.ts'))});`;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(bootstrap, { eval: true, workerData: { database, start, end } });
+    const worker = typeScriptWorker(require.resolve('./verify-content-worker.ts'), { workerData: { database, start, end } });
     worker.once('message', (m: { checked: number; problem?: ContentProblem } | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`audit verification thread exited with code ${code}`)));
@@ -133,7 +131,7 @@ async function checkTree(db: Database, jwks: { keys: JWK[] }, state: TreeStateRo
   const storedNodes = new Map<string, string>();
   for (const level of await storedNodeLevels(db)) {
     for (let after = -1; ; ) {
-      const page = await readTreeNodesUpTo(db, level, Number.MAX_SAFE_INTEGER, after, PAGE);
+      const page = await readTreeNodesAfter(db, level, after, PAGE);
       if (page.length === 0) break;
       for (const n of page) storedNodes.set(`${level}:${n.index}`, n.hash);
       after = page.at(-1)!.index;

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { typeScriptWorker } from '../../shared/typescript-worker.ts';
 import { tagIdentifiers, type TaggedValues, type TaggingSpec } from './identifier-tags.ts';
 
 export interface IdentifierTagger {
@@ -30,10 +31,8 @@ export function createIdentifierTagger(spec: TaggingSpec, threads: number): Iden
   }
 
   function startWorker(): Worker {
-    // Workers do not inherit the TypeScript loader of the thread that starts them.
-    const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(require.resolve('./tagging-worker.ts'))});`;
     // A small young generation: each batch's garbage dies young, and a big one only grows the process.
-    const worker = new Worker(bootstrap, { eval: true, workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const worker = typeScriptWorker(require.resolve('./tagging-worker.ts'), { workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     worker.on('message', (m: { id: number; tags: BigInt64Array; invalid: number }) => {
       const p = pending.get(m.id);
       pending.delete(m.id);

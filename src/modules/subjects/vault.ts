@@ -49,48 +49,48 @@ export { versionsUpTo } from '../pseudonyms/identifiers.ts';
 export function createVault(deps: VaultDeps) {
   const { db, policy, keys, audit } = deps;
 
-/** Refusals are accesses too: they are audited (committed) before the error goes out. */
-async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
-  await audit.record(ctx, { ...event, decision: 'deny' });
-  throw error;
-}
-
-function violationError(violations: Violation[]): PolicyViolation {
-  const detail = violations.map((v) => `${v.field}: ${v.reason}`).join('; ');
-  return new PolicyViolation(`refused by the data policy: ${detail}`, violations.map((v) => ({ ...v })));
-}
-
-function normalizeAll(identifiers: Record<string, string>): { values: Map<string, string>; problems: FieldProblem[] } {
-  const values = new Map<string, string>();
-  const problems: FieldProblem[] = [];
-  for (const [name, raw] of Object.entries(identifiers)) {
-    const result = normalizeIdentifier(policy.fields[name]!, raw, policy.defaults.region);
-    if ('problem' in result) problems.push({ path: `identifiers.${name}`, message: result.problem });
-    else values.set(name, result.value);
+  /** Refusals are accesses too: they are audited (committed) before the error goes out. */
+  async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
+    await audit.record(ctx, { ...event, decision: 'deny' });
+    throw error;
   }
-  return { values, problems };
-}
 
-const digestKeys = deps.pseudonyms.digestKeys;
+  function violationError(violations: Violation[]): PolicyViolation {
+    const detail = violations.map((v) => `${v.field}: ${v.reason}`).join('; ');
+    return new PolicyViolation(`refused by the data policy: ${detail}`, violations.map((v) => ({ ...v })));
+  }
 
-const dataKeyOf = (subject: Pick<store.SubjectRow, 'id' | 'keyVersion' | 'wrappedKey'>) => open(keys.wrappingKey(subject.keyVersion), subject.wrappedKey, subject.id);
-const encryptValue = (dataKey: Buffer, subjectId: string, field: string, value: unknown) => seal(dataKey, Buffer.from(canonicalJson(value), 'utf8'), `${subjectId}/${field}`);
-const decryptValue = (dataKey: Buffer, subjectId: string, field: string, sealed: string) => JSON.parse(open(dataKey, sealed, `${subjectId}/${field}`).toString('utf8')) as unknown;
+  function normalizeAll(identifiers: Record<string, string>): { values: Map<string, string>; problems: FieldProblem[] } {
+    const values = new Map<string, string>();
+    const problems: FieldProblem[] = [];
+    for (const [name, raw] of Object.entries(identifiers)) {
+      const result = normalizeIdentifier(policy.fields[name]!, raw, policy.defaults.region);
+      if ('problem' in result) problems.push({ path: `identifiers.${name}`, message: result.problem });
+      else values.set(name, result.value);
+    }
+    return { values, problems };
+  }
 
-async function refFor(tx: Tx, appId: string, subjectId: string, at: Date): Promise<string> {
-  const existing = await store.findRefOfApp(tx, appId, subjectId);
-  if (existing) return existing;
-  const ref = newRef();
-  await store.insertRef(tx, { ref, appId, subjectId, createdAt: at });
-  return ref;
-}
+  const digestKeys = deps.pseudonyms.digestKeys;
 
-/** The subject behind an app's ref; another app's ref and a made-up one look the same. */
-async function subjectOfRef(client: Tx | Database['read'], appId: string, ref: string): Promise<string | undefined> {
-  if (!isRefShaped(ref)) return undefined;
-  const found = await store.findRef(client, ref);
-  return found && found.appId === appId ? found.subjectId : undefined;
-}
+  const dataKeyOf = (subject: Pick<store.SubjectRow, 'id' | 'keyVersion' | 'wrappedKey'>) => open(keys.wrappingKey(subject.keyVersion), subject.wrappedKey, subject.id);
+  const encryptValue = (dataKey: Buffer, subjectId: string, field: string, value: unknown) => seal(dataKey, Buffer.from(canonicalJson(value), 'utf8'), `${subjectId}/${field}`);
+  const decryptValue = (dataKey: Buffer, subjectId: string, field: string, sealed: string) => JSON.parse(open(dataKey, sealed, `${subjectId}/${field}`).toString('utf8')) as unknown;
+
+  async function refFor(tx: Tx, appId: string, subjectId: string, at: Date): Promise<string> {
+    const existing = await store.findRefOfApp(tx, appId, subjectId);
+    if (existing) return existing;
+    const ref = newRef();
+    await store.insertRef(tx, { ref, appId, subjectId, createdAt: at });
+    return ref;
+  }
+
+  /** The subject behind an app's ref; another app's ref and a made-up one look the same. */
+  async function subjectOfRef(client: Tx | Database['read'], appId: string, ref: string): Promise<string | undefined> {
+    if (!isRefShaped(ref)) return undefined;
+    const found = await store.findRef(client, ref);
+    return found && found.appId === appId ? found.subjectId : undefined;
+  }
 
 
   const identifierFields = () => Object.entries(policy.fields).filter(([, f]) => f.kind === 'identifier').map(([name]) => name);
