@@ -10,6 +10,8 @@ import { subjectRoutes } from './modules/subjects/routes.ts';
 import { consentRoutes } from './modules/consent/routes.ts';
 import { contactRoutes } from './modules/contacts/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
+import { notifierRoutes } from './modules/notifier/routes.ts';
+import { requestRoutes } from './modules/requests/routes.ts';
 import type { Runtime } from './runtime.ts';
 
 const VERSION = '0.1.0';
@@ -41,6 +43,8 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(consentRoutes({ consent: runtime.consent, env, registry })));
   app.use(guardedRouter(contactRoutes({ contacts: runtime.contacts, env, registry })));
   app.use(guardedRouter(auditRoutes({ log: runtime.auditLog, search: runtime.auditSearch, env, registry })));
+  app.use(guardedRouter(requestRoutes({ requests: runtime.requests, env, registry, ratePerMinute: config.requests.ratePerMinute })));
+  app.use(guardedRouter(notifierRoutes({ notifier: runtime.notifier, env, registry })));
   app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
   app.use(
     authRoutes({

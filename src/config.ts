@@ -41,6 +41,10 @@ export const environmentSchema = z
     AUDIT_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
     AUDIT_TREE_HEAD_EVERY_EVENTS: z.coerce.number().int().min(1).default(1000),
     AUDIT_SWEEP_MS: z.coerce.number().int().min(10).default(1000),
+    NOTIFIER_WEBHOOK_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), 'must be an http:// or https:// URL'),
+    REQUESTS_RATE_LIMIT_PER_MINUTE: isoSeconds(10),
+    REQUESTS_PER_IDENTIFIER_PER_HOUR: isoSeconds(3),
+    RETENTION_SWEEP_MS: z.coerce.number().int().min(0).default(3_600_000),
     AUDIT_LOG_ORIGIN: optionalText.refine((v) => v === undefined || /^[^\s+]+$/.test(v), 'must be one word with no spaces or +, e.g. custos.example.com/audit'),
   })
   .superRefine((env, ctx) => {
@@ -79,6 +83,10 @@ export interface Config {
   oidc: { issuer: string; audience: string; roleClaim: string; jwksUri: string | undefined } | undefined;
   logLevel: Environment['LOG_LEVEL'];
   audit: { integrator: boolean; headIntervalMs: number; headEveryEvents: number; sweepMs: number; origin: string };
+  notifier: { webhookUrl: string | undefined };
+  requests: { ratePerMinute: number; perIdentifierPerHour: number };
+  /** 0: no periodic retention sweep in this process. */
+  retentionSweepMs: number;
 }
 
 export class ConfigError extends Error {
@@ -136,5 +144,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       // A checkpoint's origin names the log; by default the public host, which is unique per deployment.
       origin: env.AUDIT_LOG_ORIGIN ?? `${new URL(env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).host}/custos-audit`,
     },
+    notifier: { webhookUrl: env.NOTIFIER_WEBHOOK_URL },
+    requests: { ratePerMinute: env.REQUESTS_RATE_LIMIT_PER_MINUTE, perIdentifierPerHour: env.REQUESTS_PER_IDENTIFIER_PER_HOUR },
+    retentionSweepMs: env.RETENTION_SWEEP_MS,
   };
 }

@@ -16,6 +16,12 @@ import { createTreeReader } from './modules/audit/tree-reader.ts';
 import { createConsentService, type ConsentService } from './modules/consent/service.ts';
 import { createContactService, type ContactService } from './modules/contacts/service.ts';
 import { createKeyRing } from './modules/key-ring/key-ring.ts';
+import { createNotifier, type Notifier } from './modules/notifier/service.ts';
+import { createRequestActions } from './modules/requests/apply.ts';
+import { createMaintenance, type Maintenance } from './modules/requests/maintenance.ts';
+import { runRetention, type RetentionReport } from './modules/requests/retention.ts';
+import { createRequestService, type RequestService } from './modules/requests/service.ts';
+import type { RequestContext } from './shared/request-context.ts';
 import { createIdentifierPseudonyms, type IdentifierPseudonyms } from './modules/pseudonyms/identifiers.ts';
 import { loadPolicy } from './modules/policies/load.ts';
 import { createSubjectService, type SubjectService } from './modules/subjects/service.ts';
@@ -38,6 +44,11 @@ export interface Runtime {
   auditIntegrator: AuditIntegrator;
   auditLog: AuditLog;
   auditSearch: AuditSearch;
+  notifier: Notifier;
+  requests: RequestService;
+  /** Retention by hand (`custos retention run`); serving processes also sweep periodically. */
+  runRetention(ctx: RequestContext, options: { dryRun: boolean; now?: Date }): Promise<RetentionReport>;
+  maintenance: Maintenance;
   metrics: Metrics;
   registry: OpenAPIRegistry;
   ops: OpsState;
@@ -61,8 +72,11 @@ async function prepareSchema(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-/** `integrate: false` for commands that only read the trail (audit verify): they place and sign nothing. */
-export async function createRuntime(config: Config, logger: Logger, options: { integrate?: boolean; announceDevelopmentKey?: boolean } = {}): Promise<Runtime> {
+/**
+ * `integrate: false` for commands that only read the trail (audit verify): they place and sign nothing.
+ * `background: true` for a serving process: it delivers messages and runs the maintenance sweep.
+ */
+export async function createRuntime(config: Config, logger: Logger, options: { integrate?: boolean; announceDevelopmentKey?: boolean; background?: boolean } = {}): Promise<Runtime> {
   const loaded = loadPolicy(config.policyDir);
   const masterKey = loadMasterKey(config.masterKey, config.dataDir, logger, { announceExisting: options.announceDevelopmentKey !== false });
   const signingKey = await deriveSigningKey(masterKey);
@@ -95,6 +109,28 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   });
   const integrating = config.audit.integrator && options.integrate !== false;
   if (integrating) auditIntegrator.start();
+  const contacts = createContactService({ db, policy: loaded.policy, audit, subjects, consent, pseudonyms });
+  const auditSearch = createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) });
+  const notifier = createNotifier({ db, audit, logger, sealingKey: keys.requestSealingKey, webhookUrl: config.notifier.webhookUrl });
+  const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.id, a.name])) };
+  const requestActions = createRequestActions(actionDeps);
+  const requests = createRequestService({
+    db,
+    policy: loaded.policy,
+    audit,
+    pseudonyms,
+    notifier,
+    actions: requestActions,
+    sealingKey: keys.requestSealingKey,
+    secretKey: keys.requestSecretKey,
+    settings: { perIdentifierPerHour: config.requests.perIdentifierPerHour },
+  });
+  const retention = (ctx: RequestContext, retentionOptions: { dryRun: boolean; now?: Date }) => runRetention(actionDeps, requestActions, ctx, retentionOptions);
+  const maintenance = createMaintenance({ db, logger, intervalMs: config.retentionSweepMs, policyVersion: loaded.version, sweepRequests: (ctx) => requests.sweep(ctx), purgeMessages: () => notifier.purge(), retention: (ctx) => retention(ctx, { dryRun: false }) });
+  if (options.background) {
+    notifier.start();
+    maintenance.start();
+  }
   return {
     config,
     logger,
@@ -104,17 +140,23 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     auth,
     subjects,
     consent,
-    contacts: createContactService({ db, policy: loaded.policy, audit, subjects, consent, pseudonyms }),
+    contacts,
     pseudonyms,
     auditIntegrator,
     auditLog: createAuditLog({ db, signingKey, origin: config.audit.origin, tree: createTreeReader(db) }),
-    auditSearch: createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) }),
+    auditSearch,
+    notifier,
+    requests,
+    runRetention: retention,
+    maintenance,
     metrics: createMetrics(),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },
     async close() {
       // Events written by this process are placed before it goes (the CLI's, a draining replica's).
       if (integrating) await auditIntegrator.flush().catch((error: unknown) => logger.warn('could not place the last audit events; another process will', { error: error instanceof Error ? error.message : String(error) }));
+      await maintenance.stop();
+      await notifier.stop();
       await auditIntegrator.stop();
       await db.close();
     },

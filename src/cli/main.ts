@@ -9,6 +9,7 @@ import { rotateKeysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { createOfficerCommand } from './officers.ts';
 import { checkPolicyCommand } from './policy.ts';
+import { retentionRunCommand } from './retention.ts';
 import { serveCommand } from './serve.ts';
 
 const program = new Command('custos').description('Custos privacy and consent compliance gateway').showHelpAfterError();
@@ -81,6 +82,15 @@ program
   .option('--json', 'print the counts as JSON')
   .description('stream a registry file in, store only pseudonyms, replace the source atomically')
   .action(importDncCommand);
+
+program
+  .command('retention')
+  .description("each purpose's retention (policy)")
+  .command('run')
+  .description('erase subjects whose every purpose is past its retention since their last activity under it (as an approved erasure: keys and values destroyed, audit kept)')
+  .option('--dry-run', 'count per purpose what would be erased; erase nothing')
+  .option('--json', 'print the report as JSON')
+  .action(retentionRunCommand);
 
 program
   .command('demo')

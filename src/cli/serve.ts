@@ -6,7 +6,7 @@ import { createLogger } from '../logger.ts';
 export async function serveCommand(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel);
-  const runtime = await createRuntime(config, logger);
+  const runtime = await createRuntime(config, logger, { background: true });
   const running = await startServer(runtime);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

@@ -37,6 +37,31 @@ describe(`schema parity on ${databaseKind}`, () => {
     const node = { level: 8, idx: 9_007_199_254_740_993n, hash: 'd'.repeat(64) };
     const head = { treeSize: 9_007_199_254_740_993n, rootHash: 'e'.repeat(64), signedAt: at, signature: 'jws' };
     const stat = { hour: '2026-03-04T05', action: 'test.parity', decision: 'deny', reason: 'frequency-cap', count: 9_007_199_254_740_993n };
+    const privacyRequest = {
+      id: 'prq_parity',
+      type: 'erasure',
+      status: 'pending-approval',
+      identifierKind: 'phone',
+      identifierDigest: 'digest',
+      sealedIdentifier: 'sealed-id',
+      sealedCorrection: 'sealed-correction',
+      scope: '{"topics":["bird-food"]}',
+      gpc: true,
+      tokenHash: 'token-hash',
+      codeHash: 'code-hash',
+      codeExpiresAt: at,
+      codeAttempts: 4,
+      subjects: '["sub_x"]',
+      decisionReason: 'legal hold',
+      dueAt: at,
+      createdAt: at,
+      updatedAt: at,
+      closedAt: at,
+    };
+    const step = { requestId: 'prq_parity', seq: 2, step: 'verified', actorType: 'customer', actorId: 'prq_parity', detail: 'd', at };
+    const message = { id: 'msg_parity', requestId: 'prq_parity', channel: 'sms', sealed: 's', status: 'failed', attempts: 7, nextAttemptAt: at, expiresAt: at, lastError: 'HTTP 503', createdAt: at, deliveredAt: at };
+    const lease = { name: 'parity', holder: 'replica', until: at };
+    const consentEvent = { id: 'ce_parity', subjectId: 'sub_x', seq: 1, purpose: 'marketing', kind: 'grant', channels: '["sms"]', topics: null, recipients: null, source: 's', noticeVersion: 'n', expiresAt: at, gpc: false, receiptId: 'r', receipt: 'jws', actorId: 'a', requestId: 'q', at };
     await gateway.runtime.auditIntegrator.stop();
     await db.transaction(async (tx) => {
       await tx.app.create({ data: app });
@@ -46,7 +71,17 @@ describe(`schema parity on ${databaseKind}`, () => {
       await tx.auditTreeNode.create({ data: node });
       await tx.auditTreeHead.create({ data: head });
       await tx.auditStatHour.create({ data: stat });
+      await tx.privacyRequest.create({ data: privacyRequest });
+      await tx.privacyRequestStep.create({ data: step });
+      await tx.notifierMessage.create({ data: message });
+      await tx.jobLease.create({ data: lease });
+      await tx.consentEvent.create({ data: consentEvent });
     });
+    expect(await db.read.privacyRequest.findUniqueOrThrow({ where: { id: privacyRequest.id } })).toEqual(privacyRequest);
+    expect(await db.read.privacyRequestStep.findFirstOrThrow({ where: { requestId: 'prq_parity' } })).toEqual(step);
+    expect(await db.read.notifierMessage.findUniqueOrThrow({ where: { id: message.id } })).toEqual(message);
+    expect(await db.read.jobLease.findUniqueOrThrow({ where: { name: 'parity' } })).toEqual(lease);
+    expect(await db.read.consentEvent.findUniqueOrThrow({ where: { id: consentEvent.id } })).toEqual(consentEvent);
     expect(await db.read.app.findUniqueOrThrow({ where: { id: app.id } })).toEqual(app);
     expect(await db.read.officer.findUniqueOrThrow({ where: { id: officer.id } })).toEqual(officer);
     expect(await db.read.auditEvent.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);

@@ -126,6 +126,22 @@ export function createAuditSearch(deps: AuditSearchDeps) {
       }
     },
 
+    /**
+     * Every placed event about these subjects, newest first: a person's access
+     * log. Not audited here; the caller audits the export it goes into.
+     */
+    async eventsAbout(subjects: string[]): Promise<AuditEvent[]> {
+      if (subjects.length === 0) return [];
+      const search: EventSearch = { belowLeaf: (await readTreeState(db)).treeSize, subjects };
+      const events: AuditEvent[] = [];
+      for (let beforeNo: number | undefined; ; ) {
+        const rows = await searchEvents(db, { ...search, beforeNo }, EXPORT_PAGE);
+        events.push(...rows.map(toAuditEvent));
+        if (rows.length < EXPORT_PAGE) return events;
+        beforeNo = rows.at(-1)!.no;
+      }
+    },
+
     /** Counts per bucket (UTC hours or days) by decision, by action and decision, and by deny reason. */
     async stats(range: { from: Date; to: Date; bucket: 'hour' | 'day' }) {
       const hour = (d: Date) => d.toISOString().slice(0, 13);

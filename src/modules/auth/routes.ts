@@ -3,7 +3,7 @@ import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { SigningKey } from '../../crypto/signing-key.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
-import { credentialRateLimit } from './rate-limit.ts';
+import { credentialRateLimit } from '../../http/rate-limit.ts';
 import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
 import { OAuthError } from '../../shared/errors.ts';
 import type { AuthService } from './service.ts';

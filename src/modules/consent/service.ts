@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SigningKey } from '../../crypto/signing-key.ts';
 import { ConsentRequired, Forbidden, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
-import type { Database } from '../../storage/database.ts';
+import type { Database, Tx } from '../../storage/database.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
 import { appendAuditEvent } from '../audit/service.ts';
@@ -119,7 +119,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       for (const p of gpcPurposes) {
         await store.appendLedger(tx, subjectId, { ...common, id: randomUUID(), purpose: p, kind: 'withdraw', channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null });
       }
-      const entry = { ...common, id: randomUUID(), purpose, kind: 'grant' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: input.noticeVersion, expiresAt, receiptId };
+      const entry = { ...common, id: randomUUID(), purpose, kind: 'grant' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: input.noticeVersion, expiresAt, receiptId, receipt };
       const seq = await store.appendLedger(tx, subjectId, entry);
       for (const p of gpcPurposes) await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
       await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: [{ code: 'receipt', detail: receiptId }, { code: 'notice', detail: input.noticeVersion }] });
@@ -220,7 +220,55 @@ export function createConsentService(deps: ConsentServiceDeps) {
     return out;
   }
 
-  return { grant, withdraw, list, checkConsent, checkConsentMany, requireConsent };
+  /**
+   * A customer's own opt-out (a verified privacy request, or GPC on one):
+   * withdraws each named purpose that is in force, narrowed as given, in one
+   * transaction under the subject's ledger lock, each audited. Answers the
+   * purposes whose consent changed.
+   */
+  async function withdrawForSubject(ctx: RequestContext, subjectId: string, withdrawals: Array<{ purpose: string; channels?: string[]; topics?: string[] }>, source: string): Promise<string[]> {
+    return db.transaction(async (tx) => {
+      await store.lockSubjectLedger(tx, db.kind, subjectId);
+      const ledger = await store.readLedger(tx, subjectId);
+      const at = new Date();
+      const changed: string[] = [];
+      for (const w of withdrawals) {
+        if (policy.purposes[w.purpose]?.basis !== 'consent' || stateOf(w.purpose, ledger, at).status !== 'active') continue;
+        const entry = { id: randomUUID(), purpose: w.purpose, kind: 'withdraw' as const, channels: w.channels ?? null, topics: w.topics ?? null, recipients: null, source, noticeVersion: null, expiresAt: null, receiptId: null, actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: source === 'gpc' };
+        ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
+        changed.push(w.purpose);
+        const scope = [...(w.channels ?? []).map((c) => ({ code: 'channel', detail: c })), ...(w.topics ?? []).map((t) => ({ code: 'topic', detail: t }))];
+        await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'allow', subject: subjectId, purpose: w.purpose, reasons: [{ code: source }, ...scope] });
+      }
+      return changed;
+    });
+  }
+
+  /** Every consent-based purpose's state, the whole ledger in people's terms, and the signed receipts (access exports). */
+  async function recordOf(subjectId: string) {
+    const entries = await store.readLedger(db.read, subjectId);
+    const now = new Date();
+    const receipts = await store.receiptsOf(db.read, subjectId);
+    const purposes = Object.keys(policy.purposes).filter((p) => policy.purposes[p]!.basis === 'consent').map((p) => stateOf(p, entries, now));
+    return {
+      purposes,
+      history: describeHistory(entries, now).map((h) => ({ ...h, receipt: h.receiptId ? (receipts.get(h.receiptId) ?? null) : null })),
+      withdrawals: entries.filter((e) => e.kind === 'withdraw').length,
+    };
+  }
+
+  return {
+    grant,
+    withdraw,
+    list,
+    checkConsent,
+    checkConsentMany,
+    requireConsent,
+    withdrawForSubject,
+    recordOf,
+    eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteLedger(tx, subjectId),
+    lastEntryPerPurpose: (subjectIds: string[]) => store.lastEntryPerPurpose(db.read, subjectIds),
+  };
 }
 
 export type ConsentService = ReturnType<typeof createConsentService>;

@@ -65,7 +65,7 @@ export async function readPurposeLedgers(db: Database, subjectIds: string[], pur
   return out;
 }
 
-export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null }): Promise<number> {
+export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): Promise<number> {
   const last = await tx.consentEvent.findFirst({ where: { subjectId }, orderBy: { seq: 'desc' }, select: { seq: true } });
   const seq = (last?.seq ?? 0) + 1;
   await tx.consentEvent.create({
@@ -83,10 +83,29 @@ export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<Ledger
       expiresAt: entry.expiresAt,
       gpc: entry.gpc,
       receiptId: entry.receiptId,
+      receipt: entry.receipt ?? null,
       actorId: entry.actorId,
       requestId: entry.requestId,
       at: entry.at,
     },
   });
   return seq;
+}
+
+/** The signed receipts of a subject's grants, by receipt id (access exports). */
+export async function receiptsOf(db: DbClient, subjectId: string): Promise<Map<string, string>> {
+  const rows = await db.consentEvent.findMany({ where: { subjectId, receipt: { not: null } }, select: { receiptId: true, receipt: true } });
+  return new Map(rows.map((r) => [r.receiptId!, r.receipt!]));
+}
+
+/** Erasure: the subject's whole ledger goes with the subject. */
+export async function deleteLedger(tx: Tx, subjectId: string): Promise<void> {
+  await tx.consentEvent.deleteMany({ where: { subjectId } });
+}
+
+/** The last ledger entry under each purpose, per subject (retention). */
+export async function lastEntryPerPurpose(db: DbClient, subjectIds: string[]): Promise<Array<{ subjectId: string; purpose: string; at: Date }>> {
+  if (subjectIds.length === 0) return [];
+  const rows = await db.consentEvent.groupBy({ by: ['subjectId', 'purpose'], where: { subjectId: { in: subjectIds } }, _max: { at: true } });
+  return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.at! }));
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { Conflict, Forbidden, IdempotencyKeyReused, InvalidIdentifier, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
-import type { Database } from '../../storage/database.ts';
+import type { Database, Tx } from '../../storage/database.ts';
 import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
@@ -252,7 +252,41 @@ export function createContactService(deps: ContactServiceDeps) {
     return { listed: sources.length > 0, sources };
   }
 
-  return { authorize, scrub, reveal, outcome, addSuppression, removeSuppression, checkNumber };
+  /**
+   * Puts a normalized number on the internal list inside the caller's
+   * transaction (a customer's opt-out, or an erasure that must keep an
+   * opted-out number suppressed); a number already listed internally is left as it is.
+   */
+  async function suppressInTransaction(tx: Tx, ctx: RequestContext, phone: string, reason: string): Promise<{ id: string; added: boolean }> {
+    const key = await pseudonyms.currentDigest('phone', phone);
+    const existing = await store.findInternalEntry(tx, key.digest);
+    if (existing) return { id: existing, added: false };
+    const id = `dnc_${randomUUID()}`;
+    await store.ensureInternalSource(tx, new Date());
+    await store.insertDncEntry(tx, { id, source: DNC_INTERNAL_SOURCE, importId: store.INTERNAL_IMPORT, keyVersion: key.keyVersion, digest: key.digest, note: null, createdAt: new Date() });
+    await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }, { code: reason }] });
+    return { id, added: true };
+  }
+
+  /** The contacts made with a subject, as a person's access export shows them. */
+  async function contactsOfSubject(subjectId: string) {
+    return (await store.reservationsOf(db.read, subjectId)).map((r) => ({ appId: r.appId, channel: r.channel, purpose: r.purpose, topic: r.topic, at: r.reservedAt, revealed: r.revealedAt !== null, outcome: r.status }));
+  }
+
+  return {
+    authorize,
+    scrub,
+    reveal,
+    outcome,
+    addSuppression,
+    removeSuppression,
+    checkNumber,
+    suppressInTransaction,
+    contactsOfSubject,
+    listedSources: listingSources,
+    eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteReservations(tx, subjectId),
+    lastReservationPerPurpose: (subjectIds: string[]) => store.lastReservationPerPurpose(db.read, subjectIds),
+  };
 }
 
 export type ContactService = ReturnType<typeof createContactService>;

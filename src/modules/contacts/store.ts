@@ -182,3 +182,24 @@ export async function deleteDncEntry(tx: Tx, id: string, source: string): Promis
   const { count } = await tx.dncEntry.deleteMany({ where: { id, source } });
   return count === 1;
 }
+
+export async function findInternalEntry(tx: Tx, digest: string): Promise<string | undefined> {
+  return (await tx.dncEntry.findFirst({ where: { source: INTERNAL_IMPORT, importId: INTERNAL_IMPORT, digest }, select: { id: true } }))?.id;
+}
+
+/** The contacts made with a subject (access exports), oldest first. */
+export async function reservationsOf(db: DbClient, subjectId: string): Promise<ReservationRow[]> {
+  return db.contactReservation.findMany({ where: { subjectId }, orderBy: { reservedAt: 'asc' } });
+}
+
+/** Erasure: the subject's contact slots and tickets go with the subject. */
+export async function deleteReservations(tx: Tx, subjectId: string): Promise<void> {
+  await tx.contactReservation.deleteMany({ where: { subjectId } });
+}
+
+/** The last contact reserved under each purpose, per subject (retention). */
+export async function lastReservationPerPurpose(db: DbClient, subjectIds: string[]): Promise<Array<{ subjectId: string; purpose: string; at: Date }>> {
+  if (subjectIds.length === 0) return [];
+  const rows = await db.contactReservation.groupBy({ by: ['subjectId', 'purpose'], where: { subjectId: { in: subjectIds } }, _max: { reservedAt: true } });
+  return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.reservedAt! }));
+}

@@ -11,6 +11,10 @@ export interface KeyRing {
   identifierKey(version: number): Buffer;
   wrappingKey(version: number): Buffer;
   readonly appPseudonymKey: Buffer;
+  /** AES key for what customer requests keep while open (the identifier, corrected values) and for queued messages. */
+  readonly requestSealingKey: Buffer;
+  /** HMAC key for status tokens and one-time codes, which are stored only as keyed hashes. */
+  readonly requestSecretKey: Buffer;
 }
 
 export function createKeyRing(masterKey: Buffer): KeyRing {
@@ -25,5 +29,7 @@ export function createKeyRing(masterKey: Buffer): KeyRing {
     identifierKey: (version) => memo(identifierKeys, 'custos identifier pseudonym', version),
     wrappingKey: (version) => memo(wrappingKeys, 'custos data key wrapping', version),
     appPseudonymKey: deriveKey(masterKey, 'custos app pseudonym v1'),
+    requestSealingKey: deriveKey(masterKey, 'custos privacy request sealing v1'),
+    requestSecretKey: deriveKey(masterKey, 'custos privacy request secrets v1'),
   };
 }

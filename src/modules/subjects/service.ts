@@ -4,13 +4,14 @@ import type { KeyRing } from '../key-ring/key-ring.ts';
 import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
-import type { Database } from '../../storage/database.ts';
+import type { Database, Tx } from '../../storage/database.ts';
 import { contactDetails, contactDetailsByRefs } from './contact-details.ts';
+import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';
 import { lookupSubject, subjectsMatching } from './lookup.ts';
 import { readSubject } from './read.ts';
 import { rotateKeys } from './rotate-keys.ts';
-import type { SubjectWriteInput } from './schema.ts';
+import type { AttributeValue, SubjectWriteInput } from './schema.ts';
 import * as store from './store.ts';
 import { createVault, type AppCaller, type RequireConsent } from './vault.ts';
 import { writeSubject } from './write.ts';
@@ -39,6 +40,13 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     contactDetails: (subjectId: string, field: string | undefined) => contactDetails(vault, subjectId, field),
     contactDetailsByRefs: (appId: string, refs: string[], field: string | undefined) => contactDetailsByRefs(vault, appId, refs, field),
     subjectsMatching: (value: string) => subjectsMatching(vault, value),
+    // For customer requests and retention (the requests module):
+    subjectsWithIdentifier: (field: string, normalized: string) => subjectsWithIdentifier(vault, field, normalized),
+    heldData: (subjectId: string) => heldData(vault, subjectId),
+    correctSubject: (ctx: RequestContext, subjectId: string, correction: Record<string, AttributeValue>) => correctSubject(vault, ctx, subjectId, correction),
+    eraseSubjectRows: (tx: Tx, subjectId: string) => eraseSubjectRows(tx, subjectId),
+    lastWritePerPurpose: (subjectIds: string[]) => lastWritePerPurpose(vault, subjectIds),
+    subjectPage: (afterId: string, size: number) => store.subjectPage(db.read, afterId, size),
     /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */
     async subjectOfRef(appId: string, ref: string): Promise<string | undefined> {
       if (!isRefShaped(ref)) return undefined;

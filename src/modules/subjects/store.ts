@@ -195,3 +195,28 @@ export async function reindexSubjects(tx: Tx, subjectIds: string[], identifiers:
   await tx.subjectIdentifier.deleteMany({ where: { subjectId: { in: subjectIds } } });
   await insertRows(tx, 'subject_identifier', ['kind', 'key_version', 'digest', 'subject_id'], identifiers.map((r) => [r.kind, r.keyVersion, r.digest, r.subjectId]));
 }
+
+/** Erasure: every row of the subject, its wrapped data key with them; what was encrypted under it is unreadable from here on. */
+export async function deleteSubject(tx: Tx, subjectId: string): Promise<boolean> {
+  await tx.subjectField.deleteMany({ where: { subjectId } });
+  await tx.subjectIdentifier.deleteMany({ where: { subjectId } });
+  await tx.subjectChange.deleteMany({ where: { subjectId } });
+  await tx.subjectRef.deleteMany({ where: { subjectId } });
+  return (await tx.subject.deleteMany({ where: { id: subjectId } })).count > 0;
+}
+
+export async function readChanges(db: DbClient | Tx, subjectId: string): Promise<ChangeRow[]> {
+  const rows = await db.subjectChange.findMany({ where: { subjectId }, orderBy: { changedAt: 'asc' } });
+  return rows.map((r) => ({ ...r, change: r.change as ChangeRow['change'] }));
+}
+
+export async function refsOfSubject(db: DbClient | Tx, subjectId: string): Promise<Array<{ appId: string; createdAt: Date }>> {
+  return db.subjectRef.findMany({ where: { subjectId }, select: { appId: true, createdAt: true }, orderBy: { createdAt: 'asc' } });
+}
+
+/** The last write under each purpose, per subject (retention). */
+export async function lastChangePerPurpose(db: DbClient, subjectIds: string[]): Promise<Array<{ subjectId: string; purpose: string; at: Date }>> {
+  if (subjectIds.length === 0) return [];
+  const rows = await db.subjectChange.groupBy({ by: ['subjectId', 'purpose'], where: { subjectId: { in: subjectIds } }, _max: { changedAt: true } });
+  return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.changedAt! }));
+}

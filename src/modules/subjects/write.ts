@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { seal } from '../../crypto/envelope.ts';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { Conflict, InvalidIdentifier, NotFound } from '../../shared/errors.ts';
+import type { Tx } from '../../storage/database.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { isUniqueViolation } from '../../storage/database.ts';
 import { appendAuditEvent } from '../audit/service.ts';
@@ -18,7 +19,7 @@ import { versionsUpTo, type AppCaller, type Vault } from './vault.ts';
  * names it and the identifiers must not belong to anyone else.
  */
 export async function writeSubject(vault: Vault, ctx: RequestContext, caller: AppCaller, input: SubjectWriteInput, ref?: string): Promise<{ ref: string; created: boolean; changed: string[] }> {
-  const { db, policy, keys, refuse, violationError, normalizeAll, digestKeys, dataKeyOf, encryptValue, decryptValue, refFor, subjectOfRef } = vault;
+  const { db, policy, refuse, violationError, normalizeAll } = vault;
   const identifierNames = Object.keys(input.identifiers);
   const attributeNames = Object.keys(input.attributes);
   const named = [...identifierNames, ...attributeNames];
@@ -28,91 +29,127 @@ export async function writeSubject(vault: Vault, ctx: RequestContext, caller: Ap
   const { values: identifiers, problems } = normalizeAll(input.identifiers);
   if (problems.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: problems.map((p) => ({ code: 'invalid-identifier', detail: p.path })) }, new InvalidIdentifier(problems));
 
-  const attempt = () =>
-    db.transaction(async (tx) => {
-      const now = new Date();
-      await store.lockIdentifierIndex(tx, db.kind, 'write');
-      const current = await currentKeyVersion(tx);
-      const lookups = [...identifiers].flatMap(([kind, value]) => digestKeys(kind, value, versionsUpTo(current)));
-      const owners = new Map<string, string[]>();
-      for (const match of await store.findByDigests(tx, lookups)) {
-        owners.set(match.subjectId, [...new Set([...(owners.get(match.subjectId) ?? []), match.kind])]);
-      }
+  const attempt = () => db.transaction((tx) => writeInTransaction(vault, tx, ctx, { kind: ref ? 'ref' : 'match', ref, appId: caller.clientId }, { identifiers, attributes: input.attributes, timezone: input.timezone, purposeOf: () => input.purpose, eventPurpose: input.purpose, action }));
 
-      let subjectId: string | undefined;
-      if (ref) {
-        subjectId = await subjectOfRef(tx, caller.clientId, ref);
-        if (!subjectId) return { refused: new NotFound('no subject with this ref'), result: undefined };
-      }
-      const others = [...owners.keys()].filter((id) => id !== subjectId);
-      if ((ref && others.length > 0) || (!ref && others.length > 1)) {
-        const groups = [...owners.entries()].map(([id, fields]) => ({ fields, subject: id === subjectId ? 'this' : 'another' }));
-        return {
-          refused: new Conflict('these identifiers belong to different people; Custos never merges subjects silently. Correct the identifiers or update each subject separately.', {
-            conflicts: groups.map((g) => ({ fields: g.fields.map((f) => `identifiers.${f}`) })),
-          }),
-          result: undefined,
-        };
-      }
-      subjectId ??= others[0];
-
-      let subject: store.SubjectRow;
-      let dataKey: Buffer;
-      const created = subjectId === undefined;
-      if (subjectId === undefined) {
-        dataKey = randomBytes(32);
-        const id = newSubjectId();
-        subject = { id, timezone: input.timezone ?? null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now };
-        await store.insertSubject(tx, subject);
-      } else {
-        subject = (await store.findSubject(tx, subjectId))!;
-        dataKey = dataKeyOf(subject);
-      }
-
-      const existing = created ? new Map<string, string>() : await store.readFields(tx, subject.id, named);
-      const changes: store.ChangeRow[] = [];
-      const record = (field: string, value: unknown) => {
-        const before = existing.get(field);
-        if (before !== undefined && value !== null && canonicalJson(decryptValue(dataKey, subject.id, field, before)) === canonicalJson(value)) return false;
-        if (before === undefined && value === null) return false;
-        const ciphertext = value === null ? null : encryptValue(dataKey, subject.id, field, value);
-        changes.push({ id: randomUUID(), subjectId: subject.id, field, change: value === null ? 'remove' : 'set', ciphertext, purpose: input.purpose, actorId: ctx.actor.id ?? null, requestId: ctx.requestId, changedAt: now });
-        return true;
-      };
-      for (const [kind, value] of identifiers) {
-        if (record(kind, value)) await store.replaceIdentifier(tx, subject.id, digestKeys(kind, value, [current])[0]!);
-      }
-      for (const [field, value] of Object.entries(input.attributes)) record(field, value);
-      for (const change of changes) {
-        if (change.ciphertext === null) await store.removeField(tx, subject.id, change.field);
-        else await store.writeField(tx, subject.id, change.field, change.ciphertext, now);
-      }
-      await store.insertChanges(tx, changes);
-      if (!created) await store.touchSubject(tx, subject.id, now, input.timezone);
-      const subjectRef = ref ?? (await refFor(tx, caller.clientId, subject.id, now));
-      const changed = changes.map((c) => c.field);
-      await appendAuditEvent(tx, ctx, {
-        action: created ? 'subjects.subject.create' : action,
-        decision: 'allow',
-        subject: subject.id,
-        purpose: input.purpose,
-        fields: changed,
-        reasons: changed.length === 0 ? [{ code: 'no-change' }] : [],
-      });
-      return { result: { ref: subjectRef, created, changed }, refused: undefined };
-    });
-
-  let outcome;
-  try {
-    outcome = await attempt();
-  } catch (error) {
-    // Two requests created the same new person at once; the loser retries and merges into the winner.
-    if (!isUniqueViolation(error) && !isUniqueViolation((error as { cause?: unknown }).cause)) throw error;
-    outcome = await attempt();
-  }
+  const outcome = await retryOnceOnDuplicate(attempt);
   if (outcome.refused) {
     return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: [{ code: outcome.refused.code }] }, outcome.refused);
   }
-  return outcome.result!;
+  return { ref: outcome.result.ref!, created: outcome.result.created, changed: outcome.result.changed };
+}
+
+/** Two requests created the same new person at once; the loser retries and merges into the winner. */
+export async function retryOnceOnDuplicate<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (!isUniqueViolation(error) && !isUniqueViolation((error as { cause?: unknown }).cause)) throw error;
+    return attempt();
+  }
+}
+
+/**
+ * Whose record a write changes: the subject the identifiers match (or a new
+ * one), the subject behind an app's ref, or a subject named by its pseudonym
+ * (an approved correction). Only the first two give the app a ref.
+ */
+export type WriteTarget = { kind: 'match'; appId: string } | { kind: 'ref'; ref?: string; appId: string } | { kind: 'subject'; subjectId: string };
+
+export interface WriteChanges {
+  /** Normalized identifier values. */
+  identifiers: Map<string, string>;
+  attributes: Record<string, unknown>;
+  timezone?: string;
+  /** The purpose each change is recorded under in the subject's history. */
+  purposeOf: (field: string) => string;
+  /** The purpose the audit event names, when the whole write is under one. */
+  eventPurpose?: string;
+  action: string;
+}
+
+type WriteOutcome = { refused: Conflict | NotFound; result?: undefined } | { refused?: undefined; result: { ref?: string; subjectId: string; created: boolean; changed: string[] } };
+
+/**
+ * The vault's one write rule set, inside the caller's transaction: identifiers
+ * never merge two people, unchanged values are not rewritten, every change is
+ * encrypted under the subject's data key, kept in its history and audited.
+ */
+export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestContext, target: WriteTarget, input: WriteChanges): Promise<WriteOutcome> {
+  const { db, keys, digestKeys, dataKeyOf, encryptValue, decryptValue, refFor, subjectOfRef } = vault;
+  const { identifiers } = input;
+  const named = [...identifiers.keys(), ...Object.keys(input.attributes)];
+  const now = new Date();
+  await store.lockIdentifierIndex(tx, db.kind, 'write');
+  const current = await currentKeyVersion(tx);
+  const lookups = [...identifiers].flatMap(([kind, value]) => digestKeys(kind, value, versionsUpTo(current)));
+  const owners = new Map<string, string[]>();
+  for (const match of await store.findByDigests(tx, lookups)) {
+    owners.set(match.subjectId, [...new Set([...(owners.get(match.subjectId) ?? []), match.kind])]);
+  }
+
+  let subjectId: string | undefined;
+  if (target.kind === 'ref') {
+    subjectId = await subjectOfRef(tx, target.appId, target.ref!);
+    if (!subjectId) return { refused: new NotFound('no subject with this ref') };
+  } else if (target.kind === 'subject') {
+    subjectId = (await store.findSubject(tx, target.subjectId))?.id;
+    if (!subjectId) return { refused: new NotFound('no such subject') };
+  }
+  const others = [...owners.keys()].filter((id) => id !== subjectId);
+  if ((target.kind !== 'match' && others.length > 0) || (target.kind === 'match' && others.length > 1)) {
+    const groups = [...owners.entries()].map(([id, fields]) => ({ fields, subject: id === subjectId ? 'this' : 'another' }));
+    return {
+      refused: new Conflict('these identifiers belong to different people; Custos never merges subjects silently. Correct the identifiers or update each subject separately.', {
+        conflicts: groups.map((g) => ({ fields: g.fields.map((f) => `identifiers.${f}`) })),
+      }),
+    };
+  }
+  subjectId ??= others[0];
+
+  let subject: store.SubjectRow;
+  let dataKey: Buffer;
+  const created = subjectId === undefined;
+  if (subjectId === undefined) {
+    dataKey = randomBytes(32);
+    const id = newSubjectId();
+    subject = { id, timezone: input.timezone ?? null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now };
+    await store.insertSubject(tx, subject);
+  } else {
+    subject = (await store.findSubject(tx, subjectId))!;
+    dataKey = dataKeyOf(subject);
+  }
+
+  const existing = created ? new Map<string, string>() : await store.readFields(tx, subject.id, named);
+  const changes: store.ChangeRow[] = [];
+  const record = (field: string, value: unknown) => {
+    const before = existing.get(field);
+    if (before !== undefined && value !== null && canonicalJson(decryptValue(dataKey, subject.id, field, before)) === canonicalJson(value)) return false;
+    if (before === undefined && value === null) return false;
+    const ciphertext = value === null ? null : encryptValue(dataKey, subject.id, field, value);
+    changes.push({ id: randomUUID(), subjectId: subject.id, field, change: value === null ? 'remove' : 'set', ciphertext, purpose: input.purposeOf(field), actorId: ctx.actor.id ?? null, requestId: ctx.requestId, changedAt: now });
+    return true;
+  };
+  for (const [kind, value] of identifiers) {
+    if (record(kind, value)) await store.replaceIdentifier(tx, subject.id, digestKeys(kind, value, [current])[0]!);
+  }
+  for (const [field, value] of Object.entries(input.attributes)) record(field, value);
+  for (const change of changes) {
+    if (change.ciphertext === null) await store.removeField(tx, subject.id, change.field);
+    else await store.writeField(tx, subject.id, change.field, change.ciphertext, now);
+  }
+  await store.insertChanges(tx, changes);
+  if (!created) await store.touchSubject(tx, subject.id, now, input.timezone);
+  const ref = target.kind === 'ref' ? target.ref : target.kind === 'match' ? await refFor(tx, target.appId, subject.id, now) : undefined;
+  const changed = changes.map((c) => c.field);
+  const purposes = input.eventPurpose === undefined ? [...new Set(changed.map(input.purposeOf))].map((p) => ({ code: 'held-for', detail: p })) : [];
+  await appendAuditEvent(tx, ctx, {
+    action: created ? 'subjects.subject.create' : input.action,
+    decision: 'allow',
+    subject: subject.id,
+    purpose: input.eventPurpose,
+    fields: changed,
+    reasons: changed.length === 0 ? [{ code: 'no-change' }] : purposes,
+  });
+  return { result: { ref, subjectId: subject.id, created, changed } };
 }
 

@@ -1,0 +1,40 @@
+import type { Request, RequestHandler } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { TooManyRequests } from '../shared/errors.ts';
+
+/**
+ * Brute-force guard for credential endpoints. It runs before any argon2 work,
+ * so a burst of guesses is turned away cheaply with 429 and Retry-After. Two
+ * windows: per client address, and per account named in the request (so many
+ * addresses cannot share one account's budget). Counters are per process.
+ */
+const common = (perMinute: number) => ({
+  windowMs: 60_000,
+  limit: perMinute,
+  standardHeaders: 'draft-8' as const,
+  legacyHeaders: false,
+  handler: (_req: Request, _res: unknown, next: (error: unknown) => void, options: { windowMs: number }) => {
+    next(new TooManyRequests('too many attempts; wait before trying again', options.windowMs / 1000));
+  },
+});
+
+// IPv6 clients are grouped by /56, so one host cannot rotate through its own addresses.
+const address = (req: Request) => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+
+/** Requests per client address per minute, for routes anyone may call (customer privacy requests). Per process. */
+export function addressRateLimit(perMinute: number, name: string): RequestHandler {
+  return rateLimit({ ...common(perMinute), identifier: name, keyGenerator: (req) => `${name}:${address(req)}` });
+}
+
+export function credentialRateLimit(perMinute: number, accountOf: (req: Request) => string | undefined): RequestHandler[] {
+  return [
+    rateLimit({ ...common(perMinute), limit: perMinute * 4, identifier: 'address', keyGenerator: address }),
+    rateLimit({
+      ...common(perMinute),
+      identifier: 'account',
+      // Successful sign-ins give their slot back: only failures use up an account's budget.
+      skipSuccessfulRequests: true,
+      keyGenerator: (req) => `account:${accountOf(req) ?? address(req)}`,
+    }),
+  ];
+}

@@ -1,0 +1,395 @@
+import { open, seal } from '../../crypto/envelope.ts';
+import { Conflict, CustosError, InvalidIdentifier, NotFound, PolicyViolation, TooManyRequests, ValidationError, type FieldProblem } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Database, Tx } from '../../storage/database.ts';
+import type { AuditGroupCommit } from '../audit/group-commit.ts';
+import { appendAuditEvent } from '../audit/service.ts';
+import { addDuration, parseDuration } from '../policies/duration.ts';
+import type { Policy } from '../policies/schema.ts';
+import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
+import type { Notifier } from '../notifier/service.ts';
+import type { AttributeValue } from '../subjects/schema.ts';
+import type { RequestActions } from './apply.ts';
+import { codeMessage } from './messages.ts';
+import { CLOSED_STATUSES, type QueueQuery, type RequestScope, type RequestStatus, type RequestType, type RequestView, type Submission } from './schema.ts';
+import { CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS, codeHash, newCode, newRequestId, newStatusToken, REQUEST_ID, sameHash, STATUS_TOKEN, tokenHash } from './secrets.ts';
+import * as store from './store.ts';
+
+/** A wrong code: how many tries are left before the request locks. */
+export class WrongCode extends CustosError {
+  readonly status = 422;
+  readonly code = 'wrong-code';
+  readonly title = 'The code is not right';
+  constructor(attemptsLeft: number) {
+    super(`the code is not right; ${attemptsLeft} ${attemptsLeft === 1 ? 'try' : 'tries'} left before the request locks`);
+    this.extensions.attemptsLeft = attemptsLeft;
+  }
+}
+
+/** The request is not in a state that allows this step (already verified, locked, expired, decided). */
+export class RequestStateConflict extends Conflict {
+  constructor(detail: string, status: RequestStatus) {
+    super(detail, { requestStatus: status });
+  }
+}
+
+export interface RequestsDeps {
+  db: Database;
+  policy: Policy;
+  audit: AuditGroupCommit;
+  pseudonyms: IdentifierPseudonyms;
+  notifier: Notifier;
+  actions: RequestActions;
+  sealingKey: Buffer;
+  secretKey: Buffer;
+  settings: { perIdentifierPerHour: number };
+}
+
+/** Identifier kinds a code can be sent to, and on which channel. */
+const DELIVERY: Record<string, 'sms' | 'email'> = { phone: 'sms', email: 'email' };
+const HOUR_MS = 3600 * 1000;
+const notFound = () => new NotFound('no privacy request with this id for this status token');
+
+interface Sealed {
+  identifier: string;
+  correction?: Record<string, AttributeValue>;
+}
+
+/**
+ * Customer privacy requests. Submission never looks at subjects, so its
+ * answer, its writes and its timing are the same whether or not Custos holds
+ * the identifier; only a verified request reaches data, and only the data
+ * held under the identifier that was verified.
+ */
+export function createRequestService(deps: RequestsDeps) {
+  const { db, policy, audit, pseudonyms, notifier, actions } = deps;
+  const deadline = parseDuration(policy.requests.deadline)!;
+  const customer = (ctx: RequestContext, requestId: string): RequestContext => ({ ...ctx, actor: { type: 'customer', id: requestId } });
+  const sealFor = (id: string, value: Sealed) => seal(deps.sealingKey, Buffer.from(JSON.stringify(value)), `privacy-request/${id}`);
+  const openFor = (row: store.RequestRow): Sealed | undefined => (row.sealedIdentifier ? (JSON.parse(open(deps.sealingKey, row.sealedIdentifier, `privacy-request/${row.id}`).toString('utf8')) as Sealed) : undefined);
+
+  function effectiveStatus(row: store.RequestRow, now: Date): RequestStatus {
+    if (row.status === 'pending-verification' && row.codeExpiresAt && row.codeExpiresAt <= now) return 'expired';
+    return row.status as RequestStatus;
+  }
+
+  function validate(input: Submission): { kind: string; normalized: string; correction?: Record<string, AttributeValue> } {
+    const [kind, raw] = Object.entries(input.identifier)[0]!;
+    const problems: FieldProblem[] = [];
+    const definition = policy.fields[kind];
+    if (!definition || definition.kind !== 'identifier') problems.push({ path: `identifier.${kind}`, message: 'is not an identifier field of the policy' });
+    else if (!DELIVERY[kind]) problems.push({ path: `identifier.${kind}`, message: `a code cannot be sent to a ${kind}; use ${Object.keys(DELIVERY).join(' or ')}` });
+    if (input.scope && input.type !== 'opt-out') problems.push({ path: 'scope', message: 'applies to opt-out requests only' });
+    if (input.correction && input.type !== 'correction') problems.push({ path: 'correction', message: 'applies to correction requests only' });
+    if (!input.correction && input.type === 'correction') problems.push({ path: 'correction', message: 'name the fields to correct and their right values' });
+    problems.push(...scopeProblems(input.scope));
+    if (problems.length > 0) throw new ValidationError(problems);
+
+    const normalized = pseudonyms.normalize(kind, raw);
+    if ('problem' in normalized) throw new InvalidIdentifier([{ path: `identifier.${kind}`, message: normalized.problem }]);
+    if (input.scope?.purposes) {
+      const notConsent = input.scope.purposes.filter((p) => policy.purposes[p]!.basis !== 'consent');
+      if (notConsent.length > 0) {
+        throw new PolicyViolation(`${notConsent.join(', ')}: not based on consent, so there is no consent to withdraw`, notConsent.map((p) => ({ field: 'scope.purposes', reason: `${p} is based on ${policy.purposes[p]!.basis}` })));
+      }
+    }
+    let correction: Record<string, AttributeValue> | undefined;
+    if (input.correction) {
+      const collected = new Set(Object.values(policy.purposes).flatMap((p) => p.collect));
+      const uncollected = Object.keys(input.correction).filter((f) => !collected.has(f));
+      if (uncollected.length > 0) {
+        throw new PolicyViolation(`no purpose collects ${uncollected.join(', ')}, so Custos holds no such field to correct`, uncollected.map((f) => ({ field: `correction.${f}`, reason: 'not-collected' })));
+      }
+      correction = {};
+      const invalid: FieldProblem[] = [];
+      for (const [field, value] of Object.entries(input.correction)) {
+        if (policy.fields[field]!.kind !== 'identifier') correction[field] = value;
+        else {
+          const result = pseudonyms.normalize(field, String(value));
+          if ('problem' in result) invalid.push({ path: `correction.${field}`, message: result.problem });
+          else correction[field] = result.value;
+        }
+      }
+      if (invalid.length > 0) throw new InvalidIdentifier(invalid);
+    }
+    return { kind, normalized: normalized.value, correction };
+  }
+
+  function scopeProblems(scope: RequestScope | undefined): FieldProblem[] {
+    if (!scope) return [];
+    const topics = new Set(Object.values(policy.purposes).flatMap((p) => p.topics));
+    const unknown = (list: string[] | undefined, path: string, known: (name: string) => boolean, what: string) =>
+      (list ?? []).flatMap((name, i) => (known(name) ? [] : [{ path: `scope.${path}[${i}]`, message: `"${name}" is not a ${what} of the policy` }]));
+    return [
+      ...unknown(scope.purposes, 'purposes', (p) => policy.purposes[p] !== undefined, 'purpose'),
+      ...unknown(scope.channels, 'channels', (c) => policy.channels.includes(c), 'channel'),
+      ...unknown(scope.topics, 'topics', (t) => topics.has(t), 'topic'),
+    ];
+  }
+
+  async function submit(ctx: RequestContext, input: Submission, signals: { gpc: boolean }): Promise<{ id: string; status: RequestStatus; statusToken: string; dueAt: string }> {
+    const { kind, normalized, correction } = validate(input);
+    const digest = (await pseudonyms.currentDigest(kind, normalized)).digest;
+    const id = newRequestId();
+    const ctxOf = customer(ctx, id);
+    const now = new Date();
+    const recent = await store.countRecentForIdentifier(db.read, digest, new Date(now.getTime() - HOUR_MS));
+    if (recent.count >= deps.settings.perIdentifierPerHour) {
+      await audit.record(ctxOf, { action: 'requests.request.submit', decision: 'deny', reasons: [{ code: 'rate-limited' }, { code: 'identifier', detail: `${kind}:${digest}` }] });
+      throw new TooManyRequests('too many requests for this identifier in the last hour; wait before asking again', (recent.oldest!.getTime() + HOUR_MS - now.getTime()) / 1000);
+    }
+    const token = newStatusToken();
+    const code = newCode();
+    const codeExpiresAt = new Date(now.getTime() + CODE_LIFETIME_MS);
+    const dueAt = addDuration(now, deadline);
+    await db.transaction(async (tx) => {
+      await store.insertRequest(tx, {
+        id,
+        type: input.type,
+        status: 'pending-verification',
+        identifierKind: kind,
+        identifierDigest: digest,
+        sealedIdentifier: sealFor(id, { identifier: normalized, correction }),
+        sealedCorrection: null,
+        scope: input.scope ? JSON.stringify(input.scope) : null,
+        gpc: signals.gpc,
+        tokenHash: tokenHash(deps.secretKey, token),
+        codeHash: codeHash(deps.secretKey, id, code),
+        codeExpiresAt,
+        codeAttempts: 0,
+        subjects: null,
+        decisionReason: null,
+        dueAt,
+        createdAt: now,
+        updatedAt: now,
+        closedAt: null,
+      });
+      const channel = DELIVERY[kind]!;
+      await notifier.enqueue(tx, { requestId: id, channel, to: normalized, ...codeMessage(input.locale ?? 'en', code, CODE_LIFETIME_MS / 60_000), expiresAt: codeExpiresAt });
+      await store.appendSteps(tx, id, [
+        { step: 'submitted', actorType: 'customer', actorId: null, detail: signals.gpc ? 'with Sec-GPC: 1' : null, at: now },
+        { step: 'code-sent', actorType: 'system', actorId: null, detail: channel, at: now },
+      ]);
+      await appendAuditEvent(tx, ctxOf, { action: 'requests.request.submit', decision: 'info', reasons: [{ code: input.type }, { code: 'identifier', detail: `${kind}:${digest}` }, ...(signals.gpc ? [{ code: 'gpc' }] : [])] });
+      await appendAuditEvent(tx, ctxOf, { action: 'requests.code.send', decision: 'info', reasons: [{ code: channel }] });
+    });
+    return { id, status: 'pending-verification', statusToken: token, dueAt: dueAt.toISOString() };
+  }
+
+  /** The request a status token opens; another request's token and an unknown id answer the same 404. */
+  async function requestFor(id: string, token: string | undefined): Promise<store.RequestRow> {
+    if (!REQUEST_ID.test(id)) throw notFound();
+    const row = await store.findRequest(db.read, id);
+    if (!row) throw notFound();
+    if (token !== undefined && !(STATUS_TOKEN.test(token) && sameHash(row.tokenHash, tokenHash(deps.secretKey, token)))) throw notFound();
+    return row;
+  }
+
+  /** Closes a request whose code ran out; false when another step moved it first. */
+  async function expire(ctx: RequestContext, row: store.RequestRow): Promise<void> {
+    await db.transaction(async (tx) => {
+      const now = new Date();
+      if (!(await store.updateRequest(tx, row.id, 'pending-verification', { status: 'expired', codeHash: null, sealedIdentifier: null, updatedAt: now, closedAt: now }))) return;
+      await store.appendSteps(tx, row.id, [{ step: 'expired', actorType: 'system', actorId: null, detail: 'the code was not entered in time', at: now }]);
+      await appendAuditEvent(tx, customer(ctx, row.id), { action: 'requests.request.expire', decision: 'info' });
+    });
+  }
+
+  async function verify(ctx: RequestContext, id: string, code: string, token: string | undefined): Promise<RequestView> {
+    const row = await requestFor(id, token);
+    const ctxOf = customer(ctx, id);
+    const now = new Date();
+    if (effectiveStatus(row, now) === 'expired' && row.status === 'pending-verification') {
+      await expire(ctx, row);
+      throw new RequestStateConflict('the code has expired; submit a new request to get a new one', 'expired');
+    }
+    if (row.status !== 'pending-verification') {
+      await audit.record(ctxOf, { action: 'requests.request.verify', decision: 'deny', reasons: [{ code: `status-${row.status}` }] });
+      throw new RequestStateConflict(row.status === 'locked' ? 'too many wrong codes; this request is locked. Submit a new request.' : `this request is ${row.status}; its code has been used`, row.status as RequestStatus);
+    }
+    if (!row.codeHash || !sameHash(row.codeHash, codeHash(deps.secretKey, id, code))) {
+      const attempts = row.codeAttempts + 1;
+      const locked = attempts >= CODE_MAX_ATTEMPTS;
+      const moved = await db.transaction(async (tx) => {
+        const changed = await tx.privacyRequest.updateMany({
+          where: { id, status: 'pending-verification', codeAttempts: row.codeAttempts },
+          data: locked ? { codeAttempts: attempts, status: 'locked', codeHash: null, sealedIdentifier: null, updatedAt: now, closedAt: now } : { codeAttempts: attempts, updatedAt: now },
+        });
+        if (changed.count !== 1) return false;
+        await store.appendSteps(tx, id, [{ step: locked ? 'locked' : 'code-failed', actorType: 'customer', actorId: null, detail: `attempt ${attempts} of ${CODE_MAX_ATTEMPTS}`, at: now }]);
+        await appendAuditEvent(tx, ctxOf, { action: 'requests.request.verify', decision: 'deny', reasons: [{ code: 'wrong-code', detail: String(attempts) }] });
+        if (locked) await appendAuditEvent(tx, ctxOf, { action: 'requests.request.lock', decision: 'info', reasons: [{ code: 'too-many-attempts' }] });
+        return true;
+      });
+      // Another attempt counted at the same moment: answer from the state it left.
+      if (!moved) return verify(ctx, id, code, token);
+      if (locked) throw new RequestStateConflict('too many wrong codes; this request is locked. Submit a new request.', 'locked');
+      throw new WrongCode(CODE_MAX_ATTEMPTS - attempts);
+    }
+
+    const sealed = openFor(row)!;
+    const subjects = await actions.subjectsOf(row.identifierKind, sealed.identifier);
+    const verified = await db.transaction(async (tx) => {
+      if (!(await store.updateRequest(tx, id, 'pending-verification', { status: 'verified', codeHash: null, subjects: JSON.stringify(subjects), updatedAt: now }))) return false;
+      await store.appendSteps(tx, id, [{ step: 'verified', actorType: 'customer', actorId: null, detail: null, at: now }]);
+      await appendAuditEvent(tx, ctxOf, { action: 'requests.request.verify', decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
+      return true;
+    });
+    if (!verified) throw new RequestStateConflict('this request was verified already; its code has been used', 'verified');
+    await advance(ctx, id);
+    return view(ctx, id, { audited: false });
+  }
+
+  /**
+   * Carries a verified request to its next state: applies GPC and an opt-out
+   * and completes access and opt-out requests; correction and erasure wait
+   * for an agent. Safe to run again (the sweep does, for a request a crash
+   * left verified): each action is idempotent.
+   */
+  async function advance(ctx: RequestContext, id: string): Promise<void> {
+    const row = (await store.findRequest(db.read, id))!;
+    if (row.status !== 'verified') return;
+    const ctxOf = customer(ctx, id);
+    const sealed = openFor(row);
+    const subjects = JSON.parse(row.subjects ?? '[]') as string[];
+    const steps: Array<Omit<store.StepRow, 'requestId' | 'seq'>> = [];
+    if (row.gpc) {
+      const withdrawn = await actions.applyGpc(ctxOf, subjects);
+      steps.push({ step: 'gpc-applied', actorType: 'system', actorId: null, detail: `withdrew ${withdrawn} sale or sharing consent(s)`, at: new Date() });
+    }
+    const type = row.type as RequestType;
+    let next: RequestStatus = 'pending-approval';
+    if (type === 'opt-out') {
+      const scope = row.scope ? (JSON.parse(row.scope) as RequestScope) : {};
+      const applied = await actions.applyOptOut(ctxOf, subjects, { kind: row.identifierKind, value: sealed?.identifier }, scope);
+      steps.push({ step: 'applied', actorType: 'system', actorId: null, detail: `withdrew ${applied.withdrawn} consent(s)${applied.doNotCall ? '; number on the internal do-not-call list' : ''}`, at: new Date() });
+      next = 'completed';
+    } else if (type === 'access') {
+      steps.push({ step: 'export-ready', actorType: 'system', actorId: null, detail: subjects.length === 0 ? 'nothing is held under this identifier' : null, at: new Date() });
+      next = 'completed';
+    }
+    await db.transaction(async (tx) => {
+      const now = new Date();
+      const closing = next === 'completed';
+      // Access requests keep the identifier until the export is built; the rest have no more use for it.
+      const keepSealed = type === 'access' || !closing;
+      if (!(await store.updateRequest(tx, id, 'verified', { status: next, updatedAt: now, closedAt: closing ? now : null, ...(keepSealed ? {} : { sealedIdentifier: null }) }))) return;
+      await store.appendSteps(tx, id, [...steps, { step: next, actorType: 'system', actorId: null, detail: null, at: now }]);
+      if (type === 'opt-out') await appendAuditEvent(tx, ctxOf, { action: 'requests.optout.apply', decision: 'info', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
+    });
+  }
+
+  async function toView(row: store.RequestRow): Promise<RequestView> {
+    const now = new Date();
+    const status = effectiveStatus(row, now);
+    const sealed = row.status === 'pending-approval' ? openFor(row) : undefined;
+    return {
+      id: row.id,
+      type: row.type as RequestType,
+      status,
+      identifierKind: row.identifierKind,
+      scope: row.scope ? (JSON.parse(row.scope) as RequestScope) : null,
+      correctionFields: Object.keys(sealed?.correction ?? {}),
+      gpc: row.gpc,
+      dueAt: row.dueAt.toISOString(),
+      overdue: !CLOSED_STATUSES.includes(status) && row.dueAt <= now,
+      createdAt: row.createdAt.toISOString(),
+      closedAt: row.closedAt?.toISOString() ?? null,
+      decisionReason: row.decisionReason,
+      steps: (await store.stepsOf(db.read, row.id)).map((s) => ({ step: s.step, at: s.at.toISOString(), actor: s.actorType, detail: s.detail })),
+    };
+  }
+
+  async function view(ctx: RequestContext, id: string, options: { token?: string; audited: boolean }): Promise<RequestView> {
+    const row = await requestFor(id, options.token);
+    const result = await toView(row);
+    if (options.audited) await audit.record(ctx.actor.type === 'officer' ? ctx : customer(ctx, id), { action: 'requests.request.read', decision: 'allow', reasons: [{ code: result.status }] });
+    return result;
+  }
+
+  async function decide(ctx: RequestContext, id: string, input: { decision: 'approve' | 'reject'; reason: string }): Promise<RequestView> {
+    const row = await requestFor(id, undefined);
+    if (row.status !== 'pending-approval') {
+      await audit.record(ctx, { action: `requests.request.${input.decision}`, decision: 'deny', reasons: [{ code: `status-${row.status}` }] });
+      throw new RequestStateConflict(`this request is ${row.status}; only a request pending approval can be decided`, row.status as RequestStatus);
+    }
+    const subjects = JSON.parse(row.subjects ?? '[]') as string[];
+    const steps: Array<Omit<store.StepRow, 'requestId' | 'seq'>> = [];
+    if (input.decision === 'approve') {
+      if (row.type === 'correction') {
+        const correction = openFor(row)?.correction ?? {};
+        const changed = await actions.applyCorrection(ctx, subjects, correction);
+        steps.push({ step: 'corrected', actorType: 'system', actorId: null, detail: changed.length > 0 ? `changed ${changed.join(', ')}` : 'nothing to change', at: new Date() });
+      } else {
+        const erased = await actions.erase(ctx, subjects, 'request');
+        steps.push({ step: 'erased', actorType: 'system', actorId: null, detail: `${erased} record(s) erased`, at: new Date() });
+      }
+    }
+    const next: RequestStatus = input.decision === 'approve' ? 'completed' : 'rejected';
+    const done = await db.transaction(async (tx) => {
+      const now = new Date();
+      if (!(await store.updateRequest(tx, id, 'pending-approval', { status: next, decisionReason: input.reason, sealedIdentifier: null, updatedAt: now, closedAt: now }))) return false;
+      await store.appendSteps(tx, id, [{ step: input.decision === 'approve' ? 'approved' : 'rejected', actorType: ctx.actor.type, actorId: ctx.actor.id ?? null, detail: input.reason, at: now }, ...steps, ...(next === 'completed' ? [{ step: 'completed', actorType: 'system', actorId: null, detail: null, at: now }] : [])]);
+      // The reason is the agent's own words, shown to the person; the trail keeps the decision only.
+      await appendAuditEvent(tx, ctx, { action: `requests.request.${input.decision}`, decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: row.type }] });
+      return true;
+    });
+    if (!done) throw new RequestStateConflict('another agent decided this request first', 'completed');
+    return toView((await store.findRequest(db.read, id))!);
+  }
+
+  function encodeCursor(row: { dueAt: Date; id: string }): string {
+    return Buffer.from(`${row.dueAt.toISOString()}|${row.id}`).toString('base64url');
+  }
+
+  function decodeCursor(cursor: string): { dueAt: Date; id: string } {
+    const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+    const dueAt = new Date(at ?? '');
+    if (!id || !REQUEST_ID.test(id) || Number.isNaN(dueAt.getTime())) throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+    return { dueAt, id };
+  }
+
+  async function queue(ctx: RequestContext, query: QueueQuery): Promise<{ requests: RequestView[]; next: string | null }> {
+    const limit = query.limit ?? 50;
+    const now = new Date();
+    const openStatuses = ['pending-verification', 'verified', 'pending-approval'];
+    const rows = await store.queuePage(db.read, { status: query.status, type: query.type, overdueAt: query.overdue === 'true' ? now : undefined, openStatuses, after: query.cursor ? decodeCursor(query.cursor) : undefined }, limit);
+    const requests = await Promise.all(rows.map(toView));
+    await audit.record(ctx, { action: 'requests.queue.list', decision: 'allow', reasons: [{ code: 'requests', detail: String(requests.length) }] });
+    const last = rows.at(-1);
+    return { requests, next: last && rows.length === limit ? encodeCursor(last) : null };
+  }
+
+  async function exportFor(ctx: RequestContext, id: string, token: string) {
+    const row = await requestFor(id, token);
+    if (row.type !== 'access' || row.status !== 'completed') {
+      throw new RequestStateConflict(row.type !== 'access' ? 'only an access request has an export' : `the export is ready once the request is verified; it is ${effectiveStatus(row, new Date())}`, effectiveStatus(row, new Date()));
+    }
+    const sealed = openFor(row);
+    const subjects = JSON.parse(row.subjects ?? '[]') as string[];
+    const ctxOf = customer(ctx, id);
+    const body = await actions.buildExport(subjects, { kind: row.identifierKind, value: sealed?.identifier ?? null });
+    await audit.record(ctxOf, { action: 'requests.export.read', decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, fields: body.fields.map((f) => f.field), reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
+    return { requestId: id, generatedAt: new Date().toISOString(), ...body };
+  }
+
+  /**
+   * Housekeeping on one replica at a time: closes requests whose code ran
+   * out, and carries on requests a crash left verified but not applied.
+   */
+  async function sweep(ctx: RequestContext): Promise<{ expired: number; advanced: number }> {
+    const now = new Date();
+    let expired = 0;
+    for (const row of await store.expiredUnverified(db.read, now, 500)) {
+      await expire(ctx, row);
+      expired += 1;
+    }
+    const stuck = await db.read.privacyRequest.findMany({ where: { status: 'verified', updatedAt: { lt: new Date(now.getTime() - 60_000) } }, select: { id: true }, take: 100 });
+    for (const { id } of stuck) await advance(ctx, id);
+    return { expired, advanced: stuck.length };
+  }
+
+  return { submit, verify, view, decide, queue, exportFor, sweep };
+}
+
+export type RequestService = ReturnType<typeof createRequestService>;
