@@ -15,6 +15,7 @@ import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
+import { accessExportFigure } from './bench/requests.ts';
 import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -26,6 +27,10 @@ const root = path.join(__dirname, '..');
 // BENCH_PROFILE=dir writes a CPU profile of the gateway there; BENCH_DNC_NUMBERS=0 skips import and scrub.
 const only = new RegExp(process.env.BENCH_ONLY ?? '.', 'i');
 const profileDir = process.env.BENCH_PROFILE;
+
+// Seeded people are numbered from here, so the benchmark knows identifiers Custos holds (demo-seed's e-mail form).
+const FIRST_SERIAL = 1_000_000;
+const knownEmail = (i: number) => `customer.${(FIRST_SERIAL + i).toString(36)}@example.com`;
 
 /** A throw-away schema, so a benchmark never touches real data and leaves nothing behind. */
 function benchSchemaUrl(databaseUrl: string): string {
@@ -43,7 +48,7 @@ async function prepareData(env: Record<string, string>) {
     const ctx = { actor: { type: 'system' as const, id: 'bench' }, requestId: 'bench', policyVersion: runtime.loaded.version };
     const app = await runtime.auth.createApp(ctx, { name: 'Bench', purposes: ['marketing', 'support'], reveal: [] });
     const started = Date.now();
-    await runtime.subjects.seedSubjects(ctx, app.clientId, subjectCount);
+    await runtime.subjects.seedSubjects(ctx, app.clientId, subjectCount, undefined, { firstSerial: FIRST_SERIAL });
     const seedSeconds = (Date.now() - started) / 1000;
     const allRefs = (await runtime.db.read.subjectRef.findMany({ where: { appId: app.clientId }, select: { ref: true } })).map((r) => r.ref);
     const refs = allRefs.slice(0, 5000);
@@ -66,7 +71,8 @@ async function prepareData(env: Record<string, string>) {
     const auditSubjects = (await runtime.db.read.subject.findMany({ select: { id: true }, take: 1000 })).map((s) => s.id);
     const auditSeed = await seedAuditTrail(runtime, auditEventCount, app.clientId, auditSubjects);
     const officer = await runtime.auth.createOfficer(ctx, { username: 'bench-auditor', role: 'auditor', password: 'bench-auditor-password-1' });
-    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks }, auditSubjects, auditSeed, officer: { username: officer.username, password: 'bench-auditor-password-1' } };
+    const exportFigure = await accessExportFigure(runtime, app.clientId, knownEmail(subjectCount - 1), 10_000);
+    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks }, auditSubjects, auditSeed, exportFigure, officer: { username: officer.username, password: 'bench-auditor-password-1' } };
   } finally {
     await runtime.close();
     // Push the freshly seeded pages to disk now, so the kernel's write-back of hundreds of MB
@@ -88,6 +94,9 @@ async function main(): Promise<void> {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    // Submissions are measured from one address for many identifiers; the limits would answer 429.
+    REQUESTS_RATE_LIMIT_PER_MINUTE: '1000000000',
+    REQUESTS_PER_IDENTIFIER_PER_HOUR: '1000000000',
     ...(process.env.DATABASE_URL ? { DATABASE_URL: benchSchemaUrl(process.env.DATABASE_URL) } : {}),
   };
   const processes: ChildProcess[] = [];
@@ -99,9 +108,10 @@ async function main(): Promise<void> {
     const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
     console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
 
-    const { app, refs, allRefs, consented, seedSeconds, consentFigure, auditSubjects, auditSeed, officer } = await prepareData(env);
+    const { app, refs, allRefs, consented, seedSeconds, consentFigure, auditSubjects, auditSeed, exportFigure, officer } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
     console.log(`seeded ${auditEventCount.toLocaleString('en')} audit events through the append path: appended ${auditSeed.appendPerSecond.toLocaleString('en')} /s, placed in the Merkle tree by the integrator ${auditSeed.integratePerSecond.toLocaleString('en')} /s`);
+    console.log(`access export for a person with 10,000 audit events about them: built in ${exportFigure.milliseconds} ms (${exportFigure.accessLog.toLocaleString('en')} access-log entries)`);
     console.log(`consent check (ledger of ${consentFigure.history} entries, read and folded each time): ${consentFigure.checks.toLocaleString('en')} /s`);
 
     const baselineServer = await startProcess(['--require', 'tsx/cjs', path.join(__dirname, 'bench', 'baseline-server.ts')], { ready: /"port":(\d+)/ });
@@ -153,6 +163,23 @@ async function main(): Promise<void> {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
         bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })),
+        connections,
+        durationSeconds: duration,
+      }],
+      // The same work whether or not the person is known (no enumeration): both figures should match.
+      [`POST /v1/privacy-requests, identifiers Custos holds (outbox notifier)`, {
+        url: `${custosUrl}/v1/privacy-requests`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        bodies: Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'access', identifier: { email: knownEmail(i % subjectCount) } })),
+        connections,
+        durationSeconds: duration,
+      }],
+      [`POST /v1/privacy-requests, identifiers it does not hold`, {
+        url: `${custosUrl}/v1/privacy-requests`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        bodies: Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'access', identifier: { email: `stranger.${i}@example.com` } })),
         connections,
         durationSeconds: duration,
       }],

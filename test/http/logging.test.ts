@@ -64,6 +64,16 @@ describe('logs hold no personal data', () => {
     await s.get(`/v1/audit/proofs/inclusion?index=${encodeURIComponent(CANARIES.phone)}&treeSize=1`);
     await s.get(`/v1/audit/tree-heads?from=${encodeURIComponent(CANARIES.email)}`);
     await s.get('/v1/audit/checkpoint');
+    // Customer privacy requests: submissions, codes, status and export, canaries everywhere.
+    const asked = await s.post('/v1/privacy-requests').send({ type: 'correction', identifier: { phone: CANARIES.phone }, correction: { name: CANARIES.name, email: CANARIES.email } });
+    expect(asked.status).toBe(202);
+    await s.post('/v1/privacy-requests').send({ type: 'opt-out', identifier: { email: CANARIES.email }, scope: { topics: [CANARIES.name] } });
+    await s.post('/v1/privacy-requests').send({ type: CANARIES.name, identifier: { phone: CANARIES.phone } });
+    await s.post('/v1/privacy-requests').send({ type: 'correction', identifier: { phone: CANARIES.phone }, correction: { [CANARIES.username]: CANARIES.name } });
+    await s.post(`/v1/privacy-requests/${asked.body.id}/verify`).send({ code: '000000' });
+    await s.post(`/v1/privacy-requests/${encodeURIComponent(CANARIES.email)}/verify`).send({ code: CANARIES.phone });
+    await s.get(`/v1/privacy-requests/${asked.body.id}`).set('Authorization', `Bearer ${asked.body.statusToken}`);
+    await s.get(`/v1/privacy-requests/${asked.body.id}/export`).set('Authorization', `Bearer ${asked.body.statusToken}`);
 
     const text = gateway.logs.join('\n');
     expect(gateway.logs.length).toBeGreaterThan(22);
