@@ -1,7 +1,8 @@
 import { open, seal } from '../../crypto/envelope.ts';
 import { Conflict, CustosError, InvalidIdentifier, NotFound, PolicyViolation, TooManyRequests, ValidationError, type FieldProblem } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
-import type { Database, Tx } from '../../storage/database.ts';
+import type { Database } from '../../storage/database.ts';
+import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import { addDuration, parseDuration } from '../policies/duration.ts';
@@ -64,6 +65,7 @@ interface Sealed {
 export function createRequestService(deps: RequestsDeps) {
   const { db, policy, audit, pseudonyms, notifier, actions } = deps;
   const deadline = parseDuration(policy.requests.deadline)!;
+  const submissions = createTransactionGroups(db, { maxGroup: 200 });
   const customer = (ctx: RequestContext, requestId: string): RequestContext => ({ ...ctx, actor: { type: 'customer', id: requestId } });
   const sealFor = (id: string, value: Sealed) => seal(deps.sealingKey, Buffer.from(JSON.stringify(value)), `privacy-request/${id}`);
   const openFor = (row: store.RequestRow): Sealed | undefined => (row.sealedIdentifier ? (JSON.parse(open(deps.sealingKey, row.sealedIdentifier, `privacy-request/${row.id}`).toString('utf8')) as Sealed) : undefined);
@@ -133,16 +135,15 @@ export function createRequestService(deps: RequestsDeps) {
     const id = newRequestId();
     const ctxOf = customer(ctx, id);
     const now = new Date();
-    const recent = await store.countRecentForIdentifier(db.read, digest, new Date(now.getTime() - HOUR_MS));
-    if (recent.count >= deps.settings.perIdentifierPerHour) {
-      await audit.record(ctxOf, { action: 'requests.request.submit', decision: 'deny', reasons: [{ code: 'rate-limited' }, { code: 'identifier', detail: `${kind}:${digest}` }] });
-      throw new TooManyRequests('too many requests for this identifier in the last hour; wait before asking again', (recent.oldest!.getTime() + HOUR_MS - now.getTime()) / 1000);
-    }
     const token = newStatusToken();
     const code = newCode();
     const codeExpiresAt = new Date(now.getTime() + CODE_LIFETIME_MS);
     const dueAt = addDuration(now, deadline);
-    await db.transaction(async (tx) => {
+    // Submissions share transactions (one commit for many): each counts the identifier's recent
+    // requests inside it, so two in one group see each other.
+    const limited = await submissions.run(undefined, async (tx) => {
+      const recent = await store.countRecentForIdentifier(tx, digest, new Date(now.getTime() - HOUR_MS));
+      if (recent.count >= deps.settings.perIdentifierPerHour) return { retryAfterMs: recent.oldest!.getTime() + HOUR_MS - now.getTime() };
       await store.insertRequest(tx, {
         id,
         type: input.type,
@@ -169,10 +170,15 @@ export function createRequestService(deps: RequestsDeps) {
       await store.appendSteps(tx, id, [
         { step: 'submitted', actorType: 'customer', actorId: null, detail: signals.gpc ? 'with Sec-GPC: 1' : null, at: now },
         { step: 'code-sent', actorType: 'system', actorId: null, detail: channel, at: now },
-      ]);
+      ], 1);
       await appendAuditEvent(tx, ctxOf, { action: 'requests.request.submit', decision: 'info', reasons: [{ code: input.type }, { code: 'identifier', detail: `${kind}:${digest}` }, ...(signals.gpc ? [{ code: 'gpc' }] : [])] });
       await appendAuditEvent(tx, ctxOf, { action: 'requests.code.send', decision: 'info', reasons: [{ code: channel }] });
+      return undefined;
     });
+    if (limited) {
+      await audit.record(ctxOf, { action: 'requests.request.submit', decision: 'deny', reasons: [{ code: 'rate-limited' }, { code: 'identifier', detail: `${kind}:${digest}` }] });
+      throw new TooManyRequests('too many requests for this identifier in the last hour; wait before asking again', limited.retryAfterMs / 1000);
+    }
     return { id, status: 'pending-verification', statusToken: token, dueAt: dueAt.toISOString() };
   }
 

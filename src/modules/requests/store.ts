@@ -1,4 +1,5 @@
 import type { DbClient, Tx } from '../../storage/database.ts';
+import { insertRows, query } from '../../storage/raw-sql.ts';
 
 export interface RequestRow {
   id: string;
@@ -32,8 +33,16 @@ export interface StepRow {
   at: Date;
 }
 
+const REQUEST_COLUMNS: Array<[keyof RequestRow, string]> = [
+  ['id', 'id'], ['type', 'type'], ['status', 'status'], ['identifierKind', 'identifier_kind'], ['identifierDigest', 'identifier_digest'],
+  ['sealedIdentifier', 'sealed_identifier'], ['sealedCorrection', 'sealed_correction'], ['scope', 'scope'], ['gpc', 'gpc'], ['tokenHash', 'token_hash'],
+  ['codeHash', 'code_hash'], ['codeExpiresAt', 'code_expires_at'], ['codeAttempts', 'code_attempts'], ['subjects', 'subjects'], ['decisionReason', 'decision_reason'],
+  ['dueAt', 'due_at'], ['createdAt', 'created_at'], ['updatedAt', 'updated_at'], ['closedAt', 'closed_at'],
+];
+
+// Submissions are the hot write of this module: plain SQL (run natively on SQLite), not the Prisma client.
 export async function insertRequest(tx: Tx, row: RequestRow): Promise<void> {
-  await tx.privacyRequest.create({ data: row });
+  await insertRows(tx, 'privacy_request', REQUEST_COLUMNS.map(([, column]) => column), [REQUEST_COLUMNS.map(([key]) => row[key])]);
 }
 
 export async function findRequest(db: DbClient | Tx, id: string): Promise<RequestRow | undefined> {
@@ -49,16 +58,16 @@ export async function updateRequest(tx: Tx, id: string, fromStatus: string, data
   return count === 1;
 }
 
-export async function countRecentForIdentifier(db: DbClient | Tx, digest: string, since: Date): Promise<{ count: number; oldest: Date | undefined }> {
-  const rows = await db.privacyRequest.findMany({ where: { identifierDigest: digest, createdAt: { gte: since } }, select: { createdAt: true }, orderBy: { createdAt: 'asc' } });
-  return { count: rows.length, oldest: rows[0]?.createdAt };
+export async function countRecentForIdentifier(tx: Tx, digest: string, since: Date): Promise<{ count: number; oldest: Date | undefined }> {
+  const rows = await query<{ createdAt: Date | string }>(tx, 'SELECT created_at AS "createdAt" FROM privacy_request WHERE identifier_digest = ? AND created_at >= ? ORDER BY created_at', [digest, since]);
+  return { count: rows.length, oldest: rows[0] ? new Date(rows[0].createdAt) : undefined };
 }
 
-export async function appendSteps(tx: Tx, requestId: string, steps: Array<Omit<StepRow, 'requestId' | 'seq'>>): Promise<void> {
+/** `firstSeq` when the caller knows it (a new request starts at 1); otherwise after the last step. */
+export async function appendSteps(tx: Tx, requestId: string, steps: Array<Omit<StepRow, 'requestId' | 'seq'>>, firstSeq?: number): Promise<void> {
   if (steps.length === 0) return;
-  const last = await tx.privacyRequestStep.findFirst({ where: { requestId }, orderBy: { seq: 'desc' }, select: { seq: true } });
-  const first = (last?.seq ?? 0) + 1;
-  await tx.privacyRequestStep.createMany({ data: steps.map((s, i) => ({ ...s, requestId, seq: first + i })) });
+  const first = firstSeq ?? ((await tx.privacyRequestStep.findFirst({ where: { requestId }, orderBy: { seq: 'desc' }, select: { seq: true } }))?.seq ?? 0) + 1;
+  await insertRows(tx, 'privacy_request_step', ['request_id', 'seq', 'step', 'actor_type', 'actor_id', 'detail', 'at'], steps.map((s, i) => [requestId, first + i, s.step, s.actorType, s.actorId, s.detail, s.at]));
 }
 
 export async function stepsOf(db: DbClient, requestId: string): Promise<StepRow[]> {
