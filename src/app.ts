@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { requestObservability } from './http/observability.ts';
-import { notFoundHandler, problemHandler } from './http/problem.ts';
+import { notFoundHandler, problemHandler, verifyJsonBody, wellFormedUrl } from './http/problem.ts';
 import { guardedRouter, type RouteEnvironment } from './http/route.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { opsRoutes } from './modules/ops/routes.ts';
@@ -27,10 +27,15 @@ export function createApp(runtime: Runtime): Express {
   const https = config.publicUrl.startsWith('https:');
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } } }));
   app.use(requestObservability(logger, runtime.metrics));
+  app.use(wellFormedUrl);
+  // Every JSON body is checked in one linear pass before it is parsed (depth, duplicate keys,
+  // reserved keys, NUL and half surrogates, UTF-8). Compressed bodies (gzip, deflate, br) are
+  // accepted; the limit applies to the inflated size.
+  const json = (limit: string) => express.json({ limit, strict: true, type: ['application/json', 'application/*+json'], verify: verifyJsonBody });
   // A campaign list of 100,000 refs is a few MB; only that route accepts such a body.
-  app.use('/v1/contacts/scrub', express.json({ limit: '8mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use('/v1/contacts/scrub', json('8mb'));
   // strict: only objects and arrays at the top level; a bare string or number is not a request body.
-  app.use(express.json({ limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(json(config.bodyLimit));
 
   const env: RouteEnvironment = {
     policyVersion: () => loaded.version,

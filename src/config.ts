@@ -21,6 +21,8 @@ export const environmentSchema = z
       .optional()
       .refine((v) => v === undefined || v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL (leave unset for the embedded database)'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     CUSTOS_MASTER_KEY: optionalText.refine(
       (v) => v === undefined || Buffer.from(v, 'base64').length === 32,
       'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
@@ -62,6 +64,10 @@ export interface DatabaseConfig {
   /** PostgreSQL schema (from `?schema=` on DATABASE_URL); `public` by default. */
   schema: string;
   poolSize: number;
+  /** PostgreSQL: how long to wait for a connection (new or from the pool). */
+  connectTimeoutMs: number;
+  /** PostgreSQL: the longest one statement may run, enforced by the server and, for a server that stopped answering, by the client. */
+  statementTimeoutMs: number;
 }
 
 export interface Config {
@@ -96,15 +102,15 @@ export class ConfigError extends Error {
   }
 }
 
-function databaseConfig(url: string | undefined, dataDir: string, poolSize: number): DatabaseConfig {
-  if (!url) return { kind: 'sqlite', url: path.join(dataDir, 'custos.db'), schema: 'main', poolSize: 1 };
+function databaseConfig(url: string | undefined, dataDir: string, limits: Pick<DatabaseConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>): DatabaseConfig {
+  if (!url) return { kind: 'sqlite', url: path.join(dataDir, 'custos.db'), schema: 'main', ...limits, poolSize: 1 };
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') ?? 'public';
   if (!/^[a-z_][a-z0-9_]{0,62}$/i.test(schema)) {
     throw new ConfigError([{ variable: 'DATABASE_URL', message: 'schema must be a plain identifier' }]);
   }
   parsed.searchParams.delete('schema');
-  return { kind: 'postgresql', url: parsed.toString(), schema, poolSize };
+  return { kind: 'postgresql', url: parsed.toString(), schema, ...limits };
 }
 
 /** Parses the environment once at start; nothing else reads process.env. */
@@ -122,7 +128,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     publicUrl: (env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     dataDir,
     policyDir: path.resolve(env.POLICY_DIR),
-    database: databaseConfig(env.DATABASE_URL || undefined, dataDir, env.DATABASE_POOL_SIZE),
+    database: databaseConfig(env.DATABASE_URL || undefined, dataDir, { poolSize: env.DATABASE_POOL_SIZE, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS }),
     masterKey: env.CUSTOS_MASTER_KEY ? Buffer.from(env.CUSTOS_MASTER_KEY, 'base64') : undefined,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     officerSessionTtlSeconds: env.OFFICER_SESSION_TTL_SECONDS,

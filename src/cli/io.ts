@@ -24,7 +24,10 @@ export function cliLogger(config: Config): Logger {
 
 /** Opens the same runtime the server uses, runs `work`, and always closes the database. */
 export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>, options: { integrate?: boolean } = {}): Promise<T> {
-  const config = readConfig();
+  const served = readConfig();
+  // Admin commands (imports, key rotation, retention) run statements far longer than a request may:
+  // the serving budget (DATABASE_STATEMENT_TIMEOUT_MS) is raised to at least ten minutes for them.
+  const config = { ...served, database: { ...served.database, statementTimeoutMs: Math.max(served.database.statementTimeoutMs, 600_000) } };
   // The development-key notice is for `serve`; a CLI command mentions the key only when it creates it.
   const runtime = await createRuntime(config, cliLogger(config), { announceDevelopmentKey: false, ...options });
   try {

@@ -73,20 +73,6 @@ function parsePart<S extends Schema | undefined>(schema: S, value: unknown, pref
   return result.data as Infer<S>;
 }
 
-// JSON.parse keeps "__proto__" as an own key; any code that later copies keys onto an object
-// would then change its prototype. Such keys are refused at the edge, for every route.
-const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-function reservedKeyProblems(value: unknown, path: Array<string | number> = []): FieldProblem[] {
-  if (Array.isArray(value)) return value.flatMap((item, i) => reservedKeyProblems(item, [...path, i]));
-  if (value === null || typeof value !== 'object') return [];
-  return Object.keys(value).flatMap((key) =>
-    RESERVED_KEYS.has(key)
-      ? [{ path: formatKeyPath([...path, key]), message: 'is a reserved name and cannot be used as a key' }]
-      : reservedKeyProblems((value as Record<string, unknown>)[key], [...path, key]),
-  );
-}
-
 function bearerToken(req: Request): string {
   const header = req.get('authorization');
   const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
@@ -199,8 +185,6 @@ export function mountRoute<B extends Schema | undefined, Q extends Schema | unde
       } else if (!req.is(bodyType === 'application/json' ? ['application/json', 'application/*+json'] : bodyType)) {
         throw new UnsupportedMediaType(`send the body as ${bodyType}`);
       }
-      const reserved = reservedKeyProblems(req.body);
-      if (reserved.length > 0) throw new ValidationError(reserved);
       body = parsePart(spec.body, req.body, '');
     }
     const actor = principal ? (principal.kind === 'app' ? { type: 'app' as const, id: principal.clientId } : { type: 'officer' as const, id: principal.id }) : { type: 'anonymous' as const };

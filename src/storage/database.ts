@@ -71,7 +71,7 @@ function asUnavailable(error: unknown): unknown {
  */
 async function runTransaction<T>(
   client: DbClient,
-  binding: { owner: Database; engine: Database['kind']; native?: NativeStatements; first?: (tx: Tx) => Promise<unknown> },
+  binding: { owner: Database; engine: Database['kind']; native?: NativeStatements; first?: (tx: Tx) => Promise<unknown>; options?: { maxWait: number; timeout: number } },
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   let hooks: ReturnType<typeof registerTransaction> | undefined;
@@ -82,7 +82,7 @@ async function runTransaction<T>(
       const out = await work(tx);
       await runBeforeCommit(tx);
       return out;
-    }, TRANSACTION_OPTIONS);
+    }, binding.options ?? TRANSACTION_OPTIONS);
     runAfterCommit(hooks);
     return result;
   } catch (error) {
@@ -173,8 +173,20 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
 }
 
 async function openPostgres(config: DatabaseConfig): Promise<Database> {
+  // A database that is down fails the connection within connectTimeoutMs; one that stopped
+  // answering (paused, a network partition) fails each statement within the client-side
+  // query_timeout; the server ends statements and transactions that run or idle too long.
   const adapter = new PrismaPg(
-    { connectionString: config.url, max: config.poolSize, options: `-c search_path=${config.schema}` },
+    {
+      connectionString: config.url,
+      max: config.poolSize,
+      options: `-c search_path=${config.schema}`,
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      statement_timeout: config.statementTimeoutMs,
+      query_timeout: config.statementTimeoutMs + 1000,
+      idle_in_transaction_session_timeout: config.statementTimeoutMs * 2,
+      keepAlive: true,
+    },
     { schema: config.schema },
   );
   const client = new PostgresClient({ adapter });
@@ -182,7 +194,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     kind: 'postgresql',
     read: client,
     readRaw: (sql, params = []) => readRaw(client, 'postgresql', sql, params),
-    transaction: (work) => runTransaction(client, { owner: database, engine: 'postgresql' }, work),
+    transaction: (work) => runTransaction(client, { owner: database, engine: 'postgresql', options: { maxWait: config.statementTimeoutMs, timeout: config.statementTimeoutMs * 2 } }, work),
     async ping() {
       await client.$queryRawUnsafe('SELECT 1');
     },

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { SigningKey } from '../../crypto/signing-key.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { credentialRateLimit } from '../../http/rate-limit.ts';
+import { verifyFormBody } from '../../http/problem.ts';
 import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
 import { OAuthError } from '../../shared/errors.ts';
 import type { AuthService } from './service.ts';
@@ -42,7 +43,7 @@ export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; en
   });
   registry.registerPath({ method: 'get', path: '/.well-known/jwks.json', tags: ['auth'], summary: 'Public keys that verify Custos tokens and consent receipts', responses: { 200: { description: 'JWK set', content: { 'application/json': { schema: jwksSchema } } } } });
 
-  router.post('/oauth/token', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 20 }), ...credentialRateLimit(deps.tokenRateLimit, tokenClientId));
+  router.post('/oauth/token', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 20, verify: verifyFormBody }), ...credentialRateLimit(deps.tokenRateLimit, tokenClientId));
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/oauth/token',

@@ -7,6 +7,8 @@ import { generateOpenApiDocument } from '../../http/openapi.ts';
 import type { Metrics } from '../../http/observability.ts';
 import type { Database } from '../../storage/database.ts';
 
+const READY_BUDGET_MS = 1500;
+
 export interface OpsState {
   /** Set when SIGTERM arrives, so load balancers stop sending new requests. */
   shuttingDown: boolean;
@@ -36,13 +38,16 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
     named('/readyz')(req);
     const checks: Record<string, string> = { policy: deps.policyVersion, shutdown: deps.state.shuttingDown ? 'draining' : 'no' };
     let ready = !deps.state.shuttingDown;
-    try {
-      await deps.db.ping();
-      checks.database = 'ok';
-    } catch {
-      checks.database = 'unreachable';
-      ready = false;
-    }
+    // Answered within READY_BUDGET_MS whatever the database does: a stuck database is "not ready", not a hung probe.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), READY_BUDGET_MS)));
+    const probe = deps.db.ping().then(
+      () => 'ok' as const,
+      () => 'unreachable' as const,
+    );
+    checks.database = await Promise.race([probe, stuck]);
+    clearTimeout(timer);
+    if (checks.database !== 'ok') ready = false;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
   });
   router.get('/metrics', async (req, res) => {

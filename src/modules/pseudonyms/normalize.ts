@@ -9,6 +9,7 @@ const PHONE_CHARACTERS = /^\+?[\d\s().\-/]{4,40}$/;
 const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function normalizePhone(raw: string, region: string): Normalized {
   const text = raw.trim();
@@ -28,8 +29,16 @@ function normalizeEmail(raw: string): Normalized {
   return { value: text.toLowerCase() };
 }
 
-/** The form an identifier is matched, pseudonymized and stored in. Same person, same form. */
-export function normalizeIdentifier(definition: FieldDefinition, raw: string, region: string): Normalized {
+/**
+ * The form an identifier is matched, pseudonymized and stored in. Same person, same form.
+ * Unicode NFKC first, for every kind: full-width digits and signs typed on a Chinese keyboard
+ * ("１３８００１３８０００", "＋８６") and no-break spaces become their plain forms, so they
+ * match the plain number. Look-alike letters of other scripts are not folded (they are
+ * different text): e-mail addresses refuse them, other identifiers keep them distinct.
+ */
+export function normalizeIdentifier(definition: FieldDefinition, input: string, region: string): Normalized {
+  if (LONE_SURROGATE.test(input)) return { problem: 'holds half of a UTF-16 surrogate pair' };
+  const raw = input.normalize('NFKC');
   if (CONTROL.test(raw)) return { problem: 'must not contain control characters' };
   switch (definition.normalize) {
     case 'phone':
