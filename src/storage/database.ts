@@ -32,10 +32,23 @@ export interface Database {
 const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 20_000 };
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
+// node-postgres reports a lost or unreachable server with plain Errors: socket codes, SQLSTATE
+// classes 08 (connection), 53 (resources), 57 (operator intervention, e.g. statement timeout),
+// or these messages.
+const PG_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const PG_CONNECTION_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout|the database system is (starting|shutting) up/;
+
+function isPostgresConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (PG_CONNECTION_CODES.has(code) || /^(08|53|57)[0-9A-Z]{3}$/.test(code))) return true;
+  return PG_CONNECTION_MESSAGES.test(error.message);
+}
+
 /** Errors raised by the database layer, as opposed to bugs in our own code. */
 export function isStorageError(error: unknown): boolean {
   if (isSqliteError(error)) return true;
   if (!(error instanceof Error)) return false;
+  if (isPostgresConnectionError(error)) return true;
   return error.name.startsWith('Prisma') || error.constructor.name.startsWith('Prisma') || error.name === 'DriverAdapterError' || 'clientVersion' in error;
 }
 
