@@ -14,6 +14,8 @@ function fromBodyParser(error: unknown): CustosError | undefined {
       return new MalformedBody('the body is not valid JSON');
     case 'entity.too.large':
       return new PayloadTooLarge('the body is larger than this server accepts');
+    case 'parameters.too.many':
+      return new PayloadTooLarge('the form has more fields than this route accepts');
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new UnsupportedMediaType('unsupported body encoding or charset; send UTF-8');
@@ -27,6 +29,8 @@ function fromBodyParser(error: unknown): CustosError | undefined {
       if ((error as { status?: unknown } | null)?.status === 400 && typeof (error as { code?: unknown }).code === 'string') {
         return new MalformedBody('the body does not decode with its Content-Encoding');
       }
+      // Any other client error body-parser reports (it marks them expose: true) is still the client's.
+      if ((error as { expose?: unknown } | null)?.expose === true && typeof type === 'string') return new MalformedBody('the body could not be read');
       return undefined;
   }
 }
