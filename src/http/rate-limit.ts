@@ -2,12 +2,6 @@ import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { TooManyRequests } from '../shared/errors.ts';
 
-/**
- * Brute-force guard for credential endpoints. It runs before any argon2 work,
- * so a burst of guesses is turned away cheaply with 429 and Retry-After. Two
- * windows: per client address, and per account named in the request (so many
- * addresses cannot share one account's budget). Counters are per process.
- */
 const common = (perMinute: number) => ({
   windowMs: 60_000,
   limit: perMinute,
@@ -26,6 +20,12 @@ export function addressRateLimit(perMinute: number, name: string): RequestHandle
   return rateLimit({ ...common(perMinute), identifier: name, keyGenerator: (req) => `${name}:${address(req)}` });
 }
 
+/**
+ * Brute-force guard for credential endpoints. It runs before any argon2 work,
+ * so a burst of guesses is turned away cheaply with 429 and Retry-After. Two
+ * windows: every attempt per client address, and failures per address and
+ * account together. Counters are per process.
+ */
 export function credentialRateLimit(perMinute: number, accountOf: (req: Request) => string | undefined): RequestHandler[] {
   return [
     rateLimit({ ...common(perMinute), limit: perMinute * 4, identifier: 'address', keyGenerator: address }),
@@ -34,7 +34,10 @@ export function credentialRateLimit(perMinute: number, accountOf: (req: Request)
       identifier: 'account',
       // Successful sign-ins give their slot back: only failures use up an account's budget.
       skipSuccessfulRequests: true,
-      keyGenerator: (req) => `account:${accountOf(req) ?? address(req)}`,
+      // Per address and account together: failures from one place cannot lock the account for everyone
+      // (a stranger guessing an app's secret would otherwise deny the app its tokens). Client secrets are
+      // 256 random bits, so spreading guesses over many addresses gains an attacker nothing.
+      keyGenerator: (req) => `account:${address(req)}|${accountOf(req) ?? ''}`,
     }),
   ];
 }

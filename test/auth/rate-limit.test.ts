@@ -4,7 +4,7 @@ import { auditEvents, createTestApp, startTestGateway, type TestGateway } from '
 describe('brute-force bursts on credential endpoints', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
-    gateway = await startTestGateway({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', SIGN_IN_RATE_LIMIT_PER_MINUTE: '3' });
+    gateway = await startTestGateway({ TOKEN_RATE_LIMIT_PER_MINUTE: '5', SIGN_IN_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: 'true' });
   });
   afterAll(() => gateway.close());
 
@@ -27,9 +27,18 @@ describe('brute-force bursts on credential endpoints', () => {
     const refusals = (await auditEvents(gateway, 'auth.token.refuse')).filter((e) => e.actor.id === target.clientId);
     expect(refusals).toHaveLength(5);
 
-    // The right secret is also held back while the window lasts: the account is locked for guessers and owner alike.
-    const owner = await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: target.clientId, client_secret: target.clientSecret });
-    expect(owner.status).toBe(429);
+    // The guesser's address stays held back, even with the right secret ...
+    const guesser = await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: target.clientId, client_secret: target.clientSecret });
+    expect(guesser.status).toBe(429);
+  });
+
+  it('does not let a stranger lock an app out: the app, from its own address, still gets its token', async () => {
+    const target = await createTestApp(gateway, ['support']);
+    const from = (ip: string, secret: string) => request(gateway.app).post('/oauth/token').set('X-Forwarded-For', ip).type('form').send({ grant_type: 'client_credentials', client_id: target.clientId, client_secret: secret });
+    const stranger = [];
+    for (let i = 0; i < 30; i++) stranger.push((await from('203.0.113.7', `guess-${i}`)).status);
+    expect(stranger.filter((s) => s === 429).length).toBeGreaterThan(20);
+    expect((await from('198.51.100.20', target.clientSecret)).status).toBe(200);
   });
 
   it('limits sign-in guesses per username', async () => {

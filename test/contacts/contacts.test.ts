@@ -35,7 +35,7 @@ describe('contact authorization', () => {
     const ref = await as(dialer).subject('13900139001');
     await as(dialer).consent(ref);
     const regions = await Promise.all([1, 2, 3].map(async () => appToken(gateway, await createTestApp(gateway, ['marketing'], ['call']))));
-    const refs = await Promise.all(regions.map(async (t) => (await as(t).lookup('13900139001')).body.ref as string));
+    const refs = await Promise.all(regions.map((t) => as(t).subject('13900139001')));
     const answers = await Promise.all(regions.map((t, i) => as(t).authorize({ ref: refs[i], channel: 'call', purpose: 'marketing', topic: 'cat-food' })));
     expect(answers.map((a) => a.body.decision).sort()).toEqual(['allow', 'deny', 'deny']);
     for (const denied of answers.filter((a) => a.body.decision === 'deny')) {
@@ -134,8 +134,10 @@ describe('contact authorization', () => {
     expect((await as(dialer).authorize({ ref: first, channel: 'sms', purpose: 'marketing' }, 'shared-key-1')).status).toBe(422);
     // Keys belong to the app that sent them: another app's same key is a new request.
     const other = await appToken(gateway, await createTestApp(gateway, ['survey'], []));
-    const otherRef = (await as(other).lookup('13900139017')).body.ref as string | undefined;
-    if (otherRef) expect((await as(other).authorize({ ref: otherRef, channel: 'sms', purpose: 'survey' }, 'shared-key-1')).status).toBe(200);
+    const otherRef = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${other}`).send({ purpose: 'survey', identifiers: { phone: '13900139017' } })).body.ref as string;
+    const otherAnswer = await as(other).authorize({ ref: otherRef, channel: 'sms', purpose: 'survey' }, 'shared-key-1');
+    expect(otherAnswer.status).toBe(200);
+    expect(otherAnswer.body.ticket).not.toBe(answer.body.ticket);
     const subjectOf = async (ref: string) => (await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } })).appId, ref))!;
     expect(await gateway.runtime.db.read.contactReservation.count({ where: { subjectId: await subjectOf(second), appId: (await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref: second } })).appId } })).toBe(0);
   });
@@ -205,7 +207,7 @@ describe('contact authorization', () => {
   it('answers purpose-not-granted to an app that was not granted the purpose', async () => {
     await as(dialer).subject('13900139032');
     const surveyOnly = await appToken(gateway, await createTestApp(gateway, ['survey'], []));
-    const ref = (await request(gateway.app).get('/v1/subjects/lookup').query({ purpose: 'survey', phone: '13900139032' }).set('Authorization', `Bearer ${surveyOnly}`)).body.ref as string;
+    const ref = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${surveyOnly}`).send({ purpose: 'survey', identifiers: { phone: '13900139032' } })).body.ref as string;
     const answer = await as(surveyOnly).authorize({ ref, channel: 'sms', purpose: 'marketing' });
     expect(answer.body.reasons.map((r: { code: string }) => r.code)).toContain('purpose-not-granted');
   });

@@ -38,7 +38,7 @@ describe('custos keys rotate', () => {
     }
     // The same person written after the rotation is still recognised, not duplicated.
     const again = await write({ purpose: 'support', identifiers: { phone: people[0]!.phone } });
-    expect(again.body).toEqual({ ref: people[0]!.ref, created: false });
+    expect(again.body).toEqual({ ref: people[0]!.ref, created: false, changed: [] });
     expect(await db.subject.count()).toBe(12);
     expect((await verifyLog(gateway)).ok).toBe(true);
   });

@@ -34,12 +34,13 @@ describe('subject vault', () => {
     it('creates a subject and recognises the same person written again in other formats', async () => {
       const first = await as(crm).write({ purpose: 'marketing', identifiers: { phone: PHONE }, attributes: { name: 'Li Na', pets: ['cat'] } });
       expect(first.status).toBe(201);
-      expect(first.body).toEqual({ ref: expect.stringMatching(/^ref_[A-Za-z0-9_-]{22}$/), created: true });
+      expect(first.body).toEqual({ ref: expect.stringMatching(/^ref_[A-Za-z0-9_-]{22}$/), created: true, changed: ['phone', 'name', 'pets'] });
 
-      for (const phone of ['13800138000', '+8613800138000', '+86 (138) 0013 8000']) {
+      for (const [i, phone] of ['13800138000', '+8613800138000', '+86 (138) 0013 8000'].entries()) {
         const again = await as(crm).write({ purpose: 'marketing', identifiers: { phone }, attributes: { pets: ['cat', 'dog'] } });
         expect(again.status).toBe(200);
-        expect(again.body).toEqual({ ref: first.body.ref, created: false });
+        // Only the first of these changes anything: the same pets again change nothing.
+        expect(again.body).toEqual({ ref: first.body.ref, created: false, changed: i === 0 ? ['pets'] : [] });
       }
       expect((await as(crm).consent(first.body.ref)).status).toBe(200);
       const view = await as(crm).read(first.body.ref, 'marketing');
@@ -116,6 +117,38 @@ describe('subject vault', () => {
     });
   });
 
+  describe('identities never merge or change by accident', () => {
+    it('refuses a write whose identifiers match a person holding another value for one of them; a PATCH of the ref replaces it, in the history and the trail', async () => {
+      const ref = (await as(crm).write({ purpose: 'marketing', identifiers: { phone: '13500135001', email: 'first@example.com' } })).body.ref as string;
+      const hijack = await as(crm).write({ purpose: 'marketing', identifiers: { phone: '+86 135 0013 5001', email: 'attacker@example.com' } });
+      expect(hijack.status).toBe(409);
+      expect(hijack.body.conflicts).toEqual([{ fields: ['identifiers.email'] }]);
+      const subjectId = (await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } })).appId, ref))!;
+      expect((await gateway.runtime.subjects.heldData(subjectId))!.fields.find((f) => f.field === 'email')!.value).toBe('first@example.com');
+
+      const replaced = await as(crm).patch(ref, { purpose: 'marketing', identifiers: { email: 'second@example.com' } });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.changed).toEqual(['email']);
+      const held = (await gateway.runtime.subjects.heldData(subjectId))!;
+      expect(held.history.filter((h) => h.field === 'email').map((h) => h.value)).toEqual(['first@example.com', 'second@example.com']);
+      const events = await auditEvents(gateway, 'subjects.subject.update');
+      expect(events.at(-1)!.reasons).toEqual([{ code: 'identifier-replaced', detail: 'email' }]);
+      expect((await as(crm).write({ purpose: 'marketing', identifiers: { phone: '13500135001', email: 'second@example.com' } })).status).toBe(200);
+    });
+
+    it("tells an app only about people it wrote itself: created and lookups are from the app's point of view", async () => {
+      const first = await as(crm).write({ purpose: 'support', identifiers: { phone: '13500135002' } });
+      expect(first.body.created).toBe(true);
+      expect((await as(crm).write({ purpose: 'support', identifiers: { phone: '13500135002' } })).body.created).toBe(false);
+      expect((await as(dialer).lookup({ purpose: 'support', phone: '13500135002' })).status).toBe(404);
+      const theirs = await as(dialer).write({ purpose: 'support', identifiers: { phone: '13500135002' } });
+      expect({ status: theirs.status, created: theirs.body.created }).toEqual({ status: 201, created: true });
+      // Underneath it is one person: one subject, two refs.
+      const subjectOf = async (ref: string) => gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } });
+      expect((await subjectOf(theirs.body.ref)).subjectId).toBe((await subjectOf(first.body.ref)).subjectId);
+    });
+  });
+
   describe('reading', () => {
     let ref: string;
     beforeAll(async () => {
@@ -134,8 +167,13 @@ describe('subject vault', () => {
     });
 
     it('gives two apps different refs and pseudonyms for one person; a foreign ref is a plain 404', async () => {
-      const dialerRef = (await as(dialer).lookup({ purpose: 'support', phone: '+86 134 0013 4000' })).body.ref;
+      // Another app knows the person only once it writes them (or is given a ref): until then a lookup is a 404.
+      expect((await as(dialer).lookup({ purpose: 'support', phone: '+86 134 0013 4000' })).status).toBe(404);
+      const registered = await as(dialer).write({ purpose: 'support', identifiers: { phone: '+86 134 0013 4000' } });
+      expect(registered.body.created).toBe(true);
+      const dialerRef = registered.body.ref;
       expect(dialerRef).toMatch(/^ref_/);
+      expect((await as(dialer).lookup({ purpose: 'support', phone: '13400134000' })).body.ref).toBe(dialerRef);
       expect(dialerRef).not.toBe(ref);
       const mine = (await as(crm).read(ref, 'support')).body.identifiers.memberCard;
       const theirs = (await as(dialer).read(dialerRef, 'support')).body.identifiers.memberCard;

@@ -1,6 +1,5 @@
 import { InvalidIdentifier, NotFound } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
-import { appendAuditEvent } from '../audit/service.ts';
 import { currentKeyVersion } from '../key-ring/store.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import { grantedPurpose, type Violation } from './collection.ts';
@@ -11,7 +10,7 @@ import { versionsUpTo, type AppCaller, type Vault } from './vault.ts';
 
 /** Finds the subject holding one identifier and answers the caller's ref for it (minting one if needed). */
 export async function lookupSubject(vault: Vault, ctx: RequestContext, caller: AppCaller, purpose: string, identifier: { field: string; value: string }): Promise<{ ref: string }> {
-  const { db, policy, refuse, violationError, digestKeys, refFor } = vault;
+  const { db, policy, refuse, violationError, digestKeys } = vault;
   const action = 'subjects.subject.lookup';
   const event = { action, purpose, fields: [identifier.field] };
   const access = grantedPurpose(policy, caller.purposes, purpose);
@@ -31,12 +30,12 @@ export async function lookupSubject(vault: Vault, ctx: RequestContext, caller: A
   const current = await currentKeyVersion(db.read);
   const matches = await store.findByDigests(db.read, digestKeys(identifier.field, normalized.value, versionsUpTo(current)));
   const subjectId = matches[0]?.subjectId;
-  if (!subjectId) return refuse(ctx, { ...event, reasons: [{ code: 'no-match' }] }, new NotFound('no subject holds this identifier'));
-  return db.transaction(async (tx) => {
-    const ref = await refFor(tx, caller.clientId, subjectId, new Date());
-    await appendAuditEvent(tx, ctx, { ...event, decision: 'allow', subject: subjectId });
-    return { ref };
-  });
+  // Only people this app has written or been given a ref for: a lookup must not tell an app that
+  // the organisation knows someone through another app. An unknown and a foreign person look the same.
+  const ref = subjectId ? await store.findRefOfApp(db.read, caller.clientId, subjectId) : undefined;
+  if (!subjectId || !ref) return refuse(ctx, { ...event, reasons: [{ code: 'no-match' }] }, new NotFound('no subject holds this identifier'));
+  await vault.audit.record(ctx, { ...event, decision: 'allow', subject: subjectId });
+  return { ref };
 }
 
 

@@ -27,7 +27,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
     },
     async handle({ body, ctx, principal }) {
       const result = await subjects.writeSubject(ctx, appCaller(principal), body);
-      return { status: result.created ? 201 : 200, body: { ref: result.ref, created: result.created } };
+      return { status: result.created ? 201 : 200, body: { ref: result.ref, created: result.created, changed: result.changed } };
     },
   });
 
@@ -79,7 +79,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
     },
     async handle({ params, body, ctx, principal }) {
       const result = await subjects.writeSubject(ctx, appCaller(principal), body, params.ref);
-      return { body: { ref: result.ref, created: false } };
+      return { body: { ref: result.ref, created: false, changed: result.changed } };
     },
   });
   return router;

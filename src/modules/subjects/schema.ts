@@ -41,7 +41,9 @@ export const purposeQuerySchema = z.strictObject({
 });
 export const lookupQuerySchema = z.object({ purpose: z.string().min(1).max(64) }).catchall(z.string().max(254));
 
-export const subjectWriteResultSchema = z.object({ ref: z.string(), created: z.boolean() }).openapi('SubjectWriteResult');
+export const subjectWriteResultSchema = z
+  .object({ ref: z.string(), created: z.boolean().describe('true when this app did not know the person before'), changed: z.array(z.string()).describe('the fields whose stored value changed') })
+  .openapi('SubjectWriteResult');
 export const subjectViewSchema = z
   .object({
     ref: z.string(),

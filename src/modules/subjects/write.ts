@@ -120,6 +120,25 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
   }
 
   const existing = created ? new Map<string, string>() : await store.readFields(tx, subject.id, named);
+  // Matching by identifiers never changes one: a known phone number with a new e-mail address is a
+  // conflict, not a silent replacement (a later reveal would go to whoever typed it). Replacing is
+  // explicit: PATCH the subject's ref (or an approved correction).
+  if (target.kind === 'match') {
+    const differing = [...identifiers].filter(([kind, value]) => {
+      const before = existing.get(kind);
+      return before !== undefined && String(decryptValue(dataKey, subject.id, kind, before)) !== value;
+    });
+    if (differing.length > 0) {
+      return {
+        refused: new Conflict('the identifiers match a person who holds another value for some of them; Custos never replaces an identifier by matching. To replace one, PATCH /v1/subjects/{ref} with it.', {
+          conflicts: differing.map(([kind]) => ({ fields: [`identifiers.${kind}`] })),
+        }),
+      };
+    }
+  }
+  // Whether this app knew the person before: `created` is from the app's point of view, so an app
+  // learns nothing about people other apps hold (deduplication happens underneath all the same).
+  const knownToApp = target.kind === 'match' && !created ? (await store.findRefOfApp(tx, target.appId, subject.id)) !== undefined : !created;
   const changes: store.ChangeRow[] = [];
   const record = (field: string, value: unknown) => {
     const before = existing.get(field);
@@ -142,14 +161,15 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
   const ref = target.kind === 'ref' ? target.ref : target.kind === 'match' ? await refFor(tx, target.appId, subject.id, now) : undefined;
   const changed = changes.map((c) => c.field);
   const purposes = input.eventPurpose === undefined ? [...new Set(changed.map(input.purposeOf))].map((p) => ({ code: 'held-for', detail: p })) : [];
+  const replaced = changes.filter((c) => c.change === 'set' && identifiers.has(c.field) && existing.has(c.field)).map((c) => ({ code: 'identifier-replaced', detail: c.field }));
   await appendAuditEvent(tx, ctx, {
     action: created ? 'subjects.subject.create' : input.action,
     decision: 'allow',
     subject: subject.id,
     purpose: input.eventPurpose,
     fields: changed,
-    reasons: changed.length === 0 ? [{ code: 'no-change' }] : purposes,
+    reasons: changed.length === 0 ? [{ code: 'no-change' }] : [...purposes, ...replaced],
   });
-  return { result: { ref, subjectId: subject.id, created, changed } };
+  return { result: { ref, subjectId: subject.id, created: !knownToApp, changed } };
 }
 
