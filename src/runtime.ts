@@ -11,7 +11,8 @@ import type { OpsState } from './modules/ops/routes.ts';
 import { createAuditGroupCommit } from './modules/audit/group-commit.ts';
 import { createAuditIntegrator, type AuditIntegrator } from './modules/audit/integrator.ts';
 import { createAuditLog, type AuditLog } from './modules/audit/log.ts';
-import { createAuditSearch, type AuditSearch } from './modules/audit/search.ts';
+import { setAuditVocabulary } from './modules/audit/service.ts';
+import { AUDIT_FILTER_NAMES, createAuditSearch, type AuditSearch } from './modules/audit/search.ts';
 import { createTreeReader } from './modules/audit/tree-reader.ts';
 import { createConsentService, type ConsentService } from './modules/consent/service.ts';
 import { createContactService, type ContactService } from './modules/contacts/service.ts';
@@ -82,6 +83,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const signingKey = await deriveSigningKey(masterKey);
   await prepareSchema(config, logger);
   const db = await openDatabase(config.database);
+  setAuditVocabulary(db, { purposes: Object.keys(loaded.policy.purposes), fields: [...Object.keys(loaded.policy.fields), ...AUDIT_FILTER_NAMES] });
   const oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
   const auth = createAuthService({
     db,
@@ -109,7 +111,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   });
   const integrating = config.audit.integrator && options.integrate !== false;
   if (integrating) auditIntegrator.start();
-  const contacts = createContactService({ db, policy: loaded.policy, audit, subjects, consent, pseudonyms });
+  const contacts = createContactService({ db, policy: loaded.policy, audit, subjects, consent, pseudonyms, noteSealingKey: keys.noteSealingKey });
   const auditSearch = createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) });
   const notifier = createNotifier({ db, audit, logger, sealingKey: keys.requestSealingKey, webhookUrl: config.notifier.webhookUrl });
   const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.id, a.name])) };

@@ -4,7 +4,7 @@ import { answerClientError } from '../../src/server.ts';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { MAX_JSON_DEPTH, inspectJson } from '../../src/http/json-inspection.ts';
-import { appToken, createTestApp, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { appToken, auditEvents, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** Bodies and URLs an attacker sends: every one answers a clear 4xx problem+json, never a 500. */
 describe('hostile input', () => {
@@ -95,5 +95,23 @@ describe('hostile input', () => {
     expect(response.status).toBe(431);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(await response.json()).toMatchObject({ type: 'urn:custos:problem:headers-too-large', status: 431 });
+  });
+
+  it('keeps caller text that names nothing the policy knows out of the audit trail, and stores do-not-call notes encrypted', async () => {
+    const auth = { Authorization: `Bearer ${token}` };
+    const canary = '13912345678';
+    await request(gateway.app).post('/v1/subjects').set(auth).send({ purpose: canary, identifiers: { [canary]: 'x' }, attributes: { [`${canary}-note`]: 'y' } });
+    await request(gateway.app).post('/v1/contacts/authorize').set(auth).send({ ref: `ref_${'A'.repeat(22)}`, channel: 'sms', purpose: canary });
+    const agent = await createTestOfficer(gateway, 'admin');
+    const officer = await officerToken(gateway, agent.username, agent.password);
+    await request(gateway.app).get('/v1/audit/events').query({ purpose: canary, app: canary }).set('Authorization', `Bearer ${officer}`);
+    const note = 'Mrs Canary asked on 2026-11-23 not to be called';
+    expect((await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '13912345679', note })).status).toBe(201);
+    await gateway.runtime.auditIntegrator.flush();
+    const trail = JSON.stringify(await auditEvents(gateway));
+    expect(trail).not.toContain(canary);
+    expect(trail).toMatch(/unknown:[0-9a-f]{6}/);
+    const stored = JSON.stringify(await gateway.runtime.db.read.dncEntry.findMany());
+    expect(stored).not.toContain('Canary');
   });
 });

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import type { AuditGroupCommit } from './group-commit.ts';
 import type { AuditEvent, AuditReason } from './schema.ts';
-import { toAuditEvent } from './service.ts';
+import { auditVocabulary, toAuditEvent, unknownName } from './service.ts';
 import { readStats, readTreeState, searchEvents, type EventSearch } from './store.ts';
 
 /** An officer's filters: as the store searches (purpose, action, …), plus who, as officers name them. */
@@ -44,6 +44,8 @@ function decodeCursor(cursor: string): Cursor {
 
 /** Filter values that name no person, recorded as they are; the subject filter is recorded as its pseudonym only. */
 const RECORDED_FILTERS = ['app', 'officer', 'purpose', 'action', 'decision', 'reason', 'from', 'to'] as const;
+/** A search event's `fields` are the names of the filters used: names Custos declares, recorded as they are. */
+export const AUDIT_FILTER_NAMES = ['subject', ...RECORDED_FILTERS];
 
 export type ExportFormat = 'ndjson' | 'csv';
 
@@ -84,9 +86,23 @@ export function createAuditSearch(deps: AuditSearchDeps) {
 
   async function record(ctx: RequestContext, action: 'audit.events.search' | 'audit.events.export', filter: AuditFilter, subjects: string[]): Promise<void> {
     const reasons: AuditReason[] = [];
+    const known = auditVocabulary(db);
+    // Filter values are the officer's text: kept as typed only when they name something Custos knows.
+    const recorded: Record<(typeof RECORDED_FILTERS)[number], (value: string) => boolean> = {
+      app: (v) => /^app_[a-z0-9]{1,40}$/.test(v),
+      officer: (v) => /^[A-Za-z0-9._-]{1,64}$/.test(v),
+      purpose: (v) => known?.purposes.has(v) ?? false,
+      action: () => true,
+      decision: () => true,
+      reason: () => true,
+      from: () => true,
+      to: () => true,
+    };
     for (const name of RECORDED_FILTERS) {
       const value = filter[name];
-      if (value !== undefined) reasons.push({ code: `filter-${name}`, detail: value instanceof Date ? value.toISOString() : value });
+      if (value === undefined) continue;
+      const text = value instanceof Date ? value.toISOString() : value;
+      reasons.push({ code: `filter-${name}`, detail: recorded[name](text) ? text : unknownName(text) });
     }
     if (filter.subject !== undefined) reasons.push({ code: 'filter-subject', detail: `${subjects.length} subject(s) matched` });
     const fields = Object.keys(filter).filter((k) => filter[k as keyof AuditFilter] !== undefined);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
@@ -8,6 +9,27 @@ import { eventsInInsertOrder, insertEvents, type AuditRow, type NewAuditRow } fr
 
 type Entry = { ctx: RequestContext; input: AuditEventInput };
 const pending = new WeakMap<Tx, Entry[]>();
+
+/**
+ * The names the policy declares (purposes, fields), per open database. A
+ * purpose or field name an event carries that is not among them is caller
+ * text (a typo, or a phone number typed as a key): the trail keeps it only as
+ * a short hash, never verbatim.
+ */
+const vocabularies = new WeakMap<object, { purposes: ReadonlySet<string>; fields: ReadonlySet<string> }>();
+
+export function setAuditVocabulary(db: Database, vocabulary: { purposes: Iterable<string>; fields: Iterable<string> }): void {
+  vocabularies.set(db, { purposes: new Set(vocabulary.purposes), fields: new Set(vocabulary.fields) });
+}
+
+export function auditVocabulary(db: Database): { purposes: ReadonlySet<string>; fields: ReadonlySet<string> } | undefined {
+  return vocabularies.get(db);
+}
+
+/** How caller text that names nothing the policy knows is recorded: `unknown:` and 6 hex digits of its SHA-256. */
+export function unknownName(text: string): string {
+  return `unknown:${createHash('sha256').update(text).digest('hex').slice(0, 6)}`;
+}
 
 /** The integrator of each open database, woken when a transaction with events commits on it. */
 const appendListeners = new WeakMap<object, Set<() => void>>();
@@ -52,6 +74,9 @@ export async function appendAuditEntries(tx: Tx, entries: Entry[]): Promise<void
 
 async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
   const at = new Date();
+  const known = vocabularies.get(ownerOf(tx));
+  const purposeOf = (p: string | undefined) => (p === undefined ? null : !known || known.purposes.has(p) ? p : unknownName(p));
+  const fieldsOf = (fields: string[] | undefined) => (fields ?? []).map((f) => (!known || known.fields.has(f) ? f : unknownName(f)));
   const rows: NewAuditRow[] = entries.map(({ ctx, input }) => ({
     id: uuidV7(at.getTime()),
     at,
@@ -60,8 +85,8 @@ async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
     action: input.action,
     decision: input.decision,
     subject: input.subject ?? null,
-    purpose: input.purpose ?? null,
-    fields: JSON.stringify(input.fields ?? []),
+    purpose: purposeOf(input.purpose),
+    fields: JSON.stringify(fieldsOf(input.fields)),
     reasons: JSON.stringify(input.reasons ?? []),
     requestId: ctx.requestId,
     policyVersion: ctx.policyVersion,

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { seal } from '../../crypto/envelope.ts';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { Conflict, Forbidden, IdempotencyKeyReused, InvalidIdentifier, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
@@ -37,6 +38,8 @@ export interface ContactServiceDeps {
   subjects: SubjectService;
   consent: ConsentService;
   pseudonyms: IdentifierPseudonyms;
+  /** Encrypts an officer's note on a do-not-call entry: it is free text, and may name the person. */
+  noteSealingKey: Buffer;
 }
 
 export function createContactService(deps: ContactServiceDeps) {
@@ -231,7 +234,7 @@ export function createContactService(deps: ContactServiceDeps) {
     const id = `dnc_${randomUUID()}`;
     await db.transaction(async (tx) => {
       await store.ensureInternalSource(tx, new Date());
-      await store.insertDncEntry(tx, { id, source: DNC_INTERNAL_SOURCE, importId: store.INTERNAL_IMPORT, keyVersion: key.keyVersion, digest: key.digest, note: input.note ?? null, createdAt: new Date() });
+      await store.insertDncEntry(tx, { id, source: DNC_INTERNAL_SOURCE, importId: store.INTERNAL_IMPORT, keyVersion: key.keyVersion, digest: key.digest, note: input.note === undefined ? null : seal(deps.noteSealingKey, Buffer.from(input.note, 'utf8'), `dnc/${id}`), createdAt: new Date() });
       await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }] });
     });
     return { id };

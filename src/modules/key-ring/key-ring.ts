@@ -13,6 +13,8 @@ export interface KeyRing {
   readonly appPseudonymKey: Buffer;
   /** AES key for what customer requests keep while open (the identifier, corrected values) and for queued messages. */
   readonly requestSealingKey: Buffer;
+  /** AES key for officers' free-text notes that belong to no subject (do-not-call entries). */
+  readonly noteSealingKey: Buffer;
   /** HMAC key for status tokens and one-time codes, which are stored only as keyed hashes. */
   readonly requestSecretKey: Buffer;
 }
@@ -31,5 +33,6 @@ export function createKeyRing(masterKey: Buffer): KeyRing {
     appPseudonymKey: deriveKey(masterKey, 'custos app pseudonym v1'),
     requestSealingKey: deriveKey(masterKey, 'custos privacy request sealing v1'),
     requestSecretKey: deriveKey(masterKey, 'custos privacy request secrets v1'),
+    noteSealingKey: deriveKey(masterKey, 'custos note sealing v1'),
   };
 }

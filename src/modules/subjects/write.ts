@@ -5,7 +5,7 @@ import { Conflict, InvalidIdentifier, NotFound } from '../../shared/errors.ts';
 import type { Tx } from '../../storage/database.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { isUniqueViolation } from '../../storage/database.ts';
-import { appendAuditEvent } from '../audit/service.ts';
+import { appendAuditEvent, unknownName } from '../audit/service.ts';
 import { currentKeyVersion } from '../key-ring/store.ts';
 import { newSubjectId } from '../pseudonyms/derive.ts';
 import { collectionViolations } from './collection.ts';
@@ -25,7 +25,9 @@ export async function writeSubject(vault: Vault, ctx: RequestContext, caller: Ap
   const named = [...identifierNames, ...attributeNames];
   const action = ref ? 'subjects.subject.update' : 'subjects.subject.write';
   const violations = collectionViolations(policy, caller.purposes, input.purpose, identifierNames, attributeNames);
-  if (violations.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: violations.map((v) => ({ code: v.reason, detail: v.field })) }, violationError(violations));
+  // A field the policy does not declare is caller text: its name goes to the trail only as a hash (see the audit vocabulary).
+  const detailOf = (path: string) => (path === 'purpose' || policy.fields[path.split('.').pop()!] ? path : unknownName(path));
+  if (violations.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: violations.map((v) => ({ code: v.reason, detail: detailOf(v.field) })) }, violationError(violations));
   const { values: identifiers, problems } = normalizeAll(input.identifiers);
   if (problems.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: problems.map((p) => ({ code: 'invalid-identifier', detail: p.path })) }, new InvalidIdentifier(problems));
 
