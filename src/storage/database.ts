@@ -26,6 +26,8 @@ export interface Database {
   /** Runs `work` in one transaction; errors from the database become 503 Unavailable. */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** Throws when the database answers but cannot take a write (disk full, read-only, a standby). */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -177,6 +179,9 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
     async ping() {
       await read.$queryRawUnsafe('SELECT 1');
     },
+    // A write transaction that changes nothing: its first statement rewrites the lock row, which
+    // needs room in the write-ahead log, so a full disk or a read-only file fails it.
+    probeWrite: () => database.transaction(async () => undefined),
     async close() {
       native.close();
       await Promise.all([writer.$disconnect(), reader.$disconnect()]);
@@ -210,6 +215,10 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     transaction: (work) => runTransaction(client, { owner: database, engine: 'postgresql', options: { maxWait: config.statementTimeoutMs, timeout: config.statementTimeoutMs * 2 } }, work),
     async ping() {
       await client.$queryRawUnsafe('SELECT 1');
+    },
+    async probeWrite() {
+      const [row] = await client.$queryRawUnsafe<Array<{ writable: boolean }>>("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable");
+      if (!row?.writable) throw new Unavailable('the database is read-only');
     },
     async close() {
       await client.$disconnect();

@@ -42,7 +42,11 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
     let timer: NodeJS.Timeout | undefined;
     const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), READY_BUDGET_MS)));
     const probe = deps.db.ping().then(
-      () => 'ok' as const,
+      () =>
+        deps.db.probeWrite().then(
+          () => 'ok' as const,
+          () => 'cannot-write' as const,
+        ),
       () => 'unreachable' as const,
     );
     checks.database = await Promise.race([probe, stuck]);
@@ -73,7 +77,7 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
     next();
   }, express.static(swaggerUiDir(), { index: false, maxAge: '1h' }));
 
-  for (const [path, summary] of [['/healthz', 'Liveness'], ['/readyz', 'Readiness: database reachable, policy loaded, not draining']] as const) {
+  for (const [path, summary] of [['/healthz', 'Liveness'], ['/readyz', 'Readiness: database reachable and writable, policy loaded, not draining']] as const) {
     deps.registry.registerPath({ method: 'get', path, tags: ['operations'], summary, responses: { 200: { description: 'OK', content: { 'application/json': { schema: statusSchema } } }, 503: { description: 'Not ready' } } });
   }
   deps.registry.registerPath({ method: 'get', path: '/metrics', tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } });
