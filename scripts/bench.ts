@@ -15,7 +15,7 @@ import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
-import { accessExportFigure } from './bench/requests.ts';
+import { accessExportFigure, healthzDuringBigScrub } from './bench/requests.ts';
 import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -198,6 +198,10 @@ async function main(): Promise<void> {
       }
     }
     printTable(baseline, figures);
+    if (only.test('healthz during scrub')) {
+      const big = await healthzDuringBigScrub(gateway.url, token, allRefs);
+      console.log(`GET /healthz while one ${big.bodyMb} MB scrub body is parsed, checked and scrubbed (HTTP ${big.status}, ${big.scrubMs} ms): ${big.samples} requests, p50 ${big.p50} ms, p99 ${big.p99} ms, max ${big.max} ms`);
+    }
     if (only.test('audit')) await benchAuditQueries(gateway.url, gateway.process.child.pid!, officer, auditSubjects, env);
     if (figures.some((f) => f.errors > 0 || f.non2xx > 0)) {
       console.error('Some requests failed; the figures above are not comparable.');

@@ -28,3 +28,31 @@ export async function accessExportFigure(runtime: Runtime, appId: string, email:
   const exported = await runtime.requests.exportFor(ctx, submitted.id, submitted.statusToken);
   return { accessLog: exported.accessLog.length, milliseconds: Math.round(performance.now() - started) };
 }
+
+/**
+ * /healthz latency (one client, back to back) while one 8 MB scrub body is
+ * parsed, inspected and scrubbed: a large body must not stall the event loop.
+ */
+export async function healthzDuringBigScrub(url: string, token: string, refs: string[]): Promise<{ bodyMb: number; scrubMs: number; status: number; samples: number; p50: number; p99: number; max: number }> {
+  // 100,000 refs padded to 78 characters: about 8 MB of JSON, under the route's 8 MiB limit. Unknown refs are denied, which is fine here.
+  const campaign = Array.from({ length: 100_000 }, (_, i) => (refs[i] ?? `ref_${String(i).padStart(22, 'x')}`).padEnd(78, 'x'));
+  const body = JSON.stringify({ channel: 'email', purpose: 'marketing', refs: campaign });
+  const latencies: number[] = [];
+  let done = false;
+  const started = performance.now();
+  const scrub = fetch(`${url}/v1/contacts/scrub`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body }).then(async (r) => {
+    await r.arrayBuffer();
+    done = true;
+    return r.status;
+  });
+  while (!done) {
+    const t = performance.now();
+    await (await fetch(`${url}/healthz`)).arrayBuffer();
+    latencies.push(performance.now() - t);
+  }
+  const status = await scrub;
+  const scrubMs = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
+  return { bodyMb: Math.round((body.length / 1e6) * 10) / 10, scrubMs: Math.round(scrubMs), status, samples: latencies.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+}

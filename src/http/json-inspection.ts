@@ -20,6 +20,12 @@ interface Container {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** The next position of `byte` from `from`, or past the end when there is none (so it is searched for once). */
+function indexOrEnd(buf: Buffer, byte: number, from: number): number {
+  const at = buf.indexOf(byte, from);
+  return at === -1 ? Number.MAX_SAFE_INTEGER : at;
+}
+
 function hex4(buf: Buffer, at: number): number {
   const text = buf.toString('latin1', at, at + 4);
   return /^[0-9a-fA-F]{4}$/.test(text) ? parseInt(text, 16) : -1;
@@ -43,28 +49,38 @@ export function inspectJson(buf: Buffer): FieldProblem | undefined {
   // A key of the innermost object: the path of that object, then the key.
   const pathOfKey = (key: string): string => formatKeyPath([...segments(stack.slice(0, -1)), key]);
   const n = buf.length;
+  let nextBackslash = -1;
   for (let i = 0; i < n; i++) {
     const c = buf[i]!;
     if (c === QUOTE) {
       const start = i + 1;
       let escaped = false;
       let j = start;
-      for (; j < n; j++) {
-        const d = buf[j]!;
-        if (d === QUOTE) break;
-        if (d !== BACKSLASH) continue;
-        escaped = true;
-        j += 1;
-        if (buf[j] !== 0x75) continue; // \u
-        const unit = hex4(buf, j + 1);
-        if (unit === 0) return { path: pathHere(), message: 'holds a NUL character, which no text field accepts' };
-        if (unit >= 0xdc00 && unit <= 0xdfff) return { path: pathHere(), message: 'holds half of a UTF-16 surrogate pair; send whole characters' };
-        if (unit >= 0xd800 && unit <= 0xdbff) {
-          const low = buf[j + 5] === BACKSLASH && buf[j + 6] === 0x75 ? hex4(buf, j + 7) : -1;
-          if (low < 0xdc00 || low > 0xdfff) return { path: pathHere(), message: 'holds half of a UTF-16 surrogate pair; send whole characters' };
-          j += 6;
+      // Strings are most of a body: jump to the closing quote natively unless a backslash comes first.
+      if (nextBackslash < start) nextBackslash = indexOrEnd(buf, BACKSLASH, start);
+      const quote = buf.indexOf(QUOTE, start);
+      if (quote === -1) return undefined; // unterminated: JSON.parse reports it
+      if (nextBackslash > quote) {
+        j = quote;
+      } else {
+        for (; j < n; j++) {
+          const d = buf[j]!;
+          if (d === QUOTE) break;
+          if (d !== BACKSLASH) continue;
+          escaped = true;
+          j += 1;
+          if (buf[j] !== 0x75) continue; // \u
+          const unit = hex4(buf, j + 1);
+          if (unit === 0) return { path: pathHere(), message: 'holds a NUL character, which no text field accepts' };
+          if (unit >= 0xdc00 && unit <= 0xdfff) return { path: pathHere(), message: 'holds half of a UTF-16 surrogate pair; send whole characters' };
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            const low = buf[j + 5] === BACKSLASH && buf[j + 6] === 0x75 ? hex4(buf, j + 7) : -1;
+            if (low < 0xdc00 || low > 0xdfff) return { path: pathHere(), message: 'holds half of a UTF-16 surrogate pair; send whole characters' };
+            j += 6;
+          }
+          j += 4;
         }
-        j += 4;
+        nextBackslash = indexOrEnd(buf, BACKSLASH, j + 1);
       }
       const top = stack[stack.length - 1];
       if (top?.object && top.expectKey) {
