@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { largeJsonBodies } from './http/large-json.ts';
 import { requestObservability } from './http/observability.ts';
 import { notFoundHandler, problemHandler, verifyJsonBody, wellFormedUrl } from './http/problem.ts';
 import { guardedRouter, type RouteEnvironment } from './http/route.ts';
@@ -32,8 +33,8 @@ export function createApp(runtime: Runtime): Express {
   // reserved keys, NUL and half surrogates, UTF-8). Compressed bodies (gzip, deflate, br) are
   // accepted; the limit applies to the inflated size.
   const json = (limit: string) => express.json({ limit, strict: true, type: ['application/json', 'application/*+json'], verify: verifyJsonBody });
-  // A campaign list of 100,000 refs is a few MB; only that route accepts such a body.
-  app.use('/v1/contacts/scrub', json('8mb'));
+  // A campaign list of 100,000 refs is a few MB; only that route accepts such a body, parsed off the event loop.
+  app.use('/v1/contacts/scrub', express.raw({ limit: '8mb', type: ['application/json', 'application/*+json'] }), largeJsonBodies());
   // strict: only objects and arrays at the top level; a bare string or number is not a request body.
   app.use(json(config.bodyLimit));
 

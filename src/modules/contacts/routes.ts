@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { problemResponse as problem } from '../../http/openapi.ts';
 import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { sendJsonInBatches } from '../../http/stream-json.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { ContactService } from './service.ts';
 
@@ -56,8 +57,9 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     access: { kind: 'app' },
     body: scrubSchema,
     responses: { 200: { description: 'Allowed refs, and denied refs with every reason', schema: scrubAnswerSchema }, 422: problem('Unknown channel or purpose, or a topic the purpose lacks') },
-    async handle({ body, ctx, principal }) {
-      return { body: await contacts.scrub(ctx, appCaller(principal), body), headers: { 'Cache-Control': 'no-store' } };
+    async handle({ body, ctx, principal, res }) {
+      const answer = await contacts.scrub(ctx, appCaller(principal), body);
+      await sendJsonInBatches(res, answer, { 'Cache-Control': 'no-store' });
     },
   });
 

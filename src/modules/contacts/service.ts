@@ -28,7 +28,7 @@ export type AuthorizeAnswer = { decision: 'allow'; ticket: string; expiresAt: st
 export const CHANNEL_IDENTIFIER: Record<string, string> = { call: 'phone', sms: 'phone', email: 'email' };
 const TICKET_TTL_MS = 15 * 60 * 1000;
 // Refs decided (and audited, in one transaction) at a time by a scrub.
-const SCRUB_PART = 5000;
+const SCRUB_PART = 1000;
 const DNC_INTERNAL_SOURCE = store.INTERNAL_IMPORT;
 
 export interface ContactServiceDeps {
