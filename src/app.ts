@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { largeJsonBodies } from './http/large-json.ts';
+import { DatabaseRateLimitStore } from './storage/rate-limit-store.ts';
 import { requestObservability } from './http/observability.ts';
 import { notFoundHandler, problemHandler, verifyJsonBody, wellFormedUrl } from './http/problem.ts';
 import { guardedRouter, type RouteEnvironment } from './http/route.ts';
@@ -38,6 +39,7 @@ export function createApp(runtime: Runtime): Express {
   // strict: only objects and arrays at the top level; a bare string or number is not a request body.
   app.use(json(config.bodyLimit));
 
+  const rateLimitStores = (name: string) => new DatabaseRateLimitStore(runtime.db, `${name}:`);
   const env: RouteEnvironment = {
     policyVersion: () => loaded.version,
     authenticate: (token) => auth.authenticate(token),
@@ -49,7 +51,7 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(consentRoutes({ consent: runtime.consent, env, registry })));
   app.use(guardedRouter(contactRoutes({ contacts: runtime.contacts, env, registry })));
   app.use(guardedRouter(auditRoutes({ log: runtime.auditLog, search: runtime.auditSearch, env, registry })));
-  app.use(guardedRouter(requestRoutes({ requests: runtime.requests, env, registry, ratePerMinute: config.requests.ratePerMinute })));
+  app.use(guardedRouter(requestRoutes({ requests: runtime.requests, env, registry, ratePerMinute: config.requests.ratePerMinute, rateLimitStores })));
   app.use(guardedRouter(notifierRoutes({ notifier: runtime.notifier, env, registry })));
   app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
   app.use(
@@ -61,6 +63,7 @@ export function createApp(runtime: Runtime): Express {
       tokenRateLimit: config.tokenRateLimitPerMinute,
       signInRateLimit: config.signInRateLimitPerMinute,
       bodyLimit: config.bodyLimit,
+      rateLimitStores,
     }),
   );
 

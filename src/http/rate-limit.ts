@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { TooManyRequests } from '../shared/errors.ts';
 
 const common = (perMinute: number) => ({
@@ -15,9 +15,12 @@ const common = (perMinute: number) => ({
 // IPv6 clients are grouped by /56, so one host cannot rotate through its own addresses.
 const address = (req: Request) => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
 
-/** Requests per client address per minute, for routes anyone may call (customer privacy requests). Per process. */
-export function addressRateLimit(perMinute: number, name: string): RequestHandler {
-  return rateLimit({ ...common(perMinute), identifier: name, keyGenerator: (req) => `${name}:${address(req)}` });
+/** Where counters live: one store per limiter (the database's, shared by every replica). */
+export type RateLimitStores = (name: string) => Store;
+
+/** Requests per client address per minute, for routes anyone may call (customer privacy requests). */
+export function addressRateLimit(perMinute: number, name: string, stores: RateLimitStores): RequestHandler {
+  return rateLimit({ ...common(perMinute), identifier: name, store: stores(name), keyGenerator: (req) => address(req) });
 }
 
 /**
@@ -26,12 +29,13 @@ export function addressRateLimit(perMinute: number, name: string): RequestHandle
  * windows: every attempt per client address, and failures per address and
  * account together. Counters are per process.
  */
-export function credentialRateLimit(perMinute: number, accountOf: (req: Request) => string | undefined): RequestHandler[] {
+export function credentialRateLimit(name: string, perMinute: number, accountOf: (req: Request) => string | undefined, stores: RateLimitStores): RequestHandler[] {
   return [
-    rateLimit({ ...common(perMinute), limit: perMinute * 4, identifier: 'address', keyGenerator: address }),
+    rateLimit({ ...common(perMinute), limit: perMinute * 4, identifier: 'address', store: stores(`${name}-address`), keyGenerator: address }),
     rateLimit({
       ...common(perMinute),
       identifier: 'account',
+      store: stores(`${name}-account`),
       // Successful sign-ins give their slot back: only failures use up an account's budget.
       skipSuccessfulRequests: true,
       // Per address and account together: failures from one place cannot lock the account for everyone

@@ -61,6 +61,7 @@ describe(`schema parity on ${databaseKind}`, () => {
     const step = { requestId: 'prq_parity', seq: 2, step: 'verified', actorType: 'customer', actorId: 'prq_parity', detail: 'd', at };
     const message = { id: 'msg_parity', requestId: 'prq_parity', channel: 'sms', sealed: 's', status: 'failed', attempts: 7, nextAttemptAt: at, expiresAt: at, lastError: 'HTTP 503', createdAt: at, deliveredAt: at };
     const lease = { name: 'parity', holder: 'replica', until: at };
+    const limit = { key: 'parity-key', hits: 7, resetAt: at };
     const consentEvent = { id: 'ce_parity', subjectId: 'sub_x', seq: 1, purpose: 'marketing', kind: 'grant', channels: '["sms"]', topics: null, recipients: null, source: 's', noticeVersion: 'n', expiresAt: at, gpc: false, receiptId: 'r', receipt: 'jws', actorId: 'a', requestId: 'q', at };
     await gateway.runtime.auditIntegrator.stop();
     await db.transaction(async (tx) => {
@@ -75,12 +76,14 @@ describe(`schema parity on ${databaseKind}`, () => {
       await tx.privacyRequestStep.create({ data: step });
       await tx.notifierMessage.create({ data: message });
       await tx.jobLease.create({ data: lease });
+      await tx.rateLimit.create({ data: limit });
       await tx.consentEvent.create({ data: consentEvent });
     });
     expect(await db.read.privacyRequest.findUniqueOrThrow({ where: { id: privacyRequest.id } })).toEqual(privacyRequest);
     expect(await db.read.privacyRequestStep.findFirstOrThrow({ where: { requestId: 'prq_parity' } })).toEqual(step);
     expect(await db.read.notifierMessage.findUniqueOrThrow({ where: { id: message.id } })).toEqual(message);
     expect(await db.read.jobLease.findUniqueOrThrow({ where: { name: 'parity' } })).toEqual(lease);
+    expect(await db.read.rateLimit.findUniqueOrThrow({ where: { key: 'parity-key' } })).toEqual(limit);
     expect(await db.read.consentEvent.findUniqueOrThrow({ where: { id: consentEvent.id } })).toEqual(consentEvent);
     expect(await db.read.app.findUniqueOrThrow({ where: { id: app.id } })).toEqual(app);
     expect(await db.read.officer.findUniqueOrThrow({ where: { id: officer.id } })).toEqual(officer);

@@ -3,7 +3,7 @@ import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { SigningKey } from '../../crypto/signing-key.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
-import { credentialRateLimit } from '../../http/rate-limit.ts';
+import { credentialRateLimit, type RateLimitStores } from '../../http/rate-limit.ts';
 import { verifyFormBody } from '../../http/problem.ts';
 import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
 import { OAuthError } from '../../shared/errors.ts';
@@ -33,7 +33,7 @@ function tokenClientId(req: Request): string | undefined {
   }
 }
 
-export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; env: RouteEnvironment; registry: OpenAPIRegistry; tokenRateLimit: number; signInRateLimit: number; bodyLimit: string }): Router {
+export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; env: RouteEnvironment; registry: OpenAPIRegistry; tokenRateLimit: number; signInRateLimit: number; bodyLimit: string; rateLimitStores: RateLimitStores }): Router {
   const { auth, env, registry } = deps;
   const router = Router();
 
@@ -43,7 +43,7 @@ export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; en
   });
   registry.registerPath({ method: 'get', path: '/.well-known/jwks.json', tags: ['auth'], summary: 'Public keys that verify Custos tokens and consent receipts', responses: { 200: { description: 'JWK set', content: { 'application/json': { schema: jwksSchema } } } } });
 
-  router.post('/oauth/token', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 20, verify: verifyFormBody }), ...credentialRateLimit(deps.tokenRateLimit, tokenClientId));
+  router.post('/oauth/token', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 20, verify: verifyFormBody }), ...credentialRateLimit('token', deps.tokenRateLimit, tokenClientId, deps.rateLimitStores));
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/oauth/token',
@@ -78,7 +78,7 @@ export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; en
     },
   });
 
-  router.post('/v1/officers/session', ...credentialRateLimit(deps.signInRateLimit, (req) => (typeof req.body?.username === 'string' ? req.body.username.slice(0, 200) : undefined)));
+  router.post('/v1/officers/session', ...credentialRateLimit('sign-in', deps.signInRateLimit, (req) => (typeof req.body?.username === 'string' ? req.body.username.slice(0, 200) : undefined), deps.rateLimitStores));
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/officers/session',

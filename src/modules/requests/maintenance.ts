@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { releaseLease, takeLease } from '../../storage/job-lease.ts';
+import { deleteEndedWindows } from '../../storage/rate-limit-store.ts';
 import type { RetentionReport } from './retention.ts';
 
 const LEASE = 'requests-maintenance';
@@ -32,6 +33,7 @@ export function createMaintenance(deps: {
     try {
       const requests = await deps.sweepRequests(ctx);
       await deps.purgeMessages();
+      await deleteEndedWindows(deps.db, new Date());
       const retention = await deps.retention(ctx);
       if (requests.expired + requests.advanced + retention.subjects > 0) deps.logger.info('maintenance sweep', { expiredRequests: requests.expired, resumedRequests: requests.advanced, erasedByRetention: retention.subjects, byPurpose: retention.byPurpose });
     } finally {

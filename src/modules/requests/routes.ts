@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { problemResponse as problem } from '../../http/openapi.ts';
-import { addressRateLimit } from '../../http/rate-limit.ts';
+import { addressRateLimit, type RateLimitStores } from '../../http/rate-limit.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { Unauthenticated } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
@@ -26,12 +26,12 @@ function statusToken(req: Request): string {
   return token;
 }
 
-export function requestRoutes(deps: { requests: RequestService; env: RouteEnvironment; registry: OpenAPIRegistry; ratePerMinute: number }): Router {
+export function requestRoutes(deps: { requests: RequestService; env: RouteEnvironment; registry: OpenAPIRegistry; ratePerMinute: number; rateLimitStores: RateLimitStores }): Router {
   const { requests, env, registry } = deps;
   const router = Router();
   // Anyone may call these: each client address gets a small budget per minute (and each identifier one per hour, in the service).
-  router.post('/v1/privacy-requests', addressRateLimit(deps.ratePerMinute, 'privacy-request-submit'));
-  router.post('/v1/privacy-requests/:id/verify', addressRateLimit(deps.ratePerMinute * 3, 'privacy-request-verify'));
+  router.post('/v1/privacy-requests', addressRateLimit(deps.ratePerMinute, 'privacy-request-submit', deps.rateLimitStores));
+  router.post('/v1/privacy-requests/:id/verify', addressRateLimit(deps.ratePerMinute * 3, 'privacy-request-verify', deps.rateLimitStores));
 
   mountRoute(router, registry, env, {
     method: 'post',
