@@ -27,7 +27,8 @@ export function createApp(runtime: Runtime): Express {
   // upgrade-insecure-requests makes a browser fetch every asset over https: right behind TLS,
   // a blank /docs when Custos is reached over plain http by any other host name.
   const https = config.publicUrl.startsWith('https:');
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } } }));
+  // Likewise Cross-Origin-Opener-Policy: browsers ignore it (with a console error) on an untrustworthy http origin.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } }, crossOriginOpenerPolicy: https }));
   app.use(requestObservability(logger, runtime.metrics));
   app.use(wellFormedUrl);
   // Every JSON body is checked in one linear pass before it is parsed (depth, duplicate keys,

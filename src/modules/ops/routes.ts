@@ -64,6 +64,11 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
     document ??= generateOpenApiDocument(deps.registry, deps.publicUrl, deps.version);
     res.json(document);
   });
+  // Browsers ask for it on every page; no icon is better than a 404 in every console.
+  router.get('/favicon.ico', (req, res) => {
+    named('/favicon.ico')(req);
+    res.set('Cache-Control', 'public, max-age=86400').status(204).end();
+  });
   router.get('/docs', (req, res) => {
     named('/docs')(req);
     res.type('html').send(DOCS_PAGE);

@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { chromium, type Browser } from 'playwright-core';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+/** Debian's chromium (CI installs it, see .ci/run); CHROMIUM_PATH for another browser binary. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const available = fs.existsSync(CHROMIUM);
+if (!available && process.env.CI) throw new Error(`no browser at ${CHROMIUM}: CI installs Debian's chromium (.ci/run); set CHROMIUM_PATH otherwise`);
+const runs = available ? describe : describe.skip;
+
+/** An address of this machine that is not loopback: what a colleague's browser would use. */
+function outwardAddress(): string | undefined {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+}
+
+runs('/docs in a real browser', () => {
+  let gateway: TestGateway;
+  let server: http.Server;
+  let browser: Browser;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    server = http.createServer(gateway.app).listen(0, '0.0.0.0');
+    await new Promise((resolve) => server.once('listening', resolve));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server.close(resolve));
+    await gateway.close();
+  });
+
+  it('renders the API documentation over plain HTTP from a non-loopback address, every asset served by Custos under its CSP', async () => {
+    const address = outwardAddress();
+    expect(address).toBeDefined();
+    const origin = `http://${address}:${(server.address() as AddressInfo).port}`;
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('requestfailed', (request) => problems.push(`${request.url()}: ${request.failure()?.errorText}`));
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    page.on('response', (answer) => {
+      if (answer.status() >= 400) problems.push(`${answer.url()}: HTTP ${answer.status()}`);
+    });
+    const response = await page.goto(`${origin}/docs`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    await page.waitForSelector('.swagger-ui .info .title', { timeout: 20_000 });
+    expect(await page.textContent('.swagger-ui .info .title')).toContain('Custos');
+    await page.waitForSelector('.opblock', { timeout: 20_000 });
+    expect(await page.locator('.opblock').count()).toBeGreaterThan(30);
+    // Nothing from a CDN, nothing blocked, nothing upgraded to https.
+    expect(requested.every((url) => url.startsWith(origin))).toBe(true);
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
