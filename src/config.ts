@@ -43,6 +43,7 @@ export const environmentSchema = z
     AUDIT_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
     AUDIT_TREE_HEAD_EVERY_EVENTS: z.coerce.number().int().min(1).default(1000),
     AUDIT_SWEEP_MS: z.coerce.number().int().min(10).default(1000),
+    PRIVACY_NOTICE_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), 'must be an http:// or https:// URL'),
     NOTIFIER_WEBHOOK_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), 'must be an http:// or https:// URL'),
     REQUESTS_RATE_LIMIT_PER_MINUTE: isoSeconds(10),
     REQUESTS_PER_IDENTIFIER_PER_HOUR: isoSeconds(3),
@@ -75,6 +76,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string;
+  /** The privacy notice consent receipts link to. */
+  privacyNoticeUrl: string;
   dataDir: string;
   policyDir: string;
   database: DatabaseConfig;
@@ -126,6 +129,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     port: env.PORT,
     host: env.HOST,
     publicUrl: (env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    privacyNoticeUrl: env.PRIVACY_NOTICE_URL ?? `${(env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '')}/privacy`,
     dataDir,
     policyDir: path.resolve(env.POLICY_DIR),
     database: databaseConfig(env.DATABASE_URL || undefined, dataDir, { poolSize: env.DATABASE_POOL_SIZE, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS }),

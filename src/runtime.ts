@@ -102,7 +102,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const keys = createKeyRing(masterKey);
   const pseudonyms = createIdentifierPseudonyms({ db, policy: loaded.policy, keys });
   const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys, audit, pseudonyms, requireConsent: (s, p, scope) => consent.requireConsent(s, p, scope) });
-  const consent: ConsentService = createConsentService({ db, policy: loaded.policy, audit, signingKey, issuer: config.publicUrl, subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref) });
+  const consent: ConsentService = createConsentService({ db, policy: loaded.policy, audit, signingKey, issuer: config.publicUrl, policyUrl: config.privacyNoticeUrl, subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref) });
   const auditIntegrator = createAuditIntegrator({
     db,
     signingKey,

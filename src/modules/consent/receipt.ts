@@ -17,6 +17,8 @@ export interface ReceiptInput {
   expiresAt: Date | null;
   at: Date;
   issuer: string;
+  /** The organisation's privacy notice (PRIVACY_NOTICE_URL). */
+  policyUrl: string;
   jurisdiction: string;
 }
 
@@ -37,7 +39,7 @@ export function signConsentReceipt(key: SigningKey, r: ReceiptInput): Promise<st
     language: 'en',
     piiPrincipalId: r.principal,
     piiControllers: [{ piiController: r.issuer, onBehalf: false, contact: r.issuer, address: r.issuer, email: '', phone: '' }],
-    policyUrl: `${r.issuer}/privacy`,
+    policyUrl: r.policyUrl,
     services: [
       {
         service: r.purpose,

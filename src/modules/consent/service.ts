@@ -23,6 +23,8 @@ export interface ConsentServiceDeps {
   audit: AuditGroupCommit;
   signingKey: SigningKey;
   issuer: string;
+  /** Where receipts point for the privacy notice. */
+  policyUrl: string;
   /** The subjects module resolves refs; consent never reads its tables. */
   subjectOfRef: (appId: string, ref: string) => Promise<string | undefined>;
 }
@@ -108,6 +110,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       expiresAt,
       at: now,
       issuer: deps.issuer,
+      policyUrl: deps.policyUrl,
       jurisdiction: policy.defaults.region,
     });
     const state = await db.transaction(async (tx) => {
