@@ -251,10 +251,22 @@ describe('subject vault', () => {
 
   describe('encryption at rest and audit', () => {
     it('keeps no value readable in the database', async () => {
-      await as(crm).write({ purpose: 'marketing', identifiers: { phone: '13300133000', email: 'canary.vault@example.org' }, attributes: { name: 'Canary Vault Name', pets: ['canarybird'] } });
+      const written = await as(crm).write({ purpose: 'marketing', identifiers: { phone: '13300133000', email: 'canary.vault@example.org' }, attributes: { name: 'Canary Vault Name', pets: ['canarybird'] }, timezone: 'Pacific/Chatham' });
+      expect((await as(crm).read(written.body.ref, 'support')).body.timezone).toBe('Pacific/Chatham');
       const db = gateway.runtime.db.read;
       const dump = JSON.stringify([await db.subject.findMany(), await db.subjectField.findMany(), await db.subjectIdentifier.findMany(), await db.subjectChange.findMany(), await db.subjectRef.findMany(), await db.auditEvent.findMany()], (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-      for (const canary of ['13300133000', '+8613300133000', 'canary.vault', 'Canary Vault Name', 'canarybird']) expect(dump).not.toContain(canary);
+      for (const canary of ['13300133000', '+8613300133000', 'canary.vault', 'Canary Vault Name', 'canarybird', 'Chatham']) expect(dump).not.toContain(canary);
+    });
+
+    it('seals time zones stored in plain text by an earlier version, and reads both forms', async () => {
+      const ref = (await as(crm).write({ purpose: 'support', identifiers: { phone: '13300133001' }, timezone: 'Asia/Kathmandu' })).body.ref as string;
+      const { subjectId } = await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } });
+      await gateway.runtime.db.transaction((tx) => tx.subject.update({ where: { id: subjectId }, data: { timezone: 'Asia/Kathmandu' } }));
+      expect((await as(crm).read(ref, 'support')).body.timezone).toBe('Asia/Kathmandu');
+      expect(await gateway.runtime.subjects.sealLegacyTimezones()).toBe(1);
+      expect((await gateway.runtime.db.read.subject.findUniqueOrThrow({ where: { id: subjectId } })).timezone).toMatch(/^~/);
+      expect((await as(crm).read(ref, 'support')).body.timezone).toBe('Asia/Kathmandu');
+      expect(await gateway.runtime.subjects.sealLegacyTimezones()).toBe(0);
     });
 
     it('audits every write, read, lookup and refusal with field names only', async () => {

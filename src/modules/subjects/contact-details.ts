@@ -8,10 +8,11 @@ import { versionsUpTo, type Vault } from './vault.ts';
  * field is named, that identifier's current value (decrypted only then).
  */
 export async function contactDetails(vault: Vault, subjectId: string, field: string | undefined): Promise<{ timezone: string | null; value: string | null } | undefined> {
-  const { db, dataKeyOf, decryptValue } = vault;
+  const { db, dataKeyOf, decryptValue, openTimezone } = vault;
   const found = await store.readSubjectById(db, subjectId, field ?? null);
   if (!found) return undefined;
-  return { timezone: found.timezone, value: found.ciphertext === null || !field ? null : String(decryptValue(dataKeyOf(found), subjectId, field, found.ciphertext)) };
+  const dataKey = found.timezone || (found.ciphertext !== null && field) ? dataKeyOf(found) : undefined;
+  return { timezone: openTimezone(found, dataKey), value: found.ciphertext === null || !field ? null : String(decryptValue(dataKey!, subjectId, field, found.ciphertext)) };
 }
 
 /**
@@ -20,17 +21,18 @@ export async function contactDetails(vault: Vault, subjectId: string, field: str
  * version). Refs of other apps and unknown refs are absent from the answer.
  */
 export async function contactDetailsByRefs(vault: Vault, appId: string, refs: string[], field: string | undefined): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
-  const { db, dataKeyOf, decryptValue, digestKeys } = vault;
+  const { db, dataKeyOf, decryptValue, digestKeys, openTimezone } = vault;
   const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field ?? null);
   const versions = versionsUpTo(await currentKeyVersion(db.read));
   const out = new Map<string, { subjectId: string; timezone: string | null; digests: string[] }>();
   for (const [ref, row] of rows) {
     let digests: string[] = [];
+    const dataKey = row.timezone || (row.ciphertext !== null && field) ? dataKeyOf(row) : undefined;
     if (row.ciphertext !== null && field) {
-      const value = String(decryptValue(dataKeyOf(row), row.id, field, row.ciphertext));
+      const value = String(decryptValue(dataKey!, row.id, field, row.ciphertext));
       digests = digestKeys(field, value, versions).map((k) => k.digest);
     }
-    out.set(ref, { subjectId: row.id, timezone: row.timezone, digests });
+    out.set(ref, { subjectId: row.id, timezone: openTimezone(row, dataKey), digests });
   }
   return out;
 }

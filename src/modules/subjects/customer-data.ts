@@ -35,7 +35,7 @@ export async function heldData(vault: Vault, subjectId: string): Promise<HeldDat
   const kindOf = (field: string) => (policy.fields[field]?.kind === 'identifier' ? 'identifier' : 'attribute');
   return {
     subjectId,
-    timezone: subject.timezone,
+    timezone: vault.openTimezone(subject, dataKey),
     createdAt: subject.createdAt,
     fields: sealed.map((f) => ({ field: f.field, kind: kindOf(f.field), value: decryptValue(dataKey, subjectId, f.field, f.ciphertext) as AttributeValue, updatedAt: f.updatedAt })),
     history: changes.map((c) => ({

@@ -23,7 +23,7 @@ export async function readSubject(vault: Vault, requireConsent: RequireConsent, 
     throw error;
   }
   const dataKey = dataKeyOf(subject);
-  const view: SubjectView = { ref, purpose, attributes: {}, identifiers: {}, timezone: subject.timezone };
+  const view: SubjectView = { ref, purpose, attributes: {}, identifiers: {}, timezone: vault.openTimezone(subject, dataKey) };
   for (const [field, ciphertext] of sealed) {
     const value = decryptValue(dataKey, subjectId, field, ciphertext);
     if (policy.fields[field]?.kind === 'identifier') view.identifiers[field] = appPseudonym(keys.appPseudonymKey, caller.clientId, field, String(value));

@@ -8,6 +8,7 @@ import type { Database, Tx } from '../../storage/database.ts';
 import { contactDetails, contactDetailsByRefs } from './contact-details.ts';
 import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';
+import { sealLegacyTimezones } from './legacy-timezones.ts';
 import { lookupSubject, subjectsMatching } from './lookup.ts';
 import { readSubject } from './read.ts';
 import { rotateKeys } from './rotate-keys.ts';
@@ -47,6 +48,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     eraseSubjectRows: (tx: Tx, subjectId: string) => eraseSubjectRows(tx, subjectId),
     lastWritePerPurpose: (subjectIds: string[]) => lastWritePerPurpose(vault, subjectIds),
     subjectPage: (afterId: string, size: number) => store.subjectPage(db.read, afterId, size),
+    sealLegacyTimezones: () => sealLegacyTimezones(vault),
     /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */
     async subjectOfRef(appId: string, ref: string): Promise<string | undefined> {
       if (!isRefShaped(ref)) return undefined;

@@ -41,6 +41,9 @@ export interface VaultDeps {
 
 export { versionsUpTo } from '../pseudonyms/identifiers.ts';
 
+/** The associated-data name of the time zone's ciphertext: no policy field can have it (names start with a letter). */
+const TIMEZONE_FIELD = '$timezone';
+
 /**
  * What every subject operation shares: storage, policy, the key ring, and the
  * vault's envelope encryption and pseudonym helpers. Each operation
@@ -77,6 +80,18 @@ export function createVault(deps: VaultDeps) {
   const encryptValue = (dataKey: Buffer, subjectId: string, field: string, value: unknown) => seal(dataKey, Buffer.from(canonicalJson(value), 'utf8'), `${subjectId}/${field}`);
   const decryptValue = (dataKey: Buffer, subjectId: string, field: string, sealed: string) => JSON.parse(open(dataKey, sealed, `${subjectId}/${field}`).toString('utf8')) as unknown;
 
+  /**
+   * The time zone is kept encrypted under the subject's data key like every
+   * value (it says roughly where a person lives), marked with "~" so rows
+   * written before it was encrypted are still read (and sealed at start-up).
+   */
+  const sealTimezone = (dataKey: Buffer, subjectId: string, timezone: string | null | undefined) => (timezone ? `~${encryptValue(dataKey, subjectId, TIMEZONE_FIELD, timezone)}` : timezone);
+  const openTimezone = (subject: Pick<store.SubjectRow, 'id' | 'keyVersion' | 'wrappedKey' | 'timezone'>, dataKey?: Buffer): string | null => {
+    const stored = subject.timezone;
+    if (!stored?.startsWith('~')) return stored;
+    return String(decryptValue(dataKey ?? dataKeyOf(subject), subject.id, TIMEZONE_FIELD, stored.slice(1)));
+  };
+
   async function refFor(tx: Tx, appId: string, subjectId: string, at: Date): Promise<string> {
     const existing = await store.findRefOfApp(tx, appId, subjectId);
     if (existing) return existing;
@@ -95,7 +110,7 @@ export function createVault(deps: VaultDeps) {
 
   const identifierFields = () => Object.entries(policy.fields).filter(([, f]) => f.kind === 'identifier').map(([name]) => name);
 
-  return { db, policy, keys, audit, refuse, violationError, normalizeAll, digestKeys, dataKeyOf, encryptValue, decryptValue, refFor, subjectOfRef, identifierFields };
+  return { db, policy, keys, audit, refuse, violationError, normalizeAll, digestKeys, dataKeyOf, encryptValue, decryptValue, sealTimezone, openTimezone, refFor, subjectOfRef, identifierFields };
 }
 
 export type Vault = ReturnType<typeof createVault>;

@@ -77,7 +77,7 @@ type WriteOutcome = { refused: Conflict | NotFound; result?: undefined } | { ref
  * encrypted under the subject's data key, kept in its history and audited.
  */
 export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestContext, target: WriteTarget, input: WriteChanges): Promise<WriteOutcome> {
-  const { db, keys, digestKeys, dataKeyOf, encryptValue, decryptValue, refFor, subjectOfRef } = vault;
+  const { db, keys, digestKeys, dataKeyOf, encryptValue, decryptValue, sealTimezone, refFor, subjectOfRef } = vault;
   const { identifiers } = input;
   const named = [...identifiers.keys(), ...Object.keys(input.attributes)];
   const now = new Date();
@@ -114,7 +114,7 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
   if (subjectId === undefined) {
     dataKey = randomBytes(32);
     const id = newSubjectId();
-    subject = { id, timezone: input.timezone ?? null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now };
+    subject = { id, timezone: sealTimezone(dataKey, id, input.timezone) ?? null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now };
     await store.insertSubject(tx, subject);
   } else {
     subject = (await store.findSubject(tx, subjectId))!;
@@ -159,7 +159,7 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
     else await store.writeField(tx, subject.id, change.field, change.ciphertext, now);
   }
   await store.insertChanges(tx, changes);
-  if (!created) await store.touchSubject(tx, subject.id, now, input.timezone);
+  if (!created) await store.touchSubject(tx, subject.id, now, sealTimezone(dataKey, subject.id, input.timezone) ?? undefined);
   const ref = target.kind === 'ref' ? target.ref : target.kind === 'match' ? await refFor(tx, target.appId, subject.id, now) : undefined;
   const changed = changes.map((c) => c.field);
   const purposes = input.eventPurpose === undefined ? [...new Set(changed.map(input.purposeOf))].map((p) => ({ code: 'held-for', detail: p })) : [];
