@@ -20,6 +20,11 @@ export function createAuditGroupCommit(db: Database) {
     record(ctx: RequestContext, input: AuditEventInput): Promise<void> {
       return groups.run(undefined, (tx) => appendAuditEntries(tx, [{ ctx, input }]));
     },
+    /** Refusals are accesses too: the refusal is audited (committed) before the error goes out. Every module refuses this way. */
+    async refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
+      await groups.run(undefined, (tx) => appendAuditEntries(tx, [{ ctx, input: { ...event, decision: 'deny' } }]));
+      throw error;
+    },
   };
 }
 

@@ -4,7 +4,6 @@ import { ConsentRequired, Forbidden, NotFound, PolicyViolation } from '../../sha
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database, Tx } from '../../storage/database.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
-import type { AuditEventInput } from '../audit/schema.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import type { Policy, PurposeDefinition } from '../policies/schema.ts';
 import { signConsentReceipt } from './receipt.ts';
@@ -41,10 +40,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
   // Purposes a Global Privacy Control signal opts out of: those that sell or share personal data.
   const salePurposes = Object.entries(policy.purposes).filter(([, p]) => p.sale).map(([name]) => name);
 
-  async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
-    await audit.record(ctx, { ...event, decision: 'deny' });
-    throw error;
-  }
+  const refuse = audit.refuse;
 
   async function resolve(ctx: RequestContext, caller: ConsentCaller, ref: string, action: string, purpose?: string): Promise<string> {
     const subjectId = await deps.subjectOfRef(caller.clientId, ref);

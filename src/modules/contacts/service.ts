@@ -47,10 +47,8 @@ export function createContactService(deps: ContactServiceDeps) {
   // Authorizations share transactions; each subject's lock is taken before any decision in the group.
   const reservations = createTransactionGroups(db, { maxGroup: 200, lock: (tx, subjectId) => store.lockSubjectContacts(tx, db.kind, subjectId) });
 
-  async function refuse(ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error): Promise<never> {
-    await audit.record(ctx, { action: event.action, decision: 'deny', subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] });
-    throw error;
-  }
+  const refuse = (ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error) =>
+    audit.refuse(ctx, { action: event.action, subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] }, error);
 
   /** Facts about one subject that do not depend on the lock: consent, do-not-call, time zone. */
   async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest): Promise<Omit<ContactFacts, 'held'>> {

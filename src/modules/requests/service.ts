@@ -176,8 +176,7 @@ export function createRequestService(deps: RequestsDeps) {
       return undefined;
     });
     if (limited) {
-      await audit.record(ctxOf, { action: 'requests.request.submit', decision: 'deny', reasons: [{ code: 'rate-limited' }, { code: 'identifier', detail: `${kind}:${digest}` }] });
-      throw new TooManyRequests('too many requests for this identifier in the last hour; wait before asking again', limited.retryAfterMs / 1000);
+      return audit.refuse(ctxOf, { action: 'requests.request.submit', reasons: [{ code: 'rate-limited' }, { code: 'identifier', detail: `${kind}:${digest}` }] }, new TooManyRequests('too many requests for this identifier in the last hour; wait before asking again', limited.retryAfterMs / 1000));
     }
     return { id, status: 'pending-verification', statusToken: token, dueAt: dueAt.toISOString() };
   }
@@ -210,8 +209,7 @@ export function createRequestService(deps: RequestsDeps) {
       throw new RequestStateConflict('the code has expired; submit a new request to get a new one', 'expired');
     }
     if (row.status !== 'pending-verification') {
-      await audit.record(ctxOf, { action: 'requests.request.verify', decision: 'deny', reasons: [{ code: `status-${row.status}` }] });
-      throw new RequestStateConflict(row.status === 'locked' ? 'too many wrong codes; this request is locked. Submit a new request.' : `this request is ${row.status}; its code has been used`, row.status as RequestStatus);
+      return audit.refuse(ctxOf, { action: 'requests.request.verify', reasons: [{ code: `status-${row.status}` }] }, new RequestStateConflict(row.status === 'locked' ? 'too many wrong codes; this request is locked. Submit a new request.' : `this request is ${row.status}; its code has been used`, row.status as RequestStatus));
     }
     if (!row.codeHash || !sameHash(row.codeHash, codeHash(deps.secretKey, id, code))) {
       const attempts = row.codeAttempts + 1;
@@ -316,8 +314,7 @@ export function createRequestService(deps: RequestsDeps) {
   async function decide(ctx: RequestContext, id: string, input: { decision: 'approve' | 'reject'; reason: string }): Promise<RequestView> {
     const row = await requestFor(id, undefined);
     if (row.status !== 'pending-approval') {
-      await audit.record(ctx, { action: `requests.request.${input.decision}`, decision: 'deny', reasons: [{ code: `status-${row.status}` }] });
-      throw new RequestStateConflict(`this request is ${row.status}; only a request pending approval can be decided`, row.status as RequestStatus);
+      return audit.refuse(ctx, { action: `requests.request.${input.decision}`, reasons: [{ code: `status-${row.status}` }] }, new RequestStateConflict(`this request is ${row.status}; only a request pending approval can be decided`, row.status as RequestStatus));
     }
     const subjects = JSON.parse(row.subjects ?? '[]') as string[];
     const steps: Array<Omit<store.StepRow, 'requestId' | 'seq'>> = [];

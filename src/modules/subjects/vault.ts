@@ -1,10 +1,8 @@
 import { open, seal } from '../../crypto/envelope.ts';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
-import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database, Tx } from '../../storage/database.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
-import type { AuditEventInput } from '../audit/schema.ts';
 import type { KeyRing } from '../key-ring/key-ring.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped, newRef } from '../pseudonyms/derive.ts';
@@ -52,11 +50,7 @@ const TIMEZONE_FIELD = '$timezone';
 export function createVault(deps: VaultDeps) {
   const { db, policy, keys, audit } = deps;
 
-  /** Refusals are accesses too: they are audited (committed) before the error goes out. */
-  async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
-    await audit.record(ctx, { ...event, decision: 'deny' });
-    throw error;
-  }
+  const refuse = audit.refuse;
 
   function violationError(violations: Violation[]): PolicyViolation {
     const detail = violations.map((v) => `${v.field}: ${v.reason}`).join('; ');
