@@ -109,6 +109,8 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     logger,
     settings: { enabled: config.audit.integrator, headIntervalMs: config.audit.headIntervalMs, headEveryEvents: config.audit.headEveryEvents, pollMs: config.audit.sweepMs, batchSize: 5000 },
   });
+  const folded = await consent.foldLegacyLedgers();
+  if (folded > 0) logger.info('kept consent state computed for ledgers written before 0.2', { ledgers: folded });
   const legacy = await subjects.sealLegacyTimezones();
   if (legacy > 0) logger.info('encrypted time zones stored before 0.2', { subjects: legacy });
   const integrating = config.audit.integrator && options.integrate !== false;

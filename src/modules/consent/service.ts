@@ -8,7 +8,7 @@ import { appendAuditEvent } from '../audit/service.ts';
 import type { Policy, PurposeDefinition } from '../policies/schema.ts';
 import { signConsentReceipt } from './receipt.ts';
 import type { ConsentGrantInput, ConsentHistoryEntry, ConsentState, ConsentWithdrawInput } from './schema.ts';
-import { consentCovers, type ConsentScope, describeHistory, foldConsent, type LedgerEntry } from './state.ts';
+import { applyEntry, consentAt, consentCovers, type ConsentScope, describeHistory, emptyConsent, foldConsent, type LedgerEntry } from './state.ts';
 import * as store from './store.ts';
 
 export interface ConsentCaller {
@@ -65,9 +65,23 @@ export function createConsentService(deps: ConsentServiceDeps) {
     return foldConsent(purpose, policy.purposes[purpose]!, entries, now);
   }
 
+  type Kept = Map<string, ConsentState>;
+  const keptOf = (kept: Kept, purpose: string) => kept.get(purpose) ?? emptyConsent(purpose);
+
+  /** The kept states of some purposes, read under the ledger lock: one row each, whatever the ledger's length. */
+  const keptStates = (tx: Tx, subjectId: string, purposes: string[]): Promise<Kept> => store.readStates(tx, subjectId, [...new Set(purposes)]);
+
+  /** Appends one ledger entry and moves the kept state on by that entry, in the same transaction. */
+  async function append(tx: Tx, subjectId: string, kept: Kept, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): Promise<void> {
+    const seq = await store.appendLedger(tx, subjectId, entry);
+    const next = applyEntry(policy.purposes[entry.purpose]!, keptOf(kept, entry.purpose), { ...entry, seq });
+    kept.set(entry.purpose, next);
+    await store.writeState(tx, subjectId, next);
+  }
+
   /** GPC: withdraw every sale purpose that is still active, as entries of the same transaction. */
-  function gpcWithdrawals(entries: LedgerEntry[], now: Date, except?: string): string[] {
-    return salePurposes.filter((p) => p !== except && stateOf(p, entries, now).status === 'active');
+  function gpcWithdrawals(kept: Kept, now: Date, except?: string): string[] {
+    return salePurposes.filter((p) => p !== except && consentAt(keptOf(kept, p), now).status === 'active');
   }
 
   async function grant(ctx: RequestContext, caller: ConsentCaller, ref: string, purpose: string, input: ConsentGrantInput, signals: ConsentSignals) {
@@ -111,18 +125,17 @@ export function createConsentService(deps: ConsentServiceDeps) {
     });
     const state = await db.transaction(async (tx) => {
       await store.lockSubjectLedger(tx, db.kind, subjectId);
-      const entries = await store.readLedger(tx, subjectId);
+      const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
       const at = new Date();
-      const gpcPurposes = signals.gpc ? gpcWithdrawals(entries, at, purpose) : [];
+      const gpcPurposes = signals.gpc ? gpcWithdrawals(kept, at, purpose) : [];
       const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
       for (const p of gpcPurposes) {
-        await store.appendLedger(tx, subjectId, { ...common, id: randomUUID(), purpose: p, kind: 'withdraw', channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null });
+        await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose: p, kind: 'withdraw', channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null });
       }
-      const entry = { ...common, id: randomUUID(), purpose, kind: 'grant' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: input.noticeVersion, expiresAt, receiptId, receipt };
-      const seq = await store.appendLedger(tx, subjectId, entry);
+      await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose, kind: 'grant' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: input.noticeVersion, expiresAt, receiptId, receipt });
       for (const p of gpcPurposes) await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
       await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: [{ code: 'receipt', detail: receiptId }, { code: 'notice', detail: input.noticeVersion }] });
-      return stateOf(purpose, [...entries, { ...entry, seq }], at);
+      return consentAt(keptOf(kept, purpose), at);
     });
     return { state, receipt };
   }
@@ -137,19 +150,16 @@ export function createConsentService(deps: ConsentServiceDeps) {
     }
     const state = await db.transaction(async (tx) => {
       await store.lockSubjectLedger(tx, db.kind, subjectId);
-      const entries = await store.readLedger(tx, subjectId);
+      const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
       const at = new Date();
-      const before = stateOf(purpose, entries, at);
+      const before = consentAt(keptOf(kept, purpose), at);
       const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
-      const ledger = [...entries];
       // Withdrawing what is not in force is answered with the state, audited, and leaves the ledger as it is.
       if (before.status === 'active') {
-        const entry = { ...common, id: randomUUID(), purpose, kind: 'withdraw' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: null, expiresAt: null, receiptId: null };
-        ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
+        await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose, kind: 'withdraw' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: null, expiresAt: null, receiptId: null });
       }
-      for (const p of signals.gpc ? gpcWithdrawals(ledger, at, purpose) : []) {
-        const entry = { ...common, id: randomUUID(), purpose: p, kind: 'withdraw' as const, channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null };
-        ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
+      for (const p of signals.gpc ? gpcWithdrawals(kept, at, purpose) : []) {
+        await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose: p, kind: 'withdraw' as const, channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null });
         await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
       }
       const scope = [
@@ -159,7 +169,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         ...(input.recipients ? [{ code: 'recipients', detail: String(input.recipients.length) }] : []),
       ];
       await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: before.status === 'active' ? scope : [{ code: 'nothing-in-force' }] });
-      return stateOf(purpose, ledger, at);
+      return consentAt(keptOf(kept, purpose), at);
     });
     return { state };
   }
@@ -188,7 +198,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
     const definition = policy.purposes[purpose];
     if (!definition) return { allowed: false, state: null };
     if (definition.basis !== 'consent') return { allowed: true, state: null };
-    const state = stateOf(purpose, await store.readPurposeLedger(db, subjectId, purpose), new Date());
+    const state = consentAt((await store.readState(db, subjectId, purpose)) ?? emptyConsent(purpose), new Date());
     return { allowed: consentCovers(state, scope), state };
   }
 
@@ -210,10 +220,10 @@ export function createConsentService(deps: ConsentServiceDeps) {
       for (const id of subjectIds) out.set(id, { allowed: Boolean(definition), state: null });
       return out;
     }
-    const ledgers = await store.readPurposeLedgers(db, subjectIds, purpose);
+    const kept = await store.readStatesMany(db, subjectIds, purpose);
     const now = new Date();
     for (const id of subjectIds) {
-      const state = stateOf(purpose, ledgers.get(id) ?? [], now);
+      const state = consentAt(kept.get(id) ?? emptyConsent(purpose), now);
       out.set(id, { allowed: consentCovers(state, scope), state });
     }
     return out;
@@ -228,13 +238,12 @@ export function createConsentService(deps: ConsentServiceDeps) {
   async function withdrawForSubject(ctx: RequestContext, subjectId: string, withdrawals: Array<{ purpose: string; channels?: string[]; topics?: string[] }>, source: string): Promise<string[]> {
     return db.transaction(async (tx) => {
       await store.lockSubjectLedger(tx, db.kind, subjectId);
-      const ledger = await store.readLedger(tx, subjectId);
+      const kept = await keptStates(tx, subjectId, withdrawals.map((w) => w.purpose));
       const at = new Date();
       const changed: string[] = [];
       for (const w of withdrawals) {
-        if (policy.purposes[w.purpose]?.basis !== 'consent' || stateOf(w.purpose, ledger, at).status !== 'active') continue;
-        const entry = { id: randomUUID(), purpose: w.purpose, kind: 'withdraw' as const, channels: w.channels ?? null, topics: w.topics ?? null, recipients: null, source, noticeVersion: null, expiresAt: null, receiptId: null, actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: source === 'gpc' };
-        ledger.push({ ...entry, seq: await store.appendLedger(tx, subjectId, entry) });
+        if (policy.purposes[w.purpose]?.basis !== 'consent' || consentAt(keptOf(kept, w.purpose), at).status !== 'active') continue;
+        await append(tx, subjectId, kept, { id: randomUUID(), purpose: w.purpose, kind: 'withdraw' as const, channels: w.channels ?? null, topics: w.topics ?? null, recipients: null, source, noticeVersion: null, expiresAt: null, receiptId: null, actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: source === 'gpc' });
         changed.push(w.purpose);
         const scope = [...(w.channels ?? []).map((c) => ({ code: 'channel', detail: c })), ...(w.topics ?? []).map((t) => ({ code: 'topic', detail: t }))];
         await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'allow', subject: subjectId, purpose: w.purpose, reasons: [{ code: source }, ...scope] });
@@ -256,7 +265,31 @@ export function createConsentService(deps: ConsentServiceDeps) {
     };
   }
 
+  /**
+   * Ledgers written before the kept state existed (0011) get it once, folded
+   * from the ledger, when Custos starts; safe on several replicas at once
+   * (the same fold gives the same state).
+   */
+  async function foldLegacyLedgers(): Promise<number> {
+    let folded = 0;
+    for (;;) {
+      const missing = await store.ledgersWithoutState(db, 500);
+      if (missing.length === 0) return folded;
+      await db.transaction(async (tx) => {
+        for (const { subjectId, purpose } of missing) {
+          const definition = policy.purposes[purpose];
+          const entries = await store.readPurposeLedgerIn(tx, subjectId, purpose);
+          // A purpose no longer in the policy gates nothing; its state stays empty.
+          const state = definition ? entries.reduce((s, e) => applyEntry(definition, s, e), emptyConsent(purpose)) : emptyConsent(purpose);
+          await store.writeState(tx, subjectId, state);
+        }
+      });
+      folded += missing.length;
+    }
+  }
+
   return {
+    foldLegacyLedgers,
     grant,
     withdraw,
     list,

@@ -19,59 +19,68 @@ export interface LedgerEntry {
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
+export function emptyConsent(purpose: string): ConsentState {
+  return { purpose, status: 'none', channels: [], topics: [], withdrawnChannels: [], withdrawnTopics: [], recipients: [], withdrawnRecipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
+}
+
+/**
+ * One ledger entry applied to the consent it follows. The state kept beside
+ * the ledger is exactly this step applied entry by entry (a grant or
+ * withdrawal reads and writes one row, whatever the ledger's length); a
+ * property test checks it against the fold of the whole ledger.
+ */
+export function applyEntry(definition: PurposeDefinition, state: ConsentState, e: LedgerEntry): ConsentState {
+  const purpose = state.purpose;
+  if (e.kind === 'grant') {
+    return {
+      purpose,
+      status: 'active',
+      channels: e.channels ?? [...definition.channels],
+      topics: e.topics ?? [...definition.topics],
+      withdrawnChannels: [],
+      withdrawnTopics: [],
+      recipients: e.recipients ?? [],
+      withdrawnRecipients: [],
+      source: e.source,
+      noticeVersion: e.noticeVersion,
+      grantedAt: e.at.toISOString(),
+      expiresAt: iso(e.expiresAt),
+      changedAt: e.at.toISOString(),
+    };
+  }
+  if (state.status !== 'active') return state; // withdrawing nothing changes nothing
+  if (state.expiresAt && new Date(state.expiresAt).getTime() <= e.at.getTime()) {
+    return { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() };
+  }
+  const whole = e.channels === null && e.topics === null && e.recipients === null;
+  const channels = e.channels ? state.channels.filter((c) => !e.channels!.includes(c)) : state.channels;
+  const topics = e.topics ? state.topics.filter((t) => !e.topics!.includes(t)) : state.topics;
+  // Withdrawing every channel, or every topic of a purpose that has topics, withdraws the purpose.
+  const nothingLeft = (channels.length === 0 && definition.channels.length > 0) || (topics.length === 0 && definition.topics.length > 0);
+  const withdrawnChannels = [...new Set([...state.withdrawnChannels, ...state.channels.filter((c) => !channels.includes(c))])];
+  const withdrawnTopics = [...new Set([...state.withdrawnTopics, ...state.topics.filter((t) => !topics.includes(t))])];
+  // A consent narrowed to recipients loses them from its list; one for every recipient keeps a list of exceptions.
+  const recipients = e.recipients && state.recipients.length > 0 ? state.recipients.filter((r) => !e.recipients!.includes(r)) : state.recipients;
+  const withdrawnRecipients = [...new Set([...state.withdrawnRecipients, ...(e.recipients ?? [])])];
+  const noRecipientLeft = state.recipients.length > 0 && recipients.length === 0;
+  return whole || nothingLeft || noRecipientLeft
+    ? { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() }
+    : { ...state, channels, topics, recipients, withdrawnChannels, withdrawnTopics, withdrawnRecipients, changedAt: e.at.toISOString() };
+}
+
+/** The consent as of `now`: an active grant past its expiry counts as expired (no job needed). */
+export function consentAt(state: ConsentState, now: Date): ConsentState {
+  return state.status === 'active' && state.expiresAt && new Date(state.expiresAt).getTime() <= now.getTime() ? { ...state, status: 'expired' } : state;
+}
+
 /**
  * The current consent for one purpose, computed from its ledger entries in
- * order. Nothing is stored as "current", so there is nothing to go stale:
+ * order. Nothing is stored as "current" that the ledger does not determine:
  * a withdrawal is visible to the next request on every replica, and expiry
  * needs no job (a grant past its expiresAt simply no longer counts).
  */
 export function foldConsent(purpose: string, definition: PurposeDefinition, entries: LedgerEntry[], now: Date): ConsentState {
-  let state: ConsentState = { purpose, status: 'none', channels: [], topics: [], withdrawnChannels: [], withdrawnTopics: [], recipients: [], withdrawnRecipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
-  let expiresAt: Date | null = null;
-  for (const e of entries) {
-    if (e.purpose !== purpose) continue;
-    if (e.kind === 'grant') {
-      expiresAt = e.expiresAt;
-      state = {
-        purpose,
-        status: 'active',
-        channels: e.channels ?? [...definition.channels],
-        topics: e.topics ?? [...definition.topics],
-        withdrawnChannels: [],
-        withdrawnTopics: [],
-        recipients: e.recipients ?? [],
-        withdrawnRecipients: [],
-        source: e.source,
-        noticeVersion: e.noticeVersion,
-        grantedAt: e.at.toISOString(),
-        expiresAt: iso(e.expiresAt),
-        changedAt: e.at.toISOString(),
-      };
-      continue;
-    }
-    if (state.status !== 'active') continue; // withdrawing nothing changes nothing
-    if (expiresAt && expiresAt.getTime() <= e.at.getTime()) {
-      state = { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() };
-      continue;
-    }
-    const whole = e.channels === null && e.topics === null && e.recipients === null;
-    const channels = e.channels ? state.channels.filter((c) => !e.channels!.includes(c)) : state.channels;
-    const topics = e.topics ? state.topics.filter((t) => !e.topics!.includes(t)) : state.topics;
-    // Withdrawing every channel, or every topic of a purpose that has topics, withdraws the purpose.
-    const nothingLeft = (channels.length === 0 && definition.channels.length > 0) || (topics.length === 0 && definition.topics.length > 0);
-    const withdrawnChannels = [...new Set([...state.withdrawnChannels, ...state.channels.filter((c) => !channels.includes(c))])];
-    const withdrawnTopics = [...new Set([...state.withdrawnTopics, ...state.topics.filter((t) => !topics.includes(t))])];
-    // A consent narrowed to recipients loses them from its list; one for every recipient keeps a list of exceptions.
-    const recipients = e.recipients && state.recipients.length > 0 ? state.recipients.filter((r) => !e.recipients!.includes(r)) : state.recipients;
-    const withdrawnRecipients = [...new Set([...state.withdrawnRecipients, ...(e.recipients ?? [])])];
-    const noRecipientLeft = state.recipients.length > 0 && recipients.length === 0;
-    state =
-      whole || nothingLeft || noRecipientLeft
-        ? { ...state, status: 'withdrawn', channels: [], topics: [], changedAt: e.at.toISOString() }
-        : { ...state, channels, topics, recipients, withdrawnChannels, withdrawnTopics, withdrawnRecipients, changedAt: e.at.toISOString() };
-  }
-  if (state.status === 'active' && expiresAt && expiresAt.getTime() <= now.getTime()) state = { ...state, status: 'expired' };
-  return state;
+  return consentAt(entries.filter((e) => e.purpose === purpose).reduce((state, e) => applyEntry(definition, state, e), emptyConsent(purpose)), now);
 }
 
 /** The part of a use a consent must cover; each optional. */

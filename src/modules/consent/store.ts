@@ -1,5 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute, placeholders } from '../../storage/raw-sql.ts';
+import { execute, placeholders, query } from '../../storage/raw-sql.ts';
+import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
 
 const list = (text: string | null) => (text === null ? null : (JSON.parse(text) as string[]));
@@ -20,16 +21,6 @@ export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<
 
 type LedgerRow = { seq: number | bigint; purpose: string; kind: string; channels: string | null; topics: string | null; recipients: string | null; source: string; noticeVersion: string | null; expiresAt: Date | string | null; gpc: boolean | number | bigint; receiptId: string | null; at: Date | string };
 
-/** The hot path of every consent check: one purpose's entries, one plain query. */
-export async function readPurposeLedger(db: Database, subjectId: string, purpose: string): Promise<LedgerEntry[]> {
-  const rows = await db.readRaw<LedgerRow>(
-    `SELECT seq, purpose, kind, channels, topics, recipients, source, notice_version AS "noticeVersion", expires_at AS "expiresAt", gpc, receipt_id AS "receiptId", at
-       FROM consent_event WHERE subject_id = ? AND purpose = ? ORDER BY seq`,
-    [subjectId, purpose],
-  );
-  return rows.map(toEntry);
-}
-
 function toEntry(r: LedgerRow): LedgerEntry {
   return {
     seq: Number(r.seq),
@@ -45,24 +36,6 @@ function toEntry(r: LedgerRow): LedgerEntry {
     receiptId: r.receiptId,
     at: new Date(r.at),
   };
-}
-
-/** One purpose's ledger for many subjects (campaign scrubbing), in chunks. */
-export async function readPurposeLedgers(db: Database, subjectIds: string[], purpose: string): Promise<Map<string, LedgerEntry[]>> {
-  const out = new Map<string, LedgerEntry[]>();
-  for (let i = 0; i < subjectIds.length; i += 5000) {
-    const chunk = subjectIds.slice(i, i + 5000);
-    const rows = await db.readRaw<LedgerRow & { subjectId: string }>(
-      `SELECT subject_id AS "subjectId", seq, purpose, kind, channels, topics, recipients, source, notice_version AS "noticeVersion", expires_at AS "expiresAt", gpc, receipt_id AS "receiptId", at
-         FROM consent_event WHERE purpose = ? AND subject_id IN (${placeholders(chunk.length)}) ORDER BY subject_id, seq`,
-      [purpose, ...chunk],
-    );
-    for (const r of rows) {
-      if (!out.has(r.subjectId)) out.set(r.subjectId, []);
-      out.get(r.subjectId)!.push(toEntry(r));
-    }
-  }
-  return out;
 }
 
 export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): Promise<number> {
@@ -101,6 +74,7 @@ export async function receiptsOf(db: DbClient, subjectId: string): Promise<Map<s
 /** Erasure: the subject's whole ledger goes with the subject. */
 export async function deleteLedger(tx: Tx, subjectId: string): Promise<void> {
   await tx.consentEvent.deleteMany({ where: { subjectId } });
+  await tx.consentState.deleteMany({ where: { subjectId } });
 }
 
 /** The last ledger entry under each purpose, per subject (retention). */
@@ -108,4 +82,48 @@ export async function lastEntryPerPurpose(db: DbClient, subjectIds: string[]): P
   if (subjectIds.length === 0) return [];
   const rows = await db.consentEvent.groupBy({ by: ['subjectId', 'purpose'], where: { subjectId: { in: subjectIds } }, _max: { at: true } });
   return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.at! }));
+}
+
+const parseState = (text: string) => JSON.parse(text) as ConsentState;
+
+/** The kept states of some purposes of one subject (inside a write, under the ledger lock). */
+export async function readStates(tx: Tx, subjectId: string, purposes: string[]): Promise<Map<string, ConsentState>> {
+  if (purposes.length === 0) return new Map();
+  const rows = await query<{ purpose: string; state: string }>(tx, `SELECT purpose, state FROM consent_state WHERE subject_id = ? AND purpose IN (${placeholders(purposes.length)})`, [subjectId, ...purposes]);
+  return new Map(rows.map((r) => [r.purpose, parseState(r.state)]));
+}
+
+/** The hot path of every consent check: one row. */
+export async function readState(db: Database, subjectId: string, purpose: string): Promise<ConsentState | undefined> {
+  const [row] = await db.readRaw<{ state: string }>('SELECT state FROM consent_state WHERE subject_id = ? AND purpose = ?', [subjectId, purpose]);
+  return row ? parseState(row.state) : undefined;
+}
+
+/** One purpose's kept state for many subjects (campaign scrubbing), in chunks. */
+export async function readStatesMany(db: Database, subjectIds: string[], purpose: string): Promise<Map<string, ConsentState>> {
+  const out = new Map<string, ConsentState>();
+  for (let i = 0; i < subjectIds.length; i += 5000) {
+    const chunk = subjectIds.slice(i, i + 5000);
+    const rows = await db.readRaw<{ subjectId: string; state: string }>(`SELECT subject_id AS "subjectId", state FROM consent_state WHERE purpose = ? AND subject_id IN (${placeholders(chunk.length)})`, [purpose, ...chunk]);
+    for (const r of rows) out.set(r.subjectId, parseState(r.state));
+  }
+  return out;
+}
+
+export async function writeState(tx: Tx, subjectId: string, state: ConsentState): Promise<void> {
+  await execute(tx, 'INSERT INTO consent_state (subject_id, purpose, state) VALUES (?, ?, ?) ON CONFLICT (subject_id, purpose) DO UPDATE SET state = excluded.state', [subjectId, state.purpose, JSON.stringify(state)]);
+}
+
+/** Ledgers (subject, purpose) that have entries but no kept state: written before 0011. */
+export async function ledgersWithoutState(db: Database, limit: number): Promise<Array<{ subjectId: string; purpose: string }>> {
+  return db.readRaw<{ subjectId: string; purpose: string }>(
+    `SELECT DISTINCT e.subject_id AS "subjectId", e.purpose AS purpose FROM consent_event e
+      WHERE NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.subject_id = e.subject_id AND s.purpose = e.purpose) LIMIT ?`,
+    [limit],
+  );
+}
+
+export async function readPurposeLedgerIn(tx: Tx, subjectId: string, purpose: string): Promise<LedgerEntry[]> {
+  const rows = await tx.consentEvent.findMany({ where: { subjectId, purpose }, orderBy: { seq: 'asc' } });
+  return rows.map(toEntry);
 }

@@ -1,0 +1,66 @@
+import fc from 'fast-check';
+import { consentAt, emptyConsent, foldConsent } from '../../src/modules/consent/state.ts';
+import * as store from '../../src/modules/consent/store.ts';
+import { appToken, createTestApp, startTestGateway, systemContext, type TestGateway } from '../support/gateway.ts';
+import request from 'supertest';
+
+/**
+ * The consent state kept beside the ledger (one row read and written per
+ * grant or withdrawal) must always equal what folding the whole ledger gives:
+ * random grant / narrow / withdraw / expire sequences through the service,
+ * then the kept row against the fold of the stored ledger.
+ */
+describe('kept consent state', () => {
+  let gateway: TestGateway;
+  let token: string;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    token = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support']));
+  });
+  afterAll(() => gateway.close());
+
+  const channels = fc.subarray(['email', 'sms', 'call'], { minLength: 1 });
+  const topics = fc.subarray(['cat-food', 'dog-food', 'bird-food'], { minLength: 1 });
+  const operation = fc.oneof(
+    fc.record({ kind: fc.constant('grant' as const), channels: fc.option(channels, { nil: undefined }), topics: fc.option(topics, { nil: undefined }), expiresInMs: fc.option(fc.integer({ min: 60, max: 400 }), { nil: undefined }) }),
+    fc.record({ kind: fc.constant('withdraw' as const), channels: fc.option(channels, { nil: undefined }), topics: fc.option(topics, { nil: undefined }) }),
+    fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 300 }) }),
+  );
+
+  it('always equals the fold of the ledger', async () => {
+    const caller = { clientId: (await gateway.runtime.auth.listApps())[0]!.id, purposes: ['marketing', 'support'] };
+    const definition = gateway.runtime.loaded.policy.purposes.marketing!;
+    let person = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 8 }), async (ops) => {
+        const phone = `1370000${String(person++).padStart(4, '0')}`;
+        const ref = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send({ purpose: 'marketing', identifiers: { phone } })).body.ref as string;
+        const ctx = systemContext(gateway);
+        for (const op of ops) {
+          if (op.kind === 'wait') await new Promise((resolve) => setTimeout(resolve, op.ms));
+          else if (op.kind === 'grant') {
+            const expiresAt = op.expiresInMs ? new Date(Date.now() + op.expiresInMs + 5).toISOString() : undefined;
+            await gateway.runtime.consent.grant(ctx, caller, ref, 'marketing', { source: 'property', noticeVersion: 'n1', channels: op.channels, topics: op.topics, expiresAt }, { gpc: false });
+          } else await gateway.runtime.consent.withdraw(ctx, caller, ref, 'marketing', { source: 'property', channels: op.channels, topics: op.topics }, { gpc: false });
+        }
+        const subjectId = (await gateway.runtime.subjects.subjectOfRef(caller.clientId, ref))!;
+        const now = new Date();
+        const kept = await store.readState(gateway.runtime.db, subjectId, 'marketing');
+        const folded = foldConsent('marketing', definition, await store.readLedger(gateway.runtime.db.read, subjectId), now);
+        expect(consentAt(kept ?? emptyConsent('marketing'), now)).toEqual(folded);
+        expect((await gateway.runtime.consent.checkConsent(subjectId, 'marketing')).state).toEqual(folded);
+      }),
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 40) },
+    );
+  }, 120_000);
+
+  it('is folded once from the ledger for ledgers written before it existed', async () => {
+    const db = gateway.runtime.db;
+    const before = await db.read.consentState.findMany({ orderBy: [{ subjectId: 'asc' }, { purpose: 'asc' }] });
+    expect(before.length).toBeGreaterThan(0);
+    await db.transaction((tx) => tx.consentState.deleteMany({}));
+    expect(await gateway.runtime.consent.foldLegacyLedgers()).toBe(before.length);
+    expect(await db.read.consentState.findMany({ orderBy: [{ subjectId: 'asc' }, { purpose: 'asc' }] })).toEqual(before);
+    expect(await gateway.runtime.consent.foldLegacyLedgers()).toBe(0);
+  });
+});
