@@ -15,7 +15,7 @@ import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
-import { accessExportFigure, healthzDuringBigScrub } from './bench/requests.ts';
+import { accessExportFigure, healthzDuringBigScrub, subjectWithLongLedger } from './bench/requests.ts';
 import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -71,8 +71,12 @@ async function prepareData(env: Record<string, string>) {
     const auditSubjects = (await runtime.db.read.subject.findMany({ select: { id: true }, take: 1000 })).map((s) => s.id);
     const auditSeed = await seedAuditTrail(runtime, auditEventCount, app.clientId, auditSubjects);
     const officer = await runtime.auth.createOfficer(ctx, { username: 'bench-auditor', role: 'auditor', password: 'bench-auditor-password-1' });
+    // Consent writes: one subject with 10,000 ledger entries against one with a fresh ledger.
+    const longLedger = refs[1]!;
+    const freshLedger = refs[4000]!;
+    await subjectWithLongLedger(runtime, app.clientId, longLedger, 10_000);
     const exportFigure = await accessExportFigure(runtime, app.clientId, knownEmail(subjectCount - 1), 10_000);
-    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks }, auditSubjects, auditSeed, exportFigure, officer: { username: officer.username, password: 'bench-auditor-password-1' } };
+    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks }, auditSubjects, auditSeed, exportFigure, longLedger, freshLedger, officer: { username: officer.username, password: 'bench-auditor-password-1' } };
   } finally {
     await runtime.close();
     // Push the freshly seeded pages to disk now, so the kernel's write-back of hundreds of MB
@@ -108,7 +112,7 @@ async function main(): Promise<void> {
     const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
     console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
 
-    const { app, refs, allRefs, consented, seedSeconds, consentFigure, auditSubjects, auditSeed, exportFigure, officer } = await prepareData(env);
+    const { app, refs, allRefs, consented, seedSeconds, consentFigure, auditSubjects, auditSeed, exportFigure, longLedger, freshLedger, officer } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
     console.log(`seeded ${auditEventCount.toLocaleString('en')} audit events through the append path: appended ${auditSeed.appendPerSecond.toLocaleString('en')} /s, placed in the Merkle tree by the integrator ${auditSeed.integratePerSecond.toLocaleString('en')} /s`);
     console.log(`access export for a person with 10,000 audit events about them: built in ${exportFigure.milliseconds} ms (${exportFigure.accessLog.toLocaleString('en')} access-log entries)`);
@@ -163,6 +167,33 @@ async function main(): Promise<void> {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
         bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })),
+        connections,
+        durationSeconds: duration,
+      }],
+      // Consent grants: across 3,000 people, then all on one person with a fresh ledger and one with 10,000 entries
+      // (the kept state makes a write independent of the ledger's length: these two should match).
+      ['PUT /v1/subjects/{ref}/consents/marketing (3,000 subjects)', {
+        url: custosUrl,
+        method: 'PUT',
+        paths: refs.slice(1000, 4000).map((ref) => `/v1/subjects/${ref}/consents/marketing`),
+        headers: { ...auth, 'content-type': 'application/json' },
+        bodies: [JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' })],
+        connections,
+        durationSeconds: duration,
+      }],
+      ['consent grant, one subject with a fresh ledger', {
+        url: `${custosUrl}/v1/subjects/${freshLedger}/consents/marketing`,
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' }),
+        connections,
+        durationSeconds: duration,
+      }],
+      ['consent grant, one subject with 10,000 ledger entries', {
+        url: `${custosUrl}/v1/subjects/${longLedger}/consents/marketing`,
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' }),
         connections,
         durationSeconds: duration,
       }],

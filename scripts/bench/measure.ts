@@ -17,7 +17,7 @@ export interface LoadOptions {
   paths?: string[];
   /** Bodies to rotate through, one per request (e.g. authorize calls for many refs). */
   bodies?: string[];
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
   body?: string;
   connections: number;

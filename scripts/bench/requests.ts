@@ -56,3 +56,39 @@ export async function healthzDuringBigScrub(url: string, token: string, refs: st
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
   return { bodyMb: Math.round((body.length / 1e6) * 10) / 10, scrubMs: Math.round(scrubMs), status, samples: latencies.length, p50: at(0.5), p99: at(0.99), max: at(1) };
 }
+
+/**
+ * A subject whose consent ledger holds `entries` entries (alternating topic
+ * withdrawals and grants, appended in large transactions), with its kept state
+ * folded as Custos does for old ledgers: the long-history consent scenario.
+ */
+export async function subjectWithLongLedger(runtime: Runtime, appId: string, ref: string, entries: number): Promise<void> {
+  const { appendLedger } = await import('../../src/modules/consent/store.ts');
+  const subjectId = (await runtime.subjects.subjectOfRef(appId, ref))!;
+  const start = Date.now() - entries * 1000;
+  for (let done = 0; done < entries; ) {
+    await runtime.db.transaction(async (tx) => {
+      for (let i = 0; i < 2000 && done < entries; i++, done++) {
+        const grant = done % 2 === 0;
+        await appendLedger(tx, subjectId, {
+          id: `bench-${done}-${ref}`,
+          purpose: 'marketing',
+          kind: grant ? 'grant' : 'withdraw',
+          channels: null,
+          topics: grant ? null : ['bird-food'],
+          recipients: null,
+          source: 'bench',
+          noticeVersion: grant ? 'bench-1' : null,
+          expiresAt: null,
+          gpc: false,
+          receiptId: null,
+          actorId: appId,
+          requestId: 'bench',
+          at: new Date(start + done * 1000),
+        });
+      }
+    });
+  }
+  await runtime.db.transaction((tx) => tx.consentState.deleteMany({ where: { subjectId } }));
+  await runtime.consent.foldLegacyLedgers();
+}
