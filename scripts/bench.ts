@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
     console.log(`seeded ${auditEventCount.toLocaleString('en')} audit events through the append path: appended ${auditSeed.appendPerSecond.toLocaleString('en')} /s, placed in the Merkle tree by the integrator ${auditSeed.integratePerSecond.toLocaleString('en')} /s`);
     console.log(`access export for a person with 10,000 audit events about them: built in ${exportFigure.milliseconds} ms (${exportFigure.accessLog.toLocaleString('en')} access-log entries)`);
-    console.log(`consent check (ledger of ${consentFigure.history} entries, read and folded each time): ${consentFigure.checks.toLocaleString('en')} /s`);
+    console.log(`consent check (ledger of ${consentFigure.history} entries; the kept state is read): ${consentFigure.checks.toLocaleString('en')} /s`);
 
     const baselineServer = await startProcess(['--require', 'tsx/cjs', path.join(__dirname, 'bench', 'baseline-server.ts')], { ready: /"port":(\d+)/ });
     processes.push(baselineServer);

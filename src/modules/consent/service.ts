@@ -3,6 +3,7 @@ import type { SigningKey } from '../../crypto/signing-key.ts';
 import { ConsentRequired, Forbidden, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database, Tx } from '../../storage/database.ts';
+import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import type { Policy, PurposeDefinition } from '../policies/schema.ts';
@@ -65,6 +66,10 @@ export function createConsentService(deps: ConsentServiceDeps) {
     return foldConsent(purpose, policy.purposes[purpose]!, entries, now);
   }
 
+  // Grants and withdrawals that arrive together share one transaction (one commit), as authorizations
+  // do; each subject's ledger lock is taken before any write of the group.
+  const writes = createTransactionGroups(db, { maxGroup: 200, lock: (tx, subjectId) => store.lockSubjectLedger(tx, db.kind, subjectId) });
+
   type Kept = Map<string, ConsentState>;
   const keptOf = (kept: Kept, purpose: string) => kept.get(purpose) ?? emptyConsent(purpose);
 
@@ -123,8 +128,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       policyUrl: deps.policyUrl,
       jurisdiction: policy.defaults.region,
     });
-    const state = await db.transaction(async (tx) => {
-      await store.lockSubjectLedger(tx, db.kind, subjectId);
+    const state = await writes.run(subjectId, async (tx) => {
       const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
       const at = new Date();
       const gpcPurposes = signals.gpc ? gpcWithdrawals(kept, at, purpose) : [];
@@ -148,8 +152,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
     if (problems.violations.length > 0) {
       return refuse(ctx, { action, purpose, subject: subjectId, reasons: problems.violations.map((v) => ({ code: 'invalid-withdrawal', detail: v.field })) }, new PolicyViolation(problems.violations.map((v) => `${v.field}: ${v.reason}`).join('; '), problems.violations));
     }
-    const state = await db.transaction(async (tx) => {
-      await store.lockSubjectLedger(tx, db.kind, subjectId);
+    const state = await writes.run(subjectId, async (tx) => {
       const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
       const at = new Date();
       const before = consentAt(keptOf(kept, purpose), at);
@@ -236,8 +239,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
    * purposes whose consent changed.
    */
   async function withdrawForSubject(ctx: RequestContext, subjectId: string, withdrawals: Array<{ purpose: string; channels?: string[]; topics?: string[] }>, source: string): Promise<string[]> {
-    return db.transaction(async (tx) => {
-      await store.lockSubjectLedger(tx, db.kind, subjectId);
+    return writes.run(subjectId, async (tx) => {
       const kept = await keptStates(tx, subjectId, withdrawals.map((w) => w.purpose));
       const at = new Date();
       const changed: string[] = [];

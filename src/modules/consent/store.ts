@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute, placeholders, query } from '../../storage/raw-sql.ts';
+import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
 
@@ -38,30 +38,17 @@ function toEntry(r: LedgerRow): LedgerEntry {
   };
 }
 
+// Plain SQL on the write path (run natively on SQLite): the Prisma client costs more than the statements.
 export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): Promise<number> {
-  const last = await tx.consentEvent.findFirst({ where: { subjectId }, orderBy: { seq: 'desc' }, select: { seq: true } });
-  const seq = (last?.seq ?? 0) + 1;
-  await tx.consentEvent.create({
-    data: {
-      id: entry.id,
-      subjectId,
-      seq,
-      purpose: entry.purpose,
-      kind: entry.kind,
-      channels: entry.channels === null ? null : JSON.stringify(entry.channels),
-      topics: entry.topics === null ? null : JSON.stringify(entry.topics),
-      recipients: entry.recipients === null ? null : JSON.stringify(entry.recipients),
-      source: entry.source,
-      noticeVersion: entry.noticeVersion,
-      expiresAt: entry.expiresAt,
-      gpc: entry.gpc,
-      receiptId: entry.receiptId,
-      receipt: entry.receipt ?? null,
-      actorId: entry.actorId,
-      requestId: entry.requestId,
-      at: entry.at,
-    },
-  });
+  const [last] = await query<{ seq: number | bigint | null }>(tx, 'SELECT MAX(seq) AS seq FROM consent_event WHERE subject_id = ?', [subjectId]);
+  const seq = Number(last?.seq ?? 0) + 1;
+  const json = (list: string[] | null) => (list === null ? null : JSON.stringify(list));
+  await insertRows(
+    tx,
+    'consent_event',
+    ['id', 'subject_id', 'seq', 'purpose', 'kind', 'channels', 'topics', 'recipients', 'source', 'notice_version', 'expires_at', 'gpc', 'receipt_id', 'receipt', 'actor_id', 'request_id', 'at'],
+    [[entry.id, subjectId, seq, entry.purpose, entry.kind, json(entry.channels), json(entry.topics), json(entry.recipients), entry.source, entry.noticeVersion, entry.expiresAt, entry.gpc, entry.receiptId, entry.receipt ?? null, entry.actorId, entry.requestId, entry.at]],
+  );
   return seq;
 }
 
