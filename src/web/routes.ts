@@ -17,28 +17,28 @@ function bundle(entry: string): string {
   return result.outputFiles[0]!.text;
 }
 
-let privacyScript: string | undefined;
+const scripts = new Map<string, string>();
+
+/** One page: its HTML at /<name>, its stylesheet and its script module beside it. */
+function mountPage(router: Router, name: string): void {
+  const dir = path.join(PAGES, name);
+  const page = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
+  const style = fs.readFileSync(path.join(dir, 'style.css'), 'utf8');
+  if (!scripts.has(name)) scripts.set(name, bundle(path.join(dir, 'app.ts')));
+  const script = scripts.get(name)!;
+  const serve = (route: string, type: string, body: string) =>
+    router.get(route, (req: Request, res) => {
+      req.custos!.route = route;
+      res.set('Cache-Control', 'no-cache').type(type).send(body);
+    });
+  serve(`/${name}`, 'html', page);
+  serve(`/${name}/app.js`, 'application/javascript', script);
+  serve(`/${name}/style.css`, 'text/css', style);
+}
 
 export function webRoutes(): Router {
   const router = Router();
-  const named = (route: string) => (req: Request) => {
-    req.custos!.route = route;
-  };
-  const page = fs.readFileSync(path.join(PAGES, 'privacy', 'index.html'), 'utf8');
-  const style = fs.readFileSync(path.join(PAGES, 'privacy', 'style.css'), 'utf8');
-  privacyScript ??= bundle(path.join(PAGES, 'privacy', 'app.ts'));
-  const script = privacyScript;
-  router.get(['/privacy', '/privacy/'], (req, res) => {
-    named('/privacy')(req);
-    res.set('Cache-Control', 'no-cache').type('html').send(page);
-  });
-  router.get('/privacy/app.js', (req, res) => {
-    named('/privacy/app.js')(req);
-    res.set('Cache-Control', 'no-cache').type('application/javascript').send(script);
-  });
-  router.get('/privacy/style.css', (req, res) => {
-    named('/privacy/style.css')(req);
-    res.set('Cache-Control', 'no-cache').type('text/css').send(style);
-  });
+  mountPage(router, 'privacy');
+  mountPage(router, 'console');
   return router;
 }

@@ -47,7 +47,7 @@ runs('the privacy center in a browser', () => {
     await page.click('#ask-form button[type=submit]');
     await page.waitForSelector('#code:not([hidden])');
 
-    const requestId = await page.evaluate(() => sessionStorage.getItem('custos.request'));
+    const requestId = (await page.evaluate('sessionStorage.getItem("custos.request")')) as string;
     const outbox = await request(gateway.app).get('/v1/notifier/outbox').query({ requestId }).set('Authorization', `Bearer ${admin}`);
     const code = /(\d{6})/.exec(outbox.body.messages[0].text)![1]!;
     await page.fill('input[name=code]', code);
@@ -82,7 +82,7 @@ runs('the privacy center in a browser', () => {
     await page.waitForSelector('#code:not([hidden])');
     await page.fill('input[name=code]', '000000');
     await page.click('#code-form button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('#problem')?.textContent?.includes('出错了'));
+    await page.waitForSelector('#problem:has-text("出错了")');
     expect(await page.textContent('#problem')).toBe('出错了: 验证码不正确。剩余尝试次数： 4');
   }, 60_000);
 });

@@ -1,0 +1,181 @@
+import { fromHex, verifyConsistency } from './merkle.ts';
+
+/**
+ * The officers' console. The session token lives in this tab's session
+ * storage and goes out only as a Bearer header, so no cookie is sent by the
+ * browser on its own and no request can be forged from another site (no CSRF).
+ * What a role may not do is neither shown nor allowed by the API.
+ */
+type Me = { username: string; role: 'auditor' | 'privacy-agent' | 'admin' };
+type PrivacyRequest = { id: string; type: string; status: string; dueAt: string; overdue: boolean; decisionReason: string | null; correctionFields: string[]; steps: Array<{ step: string; at: string; actor: string; detail: string | null }> };
+type AuditEvent = { leafIndex: number | null; at: string; actor: { type: string; id: string | null }; action: string; decision: string; purpose: string | null; reasons: Array<{ code: string; detail?: string }> };
+type TreeHead = { treeSize: number; rootHash: string; timestamp: number; signature: string };
+
+const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
+const token = () => sessionStorage.getItem('custos.console.token');
+let me: Me | undefined;
+
+function problem(error: unknown): void {
+  $('#problem').textContent = error instanceof Error ? error.message : String(error);
+}
+
+async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+  $('#problem').textContent = '';
+  const response = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(token() ? { authorization: `Bearer ${token()}` } : {}), ...(init.headers ?? {}) } });
+  if (response.status === 401 && token()) signOut();
+  const body = (await response.json().catch(() => ({}))) as T & { detail?: string };
+  if (!response.ok) throw new Error(body.detail ?? `HTTP ${response.status}`);
+  return body;
+}
+
+const cell = (text: string) => Object.assign(document.createElement('td'), { textContent: text });
+const row = (cells: string[]) => {
+  const tr = document.createElement('tr');
+  tr.append(...cells.map(cell));
+  return tr;
+};
+
+function show(view: string): void {
+  for (const id of ['sign-in', 'requests', 'audit', 'integrity']) $(`#${id}`).hidden = id !== view;
+  if (view === 'requests') void loadQueue().catch(problem);
+  if (view === 'integrity') void checkIntegrity().catch(problem);
+}
+
+function signOut(): void {
+  sessionStorage.removeItem('custos.console.token');
+  me = undefined;
+  $('#nav').hidden = true;
+  show('sign-in');
+}
+
+async function enter(): Promise<void> {
+  me = await call<Me>('/v1/officers/me');
+  $('#who').textContent = `${me.username} (${me.role})`;
+  $('#nav').hidden = false;
+  const allowed = [...document.querySelectorAll<HTMLButtonElement>('nav [data-view]')].filter((b) => b.dataset.roles!.split(' ').includes(me!.role));
+  document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => (b.hidden = !allowed.includes(b)));
+  show(allowed[0]!.dataset.view!);
+}
+
+// --- requests -------------------------------------------------------------
+
+async function loadQueue(): Promise<void> {
+  const form = new FormData($<HTMLFormElement>('#queue-form'));
+  const query = new URLSearchParams([...form].filter(([, v]) => v !== '') as Array<[string, string]>);
+  const { requests } = await call<{ requests: PrivacyRequest[] }>(`/v1/privacy-requests?${query}`);
+  $('#queue').replaceChildren(
+    ...requests.map((r) => {
+      const tr = row([new Date(r.dueAt).toLocaleDateString(), r.type, r.status + (r.overdue ? ' (overdue)' : ''), r.id]);
+      tr.dataset.id = r.id;
+      if (r.overdue) tr.classList.add('overdue');
+      tr.addEventListener('click', () => void openRequest(r.id).catch(problem));
+      return tr;
+    }),
+  );
+}
+
+let opened: string | undefined;
+async function openRequest(id: string): Promise<void> {
+  const r = await call<PrivacyRequest>(`/v1/privacy-requests/${id}`);
+  opened = id;
+  $('#request').hidden = false;
+  $('#request-title').textContent = `${r.type} · ${r.status}${r.correctionFields.length ? ` · fields: ${r.correctionFields.join(', ')}` : ''}`;
+  $('#request-steps').replaceChildren(...r.steps.map((s) => Object.assign(document.createElement('li'), { textContent: `${new Date(s.at).toLocaleString()} — ${s.step} (${s.actor})${s.detail ? `: ${s.detail}` : ''}` })));
+  $('#decision-form').hidden = r.status !== 'pending-approval';
+}
+
+async function decide(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const decision = (event.submitter as HTMLButtonElement).value;
+  const reason = String(new FormData(event.target as HTMLFormElement).get('reason'));
+  await call(`/v1/privacy-requests/${opened}/decision`, { method: 'POST', body: JSON.stringify({ decision, reason }) });
+  await openRequest(opened!);
+  await loadQueue();
+}
+
+// --- audit trail ----------------------------------------------------------
+
+let next: string | null = null;
+const auditQuery = () => new URLSearchParams([...new FormData($<HTMLFormElement>('#audit-form'))].filter(([, v]) => v !== '') as Array<[string, string]>);
+
+async function search(append: boolean): Promise<void> {
+  const query = auditQuery();
+  if (append && next) query.set('cursor', next);
+  const page = await call<{ events: AuditEvent[]; nextCursor: string | null }>(`/v1/audit/events?${query}`);
+  next = page.nextCursor;
+  const rows = page.events.map((e) => row([String(e.leafIndex ?? '…'), new Date(e.at).toLocaleString(), `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ''}`, e.action, e.decision, e.purpose ?? '', e.reasons.map((r) => r.code).join(', ')]));
+  if (append) $('#events').append(...rows);
+  else $('#events').replaceChildren(...rows);
+  $('#more').hidden = !next;
+}
+
+async function exportCsv(): Promise<void> {
+  const response = await fetch(`/v1/audit/events?${auditQuery()}&format=csv`, { headers: { authorization: `Bearer ${token()}` } });
+  if (!response.ok) throw new Error(`export failed: HTTP ${response.status}`);
+  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(await response.blob()), download: 'custos-audit.csv' });
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+// --- integrity ------------------------------------------------------------
+
+const base64url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+
+/** The tree head's JWS, checked with the published key (Ed25519 in WebCrypto) and against the head's own fields. */
+async function signatureHolds(head: TreeHead): Promise<boolean> {
+  const [protectedHeader, payload, signature] = head.signature.split('.');
+  const { keys } = await call<{ keys: JsonWebKey[] }>('/.well-known/jwks.json');
+  const claims = JSON.parse(new TextDecoder().decode(base64url(payload!))) as { rootHash: string; treeSize: number; timestamp: number };
+  if (claims.rootHash !== head.rootHash || claims.treeSize !== head.treeSize || claims.timestamp !== head.timestamp) return false;
+  for (const jwk of keys) {
+    const key = await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['verify']);
+    if (await crypto.subtle.verify({ name: 'Ed25519' }, key, base64url(signature!), new TextEncoder().encode(`${protectedHeader}.${payload}`))) return true;
+  }
+  return false;
+}
+
+async function checkIntegrity(): Promise<void> {
+  const head = await call<TreeHead>('/v1/audit/tree-head');
+  $('#tree-size').textContent = head.treeSize.toLocaleString();
+  $('#signed-at').textContent = new Date(head.timestamp).toLocaleString();
+  const signed = await signatureHolds(head);
+  $('#signature').textContent = signed ? 'verified' : 'NOT VALID';
+  $('#signature').className = signed ? 'ok' : 'bad';
+  const seen = JSON.parse(localStorage.getItem('custos.console.head') ?? 'null') as TreeHead | null;
+  let consistent = true;
+  if (!seen) $('#consistency').textContent = 'first check in this browser';
+  else if (seen.treeSize > head.treeSize) consistent = false;
+  else {
+    const { proof } = await call<{ proof: string[] }>(`/v1/audit/proofs/consistency?from=${seen.treeSize}&to=${head.treeSize}`);
+    consistent = await verifyConsistency(seen.treeSize, head.treeSize, proof.map(fromHex), fromHex(seen.rootHash), fromHex(head.rootHash));
+    $('#consistency').textContent = consistent ? `consistent with the head of ${seen.treeSize.toLocaleString()} events seen ${new Date(seen.timestamp).toLocaleString()}` : 'INCONSISTENT: the log was rewritten';
+  }
+  if (!consistent && seen && seen.treeSize > head.treeSize) $('#consistency').textContent = 'INCONSISTENT: the log is shorter than this browser saw';
+  $('#consistency').className = consistent ? 'ok' : 'bad';
+  if (signed && consistent) localStorage.setItem('custos.console.head', JSON.stringify(head));
+}
+
+// --- wiring ---------------------------------------------------------------
+
+const guarded = <E>(handler: (event: E) => Promise<void>) => (event: E) => void handler(event).catch(problem);
+
+$('#sign-in-form').addEventListener(
+  'submit',
+  guarded(async (event: SubmitEvent) => {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    const session = await call<{ access_token: string }>('/v1/officers/session', { method: 'POST', body: JSON.stringify({ username: form.get('username'), password: form.get('password') }) });
+    sessionStorage.setItem('custos.console.token', session.access_token);
+    await enter();
+  }),
+);
+document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => b.addEventListener('click', () => show(b.dataset.view!)));
+$('#sign-out').addEventListener('click', signOut);
+$('#queue-form').addEventListener('submit', guarded(async (event: SubmitEvent) => (event.preventDefault(), loadQueue())));
+$('#decision-form').addEventListener('submit', guarded(decide));
+$('#audit-form').addEventListener('submit', guarded(async (event: SubmitEvent) => (event.preventDefault(), search(false))));
+$('#more').addEventListener('click', guarded(() => search(true)));
+$('#export-csv').addEventListener('click', guarded(exportCsv));
+$('#check').addEventListener('click', guarded(checkIntegrity));
+if (token()) void enter().catch(signOut);
+else show('sign-in');
