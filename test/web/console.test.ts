@@ -78,6 +78,10 @@ runs('the officer console in a browser', () => {
     await page.click('#audit-form button[type=submit]');
     await page.waitForSelector('#events tr');
     expect(await page.textContent('#events')).toContain('subjects.subject.correct');
+    // One event opens with its fields, its leaf hash recomputed and its inclusion proof checked in the browser.
+    await page.click('#events tr:has-text("subjects.subject.correct")');
+    await page.waitForSelector('#event-proof.ok, #event-proof.bad');
+    expect(await page.textContent('#event-proof')).toMatch(/^verified: leaf \d+ of the signed tree of/);
 
     await page.click('nav [data-view=integrity]');
     await page.waitForSelector('#signature.ok, #signature.bad');

@@ -1,4 +1,4 @@
-import { fromHex, verifyConsistency } from './merkle.ts';
+import { fromHex, leafHashOf, toHex, verifyConsistency, verifyInclusion, type LeafEvent } from './merkle.ts';
 
 /**
  * The officers' console. The session token lives in this tab's session
@@ -8,7 +8,7 @@ import { fromHex, verifyConsistency } from './merkle.ts';
  */
 type Me = { username: string; role: 'auditor' | 'privacy-agent' | 'admin' };
 type PrivacyRequest = { id: string; type: string; status: string; dueAt: string; overdue: boolean; decisionReason: string | null; correctionFields: string[]; steps: Array<{ step: string; at: string; actor: string; detail: string | null }> };
-type AuditEvent = { leafIndex: number | null; at: string; actor: { type: string; id: string | null }; action: string; decision: string; purpose: string | null; reasons: Array<{ code: string; detail?: string }> };
+type AuditEvent = LeafEvent & { leafHash: string | null };
 type TreeHead = { treeSize: number; rootHash: string; timestamp: number; signature: string };
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
@@ -103,10 +103,41 @@ async function search(append: boolean): Promise<void> {
   if (append && next) query.set('cursor', next);
   const page = await call<{ events: AuditEvent[]; nextCursor: string | null }>(`/v1/audit/events?${query}`);
   next = page.nextCursor;
-  const rows = page.events.map((e) => row([String(e.leafIndex ?? '…'), new Date(e.at).toLocaleString(), `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ''}`, e.action, e.decision, e.purpose ?? '', e.reasons.map((r) => r.code).join(', ')]));
+  const rows = page.events.map((e) => {
+    const tr = row([String(e.leafIndex ?? '…'), new Date(e.at).toLocaleString(), `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ''}`, e.action, e.decision, e.purpose ?? '', e.reasons.map((r) => r.code).join(', ')]);
+    tr.dataset.id = e.id;
+    tr.addEventListener('click', () => void openEvent(e).catch(problem));
+    return tr;
+  });
   if (append) $('#events').append(...rows);
   else $('#events').replaceChildren(...rows);
   $('#more').hidden = !next;
+}
+
+/**
+ * One event, proven in the browser: its leaf hash recomputed from its own
+ * fields, then its inclusion proof checked against the signed tree head.
+ */
+async function openEvent(e: AuditEvent): Promise<void> {
+  $('#event').hidden = false;
+  $('#event-fields').textContent = JSON.stringify(e, null, 2);
+  const verdict = $('#event-proof');
+  verdict.className = '';
+  verdict.textContent = 'checking…';
+  const fail = (why: string) => {
+    verdict.textContent = `not verified: ${why}`;
+    verdict.className = 'bad';
+  };
+  if (e.leafIndex === null) return fail('the event is not placed in the log yet; try again in a moment');
+  const leafHash = await leafHashOf(e);
+  if (toHex(leafHash) !== e.leafHash) return fail('its fields do not hash to the leaf the log holds');
+  const head = await call<TreeHead>('/v1/audit/tree-head');
+  if (!(await signatureHolds(head))) return fail("the tree head's signature does not hold");
+  if (e.leafIndex >= head.treeSize) return fail('the event is newer than the last signed tree head; try again in a moment');
+  const proof = await call<{ auditPath: string[] }>(`/v1/audit/proofs/inclusion?index=${e.leafIndex}&treeSize=${head.treeSize}`);
+  if (!(await verifyInclusion(e.leafIndex, head.treeSize, leafHash, proof.auditPath.map(fromHex), fromHex(head.rootHash)))) return fail('the inclusion proof does not lead to the signed root');
+  verdict.textContent = `verified: leaf ${e.leafIndex} of the signed tree of ${head.treeSize.toLocaleString()} events`;
+  verdict.className = 'ok';
 }
 
 async function exportCsv(): Promise<void> {
