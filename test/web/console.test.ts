@@ -74,6 +74,11 @@ runs('the officer console in a browser', () => {
     const page = await browser.newPage();
     await signIn(page, 'auditor');
     expect(await page.isVisible('nav [data-view=requests]')).toBe(false);
+    // The overview is the auditor's first view: the last 30 days from /v1/audit/stats.
+    await page.waitForSelector('#chart-contacts svg');
+    expect(await page.locator('#chart-reasons text').allTextContents()).toEqual(expect.arrayContaining(['frequency-cap', 'quiet-hours', 'do-not-call', 'no-consent', 'topic-opted-out']));
+    expect(await page.textContent('#totals')).toMatch(/; 1 requests opened\./);
+    await page.click('nav [data-view=audit]');
     await page.fill('#audit-form input[name=subject]', '+86 138 0013 8881');
     await page.click('#audit-form button[type=submit]');
     await page.waitForSelector('#events tr');

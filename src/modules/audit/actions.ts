@@ -31,6 +31,7 @@ export const auditActions = [
   'requests.optout.apply',
   'requests.queue.list',
   'requests.request.approve',
+  'requests.request.complete',
   'requests.request.expire',
   'requests.request.lock',
   'requests.request.read',

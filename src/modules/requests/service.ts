@@ -280,6 +280,8 @@ export function createRequestService(deps: RequestsDeps) {
       if (!(await store.updateRequest(tx, id, 'verified', { status: next, updatedAt: now, closedAt: closing ? now : null, ...(keepSealed ? {} : { sealedIdentifier: null }) }))) return;
       await store.appendSteps(tx, id, [...steps, { step: next, actorType: 'system', actorId: null, detail: null, at: now }]);
       if (type === 'opt-out') await appendAuditEvent(tx, ctxOf, { action: 'requests.optout.apply', decision: 'info', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
+      // Requests opened and closed are what compliance reports upward: every close is one event.
+      if (closing) await appendAuditEvent(tx, ctxOf, { action: 'requests.request.complete', decision: 'info', reasons: [{ code: type }] });
     });
   }
 
@@ -335,6 +337,7 @@ export function createRequestService(deps: RequestsDeps) {
       await store.appendSteps(tx, id, [{ step: input.decision === 'approve' ? 'approved' : 'rejected', actorType: ctx.actor.type, actorId: ctx.actor.id ?? null, detail: input.reason, at: now }, ...steps, ...(next === 'completed' ? [{ step: 'completed', actorType: 'system', actorId: null, detail: null, at: now }] : [])]);
       // The reason is the agent's own words, shown to the person; the trail keeps the decision only.
       await appendAuditEvent(tx, ctx, { action: `requests.request.${input.decision}`, decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: row.type }] });
+      if (next === 'completed') await appendAuditEvent(tx, ctx, { action: 'requests.request.complete', decision: 'info', reasons: [{ code: row.type }] });
       return true;
     });
     if (!done) throw new RequestStateConflict('another agent decided this request first', 'completed');

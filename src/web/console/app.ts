@@ -1,3 +1,4 @@
+import { bars, stackedColumns } from './charts.ts';
 import { fromHex, leafHashOf, toHex, verifyConsistency, verifyInclusion, type LeafEvent } from './merkle.ts';
 
 /**
@@ -36,7 +37,8 @@ const row = (cells: string[]) => {
 };
 
 function show(view: string): void {
-  for (const id of ['sign-in', 'requests', 'audit', 'integrity']) $(`#${id}`).hidden = id !== view;
+  for (const id of ['sign-in', 'overview', 'requests', 'audit', 'integrity']) $(`#${id}`).hidden = id !== view;
+  if (view === 'overview') void loadOverview().catch(problem);
   if (view === 'requests') void loadQueue().catch(problem);
   if (view === 'integrity') void checkIntegrity().catch(problem);
 }
@@ -55,6 +57,38 @@ async function enter(): Promise<void> {
   const allowed = [...document.querySelectorAll<HTMLButtonElement>('nav [data-view]')].filter((b) => b.dataset.roles!.split(' ').includes(me!.role));
   document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => (b.hidden = !allowed.includes(b)));
   show(allowed[0]!.dataset.view!);
+}
+
+// --- overview -------------------------------------------------------------
+
+type Stats = { buckets: Array<{ start: string; byAction: Record<string, Record<string, number>>; denyReasons: Record<string, number> }> };
+
+/** The last 30 days, per day: what a compliance officer reports upward. */
+async function loadOverview(): Promise<void> {
+  const stats = await call<Stats>('/v1/audit/stats?bucket=day');
+  const days: string[] = [];
+  for (let t = Date.now() - 29 * 86_400_000; days.length < 30; t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  const byDay = new Map(stats.buckets.map((b) => [b.start.slice(0, 10), b]));
+  const count = (day: string, action: string, decision: string) => byDay.get(day)?.byAction[action]?.[decision] ?? 0;
+  const closed = ['requests.request.complete', 'requests.request.reject', 'requests.request.lock', 'requests.request.expire'];
+  $('#chart-contacts').replaceChildren(
+    stackedColumns(days, [
+      { name: 'allowed', colour: '#2a9d8f', values: days.map((d) => count(d, 'contacts.authorize', 'allow')) },
+      { name: 'refused', colour: '#c0392b', values: days.map((d) => count(d, 'contacts.authorize', 'deny')) },
+    ]),
+  );
+  const reasons = new Map<string, number>();
+  for (const b of stats.buckets) for (const [reason, n] of Object.entries(b.denyReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
+  const named = ['frequency-cap', 'quiet-hours', 'do-not-call', 'no-consent', 'topic-opted-out', 'opted-out'];
+  $('#chart-reasons').replaceChildren(bars(named.map((name) => ({ name, value: reasons.get(name) ?? 0 }))));
+  $('#chart-requests').replaceChildren(
+    stackedColumns(days, [
+      { name: 'opened', colour: '#457b9d', values: days.map((d) => count(d, 'requests.request.submit', 'info')) },
+      { name: 'closed', colour: '#e9c46a', values: days.map((d) => closed.reduce((sum, a) => sum + count(d, a, 'info') + count(d, a, 'allow'), 0)) },
+    ]),
+  );
+  const total = (action: string, decision: string) => days.reduce((sum, d) => sum + count(d, action, decision), 0);
+  $('#totals').textContent = `Last 30 days: ${total('contacts.authorize', 'allow')} contacts allowed, ${total('contacts.authorize', 'deny')} refused; ${total('requests.request.submit', 'info')} requests opened.`;
 }
 
 // --- requests -------------------------------------------------------------
