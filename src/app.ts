@@ -13,6 +13,7 @@ import { consentRoutes } from './modules/consent/routes.ts';
 import { contactRoutes } from './modules/contacts/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { notifierRoutes } from './modules/notifier/routes.ts';
+import { peopleRoutes } from './modules/people/routes.ts';
 import { webRoutes } from './web/routes.ts';
 import { requestRoutes } from './modules/requests/routes.ts';
 import type { Runtime } from './runtime.ts';
@@ -55,6 +56,7 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(auditRoutes({ log: runtime.auditLog, search: runtime.auditSearch, env, registry })));
   app.use(guardedRouter(requestRoutes({ requests: runtime.requests, env, registry, ratePerMinute: config.requests.ratePerMinute, rateLimitStores })));
   app.use(guardedRouter(notifierRoutes({ notifier: runtime.notifier, env, registry })));
+  app.use(guardedRouter(peopleRoutes({ people: runtime.people, env, registry })));
   app.use(webRoutes());
   app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
   app.use(

@@ -18,6 +18,7 @@ import { createConsentService, type ConsentService } from './modules/consent/ser
 import { createContactService, type ContactService } from './modules/contacts/service.ts';
 import { createKeyRing } from './modules/key-ring/key-ring.ts';
 import { createNotifier, type Notifier } from './modules/notifier/service.ts';
+import { createPeopleService, type PeopleService } from './modules/people/service.ts';
 import { createRequestActions } from './modules/requests/apply.ts';
 import { createMaintenance, type Maintenance } from './modules/requests/maintenance.ts';
 import { runRetention, type RetentionReport } from './modules/requests/retention.ts';
@@ -47,6 +48,7 @@ export interface Runtime {
   auditSearch: AuditSearch;
   notifier: Notifier;
   requests: RequestService;
+  people: PeopleService;
   /** Retention by hand (`custos retention run`); serving processes also sweep periodically. */
   runRetention(ctx: RequestContext, options: { dryRun: boolean; now?: Date }): Promise<RetentionReport>;
   maintenance: Maintenance;
@@ -120,6 +122,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const notifier = createNotifier({ db, audit, logger, sealingKey: keys.requestSealingKey, webhookUrl: config.notifier.webhookUrl });
   const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.id, a.name])) };
   const requestActions = createRequestActions(actionDeps);
+  const people = createPeopleService({ policy: loaded.policy, audit, pseudonyms, subjects, consent, contacts, appNames: actionDeps.appNames });
   const requests = createRequestService({
     db,
     policy: loaded.policy,
@@ -153,6 +156,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     auditSearch,
     notifier,
     requests,
+    people,
     runRetention: retention,
     maintenance,
     metrics: createMetrics(),

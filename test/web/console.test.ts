@@ -22,7 +22,8 @@ runs('the officer console in a browser', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ AUDIT_TREE_HEAD_INTERVAL_MS: '0' });
     const crm = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support']));
-    await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone: '13800138881' }, attributes: { name: 'Wu Fang' } }).expect(201);
+    const written = await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone: '13800138881' }, attributes: { name: 'Wu Fang' } }).expect(201);
+    await request(gateway.app).put(`/v1/subjects/${written.body.ref}/consents/marketing`).set('Authorization', `Bearer ${crm}`).send({ source: 'web-form', noticeVersion: 'n1', topics: ['cat-food'] }).expect(200);
     for (const role of ['admin', 'privacy-agent', 'auditor'] as const) officers[role] = await createTestOfficer(gateway, role);
     const admin = await officerToken(gateway, officers.admin!.username, officers.admin!.password);
     const submitted = await request(gateway.app).post('/v1/privacy-requests').send({ type: 'correction', identifier: { phone: '13800138881' }, correction: { name: 'Wu Fang-Li' } });
@@ -98,5 +99,24 @@ runs('the officer console in a browser', () => {
     await page.click('#check');
     await page.waitForSelector('#consistency:has-text("consistent with")');
     expect(await page.getAttribute('#consistency', 'class')).toBe('ok');
+  }, 60_000);
+
+  it('lets a privacy agent look a person up by phone: consents with history, and the internal do-not-call entry added and removed', async () => {
+    const page = await browser.newPage();
+    await signIn(page, 'privacy-agent');
+    await page.click('nav [data-view=people]');
+    await page.fill('#people-form input[name=value]', '138-0013-8881');
+    await page.click('#people-form button[type=submit]');
+    await page.waitForSelector('#person:not([hidden])');
+    expect(await page.textContent('#consents')).toContain('cat-food');
+    expect(await page.textContent('#consent-history')).toContain('marketing grant (web-form)');
+    expect(await page.textContent('#dnc-status')).toBe('Not on any do-not-call list');
+    await page.click('#dnc-add');
+    await page.waitForSelector('#dnc-status:has-text("Listed: internal")');
+    await page.click('#dnc-remove');
+    await page.waitForSelector('#dnc-status:has-text("Not on any")');
+    // The page showed no value of the person's, and the looks are in the trail.
+    expect(await page.textContent('#people')).not.toContain('Wu Fang');
+    expect((await gateway.runtime.db.read.auditEvent.count({ where: { action: 'people.person.view' } })) >= 3).toBe(true);
   }, 60_000);
 });

@@ -26,6 +26,7 @@ export const auditActions = [
   'keys.rotation.complete',
   'keys.version.add',
   'notifier.outbox.read',
+  'people.person.view',
   'requests.code.send',
   'requests.export.read',
   'requests.optout.apply',

@@ -285,6 +285,11 @@ export function createContactService(deps: ContactServiceDeps) {
     suppressInTransaction,
     contactsOfSubject,
     listedSources: listingSources,
+    /** Do-not-call status of a normalized number: the lists in force and the internal entries (ids) an officer may remove. */
+    async doNotCallOf(phone: string): Promise<{ listed: boolean; sources: string[]; internalEntries: string[] }> {
+      const sources = await listingSources(phone);
+      return { listed: sources.length > 0, sources, internalEntries: await store.internalEntryIds(db, await pseudonyms.digestsOf('phone', phone)) };
+    },
     eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteReservations(tx, subjectId),
     lastReservationPerPurpose: (subjectIds: string[]) => store.lastReservationPerPurpose(db.read, subjectIds),
   };

@@ -203,3 +203,10 @@ export async function lastReservationPerPurpose(db: DbClient, subjectIds: string
   const rows = await db.contactReservation.groupBy({ by: ['subjectId', 'purpose'], where: { subjectId: { in: subjectIds } }, _max: { reservedAt: true } });
   return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.reservedAt! }));
 }
+
+/** Internal do-not-call entries for a number (any key version's digest): what an officer may remove. */
+export async function internalEntryIds(db: Database, digests: string[]): Promise<string[]> {
+  if (digests.length === 0) return [];
+  const rows = await db.readRaw<{ id: string }>(`SELECT id FROM dnc_entry WHERE source = ? AND import_id = ? AND digest IN (${placeholders(digests.length)}) ORDER BY created_at`, [INTERNAL_IMPORT, INTERNAL_IMPORT, ...digests]);
+  return rows.map((r) => r.id);
+}

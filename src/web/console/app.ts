@@ -37,7 +37,7 @@ const row = (cells: string[]) => {
 };
 
 function show(view: string): void {
-  for (const id of ['sign-in', 'overview', 'requests', 'audit', 'integrity']) $(`#${id}`).hidden = id !== view;
+  for (const id of ['sign-in', 'overview', 'requests', 'audit', 'people', 'integrity']) $(`#${id}`).hidden = id !== view;
   if (view === 'overview') void loadOverview().catch(problem);
   if (view === 'requests') void loadQueue().catch(problem);
   if (view === 'integrity') void checkIntegrity().catch(problem);
@@ -182,6 +182,39 @@ async function exportCsv(): Promise<void> {
   URL.revokeObjectURL(link.href);
 }
 
+// --- people ---------------------------------------------------------------
+
+type Consent = { purpose: string; status: string; channels: string[]; topics: string[]; withdrawnChannels: string[]; withdrawnTopics: string[] };
+type Person = {
+  subject: string;
+  consents: { purposes: Consent[]; history: Array<{ purpose: string; kind: string; at: string; source: string; channels: string[] | null; topics: string[] | null }> };
+  contacts: Array<{ at: string; app: string; channel: string; purpose: string; topic: string | null; outcome: string }>;
+  doNotCall: DoNotCall | null;
+};
+type DoNotCall = { listed: boolean; sources: string[]; internalEntries: string[] };
+let lookedUp: { kind: string; value: string } | undefined;
+
+async function lookUp(): Promise<void> {
+  const { kind, value } = lookedUp!;
+  const answer = await call<{ people: Person[]; doNotCall?: DoNotCall }>(`/v1/people?${new URLSearchParams({ [kind]: value })}`);
+  const person = answer.people[0];
+  $('#person-none').hidden = Boolean(person);
+  $('#person').hidden = !person;
+  if (person) {
+    $('#consents').replaceChildren(...person.consents.purposes.map((c) => row([c.purpose, c.status, c.channels.join(', '), c.topics.join(', '), [...c.withdrawnChannels, ...c.withdrawnTopics].join(', ')])));
+    $('#consent-history').replaceChildren(...person.consents.history.map((h) => Object.assign(document.createElement('li'), { textContent: `${new Date(h.at).toLocaleString()} — ${h.purpose} ${h.kind} (${h.source})${h.channels ? ` channels: ${h.channels.join(', ')}` : ''}${h.topics ? ` topics: ${h.topics.join(', ')}` : ''}` })));
+    $('#person-contacts').replaceChildren(...person.contacts.map((c) => row([new Date(c.at).toLocaleString(), c.app, c.channel, c.purpose, c.topic ?? '', c.outcome])));
+  }
+  const dnc = person?.doNotCall ?? answer.doNotCall ?? null;
+  $('#dnc').hidden = !dnc;
+  if (dnc) {
+    $('#dnc-status').textContent = dnc.listed ? `Listed: ${dnc.sources.join(', ')}` : 'Not on any do-not-call list';
+    $('#dnc-add').hidden = dnc.internalEntries.length > 0 || kind !== 'phone';
+    $('#dnc-remove').hidden = dnc.internalEntries.length === 0;
+    $('#dnc-remove').dataset.entry = dnc.internalEntries[0] ?? '';
+  }
+}
+
 // --- integrity ------------------------------------------------------------
 
 const base64url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
@@ -242,5 +275,28 @@ $('#audit-form').addEventListener('submit', guarded(async (event: SubmitEvent) =
 $('#more').addEventListener('click', guarded(() => search(true)));
 $('#export-csv').addEventListener('click', guarded(exportCsv));
 $('#check').addEventListener('click', guarded(checkIntegrity));
+$('#people-form').addEventListener(
+  'submit',
+  guarded(async (event: SubmitEvent) => {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    lookedUp = { kind: String(form.get('kind')), value: String(form.get('value')) };
+    await lookUp();
+  }),
+);
+$('#dnc-add').addEventListener(
+  'click',
+  guarded(async () => {
+    await call('/v1/dnc/entries', { method: 'POST', body: JSON.stringify({ phone: lookedUp!.value, note: 'added in the console' }) });
+    await lookUp();
+  }),
+);
+$('#dnc-remove').addEventListener(
+  'click',
+  guarded(async () => {
+    await call(`/v1/dnc/entries/${$('#dnc-remove').dataset.entry}`, { method: 'DELETE' });
+    await lookUp();
+  }),
+);
 if (token()) void enter().catch(signOut);
 else show('sign-in');
