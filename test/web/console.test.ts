@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import request from 'supertest';
+import { runTestSql } from '../support/sql.ts';
 import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -118,5 +119,19 @@ runs('the officer console in a browser', () => {
     // The page showed no value of the person's, and the looks are in the trail.
     expect(await page.textContent('#people')).not.toContain('Wu Fang');
     expect((await gateway.runtime.db.read.auditEvent.count({ where: { action: 'people.person.view' } })) >= 3).toBe(true);
+  }, 60_000);
+
+  it('says "not verified" for an event whose stored fields were changed after it was logged', async () => {
+    await runTestSql(gateway, 'allowTampering');
+    const target = await gateway.runtime.db.read.auditEvent.findFirstOrThrow({ where: { action: 'people.person.view', decision: 'allow' } });
+    await gateway.runtime.db.transaction((tx) => tx.auditEvent.update({ where: { no: target.no }, data: { purpose: 'marketing' } }));
+    const page = await browser.newPage();
+    await signIn(page, 'auditor');
+    await page.click('nav [data-view=audit]');
+    await page.fill('#audit-form input[name=action]', 'people.person.view');
+    await page.click('#audit-form button[type=submit]');
+    await page.click(`#events tr[data-id="${target.id}"]`);
+    await page.waitForSelector('#event-proof.ok, #event-proof.bad');
+    expect(await page.textContent('#event-proof')).toBe('not verified: its fields do not hash to the leaf the log holds');
   }, 60_000);
 });
