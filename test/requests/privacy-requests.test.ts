@@ -91,6 +91,8 @@ describe('customer privacy requests', () => {
 
     const done = await verified({ type: 'access', identifier: { phone: '+86 138 0013 8102' } });
     expect(done.status).toBe('completed');
+    // Closed: the request no longer keeps the identifier, even encrypted.
+    expect((await gateway.runtime.db.read.privacyRequest.findUniqueOrThrow({ where: { id: done.id } })).sealedIdentifier).toBeNull();
     const exported = await app().get(`/v1/privacy-requests/${done.id}/export`).set(bearer(done.token));
     expect(exported.status).toBe(200);
     expect(exported.headers['content-disposition']).toContain('attachment');

@@ -115,7 +115,7 @@ export function createRequestActions(deps: RequestActionDeps) {
       return erased;
     },
 
-    buildExport: (subjectIds: string[], identifier: { kind: string; value: string | null }) => buildExport(deps, subjectIds, identifier),
+    buildExport: (subjectIds: string[], identifier: { kind: string }) => buildExport(deps, subjectIds, identifier),
   };
 }
 

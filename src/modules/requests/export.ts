@@ -19,7 +19,7 @@ function actorName(actor: { type: string; id: string | null }, apps: Map<string,
  * listed but withheld: proving a phone number must not hand out an e-mail
  * address. A person Custos does not know gets the same shape, empty.
  */
-export async function buildExport(deps: RequestActionDeps, subjectIds: string[], identifier: { kind: string; value: string | null }) {
+export async function buildExport(deps: RequestActionDeps, subjectIds: string[], identifier: { kind: string }) {
   const { policy, subjects, consent, contacts, auditSearch } = deps;
   const apps = await deps.appNames();
   const shown = (field: string, value: AttributeValue | null) => (policy.fields[field]?.kind === 'identifier' && field !== identifier.kind ? null : value);
@@ -29,7 +29,8 @@ export async function buildExport(deps: RequestActionDeps, subjectIds: string[],
       .map(([purpose, p]) => ({ purpose, description: p.description ?? null, basis: p.basis, retention: p.retention ?? null }));
 
   const out = {
-    identifier,
+    /** The kind of identifier the person proved; its value is among the fields when Custos holds it. */
+    verifiedBy: identifier.kind,
     held: false,
     fields: [] as Array<{ field: string; kind: string; value: AttributeValue | null; withheld: string | null; heldFor: ReturnType<typeof heldFor>; updatedAt: string }>,
     timezone: null as string | null,

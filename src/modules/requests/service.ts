@@ -275,9 +275,8 @@ export function createRequestService(deps: RequestsDeps) {
     await db.transaction(async (tx) => {
       const now = new Date();
       const closing = next === 'completed';
-      // Access requests keep the identifier until the export is built; the rest have no more use for it.
-      const keepSealed = type === 'access' || !closing;
-      if (!(await store.updateRequest(tx, id, 'verified', { status: next, updatedAt: now, closedAt: closing ? now : null, ...(keepSealed ? {} : { sealedIdentifier: null }) }))) return;
+      // A closed request has no more use for the identifier (the export needs only the subjects it reached).
+      if (!(await store.updateRequest(tx, id, 'verified', { status: next, updatedAt: now, closedAt: closing ? now : null, ...(closing ? { sealedIdentifier: null } : {}) }))) return;
       await store.appendSteps(tx, id, [...steps, { step: next, actorType: 'system', actorId: null, detail: null, at: now }]);
       if (type === 'opt-out') await appendAuditEvent(tx, ctxOf, { action: 'requests.optout.apply', decision: 'info', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
       // Requests opened and closed are what compliance reports upward: every close is one event.
@@ -371,10 +370,9 @@ export function createRequestService(deps: RequestsDeps) {
     if (row.type !== 'access' || row.status !== 'completed') {
       throw new RequestStateConflict(row.type !== 'access' ? 'only an access request has an export' : `the export is ready once the request is verified; it is ${effectiveStatus(row, new Date())}`, effectiveStatus(row, new Date()));
     }
-    const sealed = openFor(row);
     const subjects = JSON.parse(row.subjects ?? '[]') as string[];
     const ctxOf = customer(ctx, id);
-    const body = await actions.buildExport(subjects, { kind: row.identifierKind, value: sealed?.identifier ?? null });
+    const body = await actions.buildExport(subjects, { kind: row.identifierKind });
     await audit.record(ctxOf, { action: 'requests.export.read', decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, fields: body.fields.map((f) => f.field), reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
     return { requestId: id, generatedAt: new Date().toISOString(), ...body };
   }
