@@ -11,6 +11,7 @@ import { policyRoutes } from './modules/policies/routes.ts';
 import { subjectRoutes } from './modules/subjects/routes.ts';
 import { consentRoutes } from './modules/consent/routes.ts';
 import { contactRoutes } from './modules/contacts/routes.ts';
+import { dncRoutes } from './modules/dnc/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { notifierRoutes } from './modules/notifier/routes.ts';
 import { peopleRoutes } from './modules/people/routes.ts';
@@ -53,6 +54,7 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(subjectRoutes({ subjects: runtime.subjects, env, registry })));
   app.use(guardedRouter(consentRoutes({ consent: runtime.consent, env, registry })));
   app.use(guardedRouter(contactRoutes({ contacts: runtime.contacts, env, registry })));
+  app.use(guardedRouter(dncRoutes({ doNotCall: runtime.doNotCall, env, registry })));
   app.use(guardedRouter(auditRoutes({ log: runtime.auditLog, search: runtime.auditSearch, env, registry })));
   app.use(guardedRouter(requestRoutes({ requests: runtime.requests, env, registry, ratePerMinute: config.requests.ratePerMinute, rateLimitStores })));
   app.use(guardedRouter(notifierRoutes({ notifier: runtime.notifier, env, registry })));

@@ -16,6 +16,7 @@ import { AUDIT_FILTER_NAMES, createAuditSearch, type AuditSearch } from './modul
 import { createTreeReader } from './modules/audit/tree-reader.ts';
 import { createConsentService, type ConsentService } from './modules/consent/service.ts';
 import { createContactService, type ContactService } from './modules/contacts/service.ts';
+import { createDoNotCall, type DoNotCall } from './modules/dnc/service.ts';
 import { createKeyRing } from './modules/key-ring/key-ring.ts';
 import { createNotifier, type Notifier } from './modules/notifier/service.ts';
 import { createPeopleService, type PeopleService } from './modules/people/service.ts';
@@ -42,6 +43,7 @@ export interface Runtime {
   subjects: SubjectService;
   consent: ConsentService;
   contacts: ContactService;
+  doNotCall: DoNotCall;
   pseudonyms: IdentifierPseudonyms;
   auditIntegrator: AuditIntegrator;
   auditLog: AuditLog;
@@ -117,12 +119,13 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   if (legacy > 0) logger.info('encrypted time zones stored before 0.2', { subjects: legacy });
   const integrating = config.audit.integrator && options.integrate !== false;
   if (integrating) auditIntegrator.start();
-  const contacts = createContactService({ db, policy: loaded.policy, audit, subjects, consent, pseudonyms, noteSealingKey: keys.noteSealingKey });
+  const doNotCall = createDoNotCall({ db, audit, pseudonyms, noteSealingKey: keys.noteSealingKey });
+  const contacts = createContactService({ db, policy: loaded.policy, audit, subjects, consent, doNotCall });
   const auditSearch = createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) });
   const notifier = createNotifier({ db, audit, logger, sealingKey: keys.requestSealingKey, webhookUrl: config.notifier.webhookUrl });
-  const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.id, a.name])) };
+  const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, doNotCall, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.id, a.name])) };
   const requestActions = createRequestActions(actionDeps);
-  const people = createPeopleService({ policy: loaded.policy, audit, pseudonyms, subjects, consent, contacts, appNames: actionDeps.appNames });
+  const people = createPeopleService({ policy: loaded.policy, audit, pseudonyms, subjects, consent, contacts, doNotCall, appNames: actionDeps.appNames });
   const requests = createRequestService({
     db,
     policy: loaded.policy,
@@ -150,6 +153,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     subjects,
     consent,
     contacts,
+    doNotCall,
     pseudonyms,
     auditIntegrator,
     auditLog: createAuditLog({ db, signingKey, origin: config.audit.origin, tree: createTreeReader(db) }),

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { importRegistry } from '../modules/contacts/dnc-import.ts';
+import { importRegistry } from '../modules/dnc/import.ts';
 import { CliError, cliContext, printJson, printLines, withRuntime } from './io.ts';
 import { progressReporter } from './progress.ts';
 

@@ -26,8 +26,6 @@ const scrubSchema = z
   .openapi('ContactScrubRequest');
 const scrubAnswerSchema = z.object({ allowed: z.array(z.string()), denied: z.array(z.object({ ref: z.string(), reasons: z.array(reasonSchema) })) }).openapi('ContactScrubAnswer');
 const outcomeSchema = z.strictObject({ status: z.enum(['sent', 'failed', 'not-sent']) });
-const dncEntrySchema = z.strictObject({ phone: z.string().min(1).max(64), note: z.string().max(500).optional() });
-const officerRoles = ['privacy-agent', 'admin'] as const;
 
 
 export function contactRoutes(deps: { contacts: ContactService; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
@@ -90,44 +88,5 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     },
   });
 
-  mountRoute(router, registry, env, {
-    method: 'post',
-    path: '/v1/dnc/entries',
-    summary: 'Add an internal do-not-call entry (stored as a pseudonym only)',
-    tags: ['do-not-call'],
-    access: { kind: 'officer', roles: officerRoles },
-    body: dncEntrySchema,
-    responses: { 201: { description: 'Added', schema: z.object({ id: z.string() }) }, 422: problem('Not a phone number') },
-    async handle({ body, ctx }) {
-      return { status: 201, body: await contacts.addSuppression(ctx, body) };
-    },
-  });
-
-  mountRoute(router, registry, env, {
-    method: 'delete',
-    path: '/v1/dnc/entries/{id}',
-    summary: 'Remove an internal do-not-call entry',
-    tags: ['do-not-call'],
-    access: { kind: 'officer', roles: officerRoles },
-    params: z.object({ id: z.string().max(100) }),
-    responses: { 204: { description: 'Removed' }, 404: problem('No such internal entry') },
-    async handle({ params, ctx }) {
-      await contacts.removeSuppression(ctx, params.id);
-      return { status: 204 };
-    },
-  });
-
-  mountRoute(router, registry, env, {
-    method: 'get',
-    path: '/v1/dnc/check',
-    summary: 'Is this number on any do-not-call list?',
-    tags: ['do-not-call'],
-    access: { kind: 'officer', roles: officerRoles },
-    query: z.strictObject({ phone: z.string().min(1).max(64) }),
-    responses: { 200: { description: 'Listed or not, with the lists', schema: z.object({ listed: z.boolean(), sources: z.array(z.string()) }) } },
-    async handle({ query, ctx }) {
-      return { body: await contacts.checkNumber(ctx, query.phone), headers: { 'Cache-Control': 'no-store' } };
-    },
-  });
   return router;
 }

@@ -1,7 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { seal } from '../../crypto/envelope.ts';
+import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../../shared/canonical-json.ts';
-import { Conflict, Forbidden, IdempotencyKeyReused, InvalidIdentifier, NotFound, PolicyViolation } from '../../shared/errors.ts';
+import { Conflict, Forbidden, IdempotencyKeyReused, NotFound, PolicyViolation } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database, Tx } from '../../storage/database.ts';
 import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
@@ -10,7 +9,7 @@ import type { AuditEventInput } from '../audit/schema.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { Policy } from '../policies/schema.ts';
-import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
+import type { DoNotCall } from '../dnc/service.ts';
 import type { SubjectService } from '../subjects/service.ts';
 import { capHorizon, doNotCallApplies, evaluateContact, type ContactFacts, type ContactRequest, type DenyReason } from './rules.ts';
 import * as store from './store.ts';
@@ -29,7 +28,6 @@ export const CHANNEL_IDENTIFIER: Record<string, string> = { call: 'phone', sms: 
 const TICKET_TTL_MS = 15 * 60 * 1000;
 // Refs decided (and audited, in one transaction) at a time by a scrub.
 const SCRUB_PART = 1000;
-const DNC_INTERNAL_SOURCE = store.INTERNAL_IMPORT;
 
 export interface ContactServiceDeps {
   db: Database;
@@ -37,13 +35,12 @@ export interface ContactServiceDeps {
   audit: AuditGroupCommit;
   subjects: SubjectService;
   consent: ConsentService;
-  pseudonyms: IdentifierPseudonyms;
-  /** Encrypts an officer's note on a do-not-call entry: it is free text, and may name the person. */
-  noteSealingKey: Buffer;
+  /** The do-not-call module answers which lists hold a number; contacts never reads its tables. */
+  doNotCall: DoNotCall;
 }
 
 export function createContactService(deps: ContactServiceDeps) {
-  const { db, policy, audit, subjects, consent, pseudonyms } = deps;
+  const { db, policy, audit, subjects, consent, doNotCall } = deps;
   // Authorizations share transactions; each subject's lock is taken before any decision in the group.
   const reservations = createTransactionGroups(db, { maxGroup: 200, lock: (tx, subjectId) => store.lockSubjectContacts(tx, db.kind, subjectId) });
 
@@ -56,15 +53,11 @@ export function createContactService(deps: ContactServiceDeps) {
     // The number is decrypted only when a do-not-call list could block this contact.
     const checkList = CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input);
     const details = await subjects.contactDetails(subjectId, checkList ? 'phone' : undefined);
-    const doNotCallSources = checkList && details?.value ? await listingSources(details.value) : [];
+    const doNotCallSources = checkList && details?.value ? await doNotCall.listingSources(details.value) : [];
     return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details?.timezone ?? null };
   }
 
-  /** The do-not-call sources that list a normalized phone number. */
-  async function listingSources(phone: string): Promise<string[]> {
-    const matches = await store.dncMatches(db, await pseudonyms.digestsOf('phone', phone));
-    return [...new Set([...matches.values()].flat())].sort();
-  }
+
 
   async function validateRequest(ctx: RequestContext, input: ContactRequest, action: string): Promise<void> {
     const problems: Array<{ field: string; reason: string }> = [];
@@ -150,7 +143,7 @@ export function createContactService(deps: ContactServiceDeps) {
       const details = await subjects.contactDetailsByRefs(caller.clientId, part, checkList ? 'phone' : undefined);
       const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
       const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
-      const dnc = checkList ? await store.dncMatches(db, [...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
+      const dnc = checkList ? await doNotCall.matches([...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
       const held = await store.reservationsSinceMany(db, subjectIds, input.channel, since, now);
 
       const events: AuditEventInput[] = [];
@@ -221,54 +214,6 @@ export function createContactService(deps: ContactServiceDeps) {
     return { ticket, status: stored };
   }
 
-  function normalizedPhone(raw: string): string {
-    const result = pseudonyms.normalize('phone', raw);
-    if ('problem' in result) throw new InvalidIdentifier([{ path: 'phone', message: result.problem }]);
-    return result.value;
-  }
-
-  async function addSuppression(ctx: RequestContext, input: { phone: string; note?: string }): Promise<{ id: string }> {
-    const key = await pseudonyms.currentDigest('phone', normalizedPhone(input.phone));
-    const id = `dnc_${randomUUID()}`;
-    await db.transaction(async (tx) => {
-      await store.ensureInternalSource(tx, new Date());
-      await store.insertDncEntry(tx, { id, source: DNC_INTERNAL_SOURCE, importId: store.INTERNAL_IMPORT, keyVersion: key.keyVersion, digest: key.digest, note: input.note === undefined ? null : seal(deps.noteSealingKey, Buffer.from(input.note, 'utf8'), `dnc/${id}`), createdAt: new Date() });
-      await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }] });
-    });
-    return { id };
-  }
-
-  async function removeSuppression(ctx: RequestContext, id: string): Promise<void> {
-    const removed = await db.transaction(async (tx) => {
-      const done = await store.deleteDncEntry(tx, id, DNC_INTERNAL_SOURCE);
-      if (done) await appendAuditEvent(tx, ctx, { action: 'dnc.entry.remove', decision: 'info', reasons: [{ code: 'entry', detail: id }] });
-      return done;
-    });
-    if (!removed) throw new NotFound('no internal suppression entry with this id');
-  }
-
-  async function checkNumber(ctx: RequestContext, phone: string): Promise<{ listed: boolean; sources: string[] }> {
-    const sources = await listingSources(normalizedPhone(phone));
-    await audit.record(ctx, { action: 'dnc.check', decision: 'info', reasons: [{ code: sources.length > 0 ? 'listed' : 'not-listed' }] });
-    return { listed: sources.length > 0, sources };
-  }
-
-  /**
-   * Puts a normalized number on the internal list inside the caller's
-   * transaction (a customer's opt-out, or an erasure that must keep an
-   * opted-out number suppressed); a number already listed internally is left as it is.
-   */
-  async function suppressInTransaction(tx: Tx, ctx: RequestContext, phone: string, reason: string): Promise<{ id: string; added: boolean }> {
-    const key = await pseudonyms.currentDigest('phone', phone);
-    const existing = await store.findInternalEntry(tx, key.digest);
-    if (existing) return { id: existing, added: false };
-    const id = `dnc_${randomUUID()}`;
-    await store.ensureInternalSource(tx, new Date());
-    await store.insertDncEntry(tx, { id, source: DNC_INTERNAL_SOURCE, importId: store.INTERNAL_IMPORT, keyVersion: key.keyVersion, digest: key.digest, note: null, createdAt: new Date() });
-    await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }, { code: reason }] });
-    return { id, added: true };
-  }
-
   /** The contacts made with a subject, as a person's access export shows them. */
   async function contactsOfSubject(subjectId: string) {
     return (await store.reservationsOf(db.read, subjectId)).map((r) => ({ appId: r.appId, channel: r.channel, purpose: r.purpose, topic: r.topic, at: r.reservedAt, revealed: r.revealedAt !== null, outcome: r.status }));
@@ -279,17 +224,7 @@ export function createContactService(deps: ContactServiceDeps) {
     scrub,
     reveal,
     outcome,
-    addSuppression,
-    removeSuppression,
-    checkNumber,
-    suppressInTransaction,
     contactsOfSubject,
-    listedSources: listingSources,
-    /** Do-not-call status of a normalized number: the lists in force and the internal entries (ids) an officer may remove. */
-    async doNotCallOf(phone: string): Promise<{ listed: boolean; sources: string[]; internalEntries: string[] }> {
-      const sources = await listingSources(phone);
-      return { listed: sources.length > 0, sources, internalEntries: await store.internalEntryIds(db, await pseudonyms.digestsOf('phone', phone)) };
-    },
     eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteReservations(tx, subjectId),
     lastReservationPerPurpose: (subjectIds: string[]) => store.lastReservationPerPurpose(db.read, subjectIds),
   };

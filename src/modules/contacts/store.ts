@@ -1,6 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
-import { tagOfDigest } from '../pseudonyms/derive.ts';
 
 export interface ReservationRow {
   ticket: string;
@@ -73,36 +72,6 @@ export async function saveIdempotent(tx: Tx, row: { appId: string; key: string; 
   await tx.contactIdempotency.create({ data: { appId: row.appId, key: row.key, requestHash: row.requestHash, response: row.response, createdAt: row.at } });
 }
 
-// Entries in force: internal and pre-0005 entries by digest, imported registry numbers by tag.
-const LISTED_ENTRIES = 'SELECT e.digest AS "digest", s.source AS "source" FROM dnc_entry e JOIN dnc_source s ON s.source = e.source AND s.import_id = e.import_id WHERE e.digest IN';
-const LISTED_NUMBERS = 'SELECT CAST(n.tag AS TEXT) AS "tag", s.source AS "source" FROM dnc_source s JOIN dnc_number n ON n.import_no = s.import_no WHERE n.tag IN';
-const LOOKUP_CHUNK = 5000;
-
-/**
- * Which of the digests (identifier pseudonyms, any key version) are on a list
- * in force, with the sources that list each: one lookup for a single number
- * (authorize, check) and for a campaign of 100,000 (scrub).
- */
-export async function dncMatches(db: Database, digests: string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  const add = (digest: string, source: string) => out.set(digest, [...(out.get(digest) ?? []), source]);
-  for (let i = 0; i < digests.length; i += LOOKUP_CHUNK) {
-    const chunk = digests.slice(i, i + LOOKUP_CHUNK);
-    const byTag = new Map<string, string[]>();
-    for (const digest of chunk) {
-      const tag = tagOfDigest(digest).toString();
-      byTag.set(tag, [...(byTag.get(tag) ?? []), digest]);
-    }
-    const [entries, numbers] = await Promise.all([
-      db.readRaw<{ digest: string; source: string }>(`${LISTED_ENTRIES} (${placeholders(chunk.length)})`, chunk),
-      db.readRaw<{ tag: string; source: string }>(`${LISTED_NUMBERS} (${placeholders(byTag.size)})`, [...byTag.keys()].map(BigInt)),
-    ]);
-    for (const e of entries) add(e.digest, e.source);
-    for (const n of numbers) for (const digest of byTag.get(n.tag) ?? []) add(digest, n.source);
-  }
-  return out;
-}
-
 /** Slots held on a channel since `since`, for many subjects: subject → purposes of the held slots, oldest first. */
 export async function reservationsSinceMany(db: Database, subjectIds: string[], channel: string, since: Date, now: Date): Promise<Map<string, Array<{ purpose: string; reservedAt: Date }>>> {
   const out = new Map<string, Array<{ purpose: string; reservedAt: Date }>>();
@@ -121,72 +90,6 @@ export async function reservationsSinceMany(db: Database, subjectIds: string[], 
   return out;
 }
 
-export const INTERNAL_IMPORT = 'internal';
-
-/** Internal entries live in one never-replaced "import" of the internal source. */
-export async function ensureInternalSource(tx: Tx, at: Date): Promise<void> {
-  await tx.dncSource.upsert({ where: { source: INTERNAL_IMPORT }, create: { source: INTERNAL_IMPORT, importId: INTERNAL_IMPORT, entries: 0, importedAt: at }, update: {} });
-}
-
-export async function insertDncEntry(tx: Tx, row: { id: string; source: string; importId: string; keyVersion: number; digest: string; note: string | null; createdAt: Date }): Promise<void> {
-  await tx.dncEntry.create({ data: row });
-}
-
-/** Records the start of an import run; its number keys its rows in dnc_number. */
-export async function startImport(tx: Tx, run: { importId: string; source: string; keyVersion: number; startedAt: Date }): Promise<number> {
-  return (await tx.dncImport.create({ data: run })).importNo;
-}
-
-/**
- * Adds tags to an import; returns how many were new (a tag already in the
- * import is a duplicate line). Sorted tags append to the import's key range,
- * and the whole list travels as one JSON parameter, unpacked by the database.
- */
-export async function insertDncNumbers(tx: Tx, engine: Database['kind'], importNo: number, tags: BigInt64Array): Promise<number> {
-  const json = `[${tags.join(',')}]`;
-  return engine === 'sqlite'
-    ? execute(tx, 'INSERT OR IGNORE INTO dnc_number (import_no, tag) SELECT ?, value FROM json_each(?)', [importNo, json])
-    : execute(tx, 'INSERT INTO dnc_number (import_no, tag) SELECT ?::integer, t::bigint FROM jsonb_array_elements_text(?::jsonb) AS t ON CONFLICT DO NOTHING', [importNo, json]);
-}
-
-/** Puts an import in force for its source; returns the import it replaced. */
-export async function activateImport(tx: Tx, run: { source: string; importId: string; importNo: number; entries: number; at: Date }): Promise<string | undefined> {
-  const { source, importId, importNo, entries, at } = run;
-  const previous = await tx.dncSource.findUnique({ where: { source } });
-  await tx.dncSource.upsert({ where: { source }, create: { source, importId, importNo, entries, importedAt: at }, update: { importId, importNo, entries, importedAt: at } });
-  return previous?.importId;
-}
-
-/** Runs of a source that are not in force: replaced, or left by an import that died. */
-export async function inactiveImports(db: DbClient, source: string, keepImportNo: number): Promise<number[]> {
-  return (await db.dncImport.findMany({ where: { source, importNo: { not: keepImportNo } }, select: { importNo: true } })).map((r) => r.importNo);
-}
-
-/** Deletes the lowest `limit` numbers of an import (all that are left when fewer remain); returns how many went. */
-export async function deleteImportNumbers(tx: Tx, importNo: number, limit: number): Promise<number> {
-  // A key range, not an IN list: five times faster on ten million rows.
-  return execute(
-    tx,
-    'DELETE FROM dnc_number WHERE import_no = ? AND tag <= COALESCE((SELECT tag FROM dnc_number WHERE import_no = ? ORDER BY tag LIMIT 1 OFFSET ?), 9223372036854775807)',
-    [importNo, importNo, limit - 1],
-  );
-}
-
-/** Forgets an emptied run, and the pre-0005 entries of the source's replaced imports. */
-export async function forgetImport(tx: Tx, importNo: number, source: string, keepImportId: string): Promise<void> {
-  await tx.dncImport.delete({ where: { importNo } });
-  await execute(tx, 'DELETE FROM dnc_entry WHERE source = ? AND import_id <> ?', [source, keepImportId]);
-}
-
-export async function deleteDncEntry(tx: Tx, id: string, source: string): Promise<boolean> {
-  const { count } = await tx.dncEntry.deleteMany({ where: { id, source } });
-  return count === 1;
-}
-
-export async function findInternalEntry(tx: Tx, digest: string): Promise<string | undefined> {
-  return (await tx.dncEntry.findFirst({ where: { source: INTERNAL_IMPORT, importId: INTERNAL_IMPORT, digest }, select: { id: true } }))?.id;
-}
-
 /** The contacts made with a subject (access exports), oldest first. */
 export async function reservationsOf(db: DbClient, subjectId: string): Promise<ReservationRow[]> {
   return db.contactReservation.findMany({ where: { subjectId }, orderBy: { reservedAt: 'asc' } });
@@ -202,11 +105,4 @@ export async function lastReservationPerPurpose(db: DbClient, subjectIds: string
   if (subjectIds.length === 0) return [];
   const rows = await db.contactReservation.groupBy({ by: ['subjectId', 'purpose'], where: { subjectId: { in: subjectIds } }, _max: { reservedAt: true } });
   return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.reservedAt! }));
-}
-
-/** Internal do-not-call entries for a number (any key version's digest): what an officer may remove. */
-export async function internalEntryIds(db: Database, digests: string[]): Promise<string[]> {
-  if (digests.length === 0) return [];
-  const rows = await db.readRaw<{ id: string }>(`SELECT id FROM dnc_entry WHERE source = ? AND import_id = ? AND digest IN (${placeholders(digests.length)}) ORDER BY created_at`, [INTERNAL_IMPORT, INTERNAL_IMPORT, ...digests]);
-  return rows.map((r) => r.id);
 }

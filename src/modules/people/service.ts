@@ -3,6 +3,7 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { ContactService } from '../contacts/service.ts';
+import type { DoNotCall } from '../dnc/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { SubjectService } from '../subjects/service.ts';
@@ -14,6 +15,7 @@ export interface PeopleDeps {
   subjects: SubjectService;
   consent: ConsentService;
   contacts: ContactService;
+  doNotCall: DoNotCall;
   appNames: () => Promise<Map<string, string>>;
 }
 
@@ -25,7 +27,7 @@ export interface PeopleDeps {
  * look is audited, once per subject found.
  */
 export function createPeopleService(deps: PeopleDeps) {
-  const { policy, pseudonyms, subjects, consent, contacts } = deps;
+  const { policy, pseudonyms, subjects, consent, contacts, doNotCall } = deps;
 
   async function personView(ctx: RequestContext, query: Record<string, string>) {
     const named = Object.entries(query).filter(([field]) => policy.fields[field]?.kind === 'identifier');
@@ -44,12 +46,12 @@ export function createPeopleService(deps: PeopleDeps) {
         subject,
         consents: { purposes: record.purposes, history: record.history },
         contacts: made.slice(-50).reverse().map((c) => ({ ...c, at: c.at.toISOString(), app: apps.get(c.appId) ?? c.appId })),
-        doNotCall: phone ? await contacts.doNotCallOf(phone) : null,
+        doNotCall: phone ? await doNotCall.statusOf(phone) : null,
       });
       await deps.audit.record(ctx, { action: 'people.person.view', decision: 'allow', subject, reasons: [{ code: 'by', detail: field }] });
     }
     if (found.length === 0) await deps.audit.record(ctx, { action: 'people.person.view', decision: 'info', reasons: [{ code: 'no-match' }, { code: 'by', detail: field }] });
-    return { people, doNotCall: field === 'phone' && found.length === 0 ? await contacts.doNotCallOf(normalized.value) : undefined };
+    return { people, doNotCall: field === 'phone' && found.length === 0 ? await doNotCall.statusOf(normalized.value) : undefined };
   }
 
   return { personView };

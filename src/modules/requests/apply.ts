@@ -4,6 +4,7 @@ import type { AuditSearch } from '../audit/search.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { ContactService } from '../contacts/service.ts';
+import type { DoNotCall } from '../dnc/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { AttributeValue } from '../subjects/schema.ts';
 import type { SubjectService } from '../subjects/service.ts';
@@ -16,6 +17,7 @@ export interface RequestActionDeps {
   subjects: SubjectService;
   consent: ConsentService;
   contacts: ContactService;
+  doNotCall: DoNotCall;
   auditSearch: AuditSearch;
   /** App names by client id (the auth module), for people reading their export. */
   appNames: () => Promise<Map<string, string>>;
@@ -26,7 +28,7 @@ export interface RequestActionDeps {
  * operations: the requests module never touches another module's tables.
  */
 export function createRequestActions(deps: RequestActionDeps) {
-  const { db, policy, subjects, consent, contacts } = deps;
+  const { db, policy, subjects, consent, contacts, doNotCall } = deps;
   const consentPurposes = Object.entries(policy.purposes).filter(([, p]) => p.basis === 'consent').map(([name]) => name);
   const salePurposes = Object.entries(policy.purposes).filter(([, p]) => p.sale && p.basis === 'consent').map(([name]) => name);
 
@@ -79,7 +81,7 @@ export function createRequestActions(deps: RequestActionDeps) {
       const phones = coversDoNotCall(scope) ? await phonesOf(subjectIds, identifier) : [];
       if (phones.length > 0) {
         await db.transaction(async (tx) => {
-          for (const phone of phones) await contacts.suppressInTransaction(tx, ctx, phone, 'privacy-request');
+          for (const phone of phones) await doNotCall.suppressInTransaction(tx, ctx, phone, 'privacy-request');
         });
       }
       return { withdrawn, doNotCall: phones.length > 0 };
@@ -103,7 +105,7 @@ export function createRequestActions(deps: RequestActionDeps) {
         const optedOut = (await consent.recordOf(id)).withdrawals > 0;
         const phones = optedOut ? await phonesOf([id], { kind: 'phone' }) : [];
         const done = await db.transaction(async (tx) => {
-          for (const phone of phones) await contacts.suppressInTransaction(tx, ctx, phone, 'erasure-keeps-opt-out');
+          for (const phone of phones) await doNotCall.suppressInTransaction(tx, ctx, phone, 'erasure-keeps-opt-out');
           await consent.eraseSubjectRows(tx, id);
           await contacts.eraseSubjectRows(tx, id);
           const existed = await subjects.eraseSubjectRows(tx, id);

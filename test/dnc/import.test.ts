@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { importRegistry } from '../../src/modules/contacts/dnc-import.ts';
+import { importRegistry } from '../../src/modules/dnc/import.ts';
 import { createTestOfficer, officerToken, startTestGateway, systemContext, type TestGateway } from '../support/gateway.ts';
 import { runCustos } from '../support/processes.ts';
 

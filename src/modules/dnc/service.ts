@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { seal } from '../../crypto/envelope.ts';
+import { InvalidIdentifier, NotFound } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Database, Tx } from '../../storage/database.ts';
+import type { AuditGroupCommit } from '../audit/group-commit.ts';
+import { appendAuditEvent } from '../audit/service.ts';
+import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
+import * as store from './store.ts';
+
+export interface DoNotCallDeps {
+  db: Database;
+  audit: AuditGroupCommit;
+  pseudonyms: IdentifierPseudonyms;
+  /** Encrypts an officer's note on an entry: it is free text, and may name the person. */
+  noteSealingKey: Buffer;
+}
+
+/**
+ * Do-not-call lists: national registries imported as pseudonym tags
+ * (import.ts), the organisation's internal entries, and the one question
+ * every other module asks: which lists hold this number? Numbers are stored
+ * only as pseudonyms.
+ */
+export function createDoNotCall(deps: DoNotCallDeps) {
+  const { db, audit, pseudonyms } = deps;
+
+  function normalizedPhone(raw: string): string {
+    const result = pseudonyms.normalize('phone', raw);
+    if ('problem' in result) throw new InvalidIdentifier([{ path: 'phone', message: result.problem }]);
+    return result.value;
+  }
+
+  /** The lists in force that hold a normalized phone number. */
+  async function listingSources(phone: string): Promise<string[]> {
+    const matches = await store.dncMatches(db, await pseudonyms.digestsOf('phone', phone));
+    return [...new Set([...matches.values()].flat())].sort();
+  }
+
+  async function insertInternal(tx: Tx, digest: { keyVersion: number; digest: string }, note: string | undefined): Promise<string> {
+    const id = `dnc_${randomUUID()}`;
+    await store.ensureInternalSource(tx, new Date());
+    await store.insertDncEntry(tx, {
+      id,
+      source: store.INTERNAL_IMPORT,
+      importId: store.INTERNAL_IMPORT,
+      keyVersion: digest.keyVersion,
+      digest: digest.digest,
+      note: note === undefined ? null : seal(deps.noteSealingKey, Buffer.from(note, 'utf8'), `dnc/${id}`),
+      createdAt: new Date(),
+    });
+    return id;
+  }
+
+  return {
+    listingSources,
+    /** Which of many digests (a campaign's numbers) are listed, and where: the scrub's one lookup. */
+    matches: (digests: string[]) => store.dncMatches(db, digests),
+
+    async addEntry(ctx: RequestContext, input: { phone: string; note?: string }): Promise<{ id: string }> {
+      const key = await pseudonyms.currentDigest('phone', normalizedPhone(input.phone));
+      const id = await db.transaction(async (tx) => {
+        const added = await insertInternal(tx, key, input.note);
+        await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: added }] });
+        return added;
+      });
+      return { id };
+    },
+
+    async removeEntry(ctx: RequestContext, id: string): Promise<void> {
+      const removed = await db.transaction(async (tx) => {
+        const done = await store.deleteDncEntry(tx, id, store.INTERNAL_IMPORT);
+        if (done) await appendAuditEvent(tx, ctx, { action: 'dnc.entry.remove', decision: 'info', reasons: [{ code: 'entry', detail: id }] });
+        return done;
+      });
+      if (!removed) throw new NotFound('no internal suppression entry with this id');
+    },
+
+    async checkNumber(ctx: RequestContext, phone: string): Promise<{ listed: boolean; sources: string[] }> {
+      const sources = await listingSources(normalizedPhone(phone));
+      await audit.record(ctx, { action: 'dnc.check', decision: 'info', reasons: [{ code: sources.length > 0 ? 'listed' : 'not-listed' }] });
+      return { listed: sources.length > 0, sources };
+    },
+
+    /**
+     * Puts a normalized number on the internal list inside the caller's
+     * transaction (a customer's opt-out, or an erasure that must keep an
+     * opted-out number suppressed); a number already listed internally is left as it is.
+     */
+    async suppressInTransaction(tx: Tx, ctx: RequestContext, phone: string, reason: string): Promise<{ id: string; added: boolean }> {
+      const key = await pseudonyms.currentDigest('phone', phone);
+      const existing = await store.findInternalEntry(tx, key.digest);
+      if (existing) return { id: existing, added: false };
+      const id = await insertInternal(tx, key, undefined);
+      await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }, { code: reason }] });
+      return { id, added: true };
+    },
+
+    /** Do-not-call status of a normalized number: the lists in force and the internal entries (ids) an officer may remove. */
+    async statusOf(phone: string): Promise<{ listed: boolean; sources: string[]; internalEntries: string[] }> {
+      const sources = await listingSources(phone);
+      return { listed: sources.length > 0, sources, internalEntries: await store.internalEntryIds(db, await pseudonyms.digestsOf('phone', phone)) };
+    },
+  };
+}
+
+export type DoNotCall = ReturnType<typeof createDoNotCall>;
