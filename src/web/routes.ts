@@ -38,6 +38,12 @@ function mountPage(router: Router, name: string): void {
 
 export function webRoutes(): Router {
   const router = Router();
+  // What every page shares: typography, header, forms and buttons.
+  const base = fs.readFileSync(path.join(PAGES, 'base.css'), 'utf8');
+  router.get('/web/base.css', (req: Request, res) => {
+    req.custos!.route = '/web/base.css';
+    res.set('Cache-Control', 'no-cache').type('text/css').send(base);
+  });
   mountPage(router, 'privacy');
   mountPage(router, 'console');
   return router;

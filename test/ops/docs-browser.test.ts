@@ -1,15 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { BROWSER_ARGS, CHROMIUM, withBrowser } from '../support/browser.ts';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-
-/** Debian's chromium (CI installs it, see .ci/run); CHROMIUM_PATH for another browser binary. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = fs.existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`no browser at ${CHROMIUM}: CI installs Debian's chromium (.ci/run); set CHROMIUM_PATH otherwise`);
-const runs = available ? describe : describe.skip;
 
 /** An address of this machine that is not loopback: what a colleague's browser would use. */
 function outwardAddress(): string | undefined {
@@ -18,7 +12,7 @@ function outwardAddress(): string | undefined {
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 }
 
-runs('/docs in a real browser', () => {
+withBrowser('/docs in a real browser', () => {
   let gateway: TestGateway;
   let server: http.Server;
   let browser: Browser;
@@ -26,7 +20,7 @@ runs('/docs in a real browser', () => {
     gateway = await startTestGateway();
     server = http.createServer(gateway.app).listen(0, '0.0.0.0');
     await new Promise((resolve) => server.once('listening', resolve));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

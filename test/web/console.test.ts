@@ -1,18 +1,14 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BROWSER_ARGS, CHROMIUM, withBrowser } from '../support/browser.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import request from 'supertest';
 import { runTestSql } from '../support/sql.ts';
 import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = fs.existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`no browser at ${CHROMIUM}: CI installs Debian's chromium (.ci/run); set CHROMIUM_PATH otherwise`);
-const runs = available ? describe : describe.skip;
 
 /** The officers' console at /console, driven in a real browser. */
-runs('the officer console in a browser', () => {
+withBrowser('the officer console in a browser', () => {
   let gateway: TestGateway;
   let server: http.Server;
   let browser: Browser;
@@ -35,7 +31,7 @@ runs('the officer console in a browser', () => {
     server = http.createServer(gateway.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

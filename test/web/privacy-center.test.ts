@@ -1,17 +1,14 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BROWSER_ARGS, CHROMIUM, withBrowser } from '../support/browser.ts';
 import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
 import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = fs.existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`no browser at ${CHROMIUM}: CI installs Debian's chromium (.ci/run); set CHROMIUM_PATH otherwise`);
-const runs = available ? describe : describe.skip;
 
 /** The customer privacy center at /privacy, driven in a real browser as a person would use it. */
-runs('the privacy center in a browser', () => {
+withBrowser('the privacy center in a browser', () => {
   let gateway: TestGateway;
   let server: http.Server;
   let browser: Browser;
@@ -26,7 +23,7 @@ runs('the privacy center in a browser', () => {
     server = http.createServer(gateway.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
