@@ -30,6 +30,7 @@ import { loadPolicy } from './modules/policies/load.ts';
 import { createSubjectService, type SubjectService } from './modules/subjects/service.ts';
 import type { LoadedPolicy } from './modules/policies/schema.ts';
 import { openDatabase, type Database } from './storage/database.ts';
+import { upgradeOnce } from './storage/data-upgrades.ts';
 import { migrate, MigrationError } from './storage/migrate.ts';
 
 /** Everything a running Custos holds, wired once; the HTTP app and the CLI both use it. */
@@ -113,9 +114,9 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     logger,
     settings: { enabled: config.audit.integrator, headIntervalMs: config.audit.headIntervalMs, headEveryEvents: config.audit.headEveryEvents, pollMs: config.audit.sweepMs, batchSize: 5000 },
   });
-  const folded = await consent.foldLegacyLedgers();
+  const folded = await upgradeOnce(db, 'consent-state-0011', () => consent.foldLegacyLedgers());
   if (folded > 0) logger.info('kept consent state computed for ledgers written before 0.2', { ledgers: folded });
-  const legacy = await subjects.sealLegacyTimezones();
+  const legacy = await upgradeOnce(db, 'sealed-timezones', () => subjects.sealLegacyTimezones());
   if (legacy > 0) logger.info('encrypted time zones stored before 0.2', { subjects: legacy });
   const integrating = config.audit.integrator && options.integrate !== false;
   if (integrating) auditIntegrator.start();

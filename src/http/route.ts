@@ -73,11 +73,15 @@ function parsePart<S extends Schema | undefined>(schema: S, value: unknown, pref
   return result.data as Infer<S>;
 }
 
+/** The Bearer credential of a request (RFC 6750), or undefined when there is none or it is malformed. */
+export function bearerOf(req: Request): string | undefined {
+  return /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(req.get('authorization') ?? '')?.[1];
+}
+
 function bearerToken(req: Request): string {
-  const header = req.get('authorization');
-  const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
-  if (!match) throw new Unauthenticated('send "Authorization: Bearer <token>"', header ? 'invalid_token' : 'invalid_request');
-  return match[1]!;
+  const token = bearerOf(req);
+  if (!token) throw new Unauthenticated('send "Authorization: Bearer <token>"', req.get('authorization') ? 'invalid_token' : 'invalid_request');
+  return token;
 }
 
 function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>): RouteConfig {

@@ -65,12 +65,18 @@ function isSqliteError(error: unknown): boolean {
   return name === 'SqliteError' && typeof code === 'string' && code.startsWith('SQLITE_');
 }
 
-/** A duplicate key, whichever path raised it: a Prisma model call (P2002), a raw statement through Prisma (P2010), or SQLite natively. */
+/**
+ * A duplicate key, whichever path raised it: a Prisma model call (P2002), a
+ * raw statement through Prisma (P2010), or SQLite natively; also when wrapped
+ * as the cause of another error (db.transaction turns it into a 503's cause).
+ */
 export function isUniqueViolation(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
-  if (code === 'P2002' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
-  return code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation';
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, meta } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+    if (code === 'P2002' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+    if (code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation') return true;
+  }
+  return false;
 }
 
 function asUnavailable(error: unknown): unknown {

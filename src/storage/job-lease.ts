@@ -16,7 +16,7 @@ export async function takeLease(db: Database, name: string, holder: string, forM
     await db.transaction((tx) => tx.jobLease.create({ data: { name, holder, until } }));
     return true;
   } catch (error) {
-    if ([error, (error as { cause?: unknown }).cause, ((error as { cause?: { cause?: unknown } }).cause)?.cause].some(isUniqueViolation)) return false;
+    if (isUniqueViolation(error)) return false;
     throw error;
   }
 }

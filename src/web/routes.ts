@@ -19,6 +19,14 @@ function bundle(entry: string): string {
 
 const scripts = new Map<string, string>();
 
+/** One fixed asset, named in logs and metrics by its own route. */
+function serve(router: Router, route: string, type: string, body: string): void {
+  router.get(route, (req: Request, res) => {
+    req.custos!.route = route;
+    res.set('Cache-Control', 'no-cache').type(type).send(body);
+  });
+}
+
 /** One page: its HTML at /<name>, its stylesheet and its script module beside it. */
 function mountPage(router: Router, name: string): void {
   const dir = path.join(PAGES, name);
@@ -26,24 +34,15 @@ function mountPage(router: Router, name: string): void {
   const style = fs.readFileSync(path.join(dir, 'style.css'), 'utf8');
   if (!scripts.has(name)) scripts.set(name, bundle(path.join(dir, 'app.ts')));
   const script = scripts.get(name)!;
-  const serve = (route: string, type: string, body: string) =>
-    router.get(route, (req: Request, res) => {
-      req.custos!.route = route;
-      res.set('Cache-Control', 'no-cache').type(type).send(body);
-    });
-  serve(`/${name}`, 'html', page);
-  serve(`/${name}/app.js`, 'application/javascript', script);
-  serve(`/${name}/style.css`, 'text/css', style);
+  serve(router, `/${name}`, 'html', page);
+  serve(router, `/${name}/app.js`, 'application/javascript', script);
+  serve(router, `/${name}/style.css`, 'text/css', style);
 }
 
 export function webRoutes(): Router {
   const router = Router();
   // What every page shares: typography, header, forms and buttons.
-  const base = fs.readFileSync(path.join(PAGES, 'base.css'), 'utf8');
-  router.get('/web/base.css', (req: Request, res) => {
-    req.custos!.route = '/web/base.css';
-    res.set('Cache-Control', 'no-cache').type('text/css').send(base);
-  });
+  serve(router, '/web/base.css', 'text/css', fs.readFileSync(path.join(PAGES, 'base.css'), 'utf8'));
   mountPage(router, 'privacy');
   mountPage(router, 'console');
   return router;

@@ -1,8 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { BROWSER_ARGS, CHROMIUM, withBrowser } from '../support/browser.ts';
-import { chromium, type Browser } from 'playwright-core';
+import { appInBrowser, withBrowser } from '../support/browser.ts';
+import type { Browser } from 'playwright-core';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** An address of this machine that is not loopback: what a colleague's browser would use. */
@@ -14,24 +12,22 @@ function outwardAddress(): string | undefined {
 
 withBrowser('/docs in a real browser', () => {
   let gateway: TestGateway;
-  let server: http.Server;
+  let pages: Awaited<ReturnType<typeof appInBrowser>> | undefined;
   let browser: Browser;
   beforeAll(async () => {
     gateway = await startTestGateway();
-    server = http.createServer(gateway.app).listen(0, '0.0.0.0');
-    await new Promise((resolve) => server.once('listening', resolve));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+    pages = await appInBrowser(gateway.app, '0.0.0.0');
+    browser = pages.browser;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server.close(resolve));
+    await pages?.close();
     await gateway.close();
   });
 
   it('renders the API documentation over plain HTTP from a non-loopback address, every asset served by Custos under its CSP', async () => {
     const address = outwardAddress();
     expect(address).toBeDefined();
-    const origin = `http://${address}:${(server.address() as AddressInfo).port}`;
+    const origin = `http://${address}:${pages!.port}`;
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('console', (message) => {

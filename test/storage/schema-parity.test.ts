@@ -62,6 +62,7 @@ describe(`schema parity on ${databaseKind}`, () => {
     const message = { id: 'msg_parity', requestId: 'prq_parity', channel: 'sms', sealed: 's', status: 'failed', attempts: 7, nextAttemptAt: at, expiresAt: at, lastError: 'HTTP 503', createdAt: at, deliveredAt: at };
     const lease = { name: 'parity', holder: 'replica', until: at };
     const limit = { key: 'parity-key', hits: 7, resetAt: at };
+    const upgrade = { name: 'parity-upgrade', doneAt: at };
     const consentState = { subjectId: 'sub_x', purpose: 'marketing', state: '{"status":"active"}' };
     const consentEvent = { id: 'ce_parity', subjectId: 'sub_x', seq: 1, purpose: 'marketing', kind: 'grant', channels: '["sms"]', topics: null, recipients: null, source: 's', noticeVersion: 'n', expiresAt: at, gpc: false, receiptId: 'r', receipt: 'jws', actorId: 'a', requestId: 'q', at };
     await gateway.runtime.auditIntegrator.stop();
@@ -78,6 +79,7 @@ describe(`schema parity on ${databaseKind}`, () => {
       await tx.notifierMessage.create({ data: message });
       await tx.jobLease.create({ data: lease });
       await tx.rateLimit.create({ data: limit });
+      await tx.dataUpgrade.create({ data: upgrade });
       await tx.consentState.create({ data: consentState });
       await tx.consentEvent.create({ data: consentEvent });
     });
@@ -86,6 +88,7 @@ describe(`schema parity on ${databaseKind}`, () => {
     expect(await db.read.notifierMessage.findUniqueOrThrow({ where: { id: message.id } })).toEqual(message);
     expect(await db.read.jobLease.findUniqueOrThrow({ where: { name: 'parity' } })).toEqual(lease);
     expect(await db.read.rateLimit.findUniqueOrThrow({ where: { key: 'parity-key' } })).toEqual(limit);
+    expect(await db.read.dataUpgrade.findUniqueOrThrow({ where: { name: 'parity-upgrade' } })).toEqual(upgrade);
     expect(await db.read.consentState.findFirstOrThrow({ where: { subjectId: 'sub_x' } })).toEqual(consentState);
     expect(await db.read.consentEvent.findUniqueOrThrow({ where: { id: consentEvent.id } })).toEqual(consentEvent);
     expect(await db.read.app.findUniqueOrThrow({ where: { id: app.id } })).toEqual(app);

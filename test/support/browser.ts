@@ -1,4 +1,8 @@
+import type { Express } from 'express';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
 
 /**
  * The browser the page tests drive: Debian's chromium (CI installs it, see
@@ -11,3 +15,18 @@ if (!available && process.env.CI) throw new Error(`no browser at ${CHROMIUM}: CI
 
 export const withBrowser: jest.Describe = available ? describe : describe.skip;
 export const BROWSER_ARGS = ['--no-sandbox'];
+
+/** An app listening on a real socket (on `host`, port 0) with a browser to drive it; `close` ends both. */
+export async function appInBrowser(app: Express, host = '127.0.0.1') {
+  const server = http.createServer(app).listen(0, host);
+  await new Promise((resolve) => server.once('listening', resolve));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  return {
+    port: (server.address() as AddressInfo).port,
+    browser,
+    async close(): Promise<void> {
+      await browser.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -1,7 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { BROWSER_ARGS, CHROMIUM, withBrowser } from '../support/browser.ts';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { appInBrowser, withBrowser } from '../support/browser.ts';
+import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { runTestSql } from '../support/sql.ts';
 import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -10,7 +8,7 @@ import { appToken, createTestApp, createTestOfficer, officerToken, startTestGate
 /** The officers' console at /console, driven in a real browser. */
 withBrowser('the officer console in a browser', () => {
   let gateway: TestGateway;
-  let server: http.Server;
+  let pages: Awaited<ReturnType<typeof appInBrowser>> | undefined;
   let browser: Browser;
   let origin: string;
   const officers: Record<string, { username: string; password: string }> = {};
@@ -28,14 +26,12 @@ withBrowser('the officer console in a browser', () => {
     const outbox = await request(gateway.app).get('/v1/notifier/outbox').query({ requestId: correctionId }).set('Authorization', `Bearer ${admin}`);
     await request(gateway.app).post(`/v1/privacy-requests/${correctionId}/verify`).send({ code: /(\d{6})/.exec(outbox.body.messages[0].text)![1] }).expect(200);
     await gateway.runtime.auditIntegrator.flush();
-    server = http.createServer(gateway.app).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+    pages = await appInBrowser(gateway.app);
+    browser = pages.browser;
+    origin = `http://127.0.0.1:${pages.port}`;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server.close(resolve));
+    await pages?.close();
     await gateway.close();
   });
 

@@ -1,8 +1,6 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { BROWSER_ARGS, CHROMIUM, withBrowser } from '../support/browser.ts';
-import { chromium, type Browser } from 'playwright-core';
+import { appInBrowser, withBrowser } from '../support/browser.ts';
+import type { Browser } from 'playwright-core';
 import request from 'supertest';
 import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
@@ -10,7 +8,7 @@ import { appToken, createTestApp, createTestOfficer, officerToken, startTestGate
 /** The customer privacy center at /privacy, driven in a real browser as a person would use it. */
 withBrowser('the privacy center in a browser', () => {
   let gateway: TestGateway;
-  let server: http.Server;
+  let pages: Awaited<ReturnType<typeof appInBrowser>> | undefined;
   let browser: Browser;
   let origin: string;
   let admin: string;
@@ -20,14 +18,12 @@ withBrowser('the privacy center in a browser', () => {
     await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone: '13800138771', email: 'privacy.center@example.com' }, attributes: { name: 'Zhou Min' } }).expect(201);
     const officer = await createTestOfficer(gateway, 'admin');
     admin = await officerToken(gateway, officer.username, officer.password);
-    server = http.createServer(gateway.app).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+    pages = await appInBrowser(gateway.app);
+    browser = pages.browser;
+    origin = `http://127.0.0.1:${pages.port}`;
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server.close(resolve));
+    await pages?.close();
     await gateway.close();
   });
 

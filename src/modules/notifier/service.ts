@@ -1,6 +1,6 @@
 import { open, seal } from '../../crypto/envelope.ts';
 import type { Logger } from '../../logger.ts';
-import { ValidationError } from '../../shared/errors.ts';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../../shared/keyset-cursor.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
@@ -47,19 +47,9 @@ export interface NotifierDeps {
 }
 
 const LEASE_MS = 30_000;
+const MESSAGE_ID = /^msg_[0-9a-f-]{36}$/;
 const WEBHOOK_TIMEOUT_MS = 5_000;
 const MAX_BACKOFF_MS = 60_000;
-
-function encodeCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
-  return { createdAt, id };
-}
 
 /**
  * How Custos reaches a person (verification codes). Every message is first
@@ -100,7 +90,7 @@ export function createNotifier(deps: NotifierDeps) {
   }
 
   async function outbox(ctx: RequestContext, options: { requestId?: string; cursor?: string; limit: number }): Promise<{ messages: OutboxMessage[]; next: string | null }> {
-    const rows = await store.listMessages(db.read, { requestId: options.requestId, before: options.cursor ? decodeCursor(options.cursor) : undefined }, options.limit);
+    const rows = await store.listMessages(db.read, { requestId: options.requestId, before: options.cursor ? decodeKeysetCursor(options.cursor, MESSAGE_ID) : undefined }, options.limit);
     const messages = rows.map((row) => ({
       id: row.id,
       requestId: row.requestId,
@@ -115,7 +105,7 @@ export function createNotifier(deps: NotifierDeps) {
     }));
     await deps.audit.record(ctx, { action: 'notifier.outbox.read', decision: 'allow', reasons: [{ code: 'messages', detail: String(messages.length) }] });
     const last = rows.at(-1);
-    return { messages, next: last && rows.length === options.limit ? encodeCursor(last) : null };
+    return { messages, next: last && rows.length === options.limit ? encodeKeysetCursor(last.createdAt, last.id) : null };
   }
 
   async function deliver(row: store.MessageRow): Promise<void> {

@@ -24,11 +24,11 @@ export async function insertMessage(tx: Tx, r: MessageRow): Promise<void> {
 }
 
 /** Newest first; `before` is the creation time and id of the last message of the previous page. */
-export async function listMessages(db: DbClient, filter: { requestId?: string; before?: { createdAt: Date; id: string } }, limit: number): Promise<MessageRow[]> {
+export async function listMessages(db: DbClient, filter: { requestId?: string; before?: { at: Date; id: string } }, limit: number): Promise<MessageRow[]> {
   const rows = await db.notifierMessage.findMany({
     where: {
       ...(filter.requestId ? { requestId: filter.requestId } : {}),
-      ...(filter.before ? { OR: [{ createdAt: { lt: filter.before.createdAt } }, { createdAt: filter.before.createdAt, id: { lt: filter.before.id } }] } : {}),
+      ...(filter.before ? { OR: [{ createdAt: { lt: filter.before.at } }, { createdAt: filter.before.at, id: { lt: filter.before.id } }] } : {}),
     },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit,

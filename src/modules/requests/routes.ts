@@ -3,7 +3,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { problemResponse as problem } from '../../http/openapi.ts';
 import { addressRateLimit, type RateLimitStores } from '../../http/rate-limit.ts';
-import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { bearerOf, mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { Unauthenticated } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { decisionSchema, queueQuerySchema, requestViewSchema, submissionSchema, submittedSchema, verifySchema } from './schema.ts';
@@ -14,14 +14,8 @@ const idParams = z.object({ id: z.string().max(100) });
 const agentRoles = ['privacy-agent', 'admin'] as const;
 const noStore = { 'Cache-Control': 'no-store' };
 
-/** The bearer credential, if any: a request's status token or an officer's token. */
-function bearer(req: Request): string | undefined {
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(req.get('authorization') ?? '');
-  return match?.[1];
-}
-
 function statusToken(req: Request): string {
-  const token = bearer(req);
+  const token = bearerOf(req);
   if (!token || !STATUS_TOKEN.test(token)) throw new Unauthenticated('send the status token of this request as "Authorization: Bearer <statusToken>"');
   return token;
 }
@@ -66,7 +60,7 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
       422: problem('Wrong code; attemptsLeft says how many tries remain'),
     },
     async handle({ params, body, ctx, req }) {
-      const token = bearer(req);
+      const token = bearerOf(req);
       return { body: await requests.verify(ctx, params.id, body.code, token), headers: noStore };
     },
   });
@@ -80,7 +74,7 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
     params: idParams,
     responses: { 200: { description: 'The request', schema: requestViewSchema }, 401: problem('No status token or officer token'), 404: problem('No such request for this status token') },
     async handle({ params, ctx, req }) {
-      const token = bearer(req);
+      const token = bearerOf(req);
       if (token && STATUS_TOKEN.test(token)) return { body: await requests.view(ctx, params.id, { token, audited: true }), headers: noStore };
       if (!token) throw new Unauthenticated('send the status token as "Authorization: Bearer <statusToken>", or an officer token', 'invalid_request');
       const principal = await env.authenticate(token);

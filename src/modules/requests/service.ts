@@ -1,5 +1,6 @@
 import { open, seal } from '../../crypto/envelope.ts';
 import { Conflict, CustosError, InvalidIdentifier, NotFound, PolicyViolation, TooManyRequests, ValidationError, type FieldProblem } from '../../shared/errors.ts';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../../shared/keyset-cursor.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
@@ -215,11 +216,8 @@ export function createRequestService(deps: RequestsDeps) {
       const attempts = row.codeAttempts + 1;
       const locked = attempts >= CODE_MAX_ATTEMPTS;
       const moved = await db.transaction(async (tx) => {
-        const changed = await tx.privacyRequest.updateMany({
-          where: { id, status: 'pending-verification', codeAttempts: row.codeAttempts },
-          data: locked ? { codeAttempts: attempts, status: 'locked', codeHash: null, sealedIdentifier: null, updatedAt: now, closedAt: now } : { codeAttempts: attempts, updatedAt: now },
-        });
-        if (changed.count !== 1) return false;
+        const data = locked ? { codeAttempts: attempts, status: 'locked', codeHash: null, sealedIdentifier: null, updatedAt: now, closedAt: now } : { codeAttempts: attempts, updatedAt: now };
+        if (!(await store.updateRequest(tx, id, { status: 'pending-verification', codeAttempts: row.codeAttempts }, data))) return false;
         await store.appendSteps(tx, id, [{ step: locked ? 'locked' : 'code-failed', actorType: 'customer', actorId: null, detail: `attempt ${attempts} of ${CODE_MAX_ATTEMPTS}`, at: now }]);
         await appendAuditEvent(tx, ctxOf, { action: 'requests.request.verify', decision: 'deny', reasons: [{ code: 'wrong-code', detail: String(attempts) }] });
         if (locked) await appendAuditEvent(tx, ctxOf, { action: 'requests.request.lock', decision: 'info', reasons: [{ code: 'too-many-attempts' }] });
@@ -343,26 +341,15 @@ export function createRequestService(deps: RequestsDeps) {
     return toView((await store.findRequest(db.read, id))!);
   }
 
-  function encodeCursor(row: { dueAt: Date; id: string }): string {
-    return Buffer.from(`${row.dueAt.toISOString()}|${row.id}`).toString('base64url');
-  }
-
-  function decodeCursor(cursor: string): { dueAt: Date; id: string } {
-    const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-    const dueAt = new Date(at ?? '');
-    if (!id || !REQUEST_ID.test(id) || Number.isNaN(dueAt.getTime())) throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
-    return { dueAt, id };
-  }
-
   async function queue(ctx: RequestContext, query: QueueQuery): Promise<{ requests: RequestView[]; next: string | null }> {
     const limit = query.limit ?? 50;
     const now = new Date();
     const openStatuses = ['pending-verification', 'verified', 'pending-approval'];
-    const rows = await store.queuePage(db.read, { status: query.status, type: query.type, overdueAt: query.overdue === 'true' ? now : undefined, openStatuses, after: query.cursor ? decodeCursor(query.cursor) : undefined }, limit);
+    const rows = await store.queuePage(db.read, { status: query.status, type: query.type, overdueAt: query.overdue === 'true' ? now : undefined, openStatuses, after: query.cursor ? decodeKeysetCursor(query.cursor, REQUEST_ID) : undefined }, limit);
     const requests = await Promise.all(rows.map(toView));
     await audit.record(ctx, { action: 'requests.queue.list', decision: 'allow', reasons: [{ code: 'requests', detail: String(requests.length) }] });
     const last = rows.at(-1);
-    return { requests, next: last && rows.length === limit ? encodeCursor(last) : null };
+    return { requests, next: last && rows.length === limit ? encodeKeysetCursor(last.dueAt, last.id) : null };
   }
 
   async function exportFor(ctx: RequestContext, id: string, token: string) {
@@ -388,8 +375,8 @@ export function createRequestService(deps: RequestsDeps) {
       await expire(ctx, row);
       expired += 1;
     }
-    const stuck = await db.read.privacyRequest.findMany({ where: { status: 'verified', updatedAt: { lt: new Date(now.getTime() - 60_000) } }, select: { id: true }, take: 100 });
-    for (const { id } of stuck) await advance(ctx, id);
+    const stuck = await store.stuckVerified(db.read, new Date(now.getTime() - 60_000), 100);
+    for (const id of stuck) await advance(ctx, id);
     return { expired, advanced: stuck.length };
   }
 

@@ -53,8 +53,8 @@ export async function findRequest(db: DbClient | Tx, id: string): Promise<Reques
  * Moves a request on only from the status the caller read (optimistic
  * concurrency): two verifications or two decisions racing cannot both apply.
  */
-export async function updateRequest(tx: Tx, id: string, fromStatus: string, data: Partial<Omit<RequestRow, 'id'>>): Promise<boolean> {
-  const { count } = await tx.privacyRequest.updateMany({ where: { id, status: fromStatus }, data });
+export async function updateRequest(tx: Tx, id: string, from: string | { status: string; codeAttempts: number }, data: Partial<Omit<RequestRow, 'id'>>): Promise<boolean> {
+  const { count } = await tx.privacyRequest.updateMany({ where: { id, ...(typeof from === 'string' ? { status: from } : from) }, data });
   return count === 1;
 }
 
@@ -75,19 +75,24 @@ export async function stepsOf(db: DbClient, requestId: string): Promise<StepRow[
 }
 
 /** The officers' queue: by due date, then id; `after` is the last row of the previous page. */
-export async function queuePage(db: DbClient, filter: { status?: string; type?: string; overdueAt?: Date; openStatuses: string[]; after?: { dueAt: Date; id: string } }, limit: number): Promise<RequestRow[]> {
+export async function queuePage(db: DbClient, filter: { status?: string; type?: string; overdueAt?: Date; openStatuses: string[]; after?: { at: Date; id: string } }, limit: number): Promise<RequestRow[]> {
   return db.privacyRequest.findMany({
     where: {
       AND: [
         filter.status ? { status: filter.status } : {},
         filter.type ? { type: filter.type } : {},
         filter.overdueAt ? { dueAt: { lt: filter.overdueAt }, status: { in: filter.openStatuses } } : {},
-        filter.after ? { OR: [{ dueAt: { gt: filter.after.dueAt } }, { dueAt: filter.after.dueAt, id: { gt: filter.after.id } }] } : {},
+        filter.after ? { OR: [{ dueAt: { gt: filter.after.at } }, { dueAt: filter.after.at, id: { gt: filter.after.id } }] } : {},
       ],
     },
     orderBy: [{ dueAt: 'asc' }, { id: 'asc' }],
     take: limit,
   });
+}
+
+/** Requests left verified but not carried on (a crash between the two steps): the sweep resumes them. */
+export async function stuckVerified(db: DbClient, before: Date, limit: number): Promise<string[]> {
+  return (await db.privacyRequest.findMany({ where: { status: 'verified', updatedAt: { lt: before } }, select: { id: true }, take: limit })).map((r) => r.id);
 }
 
 /** Requests whose code ran out before anyone entered it (the sweep closes them). */

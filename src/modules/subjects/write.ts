@@ -45,7 +45,7 @@ export async function retryOnceOnDuplicate<T>(attempt: () => Promise<T>): Promis
   try {
     return await attempt();
   } catch (error) {
-    if (!isUniqueViolation(error) && !isUniqueViolation((error as { cause?: unknown }).cause)) throw error;
+    if (!isUniqueViolation(error)) throw error;
     return attempt();
   }
 }
