@@ -5,6 +5,7 @@ import { DatabaseRateLimitStore } from './storage/rate-limit-store.ts';
 import { requestObservability } from './http/observability.ts';
 import { notFoundHandler, problemHandler, verifyJsonBody, wellFormedUrl } from './http/problem.ts';
 import { guardedRouter, type RouteEnvironment } from './http/route.ts';
+import { adminRoutes } from './modules/auth/admin-routes.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { opsRoutes } from './modules/ops/routes.ts';
 import { policyRoutes } from './modules/policies/routes.ts';
@@ -59,6 +60,7 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(requestRoutes({ requests: runtime.requests, env, registry, ratePerMinute: config.requests.ratePerMinute, rateLimitStores })));
   app.use(guardedRouter(notifierRoutes({ notifier: runtime.notifier, env, registry })));
   app.use(guardedRouter(peopleRoutes({ people: runtime.people, env, registry })));
+  app.use(guardedRouter(adminRoutes({ auth, env, registry })));
   app.use(webRoutes());
   app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
   app.use(

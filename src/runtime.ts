@@ -124,7 +124,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const contacts = createContactService({ db, policy: loaded.policy, audit, subjects, consent, doNotCall });
   const auditSearch = createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) });
   const notifier = createNotifier({ db, audit, logger, sealingKey: keys.requestSealingKey, webhookUrl: config.notifier.webhookUrl });
-  const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, doNotCall, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.id, a.name])) };
+  const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, doNotCall, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.clientId, a.name])) };
   const requestActions = createRequestActions(actionDeps);
   const people = createPeopleService({ policy: loaded.policy, audit, pseudonyms, subjects, consent, contacts, doNotCall, appNames: actionDeps.appNames });
   const requests = createRequestService({

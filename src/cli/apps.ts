@@ -21,14 +21,7 @@ export async function createAppCommand(options: { name: string; purposes: string
 
 export async function listAppsCommand(options: { json?: boolean }): Promise<void> {
   await withRuntime(async (runtime) => {
-    const apps = (await runtime.auth.listApps()).map((a) => ({
-      clientId: a.id,
-      name: a.name,
-      purposes: a.purposes,
-      reveal: a.reveal,
-      createdAt: a.createdAt.toISOString(),
-      removedAt: a.removedAt?.toISOString() ?? null,
-    }));
+    const apps = await runtime.auth.listApps();
     if (options.json) return printJson(apps);
     if (apps.length === 0) return printLines('No apps yet. Create one with: custos apps create --name NAME --purposes a,b');
     printLines(...apps.map((a) => `${a.clientId}  ${a.name}  [${a.purposes.join(', ')}]${a.removedAt ? `  removed ${a.removedAt}` : ''}`));

@@ -7,7 +7,7 @@ import { importDncCommand } from './dnc.ts';
 import { describeCliFailure } from './io.ts';
 import { rotateKeysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
-import { createOfficerCommand } from './officers.ts';
+import { createOfficerCommand, listOfficersCommand, removeOfficerCommand } from './officers.ts';
 import { checkPolicyCommand } from './policy.ts';
 import { retentionRunCommand } from './retention.ts';
 import { serveCommand } from './serve.ts';
@@ -44,9 +44,8 @@ apps
 apps.command('list').description('list apps').option('--json', 'print as JSON').action(listAppsCommand);
 apps.command('remove').argument('<clientId>').description('remove an app; its tokens stop working at once').option('--json', 'print as JSON').action(removeAppCommand);
 
-program
-  .command('officers')
-  .description('compliance officers')
+const officers = program.command('officers').description('compliance officers');
+officers
   .command('create')
   .description('create an officer who signs in with a password')
   .requiredOption('--username <username>', 'sign-in name')
@@ -54,6 +53,8 @@ program
   .option('--password-stdin', 'read the password from standard input (otherwise one is generated and printed once)')
   .option('--json', 'print the officer as JSON')
   .action(createOfficerCommand);
+officers.command('list').description('list officers').option('--json', 'print as JSON').action(listOfficersCommand);
+officers.command('remove').argument('<id>').description('remove an officer; their sessions stop working at once').option('--json', 'print as JSON').action(removeOfficerCommand);
 
 program
   .command('audit')

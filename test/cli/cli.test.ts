@@ -37,13 +37,18 @@ describe('custos CLI', () => {
     expect(result.stderr).toContain('purposes: unknown purpose "surveillance"');
   });
 
-  it('officers create reads the password from stdin', async () => {
+  it('officers create reads the password from stdin; list shows the officer; remove disables them once', async () => {
     const result = await runCustos(['officers', 'create', '--username', 'dana', '--role', 'privacy-agent', '--password-stdin', '--json'], { env, input: 'correct horse battery staple\n' });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ id: expect.stringMatching(/^off_/), username: 'dana', role: 'privacy-agent' });
     const dup = await runCustos(['officers', 'create', '--username', 'dana', '--role', 'admin', '--password-stdin'], { env, input: 'another long password' });
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain('already exists');
+    const listed = await runCustos(['officers', 'list', '--json'], { env });
+    const dana = JSON.parse(listed.stdout).find((o: { username: string }) => o.username === 'dana');
+    expect(dana).toEqual({ id: expect.stringMatching(/^off_/), username: 'dana', role: 'privacy-agent', createdAt: expect.any(String), removedAt: null });
+    expect((await runCustos(['officers', 'remove', dana.id], { env })).stdout).toContain(`Removed ${dana.id}`);
+    expect((await runCustos(['officers', 'remove', dana.id], { env })).code).toBe(1);
   });
 
   it('officers create refuses an unknown role', async () => {
@@ -55,7 +60,7 @@ describe('custos CLI', () => {
   it('audit verify confirms the trail the commands above wrote', async () => {
     const result = await runCustos(['audit', 'verify', '--json'], { env });
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, checked: 2 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, checked: 3 }); // app create, officer create, officer remove
   });
 });
 

@@ -28,7 +28,7 @@ describe('kept consent state', () => {
   );
 
   it('always equals the fold of the ledger', async () => {
-    const caller = { clientId: (await gateway.runtime.auth.listApps())[0]!.id, purposes: ['marketing', 'support'] };
+    const caller = { clientId: (await gateway.runtime.auth.listApps())[0]!.clientId, purposes: ['marketing', 'support'] };
     const definition = gateway.runtime.loaded.policy.purposes.marketing!;
     let person = 0;
     await fc.assert(

@@ -237,7 +237,7 @@ describe('customer privacy requests', () => {
     expect(decided.body.status).toBe('completed');
     const read = await app().get(`/v1/subjects/${ref}`).query({ purpose: 'support' }).set(bearer(crm));
     expect(read.body.attributes.name).toBe('Li Wei-Min');
-    const history = await gateway.runtime.subjects.heldData((await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.auth.listApps())[0]!.id, ref))!);
+    const history = await gateway.runtime.subjects.heldData((await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.auth.listApps())[0]!.clientId, ref))!);
     expect(history!.history.filter((h) => h.field === 'email').map((h) => h.value)).toEqual(['fix.me@example.com', 'fixed@example.com']);
     expect((await auditEvents(gateway, 'subjects.subject.correct')).at(-1)).toMatchObject({ fields: ['email', 'name'] });
     expect((await app().post(`/v1/privacy-requests/${done.id}/decision`).set(bearer(agent)).send({ decision: 'approve', reason: 'again' })).status).toBe(409);

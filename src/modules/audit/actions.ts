@@ -9,6 +9,7 @@ export const auditActions = [
   'auth.app.create',
   'auth.app.remove',
   'auth.officer.create',
+  'auth.officer.remove',
   'auth.officer.sign-in',
   'auth.token.issue',
   'auth.token.refuse',

@@ -40,3 +40,33 @@ export type Principal =
   | { kind: 'officer'; id: string; username: string | null; role: OfficerRole; via: 'password' | 'oidc' };
 
 export const listSchema = z.array(z.string());
+
+/** An app as admins see it: never its secret (only its hash is kept, and not shown). */
+export const appViewSchema = z.object({
+  clientId: z.string(),
+  name: z.string(),
+  purposes: z.array(z.string()),
+  reveal: z.array(z.string()),
+  createdAt: z.iso.datetime(),
+  removedAt: z.iso.datetime().nullable(),
+});
+export const createdAppSchema = appViewSchema.omit({ createdAt: true, removedAt: true }).extend({ clientSecret: z.string().describe('shown only in this answer') });
+export const createAppRequestSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  purposes: z.array(z.string().max(100)).min(1).max(50),
+  reveal: z.array(z.string().max(100)).max(20).default([]),
+});
+
+export const officerViewSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  role: officerRoleSchema,
+  createdAt: z.iso.datetime(),
+  removedAt: z.iso.datetime().nullable(),
+});
+export const createdOfficerSchema = officerViewSchema.pick({ id: true, username: true, role: true }).extend({ password: z.string().optional().describe('only when Custos generated it; shown only in this answer') });
+export const createOfficerRequestSchema = z.strictObject({
+  username: z.string().max(200),
+  role: officerRoleSchema,
+  password: z.string().max(1024).optional().describe('omit to have one generated and returned once'),
+});

@@ -34,6 +34,14 @@ export interface CreatedApp {
   reveal: string[];
 }
 
+export interface CreatedOfficer {
+  id: string;
+  username: string;
+  role: OfficerRole;
+  /** Only when Custos generated it; shown once. */
+  password?: string;
+}
+
 const CLIENT_ID_PATTERN = /^app_[a-z0-9]{20}$/;
 
 function newClientId(): string {
@@ -128,7 +136,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       }).finally(() => apps.delete(clientId));
     },
 
-    listApps: () => store.listApps(db.read),
+    listApps: async () => (await store.listApps(db.read)).map(store.appView),
 
     /** RFC 6749 section 4.4 client credentials grant. Every answer, issued or refused, is audited. */
     async issueClientToken(ctx: RequestContext, request: { grantType?: string; clientId?: string; clientSecret?: string; scope?: string }) {
@@ -160,22 +168,40 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: settings.accessTokenTtlSeconds, scope: scope.join(' ') };
     },
 
-    async createOfficer(ctx: RequestContext, input: { username: string; role: OfficerRole; password: string }): Promise<{ id: string; username: string; role: OfficerRole }> {
+    /** Without a password, one is generated and returned once (Custos keeps only its hash). */
+    async createOfficer(ctx: RequestContext, input: { username: string; role: OfficerRole; password?: string }): Promise<CreatedOfficer> {
+      const password = input.password ?? randomBytes(18).toString('base64url');
       const problems = [
         ...(usernameSchema.safeParse(input.username).error?.issues.map((i) => ({ path: 'username', message: i.message })) ?? []),
         ...(officerRoleSchema.safeParse(input.role).error?.issues.map((i) => ({ path: 'role', message: i.message })) ?? []),
-        ...(passwordSchema.safeParse(input.password).error?.issues.map((i) => ({ path: 'password', message: i.message })) ?? []),
+        ...(passwordSchema.safeParse(password).error?.issues.map((i) => ({ path: 'password', message: i.message })) ?? []),
       ];
       if (problems.length > 0) throw new ValidationError(problems);
       const id = `off_${randomBytes(10).toString('hex')}`;
-      const passwordHash = await hashSecret(input.password);
+      const passwordHash = await hashSecret(password);
       await db.transaction(async (tx) => {
         if (!(await store.insertOfficer(tx, { id, username: input.username, role: input.role, passwordHash, createdAt: new Date(), disabledAt: null }))) {
           throw new Conflict(`an officer named ${input.username} already exists`);
         }
         await appendAuditEvent(tx, ctx, { action: 'auth.officer.create', decision: 'info', reasons: [{ code: 'role', detail: `${id} ${input.role}` }] });
       });
-      return { id, username: input.username, role: input.role };
+      return { id, username: input.username, role: input.role, ...(input.password === undefined ? { password } : {}) };
+    },
+
+    listOfficers: async () => (await store.listOfficers(db.read)).map(store.officerView),
+
+    /**
+     * Disables an officer (the record stays: the trail names officers by id).
+     * Their sessions stop working within ACCOUNT_RECHECK_MS on every replica.
+     * Officers cannot remove themselves, so the last admin cannot lock everyone out by accident.
+     */
+    async removeOfficer(ctx: RequestContext, officerId: string): Promise<boolean> {
+      if (ctx.actor.type === 'officer' && ctx.actor.id === officerId) throw new Conflict('you cannot remove your own account; ask another admin');
+      return db.transaction(async (tx) => {
+        const removed = await store.markOfficerDisabled(tx, officerId, new Date());
+        if (removed) await appendAuditEvent(tx, ctx, { action: 'auth.officer.remove', decision: 'info', reasons: [{ code: 'officer', detail: officerId }] });
+        return removed;
+      }).finally(() => officers.delete(officerId));
     },
 
     async signInOfficer(ctx: RequestContext, username: string, password: string) {

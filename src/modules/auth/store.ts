@@ -64,3 +64,29 @@ export async function findOfficer(db: DbClient | Tx, id: string): Promise<Office
   const row = await db.officer.findUnique({ where: { id } });
   return row ? toOfficer(row) : undefined;
 }
+
+export async function listOfficers(db: DbClient): Promise<OfficerRecord[]> {
+  return (await db.officer.findMany({ orderBy: { createdAt: 'asc' } })).map(toOfficer);
+}
+
+export async function markOfficerDisabled(tx: Tx, id: string, at: Date): Promise<boolean> {
+  const { count } = await tx.officer.updateMany({ where: { id, disabledAt: null }, data: { disabledAt: at } });
+  return count === 1;
+}
+
+export const appView = (app: AppRecord) => ({
+  clientId: app.id,
+  name: app.name,
+  purposes: app.purposes,
+  reveal: app.reveal,
+  createdAt: app.createdAt.toISOString(),
+  removedAt: app.removedAt?.toISOString() ?? null,
+});
+
+export const officerView = (officer: OfficerRecord) => ({
+  id: officer.id,
+  username: officer.username,
+  role: officer.role,
+  createdAt: officer.createdAt.toISOString(),
+  removedAt: officer.disabledAt?.toISOString() ?? null,
+});
