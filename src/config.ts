@@ -38,6 +38,10 @@ export const environmentSchema = z
     OIDC_AUDIENCE: optionalText,
     OIDC_ROLE_CLAIM: z.string().min(1).default('custos_role'),
     OIDC_JWKS_URI: optionalText.refine((v) => v === undefined || URL.canParse(v), 'must be a URL'),
+    OIDC_CLIENT_ID: optionalText,
+    OIDC_CLIENT_SECRET: optionalText,
+    OIDC_SCOPE: z.string().min(1).default('openid profile'),
+    OIDC_RESOURCE: optionalText,
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     AUDIT_INTEGRATOR: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     AUDIT_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
@@ -54,6 +58,7 @@ export const environmentSchema = z
     if ((env.OIDC_ISSUER === undefined) !== (env.OIDC_AUDIENCE === undefined)) {
       ctx.addIssue({ code: 'custom', path: [env.OIDC_ISSUER ? 'OIDC_AUDIENCE' : 'OIDC_ISSUER'], message: 'OIDC_ISSUER and OIDC_AUDIENCE must be set together' });
     }
+    if (env.OIDC_CLIENT_ID && !env.OIDC_ISSUER) ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: 'needs OIDC_ISSUER and OIDC_AUDIENCE' });
   });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -89,7 +94,16 @@ export interface Config {
   bodyLimit: string;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
-  oidc: { issuer: string; audience: string; roleClaim: string; jwksUri: string | undefined } | undefined;
+  oidc:
+    | {
+        issuer: string;
+        audience: string;
+        roleClaim: string;
+        jwksUri: string | undefined;
+        /** The console's sign-in (authorization code with PKCE); without a client id, officers bring provider tokens to the API only. */
+        console: { clientId: string; clientSecret: string | undefined; scope: string; resource: string | undefined } | undefined;
+      }
+    | undefined;
   logLevel: Environment['LOG_LEVEL'];
   audit: { integrator: boolean; headIntervalMs: number; headEveryEvents: number; sweepMs: number; origin: string };
   notifier: { webhookUrl: string | undefined };
@@ -143,7 +157,13 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     trustProxy: env.TRUST_PROXY,
     oidc:
       env.OIDC_ISSUER && env.OIDC_AUDIENCE
-        ? { issuer: env.OIDC_ISSUER, audience: env.OIDC_AUDIENCE, roleClaim: env.OIDC_ROLE_CLAIM, jwksUri: env.OIDC_JWKS_URI }
+        ? {
+            issuer: env.OIDC_ISSUER,
+            audience: env.OIDC_AUDIENCE,
+            roleClaim: env.OIDC_ROLE_CLAIM,
+            jwksUri: env.OIDC_JWKS_URI,
+            console: env.OIDC_CLIENT_ID ? { clientId: env.OIDC_CLIENT_ID, clientSecret: env.OIDC_CLIENT_SECRET, scope: env.OIDC_SCOPE, resource: env.OIDC_RESOURCE } : undefined,
+          }
         : undefined,
     logLevel: env.LOG_LEVEL,
     audit: {

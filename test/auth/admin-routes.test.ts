@@ -36,8 +36,10 @@ describe('admin routes', () => {
     expect(mine).toEqual({ clientId: created.body.clientId, name: 'Dialer', purposes: ['marketing'], reveal: ['call'], createdAt: expect.any(String), removedAt: null });
     expect(JSON.stringify(listed.body)).not.toContain(created.body.clientSecret);
 
+    const purposes = () => request(gateway.app).get('/v1/purposes').set('Authorization', `Bearer ${token.body.access_token}`);
+    expect((await purposes()).status).toBe(200);
     await as(admin).delete(`/v1/admin/apps/${created.body.clientId}`).expect(204);
-    expect((await request(gateway.app).get('/v1/policy').set('Authorization', `Bearer ${token.body.access_token}`)).status).toBe(401);
+    expect((await purposes()).status).toBe(401);
     const again = await as(admin).delete(`/v1/admin/apps/${created.body.clientId}`);
     expect(again.status).toBe(404);
     expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);

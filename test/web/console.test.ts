@@ -50,7 +50,7 @@ withBrowser('the officer console in a browser', () => {
     await signIn(page, 'privacy-agent');
     expect(await page.isVisible('nav [data-view=audit]')).toBe(false);
     await page.waitForSelector(`#queue tr[data-id="${correctionId}"]`);
-    await page.click(`#queue tr[data-id="${correctionId}"]`);
+    await page.click(`#queue tr[data-id="${correctionId}"] button`);
     await page.waitForSelector('#decision-form:not([hidden])');
     expect(await page.textContent('#request-steps')).toContain('verified');
     await page.fill('#decision-form input[name=reason]', 'the customer showed an ID card');

@@ -5,8 +5,9 @@ import type { SigningKey } from '../../crypto/signing-key.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { credentialRateLimit, type RateLimitStores } from '../../http/rate-limit.ts';
 import { verifyFormBody } from '../../http/problem.ts';
-import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
+import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, oidcSessionRequestSchema, oidcSignInSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
 import { OAuthError } from '../../shared/errors.ts';
+import { problemResponse as problem } from '../../http/openapi.ts';
 import type { AuthService } from './service.ts';
 
 const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
@@ -89,6 +90,32 @@ export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; en
     responses: { 200: { description: 'Officer session token', schema: officerSessionResponseSchema }, 429: { description: 'Too many attempts; see Retry-After' } },
     async handle({ body, ctx }) {
       return { body: await auth.signInOfficer(ctx, body.username, body.password), headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'get',
+    path: '/v1/officers/oidc',
+    summary: "Where the console sends officers to sign in with the organisation's OpenID Connect provider",
+    tags: ['officers'],
+    access: { kind: 'public' },
+    responses: { 200: { description: 'Provider and console client; provider is null when only password sign-in is configured', schema: z.object({ provider: oidcSignInSchema.nullable() }) } },
+    async handle() {
+      return { body: { provider: (await auth.oidcSignIn()) ?? null }, headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+
+  router.post('/v1/officers/oidc/session', ...credentialRateLimit('oidc-sign-in', deps.signInRateLimit, () => undefined, deps.rateLimitStores));
+  mountRoute(router, registry, env, {
+    method: 'post',
+    path: '/v1/officers/oidc/session',
+    summary: "Officer sign-in with an authorization code from the organisation's provider (PKCE); answers the provider's access token",
+    tags: ['officers'],
+    access: { kind: 'public' },
+    body: oidcSessionRequestSchema,
+    responses: { 200: { description: 'Officer session token', schema: officerSessionResponseSchema }, 401: problem('The provider refused the code'), 403: problem('The token carries no Custos role'), 429: { description: 'Too many attempts; see Retry-After' } },
+    async handle({ body, ctx }) {
+      return { body: await auth.signInWithProvider(ctx, body), headers: { 'Cache-Control': 'no-store' } };
     },
   });
 

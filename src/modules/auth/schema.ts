@@ -27,6 +27,19 @@ export const oauthErrorSchema = z.object({ error: z.string(), error_description:
 export const officerSessionRequestSchema = z.strictObject({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
 export const officerSessionResponseSchema = tokenResponseSchema.omit({ scope: true }).extend({ role: officerRoleSchema });
 
+export const oidcSignInSchema = z.object({
+  issuer: z.string(),
+  authorizationEndpoint: z.string(),
+  clientId: z.string(),
+  scope: z.string(),
+  resource: z.string().nullable(),
+});
+export const oidcSessionRequestSchema = z.strictObject({
+  code: z.string().min(1).max(2048),
+  codeVerifier: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/, 'must be an RFC 7636 code verifier (43 to 128 unreserved characters)'),
+  redirectUri: z.url().max(2048),
+});
+
 export const officerSelfSchema = z.object({
   id: z.string(),
   username: z.string().nullable(),

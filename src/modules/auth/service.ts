@@ -221,6 +221,26 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { access_token: token, token_type: 'Bearer' as const, expires_in: settings.officerSessionTtlSeconds, role: usable.role };
     },
 
+    /** How the console sends officers to the organisation's provider, if it may. */
+    oidcSignIn: async () => (oidc ? oidc.signIn() : undefined),
+
+    /** The console's return from the provider: the code redeemed, the token verified, the sign-in audited like a password one. */
+    async signInWithProvider(ctx: RequestContext, input: { code: string; codeVerifier: string; redirectUri: string }) {
+      if (!oidc) throw new Unauthenticated('sign-in with an OpenID Connect provider is not configured');
+      let redeemed: Awaited<ReturnType<OidcVerifier['redeem']>>;
+      try {
+        redeemed = await oidc.redeem(input);
+      } catch (error) {
+        if (!(error instanceof Unauthenticated || error instanceof Forbidden)) throw error;
+        const code = error instanceof Forbidden ? 'no-role' : 'provider-refused';
+        await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor: { type: 'anonymous' } }, { action: 'auth.officer.sign-in', decision: 'deny', reasons: [{ code }] }));
+        throw error;
+      }
+      const actor = { type: 'officer' as const, id: `oidc:${redeemed.officer.subject}` };
+      await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'oidc' }] }));
+      return { access_token: redeemed.accessToken, token_type: 'Bearer' as const, expires_in: redeemed.expiresIn ?? settings.officerSessionTtlSeconds, role: redeemed.officer.role };
+    },
+
     /**
      * Resolves a bearer token to its principal. Besides the token itself, the
      * app's or officer's current record is checked (re-read at least every

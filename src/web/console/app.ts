@@ -1,62 +1,48 @@
-import { bars, stackedColumns } from './charts.ts';
-import { fromHex, leafHashOf, toHex, verifyConsistency, verifyInclusion, type LeafEvent } from './merkle.ts';
+import { $, button, call, guarded, keepToken, problem, row, SessionEnded, token, whenSessionEnds, type Role } from './api.ts';
+import { createApp, createOfficer, loadAdmin } from './admin.ts';
+import { checkIntegrity, exportSearch, pageAsYouScroll, search } from './audit.ts';
+import { stackedColumns, bars } from './charts.ts';
+import { completeProviderSignIn, offerProvider, signInAtProvider, signInWithPassword } from './sign-in.ts';
 
 /**
- * The officers' console. The session token lives in this tab's session
- * storage and goes out only as a Bearer header, so no cookie is sent by the
- * browser on its own and no request can be forged from another site (no CSRF).
- * What a role may not do is neither shown nor allowed by the API.
+ * The officers' console: one page, a view per task. What a role may not do is
+ * neither shown nor allowed by the API.
  */
-type Me = { username: string; role: 'auditor' | 'privacy-agent' | 'admin' };
+type Me = { id: string; username: string | null; role: Role };
 type PrivacyRequest = { id: string; type: string; status: string; dueAt: string; overdue: boolean; decisionReason: string | null; correctionFields: string[]; steps: Array<{ step: string; at: string; actor: string; detail: string | null }> };
-type AuditEvent = LeafEvent & { leafHash: string | null };
-type TreeHead = { treeSize: number; rootHash: string; timestamp: number; signature: string };
 
-const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
-const token = () => sessionStorage.getItem('custos.console.token');
+const VIEWS = ['overview', 'requests', 'audit', 'people', 'integrity', 'admin'];
 let me: Me | undefined;
-
-function problem(error: unknown): void {
-  $('#problem').textContent = error instanceof Error ? error.message : String(error);
-}
-
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  $('#problem').textContent = '';
-  const response = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(token() ? { authorization: `Bearer ${token()}` } : {}), ...(init.headers ?? {}) } });
-  if (response.status === 401 && token()) signOut();
-  const body = (await response.json().catch(() => ({}))) as T & { detail?: string };
-  if (!response.ok) throw new Error(body.detail ?? `HTTP ${response.status}`);
-  return body;
-}
-
-const cell = (text: string) => Object.assign(document.createElement('td'), { textContent: text });
-const row = (cells: string[]) => {
-  const tr = document.createElement('tr');
-  tr.append(...cells.map(cell));
-  return tr;
-};
+let current: string | undefined;
 
 function show(view: string): void {
-  for (const id of ['sign-in', 'overview', 'requests', 'audit', 'people', 'integrity']) $(`#${id}`).hidden = id !== view;
+  current = view;
+  $('#sign-in').hidden = view !== 'sign-in';
+  for (const id of VIEWS) $(`#${id}`).hidden = id !== view;
+  document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => b.setAttribute('aria-current', String(b.dataset.view === view)));
   if (view === 'overview') void loadOverview().catch(problem);
   if (view === 'requests') void loadQueue().catch(problem);
   if (view === 'integrity') void checkIntegrity().catch(problem);
+  if (view === 'admin') void loadAdmin(me!).catch(problem);
 }
 
-function signOut(): void {
-  sessionStorage.removeItem('custos.console.token');
+/** Signed out, or the session ended: back to sign-in, remembering the view (its forms stay as they were). */
+function signedOut(resume: string | undefined): void {
   me = undefined;
   $('#nav').hidden = true;
+  $('#sign-in').dataset.resume = resume ?? '';
   show('sign-in');
+  void offerProvider().catch(problem);
 }
 
-async function enter(): Promise<void> {
+async function enter(view?: string): Promise<void> {
   me = await call<Me>('/v1/officers/me');
-  $('#who').textContent = `${me.username} (${me.role})`;
+  $('#who').textContent = `${me.username ?? me.id} (${me.role})`;
   $('#nav').hidden = false;
   const allowed = [...document.querySelectorAll<HTMLButtonElement>('nav [data-view]')].filter((b) => b.dataset.roles!.split(' ').includes(me!.role));
   document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => (b.hidden = !allowed.includes(b)));
-  show(allowed[0]!.dataset.view!);
+  const resume = allowed.find((b) => b.dataset.view === view);
+  show((resume ?? allowed[0]!).dataset.view!);
 }
 
 // --- overview -------------------------------------------------------------
@@ -99,10 +85,9 @@ async function loadQueue(): Promise<void> {
   const { requests } = await call<{ requests: PrivacyRequest[] }>(`/v1/privacy-requests?${query}`);
   $('#queue').replaceChildren(
     ...requests.map((r) => {
-      const tr = row([new Date(r.dueAt).toLocaleDateString(), r.type, r.status + (r.overdue ? ' (overdue)' : ''), r.id]);
+      const tr = row([new Date(r.dueAt).toLocaleDateString(), r.type, r.status + (r.overdue ? ' (overdue)' : ''), button('Open', () => void openRequest(r.id).catch(problem), `Open request ${r.id}`)]);
       tr.dataset.id = r.id;
       if (r.overdue) tr.classList.add('overdue');
-      tr.addEventListener('click', () => void openRequest(r.id).catch(problem));
       return tr;
     }),
   );
@@ -123,63 +108,9 @@ async function decide(event: SubmitEvent): Promise<void> {
   const decision = (event.submitter as HTMLButtonElement).value;
   const reason = String(new FormData(event.target as HTMLFormElement).get('reason'));
   await call(`/v1/privacy-requests/${opened}/decision`, { method: 'POST', body: JSON.stringify({ decision, reason }) });
+  (event.target as HTMLFormElement).reset();
   await openRequest(opened!);
   await loadQueue();
-}
-
-// --- audit trail ----------------------------------------------------------
-
-let next: string | null = null;
-const auditQuery = () => new URLSearchParams([...new FormData($<HTMLFormElement>('#audit-form'))].filter(([, v]) => v !== '') as Array<[string, string]>);
-
-async function search(append: boolean): Promise<void> {
-  const query = auditQuery();
-  if (append && next) query.set('cursor', next);
-  const page = await call<{ events: AuditEvent[]; nextCursor: string | null }>(`/v1/audit/events?${query}`);
-  next = page.nextCursor;
-  const rows = page.events.map((e) => {
-    const tr = row([String(e.leafIndex ?? '…'), new Date(e.at).toLocaleString(), `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ''}`, e.action, e.decision, e.purpose ?? '', e.reasons.map((r) => r.code).join(', ')]);
-    tr.dataset.id = e.id;
-    tr.addEventListener('click', () => void openEvent(e).catch(problem));
-    return tr;
-  });
-  if (append) $('#events').append(...rows);
-  else $('#events').replaceChildren(...rows);
-  $('#more').hidden = !next;
-}
-
-/**
- * One event, proven in the browser: its leaf hash recomputed from its own
- * fields, then its inclusion proof checked against the signed tree head.
- */
-async function openEvent(e: AuditEvent): Promise<void> {
-  $('#event').hidden = false;
-  $('#event-fields').textContent = JSON.stringify(e, null, 2);
-  const verdict = $('#event-proof');
-  verdict.className = '';
-  verdict.textContent = 'checking…';
-  const fail = (why: string) => {
-    verdict.textContent = `not verified: ${why}`;
-    verdict.className = 'bad';
-  };
-  if (e.leafIndex === null) return fail('the event is not placed in the log yet; try again in a moment');
-  const leafHash = await leafHashOf(e);
-  if (toHex(leafHash) !== e.leafHash) return fail('its fields do not hash to the leaf the log holds');
-  const head = await call<TreeHead>('/v1/audit/tree-head');
-  if (!(await signatureHolds(head))) return fail("the tree head's signature does not hold");
-  if (e.leafIndex >= head.treeSize) return fail('the event is newer than the last signed tree head; try again in a moment');
-  const proof = await call<{ auditPath: string[] }>(`/v1/audit/proofs/inclusion?index=${e.leafIndex}&treeSize=${head.treeSize}`);
-  if (!(await verifyInclusion(e.leafIndex, head.treeSize, leafHash, proof.auditPath.map(fromHex), fromHex(head.rootHash)))) return fail('the inclusion proof does not lead to the signed root');
-  verdict.textContent = `verified: leaf ${e.leafIndex} of the signed tree of ${head.treeSize.toLocaleString()} events`;
-  verdict.className = 'ok';
-}
-
-async function exportCsv(): Promise<void> {
-  const response = await fetch(`/v1/audit/events?${auditQuery()}&format=csv`, { headers: { authorization: `Bearer ${token()}` } });
-  if (!response.ok) throw new Error(`export failed: HTTP ${response.status}`);
-  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(await response.blob()), download: 'custos-audit.csv' });
-  link.click();
-  URL.revokeObjectURL(link.href);
 }
 
 // --- people ---------------------------------------------------------------
@@ -215,75 +146,41 @@ async function lookUp(): Promise<void> {
   }
 }
 
-// --- integrity ------------------------------------------------------------
-
-const base64url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-
-/** The tree head's JWS, checked with the published key (Ed25519 in WebCrypto) and against the head's own fields. */
-async function signatureHolds(head: TreeHead): Promise<boolean> {
-  const [protectedHeader, payload, signature] = head.signature.split('.');
-  const { keys } = await call<{ keys: JsonWebKey[] }>('/.well-known/jwks.json');
-  const claims = JSON.parse(new TextDecoder().decode(base64url(payload!))) as { rootHash: string; treeSize: number; timestamp: number };
-  if (claims.rootHash !== head.rootHash || claims.treeSize !== head.treeSize || claims.timestamp !== head.timestamp) return false;
-  for (const jwk of keys) {
-    const key = await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['verify']);
-    if (await crypto.subtle.verify({ name: 'Ed25519' }, key, base64url(signature!), new TextEncoder().encode(`${protectedHeader}.${payload}`))) return true;
-  }
-  return false;
-}
-
-async function checkIntegrity(): Promise<void> {
-  const head = await call<TreeHead>('/v1/audit/tree-head');
-  $('#tree-size').textContent = head.treeSize.toLocaleString();
-  $('#signed-at').textContent = new Date(head.timestamp).toLocaleString();
-  const signed = await signatureHolds(head);
-  $('#signature').textContent = signed ? 'verified' : 'NOT VALID';
-  $('#signature').className = signed ? 'ok' : 'bad';
-  const seen = JSON.parse(localStorage.getItem('custos.console.head') ?? 'null') as TreeHead | null;
-  let consistent = true;
-  if (!seen) $('#consistency').textContent = 'first check in this browser';
-  else if (seen.treeSize > head.treeSize) consistent = false;
-  else {
-    const { proof } = await call<{ proof: string[] }>(`/v1/audit/proofs/consistency?from=${seen.treeSize}&to=${head.treeSize}`);
-    consistent = await verifyConsistency(seen.treeSize, head.treeSize, proof.map(fromHex), fromHex(seen.rootHash), fromHex(head.rootHash));
-    $('#consistency').textContent = consistent ? `consistent with the head of ${seen.treeSize.toLocaleString()} events seen ${new Date(seen.timestamp).toLocaleString()}` : 'INCONSISTENT: the log was rewritten';
-  }
-  if (!consistent && seen && seen.treeSize > head.treeSize) $('#consistency').textContent = 'INCONSISTENT: the log is shorter than this browser saw';
-  $('#consistency').className = consistent ? 'ok' : 'bad';
-  if (signed && consistent) localStorage.setItem('custos.console.head', JSON.stringify(head));
-}
-
 // --- wiring ---------------------------------------------------------------
 
-const guarded = <E>(handler: (event: E) => Promise<void>) => (event: E) => void handler(event).catch(problem);
+const onSubmit = (selector: string, handler: (form: HTMLFormElement) => Promise<void>) =>
+  $(selector).addEventListener(
+    'submit',
+    guarded(async (event: SubmitEvent) => {
+      event.preventDefault();
+      await handler(event.target as HTMLFormElement);
+    }),
+  );
 
-$('#sign-in-form').addEventListener(
-  'submit',
-  guarded(async (event: SubmitEvent) => {
-    event.preventDefault();
-    const form = new FormData(event.target as HTMLFormElement);
-    const session = await call<{ access_token: string }>('/v1/officers/session', { method: 'POST', body: JSON.stringify({ username: form.get('username'), password: form.get('password') }) });
-    sessionStorage.setItem('custos.console.token', session.access_token);
-    await enter();
-  }),
-);
+whenSessionEnds(() => signedOut(current));
+onSubmit('#sign-in-form', async (form) => {
+  await signInWithPassword(form);
+  await enter($('#sign-in').dataset.resume);
+});
+$('#oidc-sign-in').addEventListener('click', guarded(() => signInAtProvider($('#sign-in').dataset.resume || undefined)));
 document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => b.addEventListener('click', () => show(b.dataset.view!)));
-$('#sign-out').addEventListener('click', signOut);
-$('#queue-form').addEventListener('submit', guarded(async (event: SubmitEvent) => (event.preventDefault(), loadQueue())));
+$('#sign-out').addEventListener('click', () => {
+  keepToken(null);
+  signedOut(undefined);
+});
+onSubmit('#queue-form', loadQueue);
 $('#decision-form').addEventListener('submit', guarded(decide));
-$('#audit-form').addEventListener('submit', guarded(async (event: SubmitEvent) => (event.preventDefault(), search(false))));
+onSubmit('#audit-form', () => search(false));
 $('#more').addEventListener('click', guarded(() => search(true)));
-$('#export-csv').addEventListener('click', guarded(exportCsv));
+pageAsYouScroll();
+$('#export-csv').addEventListener('click', guarded(() => exportSearch('csv')));
+$('#export-ndjson').addEventListener('click', guarded(() => exportSearch('ndjson')));
 $('#check').addEventListener('click', guarded(checkIntegrity));
-$('#people-form').addEventListener(
-  'submit',
-  guarded(async (event: SubmitEvent) => {
-    event.preventDefault();
-    const form = new FormData(event.target as HTMLFormElement);
-    lookedUp = { kind: String(form.get('kind')), value: String(form.get('value')) };
-    await lookUp();
-  }),
-);
+onSubmit('#people-form', async (form) => {
+  const fields = new FormData(form);
+  lookedUp = { kind: String(fields.get('kind')), value: String(fields.get('value')) };
+  await lookUp();
+});
 $('#dnc-add').addEventListener(
   'click',
   guarded(async () => {
@@ -298,5 +195,19 @@ $('#dnc-remove').addEventListener(
     await lookUp();
   }),
 );
-if (token()) void enter().catch(signOut);
-else show('sign-in');
+onSubmit('#app-form', createApp);
+onSubmit('#officer-form', createOfficer);
+
+async function start(): Promise<void> {
+  const returned = await completeProviderSignIn().catch((error: unknown) => {
+    problem(error);
+    return undefined;
+  });
+  if (token()) await enter(returned?.view);
+  else signedOut(undefined);
+}
+void start().catch((error: unknown) => {
+  keepToken(null);
+  signedOut(undefined);
+  if (!(error instanceof SessionEnded)) problem(error);
+});

@@ -1,0 +1,83 @@
+import { $, button, call, row } from './api.ts';
+
+/**
+ * Apps and officers (role admin), through the same admin routes the API
+ * documents. A new app's secret and a generated password are shown once,
+ * in the answer to the call that made them; Custos keeps only their hashes.
+ */
+type App = { clientId: string; name: string; purposes: string[]; reveal: string[]; createdAt: string; removedAt: string | null };
+type Officer = { id: string; username: string; role: string; createdAt: string; removedAt: string | null };
+type Policy = { policy: { channels: string[]; purposes: Record<string, unknown> } };
+
+let myId: string | undefined;
+
+function choices(container: string, name: string, values: string[]): void {
+  $(container).replaceChildren(
+    ...values.map((value) => {
+      const label = Object.assign(document.createElement('label'), { className: 'inline' });
+      label.append(Object.assign(document.createElement('input'), { type: 'checkbox', name, value }), ` ${value}`);
+      return label;
+    }),
+  );
+}
+
+function shownOnce(text: string): void {
+  const box = $('#admin-once');
+  box.hidden = false;
+  $('#admin-once-text').textContent = text;
+}
+
+export async function loadAdmin(me: { id: string }): Promise<void> {
+  myId = me.id;
+  const [{ apps }, { officers }, { policy }] = await Promise.all([call<{ apps: App[] }>('/v1/admin/apps'), call<{ officers: Officer[] }>('/v1/admin/officers'), call<Policy>('/v1/policy')]);
+  if (!$('#app-purposes').childElementCount) {
+    choices('#app-purposes', 'purposes', Object.keys(policy.purposes));
+    choices('#app-reveal', 'reveal', policy.channels);
+  }
+  $('#apps').replaceChildren(
+    ...apps.map((a) => {
+      const tr = row([a.name, a.clientId, a.purposes.join(', '), a.reveal.join(', '), a.removedAt ? `removed ${new Date(a.removedAt).toLocaleDateString()}` : button('Remove', () => void removeApp(a), `Remove app ${a.name}`)]);
+      tr.dataset.app = a.clientId;
+      return tr;
+    }),
+  );
+  $('#officers').replaceChildren(
+    ...officers.map((o) => {
+      const removable = !o.removedAt && o.id !== myId;
+      const tr = row([o.username, o.role, o.id, o.removedAt ? `removed ${new Date(o.removedAt).toLocaleDateString()}` : removable ? button('Remove', () => void removeOfficer(o), `Remove officer ${o.username}`) : 'you']);
+      tr.dataset.officer = o.username;
+      return tr;
+    }),
+  );
+}
+
+async function removeApp(app: App): Promise<void> {
+  if (!confirm(`Remove ${app.name}? Its tokens stop working at once.`)) return;
+  await call(`/v1/admin/apps/${app.clientId}`, { method: 'DELETE' });
+  await loadAdmin({ id: myId! });
+}
+
+async function removeOfficer(officer: Officer): Promise<void> {
+  if (!confirm(`Remove ${officer.username}? Their sessions stop working at once.`)) return;
+  await call(`/v1/admin/officers/${officer.id}`, { method: 'DELETE' });
+  await loadAdmin({ id: myId! });
+}
+
+export async function createApp(form: HTMLFormElement): Promise<void> {
+  const fields = new FormData(form);
+  const app = await call<App & { clientSecret: string }>('/v1/admin/apps', {
+    method: 'POST',
+    body: JSON.stringify({ name: fields.get('name'), purposes: fields.getAll('purposes'), reveal: fields.getAll('reveal') }),
+  });
+  form.reset();
+  shownOnce(`App "${app.name}": client id ${app.clientId}, client secret ${app.clientSecret}. Copy the secret now; it is not shown again.`);
+  await loadAdmin({ id: myId! });
+}
+
+export async function createOfficer(form: HTMLFormElement): Promise<void> {
+  const fields = new FormData(form);
+  const officer = await call<Officer & { password: string }>('/v1/admin/officers', { method: 'POST', body: JSON.stringify({ username: fields.get('username'), role: fields.get('role') }) });
+  form.reset();
+  shownOnce(`Officer ${officer.username} (${officer.role}): password ${officer.password}. Hand it over safely now; it is not shown again.`);
+  await loadAdmin({ id: myId! });
+}
