@@ -16,9 +16,18 @@ if (!available && process.env.CI) throw new Error(`no browser at ${CHROMIUM}: CI
 export const withBrowser: jest.Describe = available ? describe : describe.skip;
 export const BROWSER_ARGS = ['--no-sandbox'];
 
-/** An app listening on a real socket (on `host`, port 0) with a browser to drive it; `close` ends both. */
-export async function appInBrowser(app: Express, host = '127.0.0.1') {
-  const server = http.createServer(app).listen(0, host);
+/** A port free at this moment, for a page whose address must be known before it is served (an OIDC redirect URI). */
+export async function freePort(): Promise<number> {
+  const probe = http.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** An app listening on a real socket (on `host`, port 0 unless given) with a browser to drive it; `close` ends both. */
+export async function appInBrowser(app: Express, host = '127.0.0.1', port = 0) {
+  const server = http.createServer(app).listen(port, host);
   await new Promise((resolve) => server.once('listening', resolve));
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   return {

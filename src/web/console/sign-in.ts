@@ -22,9 +22,9 @@ export async function signInWithPassword(form: HTMLFormElement): Promise<void> {
   keepToken(session.access_token);
 }
 
-/** Shows the provider button when Custos has a console client for one. */
+/** Shows the provider button when Custos has a console client for one (a plain fetch: the sign-in view's message stays). */
 export async function offerProvider(): Promise<void> {
-  const { provider } = await call<{ provider: ProviderSignIn | null }>('/v1/officers/oidc');
+  const { provider } = (await (await fetch('/v1/officers/oidc')).json()) as { provider: ProviderSignIn | null };
   $('#oidc').hidden = !provider;
   if (!provider) return;
   $('#oidc-issuer').textContent = new URL(provider.issuer).host;
