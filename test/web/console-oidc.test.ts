@@ -59,7 +59,7 @@ withBrowser('console sign-in with an OpenID Connect provider', () => {
     const signIns = await auditEvents(gateway, 'auth.officer.sign-in');
     expect(signIns.at(-1)).toMatchObject({ decision: 'allow', actor: { type: 'officer', id: 'oidc:oidc-auditor' }, reasons: [{ code: 'oidc' }] });
     // The session works against the API like any officer token.
-    const token = await page.evaluate(() => sessionStorage.getItem('custos.console.token'));
+    const token = (await page.evaluate('sessionStorage.getItem("custos.console.token")')) as string;
     expect((await request(gateway.app).get('/v1/audit/tree-head')).status).toBe(200);
     expect((await request(gateway.app).get('/v1/officers/me').set('Authorization', `Bearer ${token}`)).body).toMatchObject({ via: 'oidc', role: 'auditor' });
   }, 60_000);
@@ -71,7 +71,7 @@ withBrowser('console sign-in with an OpenID Connect provider', () => {
     await page.click('nav [data-view=audit]');
     await page.fill('#audit-form input[name=purpose]', 'marketing');
     // The session ends (here: its token is spoiled); the next call returns the officer to sign-in.
-    await page.evaluate(() => sessionStorage.setItem('custos.console.token', 'eyJhbGciOiJub25lIn0.e30.x'));
+    await page.evaluate('sessionStorage.setItem("custos.console.token", "eyJhbGciOiJub25lIn0.e30.x")');
     await page.click('#audit-form button[type=submit]');
     await page.waitForSelector('#sign-in:not([hidden])');
     expect(await page.textContent('#problem')).toMatch(/session has ended/);

@@ -6,7 +6,7 @@ import { addressRateLimit, type RateLimitStores } from '../../http/rate-limit.ts
 import { bearerOf, mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { Unauthenticated } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
-import { decisionSchema, queueQuerySchema, requestViewSchema, submissionSchema, submittedSchema, verifySchema } from './schema.ts';
+import { decisionSchema, queueQuerySchema, requestOptionsSchema, requestViewSchema, submissionSchema, submittedSchema, verifySchema } from './schema.ts';
 import { STATUS_TOKEN } from './secrets.ts';
 import type { RequestService } from './service.ts';
 
@@ -42,6 +42,18 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
     },
     async handle({ body, ctx, req }) {
       return { status: 202, body: await requests.submit(ctx, body, { gpc: req.get('sec-gpc')?.trim() === '1' }), headers: noStore };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'get',
+    path: '/v1/privacy-request-options',
+    summary: 'What a person can ask for under the loaded policy (opt-out channels and topics, identifiers, correctable fields); the privacy center builds its forms from it',
+    tags: ['privacy requests'],
+    access: { kind: 'public' },
+    responses: { 200: { description: 'Options', schema: requestOptionsSchema } },
+    async handle() {
+      return { body: requests.options(), headers: { 'Cache-Control': 'public, max-age=60' } };
     },
   });
 

@@ -37,6 +37,14 @@ export const submittedSchema = z
   .object({ id: z.string(), status: z.enum(requestStatuses), statusToken: z.string().describe('send as "Authorization: Bearer <statusToken>" to follow the request and download the export'), dueAt: z.string() })
   .openapi('PrivacyRequestSubmitted');
 
+export const requestOptionsSchema = z
+  .object({
+    optOut: z.object({ channels: z.array(z.string()), topics: z.array(z.string()) }).describe('what an opt-out scope may name besides purposes'),
+    identifiers: z.array(z.object({ field: z.string(), kind: z.enum(['phone', 'email']) })).describe('identifier fields a person can be reached by for the code'),
+    correctable: z.array(z.string()).describe('fields some purpose collects, so a correction may name them'),
+  })
+  .openapi('PrivacyRequestOptions');
+
 export const verifySchema = z.strictObject({ code: z.string().regex(/^\d{6,10}$/, 'must be the digits of the code that was sent') }).openapi('PrivacyRequestVerification');
 
 export const decisionSchema = z.strictObject({ decision: z.enum(['approve', 'reject']), reason: z.string().trim().min(1).max(500) }).openapi('PrivacyRequestDecision');

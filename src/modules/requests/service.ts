@@ -380,7 +380,24 @@ export function createRequestService(deps: RequestsDeps) {
     return { expired, advanced: stuck.length };
   }
 
-  return { submit, verify, view, decide, queue, exportFor, sweep };
+  /**
+   * What a person can ask for under the loaded policy, for the privacy center's
+   * forms: the channels and topics an opt-out can be narrowed to (those of
+   * consent-based purposes), the identifiers to be reached by, and the fields
+   * Custos may hold (so may be asked to correct). Nothing about any person.
+   */
+  function options() {
+    const consentBased = Object.values(policy.purposes).filter((p) => p.basis === 'consent');
+    const fields = Object.entries(policy.fields);
+    const collected = new Set(Object.values(policy.purposes).flatMap((p) => p.collect));
+    return {
+      optOut: { channels: [...new Set(consentBased.flatMap((p) => p.channels))], topics: [...new Set(consentBased.flatMap((p) => p.topics))] },
+      identifiers: fields.filter(([name, f]) => f.kind === 'identifier' && ['phone', 'email'].includes(f.normalize ?? '') && collected.has(name)).map(([name, f]) => ({ field: name, kind: f.normalize as 'phone' | 'email' })),
+      correctable: fields.filter(([name]) => collected.has(name)).map(([name]) => name),
+    };
+  }
+
+  return { submit, verify, view, decide, queue, exportFor, sweep, options };
 }
 
 export type RequestService = ReturnType<typeof createRequestService>;
