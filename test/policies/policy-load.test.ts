@@ -55,6 +55,7 @@ describe('policy as code', () => {
     ['a bad quiet-hours time', example.replace('start: "21:00", end: "08:00" }\n  sms', 'start: "25:00", end: "08:00" }\n  sms'), 'quietHours.call.start', /HH:MM/],
     ['an unknown time zone', example.replace('timezone: Asia/Shanghai', 'timezone: Mars/Olympus'), 'defaults.timezone', /IANA/],
     ['a revealed attribute', example.replace('reveal: [phone]', 'reveal: [name]'), 'purposes.support.reveal[0]', /not an identifier/],
+    ['a label for a topic no purpose has', example.replace('bird-food: { en: bird food', 'fish-food: { en: fish food'), 'requests.topicLabels.fish-food', /"fish-food" is not a topic of any purpose/],
     ['an exempt purpose that does not exist', example.replace('exemptPurposes: [support]', 'exemptPurposes: [billing]'), 'doNotCall.exemptPurposes[0]', /unknown purpose "billing"/],
   ])('refuses %s, naming file, key path and problem', (_name, text, keyPath, message) => {
     const problems = problemsOf(policyDir({ 'custos.yaml': text }));

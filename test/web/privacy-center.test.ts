@@ -46,7 +46,7 @@ withBrowser('the privacy center in a browser', () => {
     await page.fill('input[name=code]', code);
     await page.click('#code-form button[type=submit]');
     await page.waitForSelector('#status[data-status=completed]');
-    expect(await page.textContent('#steps')).toContain('verified');
+    expect(await page.textContent('#steps')).toContain('you confirmed it with the code');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     const exported = JSON.parse(fs.readFileSync((await download.path())!, 'utf8')) as { held: boolean; fields: Array<{ field: string; value: unknown }> };
@@ -127,6 +127,8 @@ withBrowser('the privacy center in a browser', () => {
     await page.click('#ask-form button[type=submit]');
     await page.waitForSelector('#problem:has-text("出错了")');
     expect(await page.textContent('#problem')).toBe('出错了: 手机号码或电子邮箱格式不正确。');
+    // Topics in the person's language, from the policy's labels.
+    expect(await page.locator('#scope-choices label').allTextContents()).toContain(' 仅停止关于鸟粮的信息');
     expect(await page.isVisible('#ask')).toBe(true);
   }, 60_000);
 

@@ -114,6 +114,10 @@ function checkReferences(p: Partial<Policy>, origins: Origins, problems: PolicyP
   p.doNotCall?.channels.forEach((c, i) => {
     if (!channels.has(c)) report('doNotCall', `doNotCall.channels[${i}]`, `unknown channel "${c}"`);
   });
+  const topics = new Set(Object.values(purposes).flatMap((purpose) => purpose.topics));
+  for (const topic of Object.keys(p.requests?.topicLabels ?? {})) {
+    if (!topics.has(topic)) report('requests', `requests.topicLabels.${topic}`, `"${topic}" is not a topic of any purpose`);
+  }
   p.doNotCall?.exemptPurposes.forEach((name, i) => {
     if (!purposes[name]) report('doNotCall', `doNotCall.exemptPurposes[${i}]`, `unknown purpose "${name}"`);
   });

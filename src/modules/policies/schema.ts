@@ -50,7 +50,13 @@ export const policyFileSchema = z.strictObject({
   limits: z.array(limitSchema).optional(),
   quietHours: z.record(name, quietWindowSchema).optional(),
   doNotCall: z.strictObject({ channels: uniqueNames.default([]), exemptPurposes: uniqueNames.default([]) }).optional(),
-  requests: z.strictObject({ deadline: isoDuration }).optional(),
+  requests: z
+    .strictObject({
+      deadline: isoDuration,
+      /** How the privacy center names each topic to people, per language it speaks; the topic's name otherwise. */
+      topicLabels: z.record(name, z.strictObject({ en: z.string().min(1).max(100).optional(), 'zh-CN': z.string().min(1).max(100).optional() })).default({}),
+    })
+    .optional(),
 });
 
 export type PolicyFile = z.infer<typeof policyFileSchema>;
@@ -67,7 +73,7 @@ export interface Policy {
   limits: LimitDefinition[];
   quietHours: Record<string, { start: string; end: string }>;
   doNotCall: { channels: string[]; exemptPurposes: string[] };
-  requests: { deadline: string };
+  requests: { deadline: string; topicLabels: Record<string, { en?: string; 'zh-CN'?: string }> };
 }
 
 export interface LoadedPolicy {

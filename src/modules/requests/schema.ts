@@ -39,7 +39,9 @@ export const submittedSchema = z
 
 export const requestOptionsSchema = z
   .object({
-    optOut: z.object({ channels: z.array(z.string()), topics: z.array(z.string()) }).describe('what an opt-out scope may name besides purposes'),
+    optOut: z
+      .object({ channels: z.array(z.string()), topics: z.array(z.object({ name: z.string(), labels: z.object({ en: z.string().optional(), 'zh-CN': z.string().optional() }) })) })
+      .describe("what an opt-out scope may name besides purposes; topics with the policy's labels per language"),
     identifiers: z.array(z.object({ field: z.string(), kind: z.enum(['phone', 'email']) })).describe('identifier fields a person can be reached by for the code'),
     correctable: z.array(z.string()).describe('fields some purpose collects, so a correction may name them'),
   })

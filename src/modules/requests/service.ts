@@ -391,7 +391,10 @@ export function createRequestService(deps: RequestsDeps) {
     const fields = Object.entries(policy.fields);
     const collected = new Set(Object.values(policy.purposes).flatMap((p) => p.collect));
     return {
-      optOut: { channels: [...new Set(consentBased.flatMap((p) => p.channels))], topics: [...new Set(consentBased.flatMap((p) => p.topics))] },
+      optOut: {
+        channels: [...new Set(consentBased.flatMap((p) => p.channels))],
+        topics: [...new Set(consentBased.flatMap((p) => p.topics))].map((topic) => ({ name: topic, labels: policy.requests.topicLabels[topic] ?? {} })),
+      },
       identifiers: fields.filter(([name, f]) => f.kind === 'identifier' && ['phone', 'email'].includes(f.normalize ?? '') && collected.has(name)).map(([name, f]) => ({ field: name, kind: f.normalize as 'phone' | 'email' })),
       correctable: fields.filter(([name]) => collected.has(name)).map(([name]) => name),
     };

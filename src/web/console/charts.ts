@@ -16,7 +16,9 @@ export function stackedColumns(labels: string[], series: Array<{ name: string; c
   const top = 10;
   const max = Math.max(1, ...labels.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0)));
   const step = width / Math.max(1, labels.length);
-  const svg = element('svg', { viewBox: `0 0 ${width} ${height + 20}`, role: 'img', class: 'chart' });
+  // Screen readers get the totals in words; the bars' titles give each day.
+  const totals = series.map((s) => `${s.values.reduce((a, b) => a + b, 0)} ${s.name}`).join(', ');
+  const svg = element('svg', { viewBox: `0 0 ${width} ${height + 20}`, role: 'img', class: 'chart', 'aria-label': `${labels.length} days: ${totals}` });
   labels.forEach((label, i) => {
     let y = height - bottom;
     for (const s of series) {
@@ -42,7 +44,7 @@ export function bars(values: Array<{ name: string; value: number }>): SVGElement
   const width = 720;
   const row = 22;
   const max = Math.max(1, ...values.map((v) => v.value));
-  const svg = element('svg', { viewBox: `0 0 ${width} ${Math.max(1, values.length) * row}`, role: 'img', class: 'chart' });
+  const svg = element('svg', { viewBox: `0 0 ${width} ${Math.max(1, values.length) * row}`, role: 'img', class: 'chart', 'aria-label': values.map((v) => `${v.name} ${v.value}`).join(', ') });
   values.forEach((v, i) => {
     svg.append(element('text', { x: 0, y: i * row + 15, 'font-size': 12 }, v.name));
     svg.append(element('rect', { x: 160, y: i * row + 4, width: ((width - 230) * v.value) / max, height: 14, fill: '#c0392b' }));

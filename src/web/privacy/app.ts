@@ -1,13 +1,13 @@
 import { messages, type Locale, type MessageKey } from './messages.ts';
 
 /** The customer privacy center: submit a request, enter the code, follow it, download the export. No framework: one small module. */
-type Options = { optOut: { channels: string[]; topics: string[] }; correctable: string[] };
+type Options = { optOut: { channels: string[]; topics: Array<{ name: string; labels: Partial<Record<Locale, string>> }> }; correctable: string[] };
 type Export = {
   held: boolean;
   fields: Array<{ field: string; value: unknown; withheld: string | null; heldFor: Array<{ purpose: string; description: string | null; retention: string | null }>; updatedAt: string }>;
   consents: { purposes: Array<{ purpose: string; status: string; grantedAt: string | null }> };
   contacts: Array<{ app: string; channel: string; purpose: string; at: string; outcome: string }>;
-  accessLog: Array<{ at: string; by: string; action: string; purpose: string | null; fields: string[] }>;
+  accessLog: Array<{ at: string; by: string; actorType: string; action: string; purpose: string | null; fields: string[] }>;
 };
 type Request = { id: string; type: string; status: string; dueAt: string; decisionReason: string | null; steps: Array<{ step: string; at: string; detail: string | null }> };
 
@@ -42,7 +42,7 @@ function offerChoices(o: Options): void {
   $('#scope-choices').replaceChildren(
     choice('all', t('scope.all')),
     ...o.optOut.channels.map((c) => choice(`channel:${c}`, t('scope.channel', named('channel', c)))),
-    ...o.optOut.topics.map((topic) => choice(`topic:${topic}`, t('scope.topic', words(topic)))),
+    ...o.optOut.topics.map((topic) => choice(`topic:${topic.name}`, t('scope.topic', topic.labels[locale] ?? words(topic.name)))),
   );
   const field = $<HTMLSelectElement>('#correction-field');
   const selected = field.value;
@@ -74,7 +74,7 @@ function showExport(e: Export): void {
   );
   $('#export-consents').replaceChildren(...e.consents.purposes.map((c) => cells([c.purpose, c.status, when(c.grantedAt)])));
   $('#export-contacts').replaceChildren(...e.contacts.map((c) => cells([when(c.at), c.app, named('channel', c.channel), c.purpose, c.outcome])));
-  $('#export-log').replaceChildren(...e.accessLog.map((a) => cells([when(a.at), a.by, named('action', a.action), a.purpose ?? '', a.fields.join(', ')])));
+  $('#export-log').replaceChildren(...e.accessLog.map((a) => cells([when(a.at), a.actorType === 'app' ? a.by : named('who', a.actorType), named('action', a.action), a.purpose ?? '', a.fields.join(', ')])));
 }
 
 function show(section: 'ask' | 'code' | 'follow'): void {
@@ -116,7 +116,7 @@ function render(request: Request): void {
   $('#reason-row').hidden = !request.decisionReason;
   $('#reason').textContent = request.decisionReason ?? '';
   const list = $('#steps');
-  list.replaceChildren(...request.steps.map((s) => Object.assign(document.createElement('li'), { textContent: `${new Date(s.at).toLocaleString(locale)} — ${s.step}${s.detail ? ` (${s.detail})` : ''}` })));
+  list.replaceChildren(...request.steps.map((s) => Object.assign(document.createElement('li'), { textContent: `${new Date(s.at).toLocaleString(locale)} — ${named('step', s.step)}${s.detail && locale === 'en' ? ` (${s.detail})` : ''}` })));
   $('#locked-help').hidden = request.status !== 'locked';
   const exportReady = request.type === 'access' && request.status === 'completed';
   $('#download').hidden = !exportReady;
@@ -175,6 +175,11 @@ function start(): void {
     locale = (event.target as HTMLSelectElement).value as Locale;
     keep('locale', locale);
     translate();
+  });
+  // The browser can offer the person's own number or address, and a phone shows the right keyboard.
+  $<HTMLSelectElement>('#kind').addEventListener('change', (event) => {
+    const email = (event.target as HTMLSelectElement).value === 'email';
+    Object.assign($<HTMLInputElement>('#value'), { type: email ? 'email' : 'tel', autocomplete: email ? 'email' : 'tel' });
   });
   $<HTMLSelectElement>('#type').addEventListener('change', (event) => {
     const type = (event.target as HTMLSelectElement).value;
