@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 
 /**
  * The browser the page tests drive: Debian's chromium (CI installs it, see
@@ -30,12 +30,32 @@ export async function appInBrowser(app: Express, host = '127.0.0.1', port = 0) {
   const server = http.createServer(app).listen(port, host);
   await new Promise((resolve) => server.once('listening', resolve));
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  // Every page the tests open is watched: a Content-Security-Policy violation or an
+  // uncaught error in the page fails the suite when it closes (failed requests the
+  // tests provoke, such as a 422 for a wrong code, are not errors of the page).
+  const broken: string[] = [];
+  const watch = (context: BrowserContext) =>
+    context.on('page', (page) => {
+      page.on('pageerror', (error) => broken.push(`${page.url()}: uncaught ${error.message}`));
+      page.on('console', (message) => /Content Security Policy|Refused to/.test(message.text()) && broken.push(`${page.url()}: ${message.text()}`));
+    });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    watch(context);
+    return context;
+  };
+  browser.newPage = async (options) => {
+    const page = await (await browser.newContext(options)).newPage();
+    return page;
+  };
   return {
     port: (server.address() as AddressInfo).port,
     browser,
     async close(): Promise<void> {
       await browser.close();
       await new Promise((resolve) => server.close(resolve));
+      if (broken.length > 0) throw new Error(`the pages broke:\n${broken.join('\n')}`);
     },
   };
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { appInBrowser, withBrowser } from '../support/browser.ts';
 import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
@@ -125,5 +126,66 @@ withBrowser('the officer console in a browser', () => {
     await page.click(`#events tr[data-id="${target.id}"]`);
     await page.waitForSelector('#event-proof.ok, #event-proof.bad');
     expect(await page.textContent('#event-proof')).toBe('not verified: its fields do not hash to the leaf the log holds');
+  }, 60_000);
+
+  it('answers a wrong password and an unknown username with the same message', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/console`);
+    const attempt = async (username: string, password: string) => {
+      await page.fill('input[name=username]', username);
+      await page.fill('input[name=password]', password);
+      await page.click('#sign-in-form button[type=submit]');
+      await page.waitForSelector('#problem:not(:empty)');
+      const text = await page.textContent('#problem');
+      await page.evaluate('document.querySelector("#problem").textContent = ""');
+      return text;
+    };
+    const wrong = await attempt(officers.auditor!.username, 'not the password at all');
+    expect(wrong).toBe('unknown username or wrong password');
+    expect(await attempt('nobody-by-this-name', 'not the password at all')).toBe(wrong);
+    expect(await page.isVisible('#nav')).toBe(false);
+  }, 60_000);
+
+  it('lets an admin create an app (secret shown once) and an officer, and remove the app', async () => {
+    const page = await browser.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    await signIn(page, 'admin');
+    await page.click('nav [data-view=admin]');
+    await page.waitForSelector('#app-purposes input');
+    await page.fill('#app-form input[name=name]', 'SMS campaigns');
+    await page.check('#app-purposes input[value=marketing]');
+    await page.check('#app-reveal input[value=sms]');
+    await page.click('#app-form button[type=submit]');
+    await page.waitForSelector('#admin-once:not([hidden])');
+    const once = (await page.textContent('#admin-once-text'))!;
+    const [, clientId, secret] = /client id (app_\w+), client secret (cs_[\w-]+)/.exec(once)!;
+    const token = await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+    expect(token.body.scope).toBe('marketing');
+    expect(await page.textContent(`#apps tr[data-app="${clientId}"]`)).toContain('marketing');
+
+    await page.fill('#officer-form input[name=username]', 'night-shift');
+    await page.selectOption('#officer-form select[name=role]', 'privacy-agent');
+    await page.click('#officer-form button[type=submit]');
+    await page.waitForSelector('#officers tr[data-officer="night-shift"]');
+    const password = /password (\S+)\. Hand it over/.exec((await page.textContent('#admin-once-text'))!)![1]!;
+    expect((await request(gateway.app).post('/v1/officers/session').send({ username: 'night-shift', password })).status).toBe(200);
+    // The admin's own row cannot be removed from here.
+    expect(await page.textContent(`#officers tr[data-officer="${officers.admin!.username}"]`)).toContain('you');
+
+    await page.click(`#apps tr[data-app="${clientId}"] button`);
+    await page.waitForSelector(`#apps tr[data-app="${clientId}"]:has-text("removed")`);
+    expect((await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret })).status).toBe(401);
+  }, 60_000);
+
+  it('exports the current audit search as NDJSON', async () => {
+    const page = await browser.newPage({ acceptDownloads: true });
+    await signIn(page, 'auditor');
+    await page.click('nav [data-view=audit]');
+    await page.selectOption('#audit-form select[name=decision]', 'deny');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-ndjson')]);
+    expect(download.suggestedFilename()).toBe('custos-audit.ndjson');
+    const lines = fs.readFileSync((await download.path())!, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { decision: string });
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((e) => e.decision === 'deny')).toBe(true);
   }, 60_000);
 });
