@@ -3,7 +3,7 @@ import { appInBrowser, withBrowser } from '../support/browser.ts';
 import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { runTestSql } from '../support/sql.ts';
-import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, verifyLog, type TestGateway } from '../support/gateway.ts';
 
 
 /** The officers' console at /console, driven in a real browser. */
@@ -114,6 +114,27 @@ withBrowser('the officer console in a browser', () => {
     expect((await gateway.runtime.db.read.auditEvent.count({ where: { action: 'people.person.view' } })) >= 3).toBe(true);
   }, 60_000);
 
+  it('lets an agent approve an erasure: the person is gone, the trail still verifies', async () => {
+    const crm = await appToken(gateway, await createTestApp(gateway, ['support']));
+    const written = await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone: '13800138999' }, attributes: { name: 'Gone Soon' } }).expect(201);
+    const admin = await officerToken(gateway, officers.admin!.username, officers.admin!.password);
+    const erasure = await request(gateway.app).post('/v1/privacy-requests').send({ type: 'erasure', identifier: { phone: '13800138999' } }).expect(202);
+    const outbox = await request(gateway.app).get('/v1/notifier/outbox').query({ requestId: erasure.body.id }).set('Authorization', `Bearer ${admin}`);
+    await request(gateway.app).post(`/v1/privacy-requests/${erasure.body.id}/verify`).send({ code: /(\d{6})/.exec(outbox.body.messages[0].text)![1] }).expect(200);
+
+    const page = await browser.newPage();
+    await signIn(page, 'privacy-agent');
+    await page.click(`#queue tr[data-id="${erasure.body.id}"] button`);
+    await page.waitForSelector('#decision-form:not([hidden])');
+    expect(await page.textContent('#request-title')).toContain('erasure');
+    await page.fill('#decision-form input[name=reason]', 'no legal hold applies');
+    await page.click('#decision-form button[value=approve]');
+    await page.waitForSelector('#request-title:has-text("completed")');
+    expect(await page.textContent('#request-steps')).toContain('erased');
+    expect((await request(gateway.app).get(`/v1/subjects/${written.body.ref}`).query({ purpose: 'support' }).set('Authorization', `Bearer ${crm}`)).status).toBe(404);
+    expect((await verifyLog(gateway)).ok).toBe(true);
+  }, 60_000);
+
   it('says "not verified" for an event whose stored fields were changed after it was logged', async () => {
     await runTestSql(gateway, 'allowTampering');
     const target = await gateway.runtime.db.read.auditEvent.findFirstOrThrow({ where: { action: 'people.person.view', decision: 'allow' } });
@@ -187,5 +208,22 @@ withBrowser('the officer console in a browser', () => {
     const lines = fs.readFileSync((await download.path())!, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { decision: string });
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((e) => e.decision === 'deny')).toBe(true);
+  }, 60_000);
+
+  it('says "not verified" when the inclusion proof it is sent was tampered with', async () => {
+    const page = await browser.newPage();
+    // A man in the middle (or a lying server) changes one hash of the audit path.
+    await page.route('**/v1/audit/proofs/inclusion*', async (route) => {
+      const proof = (await (await route.fetch()).json()) as { auditPath: string[] };
+      proof.auditPath[0] = proof.auditPath[0]!.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+      await route.fulfill({ json: proof });
+    });
+    await signIn(page, 'auditor');
+    await page.click('nav [data-view=audit]');
+    await page.fill('#audit-form input[name=action]', 'subjects.subject.create');
+    await page.click('#audit-form button[type=submit]');
+    await page.click('#events tr:has-text("subjects.subject.create")');
+    await page.waitForSelector('#event-proof.ok, #event-proof.bad');
+    expect(await page.textContent('#event-proof')).toBe('not verified: the inclusion proof does not lead to the signed root');
   }, 60_000);
 });
