@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncrementResponse, Options, Store } from 'express-rate-limit';
 import type { Database } from './database.ts';
 import { execute, query } from './raw-sql.ts';
+import { instant, integer, type SqlInstant, type SqlInteger } from './sql-values.ts';
 
 /**
  * express-rate-limit counters kept in Custos's own database, so every replica
@@ -32,7 +33,7 @@ export class DatabaseRateLimitStore implements Store {
     const now = new Date();
     const resetAt = new Date(now.getTime() + this.windowMs);
     const [row] = await this.db.transaction((tx) =>
-      query<{ hits: number | bigint; resetAt: Date | string }>(
+      query<{ hits: SqlInteger; resetAt: SqlInstant }>(
         tx,
         `INSERT INTO rate_limit (key, hits, reset_at) VALUES (?, 1, ?)
          ON CONFLICT (key) DO UPDATE SET
@@ -42,7 +43,7 @@ export class DatabaseRateLimitStore implements Store {
         [this.rowKey(key), resetAt, now, now],
       ),
     );
-    return { totalHits: Number(row!.hits), resetTime: new Date(row!.resetAt) };
+    return { totalHits: integer(row!.hits), resetTime: instant(row!.resetAt) };
   }
 
   async decrement(key: string): Promise<void> {

@@ -83,7 +83,8 @@ export function ownerOf(tx: Tx): object {
   return bindingOf(tx).owner;
 }
 
-function engineOf(tx: Tx): Engine {
+/** The engine of one of Custos's transactions: stores ask the transaction, not their callers. */
+export function engineOf(tx: Tx): Engine {
   return bindingOf(tx).engine;
 }
 

@@ -55,8 +55,10 @@ describe('the webhook notifier', () => {
     expect(message!.body).toMatchObject({ requestId: submitted.body.id, channel: 'sms', to: '+8613800138201' });
     expect(message!.body.text).toContain('验证码');
     expect(message!.idempotencyKey).toBe(message!.body.id);
-    const row = await gateway.runtime.db.read.notifierMessage.findUniqueOrThrow({ where: { id: message!.body.id } });
-    expect(row).toMatchObject({ status: 'delivered', attempts: 3 });
+    // The service has the message once its body arrived; the dispatcher records the delivery when the 202 is back.
+    const stored = () => gateway.runtime.db.read.notifierMessage.findUniqueOrThrow({ where: { id: message!.body.id } });
+    for (let i = 0; i < 50 && (await stored()).status !== 'delivered'; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await stored()).toMatchObject({ status: 'delivered', attempts: 3 });
     const code = /(\d{6})/.exec(message!.body.text!)![1]!;
     const verified = await request(gateway.app).post(`/v1/privacy-requests/${submitted.body.id}/verify`).send({ code });
     expect(verified.body.status).toBe('completed');

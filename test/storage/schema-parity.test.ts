@@ -1,43 +1,55 @@
-import { startTestGateway, databaseKind, type TestGateway } from '../support/gateway.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Prisma } from '../../src/generated/postgresql/client.ts';
+import type { Tx } from '../../src/storage/database.ts';
+import { databaseKind, REPO_ROOT, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /**
  * The migration SQL (per engine) and prisma/schema.prisma are written by hand
- * and must agree. Writing and reading back every column of every model through
- * the generated client proves it on the engine this run uses; CI runs it on both.
+ * and must agree. Every model Prisma knows (its generated ModelName list) has a
+ * row here that sets every column the schema declares to a non-null value;
+ * writing it and finding it again by all of those values proves each column
+ * exists with a type that round-trips, on the engine this run uses (CI runs
+ * both). A new model or column without a row here fails the test.
  */
-describe(`schema parity on ${databaseKind}`, () => {
-  let gateway: TestGateway;
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-  });
-  afterAll(() => gateway.close());
+const at = new Date('2026-03-04T05:06:07.089Z');
+const huge = 9_007_199_254_740_993n; // beyond Number.MAX_SAFE_INTEGER: BIGINT must stay exact
 
-  const at = new Date('2026-03-04T05:06:07.089Z');
+type Row = Record<string, unknown>;
+/** How a model's row gets there: created here, or already made by the migrations or a trigger. */
+type Fixture = { row: Row; via?: 'create' | 'update' | 'trigger' };
 
-  it('round-trips every column of every model', async () => {
-    const db = gateway.runtime.db;
-    const app = { id: 'app_parity', name: 'Parity', secretHash: '$argon2id$x', purposes: '["support"]', reveal: '["call"]', createdAt: at, removedAt: at };
-    const officer = { id: 'off_parity', username: 'parity', role: 'admin', passwordHash: '$argon2id$y', createdAt: at, disabledAt: at };
-    const event = {
-      no: 9_007_199_254_740_993n, // beyond Number.MAX_SAFE_INTEGER: BIGINT must stay exact
-      id: 'evt_parity',
-      at,
-      actorType: 'system',
-      actorId: 'cli:root',
-      action: 'test.parity',
-      decision: 'info',
-      subject: 'sub_x',
-      purpose: 'support',
-      fields: '["name"]',
-      reasons: '[{"code":"x"}]',
-      requestId: 'req',
-      policyVersion: 'v',
-    };
-    const leaf = { leafIndex: 9_007_199_254_740_993n, eventNo: 9_007_199_254_740_993n, leafHash: 'a'.repeat(64), chainHash: 'b'.repeat(64) };
-    const node = { level: 8, idx: 9_007_199_254_740_993n, hash: 'd'.repeat(64) };
-    const head = { treeSize: 9_007_199_254_740_993n, rootHash: 'e'.repeat(64), signedAt: at, signature: 'jws' };
-    const stat = { hour: '2026-03-04T05', action: 'test.parity', decision: 'deny', reason: 'frequency-cap', count: 9_007_199_254_740_993n };
-    const privacyRequest = {
+const fixtures: Record<Prisma.ModelName, Fixture> = {
+  App: { row: { id: 'app_parity', name: 'Parity', secretHash: '$argon2id$x', purposes: '["support"]', reveal: '["call"]', createdAt: at, removedAt: at } },
+  Officer: { row: { id: 'off_parity', username: 'parity', role: 'admin', passwordHash: '$argon2id$y', createdAt: at, disabledAt: at } },
+  AuditEvent: {
+    row: { no: huge, id: 'evt_parity', at, actorType: 'system', actorId: 'cli:root', action: 'test.parity', decision: 'info', subject: 'sub_x', purpose: 'support', fields: '["name"]', reasons: '[{"code":"x"}]', requestId: 'req', policyVersion: 'v' },
+  },
+  // The insert trigger queues every new event for the integrator.
+  AuditPending: { row: { no: huge }, via: 'trigger' },
+  AuditLeaf: { row: { leafIndex: huge, eventNo: huge, leafHash: 'a'.repeat(64), chainHash: 'b'.repeat(64) } },
+  // The migrations create the one state row; it is updated, never inserted.
+  AuditTreeState: { row: { id: 1, treeSize: huge, chainHash: 'c'.repeat(64), frontier: '["f"]' }, via: 'update' },
+  AuditTreeNode: { row: { level: 8, idx: huge, hash: 'd'.repeat(64) } },
+  AuditTreeHead: { row: { treeSize: huge, rootHash: 'e'.repeat(64), signedAt: at, signature: 'jws' } },
+  AuditStatHour: { row: { hour: '2026-03-04T05', action: 'test.parity', decision: 'deny', reason: 'frequency-cap', count: huge } },
+  KeyVersion: { row: { version: 99, createdAt: at } },
+  Subject: { row: { id: 'sub_parity', timezone: 'Asia/Shanghai', keyVersion: 99, wrappedKey: 'wrapped', createdAt: at, updatedAt: at } },
+  SubjectIdentifier: { row: { kind: 'phone', keyVersion: 99, digest: 'digest-parity', subjectId: 'sub_parity' } },
+  SubjectField: { row: { subjectId: 'sub_parity', field: 'name', ciphertext: 'sealed', updatedAt: at } },
+  SubjectChange: { row: { id: 'chg_parity', subjectId: 'sub_parity', field: 'name', change: 'set', ciphertext: 'sealed', purpose: 'support', actorId: 'app_parity', requestId: 'req', changedAt: at } },
+  SubjectRef: { row: { ref: 'ref_parity', appId: 'app_parity', subjectId: 'sub_parity', createdAt: at } },
+  ConsentEvent: {
+    row: { id: 'ce_parity', subjectId: 'sub_x', seq: 1, purpose: 'marketing', kind: 'grant', channels: '["sms"]', topics: '["cat-food"]', recipients: '["brand"]', source: 's', noticeVersion: 'n', expiresAt: at, gpc: true, receiptId: 'r', receipt: 'jws', actorId: 'a', requestId: 'q', at },
+  },
+  ContactReservation: { row: { ticket: 'tkt_parity', subjectId: 'sub_parity', appId: 'app_parity', channel: 'call', purpose: 'marketing', topic: 'cat-food', status: 'sent', reservedAt: at, expiresAt: at, revealedAt: at, outcomeAt: at } },
+  ContactIdempotency: { row: { appId: 'app_parity', key: 'idem', requestHash: 'h'.repeat(64), response: '{}', createdAt: at } },
+  DncEntry: { row: { id: 'dnc_parity', source: 'internal', importId: 'imp', keyVersion: 99, digest: 'digest-parity', note: 'sealed note', createdAt: at } },
+  DncSource: { row: { source: 'registry', importId: 'imp_parity', importNo: 2_000_000_000, entries: 7, importedAt: at } },
+  DncImport: { row: { importNo: 2_000_000_000, importId: 'imp_parity', source: 'registry', keyVersion: 99, startedAt: at } },
+  DncNumber: { row: { importNo: 2_000_000_000, tag: -huge } },
+  PrivacyRequest: {
+    row: {
       id: 'prq_parity',
       type: 'erasure',
       status: 'pending-approval',
@@ -57,50 +69,63 @@ describe(`schema parity on ${databaseKind}`, () => {
       createdAt: at,
       updatedAt: at,
       closedAt: at,
-    };
-    const step = { requestId: 'prq_parity', seq: 2, step: 'verified', actorType: 'customer', actorId: 'prq_parity', detail: 'd', at };
-    const message = { id: 'msg_parity', requestId: 'prq_parity', channel: 'sms', sealed: 's', status: 'failed', attempts: 7, nextAttemptAt: at, expiresAt: at, lastError: 'HTTP 503', createdAt: at, deliveredAt: at };
-    const lease = { name: 'parity', holder: 'replica', until: at };
-    const limit = { key: 'parity-key', hits: 7, resetAt: at };
-    const upgrade = { name: 'parity-upgrade', doneAt: at };
-    const consentState = { subjectId: 'sub_x', purpose: 'marketing', state: '{"status":"active"}' };
-    const consentEvent = { id: 'ce_parity', subjectId: 'sub_x', seq: 1, purpose: 'marketing', kind: 'grant', channels: '["sms"]', topics: null, recipients: null, source: 's', noticeVersion: 'n', expiresAt: at, gpc: false, receiptId: 'r', receipt: 'jws', actorId: 'a', requestId: 'q', at };
+    },
+  },
+  PrivacyRequestStep: { row: { requestId: 'prq_parity', seq: 2, step: 'verified', actorType: 'customer', actorId: 'prq_parity', detail: 'd', at } },
+  NotifierMessage: { row: { id: 'msg_parity', requestId: 'prq_parity', channel: 'sms', sealed: 's', status: 'failed', attempts: 7, nextAttemptAt: at, expiresAt: at, lastError: 'HTTP 503', createdAt: at, deliveredAt: at } },
+  JobLease: { row: { name: 'parity', holder: 'replica', until: at } },
+  RateLimit: { row: { key: 'parity-key', hits: 7, resetAt: at } },
+  ConsentState: { row: { subjectId: 'sub_x', purpose: 'marketing', state: '{"status":"active"}' } },
+  DataUpgrade: { row: { name: 'parity-upgrade', doneAt: at } },
+};
+
+/** Each model's columns as prisma/schema.prisma declares them. */
+function declaredColumns(): Map<string, string[]> {
+  const schema = fs.readFileSync(path.join(REPO_ROOT, 'prisma', 'schema.prisma'), 'utf8');
+  const models = new Map<string, string[]>();
+  for (const [, name, body] of schema.matchAll(/^model (\w+) \{\n([\s\S]*?)^\}/gm)) {
+    const columns = body!
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('//') && !line.startsWith('@@'))
+      .map((line) => line.split(/\s+/)[0]!);
+    models.set(name!, columns);
+  }
+  return models;
+}
+
+type Delegate = { create(args: { data: Row }): Promise<unknown>; update(args: { where: Row; data: Row }): Promise<unknown>; findFirstOrThrow(args: { where: Row }): Promise<unknown> };
+const delegate = (client: unknown, model: string) => (client as Record<string, Delegate>)[model[0]!.toLowerCase() + model.slice(1)]!;
+
+describe(`schema parity on ${databaseKind}`, () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(() => gateway.close());
+
+  it('has a row for every model Prisma knows, setting every column the schema declares', () => {
+    const columns = declaredColumns();
+    expect([...columns.keys()].sort()).toEqual(Object.values(Prisma.ModelName).sort());
+    for (const [model, names] of columns) {
+      const { row } = fixtures[model as Prisma.ModelName];
+      expect({ model, columns: Object.keys(row).sort() }).toEqual({ model, columns: [...names].sort() });
+      expect({ model, nulls: Object.entries(row).filter(([, v]) => v === null || v === undefined).map(([k]) => k) }).toEqual({ model, nulls: [] });
+    }
+  });
+
+  it('writes every column of every model and finds the row again by all of them', async () => {
+    const db = gateway.runtime.db;
     await gateway.runtime.auditIntegrator.stop();
-    await db.transaction(async (tx) => {
-      await tx.app.create({ data: app });
-      await tx.officer.create({ data: officer });
-      await tx.auditEvent.create({ data: event });
-      await tx.auditLeaf.create({ data: leaf });
-      await tx.auditTreeNode.create({ data: node });
-      await tx.auditTreeHead.create({ data: head });
-      await tx.auditStatHour.create({ data: stat });
-      await tx.privacyRequest.create({ data: privacyRequest });
-      await tx.privacyRequestStep.create({ data: step });
-      await tx.notifierMessage.create({ data: message });
-      await tx.jobLease.create({ data: lease });
-      await tx.rateLimit.create({ data: limit });
-      await tx.dataUpgrade.create({ data: upgrade });
-      await tx.consentState.create({ data: consentState });
-      await tx.consentEvent.create({ data: consentEvent });
+    await db.transaction(async (tx: Tx) => {
+      for (const [model, { row, via = 'create' }] of Object.entries(fixtures)) {
+        if (via === 'create') await delegate(tx, model).create({ data: row });
+        if (via === 'update') await delegate(tx, model).update({ where: { id: row.id }, data: row });
+      }
     });
-    expect(await db.read.privacyRequest.findUniqueOrThrow({ where: { id: privacyRequest.id } })).toEqual(privacyRequest);
-    expect(await db.read.privacyRequestStep.findFirstOrThrow({ where: { requestId: 'prq_parity' } })).toEqual(step);
-    expect(await db.read.notifierMessage.findUniqueOrThrow({ where: { id: message.id } })).toEqual(message);
-    expect(await db.read.jobLease.findUniqueOrThrow({ where: { name: 'parity' } })).toEqual(lease);
-    expect(await db.read.rateLimit.findUniqueOrThrow({ where: { key: 'parity-key' } })).toEqual(limit);
-    expect(await db.read.dataUpgrade.findUniqueOrThrow({ where: { name: 'parity-upgrade' } })).toEqual(upgrade);
-    expect(await db.read.consentState.findFirstOrThrow({ where: { subjectId: 'sub_x' } })).toEqual(consentState);
-    expect(await db.read.consentEvent.findUniqueOrThrow({ where: { id: consentEvent.id } })).toEqual(consentEvent);
-    expect(await db.read.app.findUniqueOrThrow({ where: { id: app.id } })).toEqual(app);
-    expect(await db.read.officer.findUniqueOrThrow({ where: { id: officer.id } })).toEqual(officer);
-    expect(await db.read.auditEvent.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);
-    // The insert trigger queued the event for the integrator.
-    expect(await db.read.auditPending.findUniqueOrThrow({ where: { no: event.no } })).toEqual({ no: event.no });
-    expect(await db.read.auditLeaf.findUniqueOrThrow({ where: { leafIndex: leaf.leafIndex } })).toEqual(leaf);
-    expect(await db.read.auditTreeNode.findFirstOrThrow({ where: { level: 8 } })).toEqual(node);
-    expect(await db.read.auditTreeHead.findUniqueOrThrow({ where: { treeSize: head.treeSize } })).toEqual(head);
-    expect(await db.read.auditStatHour.findFirstOrThrow({ where: { action: 'test.parity' } })).toEqual(stat);
-    expect(await db.read.auditTreeState.findUniqueOrThrow({ where: { id: 1 } })).toMatchObject({ id: 1, chainHash: '0'.repeat(64) });
+    for (const [model, { row }] of Object.entries(fixtures)) {
+      await expect(delegate(db.read, model).findFirstOrThrow({ where: row }).then((found) => ({ model, found }))).resolves.toEqual({ model, found: row });
+    }
   });
 
   it('enforces the unique constraints the model declares', async () => {

@@ -1,4 +1,5 @@
 import type { Database, Tx } from '../../storage/database.ts';
+import { instant, integer, nullableInteger, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
 import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 
 /** An event as the writer stores it: no place in the log yet. */
@@ -38,10 +39,6 @@ export interface TreeHeadRow {
   signature: string;
 }
 
-/** Drivers return BIGINT as number, bigint or text and dates as Date or ISO text, by engine and path. */
-const toNumber = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
-const toDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
-const toNullableNumber = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 const EVENT_FIELDS =
   'e.no AS "no", e.id AS "id", e.at AS "at", e.actor_type AS "actorType", e.actor_id AS "actorId", e.action AS "action", e.decision AS "decision", e.subject AS "subject", e.purpose AS "purpose", e.fields AS "fields", e.reasons AS "reasons", e.request_id AS "requestId", e.policy_version AS "policyVersion"';
@@ -51,14 +48,14 @@ const EVENT_SELECT = `SELECT ${EVENT_COLUMNS_AS} FROM audit_event e LEFT JOIN au
 /** Placed events only. */
 const PLACED_SELECT = `SELECT ${EVENT_COLUMNS_AS} FROM audit_event e JOIN audit_leaf l ON l.event_no = e.no`;
 
-type RawEvent = Omit<AuditRow, 'no' | 'at' | 'leafIndex'> & { no: unknown; at: unknown; leafIndex: unknown };
+type RawEvent = Omit<AuditRow, 'no' | 'at' | 'leafIndex'> & { no: SqlInteger; at: SqlInstant; leafIndex: SqlInteger | null };
 
 function decodeEvent(r: RawEvent): AuditRow {
   // Written out rather than spread: verification decodes a million of these.
   return {
-    no: toNumber(r.no),
+    no: integer(r.no),
     id: r.id,
-    at: toDate(r.at),
+    at: instant(r.at),
     actorType: r.actorType,
     actorId: r.actorId,
     action: r.action,
@@ -69,7 +66,7 @@ function decodeEvent(r: RawEvent): AuditRow {
     reasons: r.reasons,
     requestId: r.requestId,
     policyVersion: r.policyVersion,
-    leafIndex: toNullableNumber(r.leafIndex),
+    leafIndex: nullableInteger(r.leafIndex),
     leafHash: r.leafHash,
     chainHash: r.chainHash,
   };
@@ -96,8 +93,8 @@ export async function insertEvents(tx: Tx, rows: NewAuditRow[]): Promise<void> {
 /** Takes the integrator's lock (the state row, which no writer touches) and reads the state under it. */
 export async function lockTreeState(tx: Tx): Promise<TreeStateRow> {
   await execute(tx, 'UPDATE audit_tree_state SET id = id WHERE id = 1');
-  const [row] = await query<{ treeSize: unknown; chainHash: string; frontier: string }>(tx, 'SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1');
-  return { treeSize: toNumber(row!.treeSize), chainHash: row!.chainHash, frontier: JSON.parse(row!.frontier) as string[] };
+  const [row] = await query<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(tx, 'SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1');
+  return { treeSize: integer(row!.treeSize), chainHash: row!.chainHash, frontier: JSON.parse(row!.frontier) as string[] };
 }
 
 export async function saveTreeState(tx: Tx, state: TreeStateRow): Promise<void> {
@@ -140,8 +137,8 @@ export async function addStats(tx: Tx, rows: Array<{ hour: string; action: strin
 // ---- reads ----
 
 export async function readTreeState(db: Database): Promise<TreeStateRow> {
-  const [row] = await db.readRaw<{ treeSize: unknown; chainHash: string; frontier: string }>('SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1');
-  return { treeSize: toNumber(row!.treeSize), chainHash: row!.chainHash, frontier: JSON.parse(row!.frontier) as string[] };
+  const [row] = await db.readRaw<{ treeSize: SqlInteger; chainHash: string; frontier: string }>('SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1');
+  return { treeSize: integer(row!.treeSize), chainHash: row!.chainHash, frontier: JSON.parse(row!.frontier) as string[] };
 }
 
 /** Leaf hashes by leaf index (level 0 of the tree). */
@@ -149,8 +146,8 @@ export async function readLeafHashes(db: Database, indexes: number[]): Promise<M
   const out = new Map<number, string>();
   for (let i = 0; i < indexes.length; i += 5000) {
     const chunk = indexes.slice(i, i + 5000);
-    const rows = await db.readRaw<{ i: unknown; h: string }>(`SELECT leaf_index AS "i", leaf_hash AS "h" FROM audit_leaf WHERE leaf_index IN (${placeholders(chunk.length)})`, chunk);
-    for (const r of rows) out.set(toNumber(r.i), r.h);
+    const rows = await db.readRaw<{ i: SqlInteger; h: string }>(`SELECT leaf_index AS "i", leaf_hash AS "h" FROM audit_leaf WHERE leaf_index IN (${placeholders(chunk.length)})`, chunk);
+    for (const r of rows) out.set(integer(r.i), r.h);
   }
   return out;
 }
@@ -159,26 +156,26 @@ export async function readTreeNodes(db: Database, level: number, indexes: number
   const out = new Map<number, string>();
   for (let i = 0; i < indexes.length; i += 5000) {
     const chunk = indexes.slice(i, i + 5000);
-    const rows = await db.readRaw<{ i: unknown; h: string }>(`SELECT idx AS "i", hash AS "h" FROM audit_tree_node WHERE level = ? AND idx IN (${placeholders(chunk.length)})`, [level, ...chunk]);
-    for (const r of rows) out.set(toNumber(r.i), r.h);
+    const rows = await db.readRaw<{ i: SqlInteger; h: string }>(`SELECT idx AS "i", hash AS "h" FROM audit_tree_node WHERE level = ? AND idx IN (${placeholders(chunk.length)})`, [level, ...chunk]);
+    for (const r of rows) out.set(integer(r.i), r.h);
   }
   return out;
 }
 
 /** Stored nodes of one level after `afterIndex`, in order, for verification. */
 export async function readTreeNodesAfter(db: Database, level: number, afterIndex: number, limit: number): Promise<Array<{ index: number; hash: string }>> {
-  const rows = await db.readRaw<{ i: unknown; h: string }>('SELECT idx AS "i", hash AS "h" FROM audit_tree_node WHERE level = ? AND idx > ? ORDER BY idx LIMIT ?', [level, afterIndex, limit]);
-  return rows.map((r) => ({ index: toNumber(r.i), hash: r.h }));
+  const rows = await db.readRaw<{ i: SqlInteger; h: string }>('SELECT idx AS "i", hash AS "h" FROM audit_tree_node WHERE level = ? AND idx > ? ORDER BY idx LIMIT ?', [level, afterIndex, limit]);
+  return rows.map((r) => ({ index: integer(r.i), hash: r.h }));
 }
 
 export async function storedNodeLevels(db: Database): Promise<number[]> {
-  const rows = await db.readRaw<{ level: unknown }>('SELECT DISTINCT level FROM audit_tree_node');
-  return rows.map((r) => toNumber(r.level)).sort((a, b) => a - b);
+  const rows = await db.readRaw<{ level: SqlInteger }>('SELECT DISTINCT level FROM audit_tree_node');
+  return rows.map((r) => integer(r.level)).sort((a, b) => a - b);
 }
 
 const HEAD_SELECT = 'SELECT tree_size AS "treeSize", root_hash AS "rootHash", signed_at AS "signedAt", signature FROM audit_tree_head';
-type RawHead = { treeSize: unknown; rootHash: string; signedAt: unknown; signature: string };
-const decodeHead = (r: RawHead): TreeHeadRow => ({ treeSize: toNumber(r.treeSize), rootHash: r.rootHash, signedAt: toDate(r.signedAt), signature: r.signature });
+type RawHead = { treeSize: SqlInteger; rootHash: string; signedAt: SqlInstant; signature: string };
+const decodeHead = (r: RawHead): TreeHeadRow => ({ treeSize: integer(r.treeSize), rootHash: r.rootHash, signedAt: instant(r.signedAt), signature: r.signature });
 
 export async function latestTreeHead(client: Tx | Database): Promise<TreeHeadRow | undefined> {
   const sql = `${HEAD_SELECT} ORDER BY tree_size DESC LIMIT 1`;
@@ -212,11 +209,11 @@ export async function leavesInOrder(db: Database, afterIndex: number, beforeInde
 
 /** The stored leaf hashes and chain hashes in leaf order (the tree check; no event content). */
 export async function leafHashesInOrder(db: Database, afterIndex: number, beforeIndex: number, limit: number): Promise<Array<{ leafIndex: number; leafHash: string; chainHash: string }>> {
-  const rows = await db.readRaw<{ i: unknown; h: string; c: string }>(
+  const rows = await db.readRaw<{ i: SqlInteger; h: string; c: string }>(
     'SELECT leaf_index AS "i", leaf_hash AS "h", chain_hash AS "c" FROM audit_leaf WHERE leaf_index > ? AND leaf_index < ? ORDER BY leaf_index LIMIT ?',
     [afterIndex, beforeIndex, limit],
   );
-  return rows.map((r) => ({ leafIndex: toNumber(r.i), leafHash: r.h, chainHash: r.c }));
+  return rows.map((r) => ({ leafIndex: integer(r.i), leafHash: r.h, chainHash: r.c }));
 }
 
 export async function hasPendingEvents(db: Database): Promise<boolean> {
@@ -224,17 +221,17 @@ export async function hasPendingEvents(db: Database): Promise<boolean> {
 }
 
 export async function countPendingEvents(db: Database): Promise<number> {
-  const [row] = await db.readRaw<{ n: unknown }>('SELECT COUNT(*) AS "n" FROM audit_pending');
-  return toNumber(row?.n ?? 0);
+  const [row] = await db.readRaw<{ n: SqlInteger }>('SELECT COUNT(*) AS "n" FROM audit_pending');
+  return integer(row?.n ?? 0);
 }
 
 /** Events that are neither placed nor queued: only someone editing the tables behind Custos's back makes one. */
 export async function unaccountedEvents(db: Database, limit: number): Promise<Array<{ no: number; id: string }>> {
-  const rows = await db.readRaw<{ no: unknown; id: string }>(
+  const rows = await db.readRaw<{ no: SqlInteger; id: string }>(
     'SELECT e.no AS "no", e.id AS "id" FROM audit_event e WHERE NOT EXISTS (SELECT 1 FROM audit_leaf l WHERE l.event_no = e.no) AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.no = e.no) ORDER BY e.no LIMIT ?',
     [limit],
   );
-  return rows.map((r) => ({ no: toNumber(r.no), id: r.id }));
+  return rows.map((r) => ({ no: integer(r.no), id: r.id }));
 }
 
 /** Every event in insertion order, placed or not: for tests and tools that need what was written just now. */
@@ -284,9 +281,9 @@ export async function searchEvents(db: Database, search: EventSearch, limit: num
 }
 
 export async function readStats(db: Database, fromHour: string, toHour: string): Promise<Array<{ hour: string; action: string; decision: string; reason: string; count: number }>> {
-  const rows = await db.readRaw<{ hour: string; action: string; decision: string; reason: string; count: unknown }>(
+  const rows = await db.readRaw<{ hour: string; action: string; decision: string; reason: string; count: SqlInteger }>(
     'SELECT hour, action, decision, reason, count FROM audit_stat_hour WHERE hour >= ? AND hour < ? ORDER BY hour',
     [fromHour, toHour],
   );
-  return rows.map((r) => ({ ...r, count: toNumber(r.count) }));
+  return rows.map((r) => ({ ...r, count: integer(r.count) }));
 }

@@ -1,7 +1,9 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import { lockKey } from '../../storage/locks.ts';
 import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
+import { flag, instant, integer, nullableInstant, nullableInteger, type SqlFlag, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
 
 const list = (text: string | null) => (text === null ? null : (JSON.parse(text) as string[]));
 
@@ -10,8 +12,8 @@ const list = (text: string | null) => (text === null ? null : (JSON.parse(text) 
  * advisory lock on the subject serialises concurrent grants and withdrawals of
  * one subject across replicas; SQLite serialises all writers already.
  */
-export async function lockSubjectLedger(tx: Tx, engine: Database['kind'], subjectId: string): Promise<void> {
-  if (engine === 'postgresql') await execute(tx, 'SELECT pg_advisory_xact_lock(hashtextextended(?, 7))', [`consent:${subjectId}`]);
+export async function lockSubjectLedger(tx: Tx, subjectId: string): Promise<void> {
+  await lockKey(tx, 'consent', subjectId);
 }
 
 export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<LedgerEntry[]> {
@@ -19,11 +21,11 @@ export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<
   return rows.map(toEntry);
 }
 
-type LedgerRow = { seq: number | bigint; purpose: string; kind: string; channels: string | null; topics: string | null; recipients: string | null; source: string; noticeVersion: string | null; expiresAt: Date | string | null; gpc: boolean | number | bigint; receiptId: string | null; at: Date | string };
+type LedgerRow = { seq: SqlInteger; purpose: string; kind: string; channels: string | null; topics: string | null; recipients: string | null; source: string; noticeVersion: string | null; expiresAt: SqlInstant | null; gpc: SqlFlag; receiptId: string | null; at: SqlInstant };
 
 function toEntry(r: LedgerRow): LedgerEntry {
   return {
-    seq: Number(r.seq),
+    seq: integer(r.seq),
     purpose: r.purpose,
     kind: r.kind as LedgerEntry['kind'],
     channels: list(r.channels),
@@ -31,17 +33,17 @@ function toEntry(r: LedgerRow): LedgerEntry {
     recipients: list(r.recipients),
     source: r.source,
     noticeVersion: r.noticeVersion,
-    expiresAt: r.expiresAt === null ? null : new Date(r.expiresAt),
-    gpc: Boolean(Number(r.gpc)),
+    expiresAt: nullableInstant(r.expiresAt),
+    gpc: flag(r.gpc),
     receiptId: r.receiptId,
-    at: new Date(r.at),
+    at: instant(r.at),
   };
 }
 
 // Plain SQL on the write path (run natively on SQLite): the Prisma client costs more than the statements.
 export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): Promise<number> {
-  const [last] = await query<{ seq: number | bigint | null }>(tx, 'SELECT MAX(seq) AS seq FROM consent_event WHERE subject_id = ?', [subjectId]);
-  const seq = Number(last?.seq ?? 0) + 1;
+  const [last] = await query<{ seq: SqlInteger | null }>(tx, 'SELECT MAX(seq) AS seq FROM consent_event WHERE subject_id = ?', [subjectId]);
+  const seq = (nullableInteger(last?.seq) ?? 0) + 1;
   const json = (list: string[] | null) => (list === null ? null : JSON.stringify(list));
   await insertRows(
     tx,

@@ -1,5 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
+import { lockKey } from '../../storage/locks.ts';
+import { insertRows, placeholders, query } from '../../storage/raw-sql.ts';
+import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
 export interface ReservationRow {
   ticket: string;
@@ -21,8 +23,8 @@ export interface ReservationRow {
  * transaction-scoped advisory lock per subject (across all replicas); SQLite
  * serialises every writer already.
  */
-export async function lockSubjectContacts(tx: Tx, engine: Database['kind'], subjectId: string): Promise<void> {
-  if (engine === 'postgresql') await execute(tx, 'SELECT pg_advisory_xact_lock(hashtextextended(?, 11))', [`contact:${subjectId}`]);
+export async function lockSubjectContacts(tx: Tx, subjectId: string): Promise<void> {
+  await lockKey(tx, 'contact', subjectId);
 }
 
 /**
@@ -35,12 +37,12 @@ const HOLDS_SLOT = `status <> 'released' AND NOT (status = 'reserved' AND reveal
 
 /** Slots held in a window on this channel since `since`, as of `now`. */
 export async function reservationsSince(tx: Tx, subjectId: string, channel: string, since: Date, now: Date): Promise<Array<{ purpose: string; reservedAt: Date }>> {
-  const rows = await query<{ purpose: string; reservedAt: string | Date }>(
+  const rows = await query<{ purpose: string; reservedAt: SqlInstant }>(
     tx,
     `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} ORDER BY reserved_at`,
     [subjectId, channel, since, now],
   );
-  return rows.map((r) => ({ purpose: r.purpose, reservedAt: new Date(r.reservedAt) }));
+  return rows.map((r) => ({ purpose: r.purpose, reservedAt: instant(r.reservedAt) }));
 }
 
 export async function insertReservation(tx: Tx, r: ReservationRow): Promise<void> {
@@ -77,14 +79,14 @@ export async function reservationsSinceMany(db: Database, subjectIds: string[], 
   const out = new Map<string, Array<{ purpose: string; reservedAt: Date }>>();
   for (let i = 0; i < subjectIds.length; i += 5000) {
     const chunk = subjectIds.slice(i, i + 5000);
-    const rows = await db.readRaw<{ subjectId: string; purpose: string; reservedAt: string | Date }>(
+    const rows = await db.readRaw<{ subjectId: string; purpose: string; reservedAt: SqlInstant }>(
       `SELECT subject_id AS "subjectId", purpose, reserved_at AS "reservedAt" FROM contact_reservation
         WHERE channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} AND subject_id IN (${placeholders(chunk.length)}) ORDER BY reserved_at`,
       [channel, since, now, ...chunk],
     );
     for (const r of rows) {
       if (!out.has(r.subjectId)) out.set(r.subjectId, []);
-      out.get(r.subjectId)!.push({ purpose: r.purpose, reservedAt: new Date(r.reservedAt) });
+      out.get(r.subjectId)!.push({ purpose: r.purpose, reservedAt: instant(r.reservedAt) });
     }
   }
   return out;

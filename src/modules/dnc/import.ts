@@ -96,7 +96,7 @@ export async function importRegistry(
       const unique = dedupeSorted(sorted);
       for (let i = 0; i < unique.length; i += WRITE_CHUNK) {
         const chunk = unique.subarray(i, i + WRITE_CHUNK);
-        report.accepted += await db.transaction((tx) => store.insertDncNumbers(tx, db.kind, importNo, chunk));
+        report.accepted += await db.transaction((tx) => store.insertDncNumbers(tx, importNo, chunk));
       }
     };
     const collect = async (tagged: TaggedValues) => {

@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute, placeholders } from '../../storage/raw-sql.ts';
+import { engineOf, execute, placeholders } from '../../storage/raw-sql.ts';
 import { tagOfDigest } from '../pseudonyms/derive.ts';
 
 // Entries in force: internal and pre-0005 entries by digest, imported registry numbers by tag.
@@ -53,9 +53,9 @@ export async function startImport(tx: Tx, run: { importId: string; source: strin
  * import is a duplicate line). Sorted tags append to the import's key range,
  * and the whole list travels as one JSON parameter, unpacked by the database.
  */
-export async function insertDncNumbers(tx: Tx, engine: Database['kind'], importNo: number, tags: BigInt64Array): Promise<number> {
+export async function insertDncNumbers(tx: Tx, importNo: number, tags: BigInt64Array): Promise<number> {
   const json = `[${tags.join(',')}]`;
-  return engine === 'sqlite'
+  return engineOf(tx) === 'sqlite'
     ? execute(tx, 'INSERT OR IGNORE INTO dnc_number (import_no, tag) SELECT ?, value FROM json_each(?)', [importNo, json])
     : execute(tx, 'INSERT INTO dnc_number (import_no, tag) SELECT ?::integer, t::bigint FROM jsonb_array_elements_text(?::jsonb) AS t ON CONFLICT DO NOTHING', [importNo, json]);
 }

@@ -1,9 +1,10 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import { nullableInteger, type SqlInteger } from '../../storage/sql-values.ts';
 
 /** The same, on the hot read path (one plain query, no transaction). */
 export async function readCurrentKeyVersion(db: Database): Promise<number> {
-  const [row] = await db.readRaw<{ version: number | bigint | null }>('SELECT MAX(version) AS "version" FROM key_version');
-  return Number(row?.version ?? 1);
+  const [row] = await db.readRaw<{ version: SqlInteger | null }>('SELECT MAX(version) AS "version" FROM key_version');
+  return nullableInteger(row?.version) ?? 1;
 }
 
 export async function currentKeyVersion(db: DbClient | Tx): Promise<number> {

@@ -1,5 +1,6 @@
 import type { DbClient, Tx } from '../../storage/database.ts';
 import { insertRows, query } from '../../storage/raw-sql.ts';
+import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
 export interface RequestRow {
   id: string;
@@ -59,8 +60,8 @@ export async function updateRequest(tx: Tx, id: string, from: string | { status:
 }
 
 export async function countRecentForIdentifier(tx: Tx, digest: string, since: Date): Promise<{ count: number; oldest: Date | undefined }> {
-  const rows = await query<{ createdAt: Date | string }>(tx, 'SELECT created_at AS "createdAt" FROM privacy_request WHERE identifier_digest = ? AND created_at >= ? ORDER BY created_at', [digest, since]);
-  return { count: rows.length, oldest: rows[0] ? new Date(rows[0].createdAt) : undefined };
+  const rows = await query<{ createdAt: SqlInstant }>(tx, 'SELECT created_at AS "createdAt" FROM privacy_request WHERE identifier_digest = ? AND created_at >= ? ORDER BY created_at', [digest, since]);
+  return { count: rows.length, oldest: rows[0] ? instant(rows[0].createdAt) : undefined };
 }
 
 /** `firstSeq` when the caller knows it (a new request starts at 1); otherwise after the last step. */

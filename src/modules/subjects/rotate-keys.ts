@@ -18,7 +18,7 @@ const ROTATION_PAGE_SIZE = 500;
 export async function rotateKeys(vault: Vault, ctx: RequestContext, onProgress?: (done: number) => void): Promise<{ version: number; subjects: number }> {
   const { db, keys, digestKeys, dataKeyOf, decryptValue } = vault;
   const version = await db.transaction(async (tx) => {
-    await store.lockIdentifierIndex(tx, db.kind, 'rotate');
+    await store.lockIdentifierIndex(tx, 'rotate');
     const next = (await currentKeyVersion(tx)) + 1;
     await addKeyVersion(tx, next, new Date());
     await appendAuditEvent(tx, ctx, { action: 'keys.version.add', decision: 'info', reasons: [{ code: 'version', detail: String(next) }] });
@@ -31,7 +31,7 @@ export async function rotateKeys(vault: Vault, ctx: RequestContext, onProgress?:
     if (page.length === 0) break;
     after = page.at(-1)!.id;
     await db.transaction(async (tx) => {
-      await store.lockIdentifierIndex(tx, db.kind, 'rotate');
+      await store.lockIdentifierIndex(tx, 'rotate');
       // Re-read inside the transaction: a writer may have changed a subject since the page was read.
       const subjects = (await Promise.all(page.map((p) => store.findSubject(tx, p.id)))).filter((x): x is store.SubjectRow => x !== undefined && x.keyVersion < version);
       const sealed = await store.fieldsOfSubjects(tx, subjects.map((x) => x.id), kinds);

@@ -1,5 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import { lockTable } from '../../storage/locks.ts';
 import { insertRows, placeholders } from '../../storage/raw-sql.ts';
+import { integer, type SqlInteger } from '../../storage/sql-values.ts';
 
 export interface SubjectRow {
   id: string;
@@ -34,9 +36,8 @@ export interface DigestKey {
  * writer can index a subject under a version that a rotation is retiring.
  * SQLite serialises all writers already.
  */
-export async function lockIdentifierIndex(tx: Tx, kind: Database['kind'], mode: 'write' | 'rotate'): Promise<void> {
-  if (kind !== 'postgresql') return;
-  await tx.$executeRawUnsafe(`LOCK TABLE subject_identifier IN ${mode === 'write' ? 'ROW EXCLUSIVE' : 'EXCLUSIVE'} MODE`);
+export async function lockIdentifierIndex(tx: Tx, mode: 'write' | 'rotate'): Promise<void> {
+  await lockTable(tx, 'subject_identifier', mode === 'write' ? 'ROW EXCLUSIVE' : 'EXCLUSIVE');
 }
 
 export async function findByDigests(db: DbClient | Tx, keys: DigestKey[]): Promise<Array<{ kind: string; subjectId: string }>> {
@@ -65,7 +66,7 @@ export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise
 /** One joined query for the hot read path: the ref, its subject and the requested fields. */
 export async function readSubjectByRef(db: Database, ref: string, fields: string[]): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string> } | undefined> {
   const fieldFilter = fields.length > 0 ? `f.field IN (${placeholders(fields.length)})` : '1 = 0';
-  const rows = await db.readRaw<{ appId: string; id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; field: string | null; ciphertext: string | null }>(
+  const rows = await db.readRaw<{ appId: string; id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; field: string | null; ciphertext: string | null }>(
     `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"
        FROM subject_ref r JOIN subject s ON s.id = r.subject_id
        LEFT JOIN subject_field f ON f.subject_id = s.id AND ${fieldFilter}
@@ -74,7 +75,7 @@ export async function readSubjectByRef(db: Database, ref: string, fields: string
   );
   const first = rows[0];
   if (!first) return undefined;
-  const subject = { appId: first.appId, id: first.id, timezone: first.timezone, keyVersion: Number(first.keyVersion), wrappedKey: first.wrappedKey };
+  const subject = { appId: first.appId, id: first.id, timezone: first.timezone, keyVersion: integer(first.keyVersion), wrappedKey: first.wrappedKey };
   return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])) };
 }
 
@@ -87,12 +88,12 @@ export async function subjectIdOfRef(db: Database, appId: string, ref: string): 
 
 /** Hot path of contact authorization: a subject with one field's ciphertext, one plain query. */
 export async function readSubjectById(db: Database, id: string, field: string | null): Promise<{ id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null } | undefined> {
-  const [row] = await db.readRaw<{ id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; ciphertext: string | null }>(
+  const [row] = await db.readRaw<{ id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; ciphertext: string | null }>(
     `SELECT s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
        FROM subject s LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ? WHERE s.id = ?`,
     [field, id],
   );
-  return row ? { ...row, keyVersion: Number(row.keyVersion) } : undefined;
+  return row ? { ...row, keyVersion: integer(row.keyVersion) } : undefined;
 }
 
 /**
@@ -104,14 +105,14 @@ export async function readSubjectsByRefs(db: Database, appId: string, refs: stri
   const found = new Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>();
   for (let i = 0; i < refs.length; i += IN_CHUNK) {
     const chunk = refs.slice(i, i + IN_CHUNK);
-    const rows = await db.readRaw<{ ref: string; id: string; timezone: string | null; keyVersion: number | bigint; wrappedKey: string; ciphertext: string | null }>(
+    const rows = await db.readRaw<{ ref: string; id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; ciphertext: string | null }>(
       `SELECT r.ref AS "ref", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
          FROM subject_ref r JOIN subject s ON s.id = r.subject_id
          LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ?
         WHERE r.ref IN (${placeholders(chunk.length)}) AND r.app_id || '' = ?`,
       [field, ...chunk, appId],
     );
-    for (const r of rows) found.set(r.ref, { id: r.id, timezone: r.timezone, keyVersion: Number(r.keyVersion), wrappedKey: r.wrappedKey, ciphertext: r.ciphertext });
+    for (const r of rows) found.set(r.ref, { id: r.id, timezone: r.timezone, keyVersion: integer(r.keyVersion), wrappedKey: r.wrappedKey, ciphertext: r.ciphertext });
   }
   return found;
 }

@@ -77,11 +77,11 @@ type WriteOutcome = { refused: Conflict | NotFound; result?: undefined } | { ref
  * encrypted under the subject's data key, kept in its history and audited.
  */
 export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestContext, target: WriteTarget, input: WriteChanges): Promise<WriteOutcome> {
-  const { db, keys, digestKeys, dataKeyOf, encryptValue, decryptValue, sealTimezone, refFor, subjectOfRef } = vault;
+  const { keys, digestKeys, dataKeyOf, encryptValue, decryptValue, sealTimezone, refFor, subjectOfRef } = vault;
   const { identifiers } = input;
   const named = [...identifiers.keys(), ...Object.keys(input.attributes)];
   const now = new Date();
-  await store.lockIdentifierIndex(tx, db.kind, 'write');
+  await store.lockIdentifierIndex(tx, 'write');
   const current = await currentKeyVersion(tx);
   const lookups = [...identifiers].flatMap(([kind, value]) => digestKeys(kind, value, versionsUpTo(current)));
   const owners = new Map<string, string[]>();
