@@ -90,8 +90,10 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const db = await openDatabase(config.database);
   setAuditVocabulary(db, { purposes: Object.keys(loaded.policy.purposes), fields: [...Object.keys(loaded.policy.fields), ...AUDIT_FILTER_NAMES] });
   const oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
+  const audit = createAuditGroupCommit(db);
   const auth = createAuthService({
     db,
+    audit,
     policy: loaded.policy,
     oidc,
     settings: {
@@ -101,7 +103,6 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
       officerSessionTtlSeconds: config.officerSessionTtlSeconds,
     },
   });
-  const audit = createAuditGroupCommit(db);
   // Subjects and consent need each other (reads are gated by consent; consent resolves refs), so
   // each gets a function that calls the other once both exist.
   const keys = createKeyRing(masterKey);

@@ -4,6 +4,7 @@ import { Conflict, Forbidden, OAuthError, Unauthenticated, ValidationError } fro
 import { ExpiringCache } from '../../shared/expiring-cache.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
+import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { OidcVerifier } from './oidc.ts';
@@ -24,6 +25,8 @@ export interface AuthServiceDeps {
   policy: Policy;
   settings: AuthSettings;
   oidc: OidcVerifier | undefined;
+  /** Events of accesses that write nothing else (tokens, sign-ins), committed in groups. */
+  audit: AuditGroupCommit;
 }
 
 export interface CreatedApp {
@@ -60,7 +63,7 @@ const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 type VerifiedToken = { kind: 'app'; clientId: string; scope: string[] } | { kind: 'officer'; officerId: string; role: OfficerRole };
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { db, policy, settings, oidc } = deps;
+  const { db, policy, settings, oidc, audit } = deps;
   const signer: TokenSigner = { issuer: settings.issuer, key: settings.signingKey };
   // A token's signature and claims never change, so a verified token is remembered until it
   // expires (apps reuse one token for its whole lifetime). Expiry is still enforced by the cache.
@@ -143,8 +146,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const knownFormat = request.clientId !== undefined && CLIENT_ID_PATTERN.test(request.clientId);
       const refuse = async (error: OAuthError, actorId?: string): Promise<never> => {
         const actor = actorId ? { type: 'app' as const, id: actorId } : { type: 'anonymous' as const };
-        await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.token.refuse', decision: 'deny', reasons: [{ code: error.error, detail: error.description }] }));
-        throw error;
+        return audit.refuse({ ...ctx, actor }, { action: 'auth.token.refuse', reasons: [{ code: error.error, detail: error.description }] }, error);
       };
       if (!request.grantType) return refuse(new OAuthError('invalid_request', 'grant_type is required'));
       if (request.grantType !== 'client_credentials') return refuse(new OAuthError('unsupported_grant_type', 'only client_credentials is supported'));
@@ -162,9 +164,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (scope.length === 0) return refuse(new OAuthError('invalid_scope', 'the client has no purpose that the current policy defines'), app.id);
 
       const accessToken = await signAppToken(signer, app.id, scope, settings.accessTokenTtlSeconds);
-      await db.transaction((tx) =>
-        appendAuditEvent(tx, { ...ctx, actor: { type: 'app', id: app.id } }, { action: 'auth.token.issue', decision: 'allow', reasons: [{ code: 'scope', detail: scope.join(' ') }] }),
-      );
+      await audit.record({ ...ctx, actor: { type: 'app', id: app.id } }, { action: 'auth.token.issue', decision: 'allow', reasons: [{ code: 'scope', detail: scope.join(' ') }] });
       return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: settings.accessTokenTtlSeconds, scope: scope.join(' ') };
     },
 
@@ -211,13 +211,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       // The attempted username is not recorded for unknown accounts: people type passwords into it.
       const actor = officer ? { type: 'officer' as const, id: officer.id } : { type: 'anonymous' as const };
       if (!usable || !ok) {
-        await db.transaction((tx) =>
-          appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'deny', reasons: [{ code: officer?.disabledAt ? 'disabled' : 'bad-credentials' }] }),
-        );
-        throw new Unauthenticated('unknown username or wrong password', 'invalid_grant');
+        return audit.refuse({ ...ctx, actor }, { action: 'auth.officer.sign-in', reasons: [{ code: officer?.disabledAt ? 'disabled' : 'bad-credentials' }] }, new Unauthenticated('unknown username or wrong password', 'invalid_grant'));
       }
       const token = await signOfficerToken(signer, usable.id, usable.role, settings.officerSessionTtlSeconds);
-      await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'password' }] }));
+      await audit.record({ ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'password' }] });
       return { access_token: token, token_type: 'Bearer' as const, expires_in: settings.officerSessionTtlSeconds, role: usable.role };
     },
 
@@ -233,11 +230,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       } catch (error) {
         if (!(error instanceof Unauthenticated || error instanceof Forbidden)) throw error;
         const code = error instanceof Forbidden ? 'no-role' : 'provider-refused';
-        await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor: { type: 'anonymous' } }, { action: 'auth.officer.sign-in', decision: 'deny', reasons: [{ code }] }));
-        throw error;
+        return audit.refuse({ ...ctx, actor: { type: 'anonymous' } }, { action: 'auth.officer.sign-in', reasons: [{ code }] }, error);
       }
       const actor = { type: 'officer' as const, id: `oidc:${redeemed.officer.subject}` };
-      await db.transaction((tx) => appendAuditEvent(tx, { ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'oidc' }] }));
+      await audit.record({ ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'oidc' }] });
       return { access_token: redeemed.accessToken, token_type: 'Bearer' as const, expires_in: redeemed.expiresIn ?? settings.officerSessionTtlSeconds, role: redeemed.officer.role };
     },
 
