@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { CheckpointError, openCheckpoint } from '../modules/audit/tree-head.ts';
 import { verifyAuditLog, type LogVerification } from '../modules/audit/verify.ts';
-import { CliError, printJson, printLines, withRuntime } from './io.ts';
+import { CliError, cliIo, printJson, printLines, printProblem, withRuntime } from './io.ts';
 
 /**
  * Exit 1 when the trail does not verify, so a cron job or CI step fails
@@ -47,11 +47,11 @@ export async function verifyAuditCommand(options: { json?: boolean; from?: strin
     const where = bad.leafIndex !== undefined ? `event ${bad.leafIndex}${bad.id ? ` (${bad.id})` : ''}` : `tree size ${bad.treeSize}`;
     printLines(`AUDIT LOG BROKEN at ${where}: ${bad.problem}`);
   }
-  if (!result.ok) process.exitCode = 1;
+  if (!result.ok) cliIo().exitCode = 1;
 }
 
 function fail2(options: { json?: boolean }, message: string): void {
   if (options.json) printJson({ ok: false, error: message });
-  else process.stderr.write(`custos: ${message}\n`);
-  process.exitCode = 2;
+  else printProblem(message);
+  cliIo().exitCode = 2;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import type { Writable } from 'node:stream';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { PolicyError } from '../modules/policies/load.ts';
@@ -13,13 +14,33 @@ export class CliError extends Error {
   override name = 'CliError';
 }
 
+/**
+ * Where a command reads its configuration and input and writes its output:
+ * the process's own (bin/custos), or a test's when commands run in-process.
+ * `exitCode` is what the command wants the process to exit with.
+ */
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdin: AsyncIterable<Buffer | string>;
+  stdout: Writable;
+  stderr: Writable & { isTTY?: boolean };
+  exitCode: number;
+}
+
+export const processIo = (): CliIo => ({ env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, exitCode: 0 });
+
+let current: CliIo = processIo();
+/** The io of the command being run (set by runCli). */
+export const cliIo = (): CliIo => current;
+export const useCliIo = (next: CliIo): void => void (current = next);
+
 export function readConfig(): Config {
-  return loadConfig(process.env);
+  return loadConfig(current.env);
 }
 
 /** CLI logs go to stderr so that stdout holds only the command's output (JSON with --json). */
 export function cliLogger(config: Config): Logger {
-  return createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+  return createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, current.stderr);
 }
 
 /** Opens the same runtime the server uses, runs `work`, and always closes the database. */
@@ -43,16 +64,21 @@ export function cliContext(runtime: Runtime): RequestContext {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  current.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
 export function printLines(...lines: string[]): void {
-  process.stdout.write(lines.join('\n') + '\n');
+  current.stdout.write(lines.join('\n') + '\n');
+}
+
+/** A failure message on stderr, in the CLI's one format. */
+export function printProblem(message: string): void {
+  current.stderr.write(`custos: ${message}\n`);
 }
 
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of current.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString('utf8');
 }
 

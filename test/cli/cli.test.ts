@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { migrationFiles } from '../../src/storage/migrate.ts';
 import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
+import { runCustosInProcess } from '../support/cli.ts';
 import { CUSTOS_BIN, runCustos, startProcess } from '../support/processes.ts';
 
 describe('custos CLI', () => {
@@ -9,7 +10,7 @@ describe('custos CLI', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     env = testEnvironment();
-    const migrated = await runCustos(['migrate', '--json'], { env });
+    const migrated = await runCustosInProcess(['migrate', '--json'], { env });
     expect(migrated.code).toBe(0);
     expect(JSON.parse(migrated.stdout).applied).toEqual(allMigrations);
     expect(allMigrations.slice(0, 2)).toEqual(['0001_foundation', '0002_subjects']);
@@ -17,48 +18,48 @@ describe('custos CLI', () => {
   afterAll(() => cleanUpEnvironment(env));
 
   it('migrate is idempotent', async () => {
-    const again = await runCustos(['migrate', '--json'], { env });
+    const again = await runCustosInProcess(['migrate', '--json'], { env });
     expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], alreadyApplied: allMigrations });
   });
 
   it('apps create --json prints the credentials once, in the documented shape', async () => {
-    const result = await runCustos(['apps', 'create', '--name', 'Dialer', '--purposes', 'marketing,support', '--reveal', 'call,sms', '--json'], { env });
+    const result = await runCustosInProcess(['apps', 'create', '--name', 'Dialer', '--purposes', 'marketing,support', '--reveal', 'call,sms', '--json'], { env });
     expect(result.code).toBe(0);
     const created = JSON.parse(result.stdout);
     expect(created).toEqual({ clientId: expect.stringMatching(/^app_[a-z0-9]{20}$/), clientSecret: expect.stringMatching(/^cs_/), name: 'Dialer', purposes: ['marketing', 'support'], reveal: ['call', 'sms'] });
-    const list = JSON.parse((await runCustos(['apps', 'list', '--json'], { env })).stdout);
+    const list = JSON.parse((await runCustosInProcess(['apps', 'list', '--json'], { env })).stdout);
     expect(list).toContainEqual(expect.objectContaining({ clientId: created.clientId, removedAt: null }));
     expect(JSON.stringify(list)).not.toContain(created.clientSecret);
   });
 
   it('apps create refuses a purpose the policy does not define, exit 1', async () => {
-    const result = await runCustos(['apps', 'create', '--name', 'X', '--purposes', 'surveillance'], { env });
+    const result = await runCustosInProcess(['apps', 'create', '--name', 'X', '--purposes', 'surveillance'], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('purposes: unknown purpose "surveillance"');
   });
 
   it('officers create reads the password from stdin; list shows the officer; remove disables them once', async () => {
-    const result = await runCustos(['officers', 'create', '--username', 'dana', '--role', 'privacy-agent', '--password-stdin', '--json'], { env, input: 'correct horse battery staple\n' });
+    const result = await runCustosInProcess(['officers', 'create', '--username', 'dana', '--role', 'privacy-agent', '--password-stdin', '--json'], { env, input: 'correct horse battery staple\n' });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ id: expect.stringMatching(/^off_/), username: 'dana', role: 'privacy-agent' });
-    const dup = await runCustos(['officers', 'create', '--username', 'dana', '--role', 'admin', '--password-stdin'], { env, input: 'another long password' });
+    const dup = await runCustosInProcess(['officers', 'create', '--username', 'dana', '--role', 'admin', '--password-stdin'], { env, input: 'another long password' });
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain('already exists');
-    const listed = await runCustos(['officers', 'list', '--json'], { env });
+    const listed = await runCustosInProcess(['officers', 'list', '--json'], { env });
     const dana = JSON.parse(listed.stdout).find((o: { username: string }) => o.username === 'dana');
     expect(dana).toEqual({ id: expect.stringMatching(/^off_/), username: 'dana', role: 'privacy-agent', createdAt: expect.any(String), removedAt: null });
-    expect((await runCustos(['officers', 'remove', dana.id], { env })).stdout).toContain(`Removed ${dana.id}`);
-    expect((await runCustos(['officers', 'remove', dana.id], { env })).code).toBe(1);
+    expect((await runCustosInProcess(['officers', 'remove', dana.id], { env })).stdout).toContain(`Removed ${dana.id}`);
+    expect((await runCustosInProcess(['officers', 'remove', dana.id], { env })).code).toBe(1);
   });
 
   it('officers create refuses an unknown role', async () => {
-    const result = await runCustos(['officers', 'create', '--username', 'eve', '--role', 'overlord'], { env });
+    const result = await runCustosInProcess(['officers', 'create', '--username', 'eve', '--role', 'overlord'], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/Allowed choices are auditor, privacy-agent, admin/);
   });
 
   it('audit verify confirms the trail the commands above wrote', async () => {
-    const result = await runCustos(['audit', 'verify', '--json'], { env });
+    const result = await runCustosInProcess(['audit', 'verify', '--json'], { env });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, checked: 3 }); // app create, officer create, officer remove
   });
@@ -68,23 +69,23 @@ describe('custos demo seed and keys rotate', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     env = testEnvironment();
-    expect((await runCustos(['migrate'], { env })).code).toBe(0);
+    expect((await runCustosInProcess(['migrate'], { env })).code).toBe(0);
   });
   afterAll(() => cleanUpEnvironment(env));
 
   it('seeds fake subjects for a new demo app, then rotates keys over them', async () => {
-    const seeded = await runCustos(['demo', 'seed', '--subjects', '250', '--json'], { env });
+    const seeded = await runCustosInProcess(['demo', 'seed', '--subjects', '250', '--json'], { env });
     expect(seeded.code).toBe(0);
     expect(JSON.parse(seeded.stdout)).toMatchObject({ created: 250, clientId: expect.stringMatching(/^app_/), clientSecret: expect.stringMatching(/^cs_/) });
-    const rotated = await runCustos(['keys', 'rotate', '--json'], { env });
+    const rotated = await runCustosInProcess(['keys', 'rotate', '--json'], { env });
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout)).toEqual({ version: 2, subjects: 250 });
-    const verified = await runCustos(['audit', 'verify', '--json'], { env });
+    const verified = await runCustosInProcess(['audit', 'verify', '--json'], { env });
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
   });
 
   it('refuses a silly subject count', async () => {
-    const result = await runCustos(['demo', 'seed', '--subjects', 'lots'], { env });
+    const result = await runCustosInProcess(['demo', 'seed', '--subjects', 'lots'], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--subjects must be a whole number');
   });

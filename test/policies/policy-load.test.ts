@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadPolicy, PolicyError } from '../../src/modules/policies/load.ts';
 import { EXAMPLE_POLICY_DIR, testEnvironment, cleanUpEnvironment } from '../support/gateway.ts';
+import { runCustosInProcess } from '../support/cli.ts';
 import { runCustos } from '../support/processes.ts';
 
 const example = fs.readFileSync(path.join(EXAMPLE_POLICY_DIR, 'custos.yaml'), 'utf8');
@@ -77,13 +78,13 @@ describe('custos policy check and start-up', () => {
   const bad = () => policyDir({ 'custos.yaml': example.replace('max: 3, per: P7D', 'max: 3, per: weekly') });
 
   it('prints the version of a good policy and exits 0', async () => {
-    const result = await runCustos(['policy', 'check', EXAMPLE_POLICY_DIR, '--json']);
+    const result = await runCustosInProcess(['policy', 'check', EXAMPLE_POLICY_DIR, '--json'], { env: {} });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, version: loadPolicy(EXAMPLE_POLICY_DIR).version, purposes: ['marketing', 'support'] });
   });
 
   it('exits 1 naming file, key path and problem', async () => {
-    const result = await runCustos(['policy', 'check', bad()]);
+    const result = await runCustosInProcess(['policy', 'check', bad()], { env: {} });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/custos\.yaml: limits\[1\]\.per: must be an ISO 8601 duration/);
   });
