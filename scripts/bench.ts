@@ -76,7 +76,20 @@ async function prepareData(env: Record<string, string>) {
     const freshLedger = refs[4000]!;
     await subjectWithLongLedger(runtime, app.clientId, longLedger, 10_000);
     const exportFigure = await accessExportFigure(runtime, app.clientId, knownEmail(subjectCount - 1), 10_000);
-    return { app, refs, allRefs, consented, seedSeconds, consentFigure: { history, checks }, auditSubjects, auditSeed, exportFigure, longLedger, freshLedger, officer: { username: officer.username, password: 'bench-auditor-password-1' } };
+    return {
+      app,
+      refs,
+      allRefs,
+      consented,
+      seedSeconds,
+      consentFigure: { history, checks },
+      auditSubjects,
+      auditSeed,
+      exportFigure,
+      longLedger,
+      freshLedger,
+      officer: { username: officer.username, password: 'bench-auditor-password-1' },
+    };
   } finally {
     await runtime.close();
     // Push the freshly seeded pages to disk now, so the kernel's write-back of hundreds of MB
@@ -114,14 +127,20 @@ async function main(): Promise<void> {
 
     const { app, refs, allRefs, consented, seedSeconds, consentFigure, auditSubjects, auditSeed, exportFigure, longLedger, freshLedger, officer } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
-    console.log(`seeded ${auditEventCount.toLocaleString('en')} audit events through the append path: appended ${auditSeed.appendPerSecond.toLocaleString('en')} /s, placed in the Merkle tree by the integrator ${auditSeed.integratePerSecond.toLocaleString('en')} /s`);
+    console.log(
+      `seeded ${auditEventCount.toLocaleString('en')} audit events through the append path: appended ${auditSeed.appendPerSecond.toLocaleString('en')} /s, placed in the Merkle tree by the integrator ${auditSeed.integratePerSecond.toLocaleString('en')} /s`,
+    );
     console.log(`access export for a person with 10,000 audit events about them: built in ${exportFigure.milliseconds} ms (${exportFigure.accessLog.toLocaleString('en')} access-log entries)`);
     console.log(`consent check (ledger of ${consentFigure.history} entries; the kept state is read): ${consentFigure.checks.toLocaleString('en')} /s`);
 
     const baselineServer = await startProcess(['--require', 'tsx/cjs', path.join(__dirname, 'bench', 'baseline-server.ts')], { ready: /"port":(\d+)/ });
     processes.push(baselineServer);
     const startGateway = async (extra: Record<string, string> = {}) => {
-      const started = await startProcess([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'bin', 'custos'), 'serve'], { env: { ...env, LOG_LEVEL: 'info', ...extra }, ready: /"port":(\d+)/, keepOutput: false });
+      const started = await startProcess([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'bin', 'custos'), 'serve'], {
+        env: { ...env, LOG_LEVEL: 'info', ...extra },
+        ready: /"port":(\d+)/,
+        keepOutput: false,
+      });
       processes.push(started);
       return { process: started, url: `http://127.0.0.1:${started.match[1]}` };
     };
@@ -140,80 +159,107 @@ async function main(): Promise<void> {
       ['GET /healthz (Custos middleware only)', { url: `${custosUrl}/healthz`, connections, durationSeconds: duration }],
       ['GET /v1/purposes (JWT verified, app checked)', { url: `${custosUrl}/v1/purposes`, headers: auth, connections, durationSeconds: duration }],
       // Latency of a read when the server is not saturated (one client, one request at a time).
-      ['GET /v1/subjects/{ref}, one client (latency)', {
-        url: custosUrl,
-        paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
-        headers: auth,
-        connections: 1,
-        durationSeconds: duration,
-      }],
-      [`GET /v1/subjects/{ref} (${refs.length} refs of ${subjectCount}, decrypt, audited)`, {
-        url: custosUrl,
-        paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
-        headers: auth,
-        connections,
-        durationSeconds: duration,
-      }],
-      [`GET /v1/subjects/{ref}?purpose=marketing (consent checked, ${consented.length} refs)`, {
-        url: custosUrl,
-        paths: consented.map((ref) => `/v1/subjects/${ref}?purpose=marketing`),
-        headers: auth,
-        connections,
-        durationSeconds: duration,
-      }],
+      [
+        'GET /v1/subjects/{ref}, one client (latency)',
+        {
+          url: custosUrl,
+          paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
+          headers: auth,
+          connections: 1,
+          durationSeconds: duration,
+        },
+      ],
+      [
+        `GET /v1/subjects/{ref} (${refs.length} refs of ${subjectCount}, decrypt, audited)`,
+        {
+          url: custosUrl,
+          paths: refs.map((ref) => `/v1/subjects/${ref}?purpose=support`),
+          headers: auth,
+          connections,
+          durationSeconds: duration,
+        },
+      ],
+      [
+        `GET /v1/subjects/{ref}?purpose=marketing (consent checked, ${consented.length} refs)`,
+        {
+          url: custosUrl,
+          paths: consented.map((ref) => `/v1/subjects/${ref}?purpose=marketing`),
+          headers: auth,
+          connections,
+          durationSeconds: duration,
+        },
+      ],
       // Email marketing has no cap in the example policy, so allows keep reserving slots: the write path is measured.
-      [`POST /v1/contacts/authorize (email, marketing, ${consented.length} refs)`, {
-        url: `${custosUrl}/v1/contacts/authorize`,
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })),
-        connections,
-        durationSeconds: duration,
-      }],
+      [
+        `POST /v1/contacts/authorize (email, marketing, ${consented.length} refs)`,
+        {
+          url: `${custosUrl}/v1/contacts/authorize`,
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'email', purpose: 'marketing', topic: 'cat-food' })),
+          connections,
+          durationSeconds: duration,
+        },
+      ],
       // Consent grants: across 3,000 people, then all on one person with a fresh ledger and one with 10,000 entries
       // (the kept state makes a write independent of the ledger's length: these two should match).
-      ['PUT /v1/subjects/{ref}/consents/marketing (3,000 subjects)', {
-        url: custosUrl,
-        method: 'PUT',
-        paths: refs.slice(1000, 4000).map((ref) => `/v1/subjects/${ref}/consents/marketing`),
-        headers: { ...auth, 'content-type': 'application/json' },
-        bodies: [JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' })],
-        connections,
-        durationSeconds: duration,
-      }],
-      ['consent grant, one subject with a fresh ledger', {
-        url: `${custosUrl}/v1/subjects/${freshLedger}/consents/marketing`,
-        method: 'PUT',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' }),
-        connections,
-        durationSeconds: duration,
-      }],
-      ['consent grant, one subject with 10,000 ledger entries', {
-        url: `${custosUrl}/v1/subjects/${longLedger}/consents/marketing`,
-        method: 'PUT',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' }),
-        connections,
-        durationSeconds: duration,
-      }],
+      [
+        'PUT /v1/subjects/{ref}/consents/marketing (3,000 subjects)',
+        {
+          url: custosUrl,
+          method: 'PUT',
+          paths: refs.slice(1000, 4000).map((ref) => `/v1/subjects/${ref}/consents/marketing`),
+          headers: { ...auth, 'content-type': 'application/json' },
+          bodies: [JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' })],
+          connections,
+          durationSeconds: duration,
+        },
+      ],
+      [
+        'consent grant, one subject with a fresh ledger',
+        {
+          url: `${custosUrl}/v1/subjects/${freshLedger}/consents/marketing`,
+          method: 'PUT',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' }),
+          connections,
+          durationSeconds: duration,
+        },
+      ],
+      [
+        'consent grant, one subject with 10,000 ledger entries',
+        {
+          url: `${custosUrl}/v1/subjects/${longLedger}/consents/marketing`,
+          method: 'PUT',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ source: 'bench', noticeVersion: 'bench-2' }),
+          connections,
+          durationSeconds: duration,
+        },
+      ],
       // The same work whether or not the person is known (no enumeration): both figures should match.
-      [`POST /v1/privacy-requests, identifiers Custos holds (outbox notifier)`, {
-        url: `${custosUrl}/v1/privacy-requests`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        bodies: Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'access', identifier: { email: knownEmail(i % subjectCount) } })),
-        connections,
-        durationSeconds: duration,
-      }],
-      [`POST /v1/privacy-requests, identifiers it does not hold`, {
-        url: `${custosUrl}/v1/privacy-requests`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        bodies: Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'access', identifier: { email: `stranger.${i}@example.com` } })),
-        connections,
-        durationSeconds: duration,
-      }],
+      [
+        `POST /v1/privacy-requests, identifiers Custos holds (outbox notifier)`,
+        {
+          url: `${custosUrl}/v1/privacy-requests`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          bodies: Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'access', identifier: { email: knownEmail(i % subjectCount) } })),
+          connections,
+          durationSeconds: duration,
+        },
+      ],
+      [
+        `POST /v1/privacy-requests, identifiers it does not hold`,
+        {
+          url: `${custosUrl}/v1/privacy-requests`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          bodies: Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'access', identifier: { email: `stranger.${i}@example.com` } })),
+          connections,
+          durationSeconds: duration,
+        },
+      ],
     ];
     const figures: Figure[] = [];
     for (const [name, options] of scenarios) if (only.test(name)) figures.push(await measure(name, options));
@@ -231,7 +277,9 @@ async function main(): Promise<void> {
     printTable(baseline, figures);
     if (only.test('healthz during scrub')) {
       const big = await healthzDuringBigScrub(gateway.url, token, allRefs);
-      console.log(`GET /healthz while one ${big.bodyMb} MB scrub body is parsed, checked and scrubbed (HTTP ${big.status}, ${big.scrubMs} ms): ${big.samples} requests, p50 ${big.p50} ms, p99 ${big.p99} ms, max ${big.max} ms`);
+      console.log(
+        `GET /healthz while one ${big.bodyMb} MB scrub body is parsed, checked and scrubbed (HTTP ${big.status}, ${big.scrubMs} ms): ${big.samples} requests, p50 ${big.p50} ms, p99 ${big.p99} ms, max ${big.max} ms`,
+      );
     }
     if (only.test('audit')) await benchAuditQueries(gateway.url, gateway.process.child.pid!, officer, auditSubjects, env);
     if (figures.some((f) => f.errors > 0 || f.non2xx > 0)) {
@@ -257,7 +305,11 @@ async function main(): Promise<void> {
     const campaign = allRefs.slice(0, 100_000);
     while (campaign.length < 100_000) campaign.push(`ref_${String(campaign.length).padStart(22, 'x')}`);
     const scrubStarted = Date.now();
-    const scrub = await fetch(`${gateway.url}/v1/contacts/scrub`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: campaign }) });
+    const scrub = await fetch(`${gateway.url}/v1/contacts/scrub`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: campaign }),
+    });
     const scrubbed = (await scrub.json()) as { allowed: string[]; denied: Array<{ reasons: Array<{ code: string }> }> };
     const listed = scrubbed.denied.filter((d) => d.reasons.some((r) => r.code === 'do-not-call')).length;
     console.log(
@@ -273,7 +325,9 @@ async function main(): Promise<void> {
 
 /** Officers' side of the trail at full size: search latency, proof latency, export memory, and `custos audit verify`. */
 async function benchAuditQueries(url: string, pid: number, officer: { username: string; password: string }, subjects: string[], env: Record<string, string>): Promise<void> {
-  const session = (await (await fetch(`${url}/v1/officers/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(officer) })).json()) as { access_token: string };
+  const session = (await (await fetch(`${url}/v1/officers/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(officer) })).json()) as {
+    access_token: string;
+  };
   const auth = { authorization: `Bearer ${session.access_token}` };
   // Wait for the integrator to place what the scenarios above wrote.
   let size = 0;
@@ -282,7 +336,13 @@ async function benchAuditQueries(url: string, pid: number, officer: { username: 
     size = ((await (await fetch(`${url}/v1/audit/tree-head`)).json()) as { treeSize: number }).treeSize;
   }
   const rows = [
-    await measure(`GET /v1/audit/events?subject= (1 client, ${size.toLocaleString('en')} events)`, { url, paths: subjects.map((s) => `/v1/audit/events?subject=${s}&limit=50`), headers: auth, connections: 1, durationSeconds: duration }),
+    await measure(`GET /v1/audit/events?subject= (1 client, ${size.toLocaleString('en')} events)`, {
+      url,
+      paths: subjects.map((s) => `/v1/audit/events?subject=${s}&limit=50`),
+      headers: auth,
+      connections: 1,
+      durationSeconds: duration,
+    }),
     await measure(`GET /v1/audit/proofs/inclusion (1 client, tree of ${size.toLocaleString('en')})`, {
       url,
       paths: Array.from({ length: 5000 }, (_, i) => `/v1/audit/proofs/inclusion?index=${Math.floor((i * 7919 * 104729) % size)}&treeSize=${size}`),

@@ -13,9 +13,7 @@ const sqliteDir = join(root, 'prisma', 'generated-sqlite');
 const sqliteSchema = join(sqliteDir, 'schema.prisma');
 
 const canonical = readFileSync(source, 'utf8');
-const sqlite = canonical
-  .replace('provider = "postgresql"', 'provider = "sqlite"')
-  .replace('output       = "../src/generated/postgresql"', 'output       = "../../src/generated/sqlite"');
+const sqlite = canonical.replace('provider = "postgresql"', 'provider = "sqlite"').replace('output       = "../src/generated/postgresql"', 'output       = "../../src/generated/sqlite"');
 if (sqlite === canonical) throw new Error('generate-prisma: could not derive the SQLite schema');
 mkdirSync(sqliteDir, { recursive: true });
 writeFileSync(sqliteSchema, '// Derived from prisma/schema.prisma by scripts/generate-prisma.mjs. Do not edit.\n' + sqlite);

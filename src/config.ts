@@ -23,17 +23,20 @@ export const environmentSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
     DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
     DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-    CUSTOS_MASTER_KEY: optionalText.refine(
-      (v) => v === undefined || Buffer.from(v, 'base64').length === 32,
-      'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
-    ),
+    CUSTOS_MASTER_KEY: optionalText.refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)'),
     ACCESS_TOKEN_TTL_SECONDS: isoSeconds(600),
     OFFICER_SESSION_TTL_SECONDS: isoSeconds(8 * 3600),
     TOKEN_RATE_LIMIT_PER_MINUTE: isoSeconds(30),
     SIGN_IN_RATE_LIMIT_PER_MINUTE: isoSeconds(10),
-    BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb').default('100kb'),
+    BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb')
+      .default('100kb'),
     SHUTDOWN_TIMEOUT_MS: isoSeconds(10_000),
-    TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    TRUST_PROXY: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     OIDC_ISSUER: optionalText.refine((v) => v === undefined || URL.canParse(v), 'must be a URL'),
     OIDC_AUDIENCE: optionalText,
     OIDC_ROLE_CLAIM: z.string().min(1).default('custos_role'),
@@ -43,7 +46,10 @@ export const environmentSchema = z
     OIDC_SCOPE: z.string().min(1).default('openid profile'),
     OIDC_RESOURCE: optionalText,
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-    AUDIT_INTEGRATOR: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    AUDIT_INTEGRATOR: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
     AUDIT_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
     AUDIT_TREE_HEAD_EVERY_EVENTS: z.coerce.number().int().min(1).default(1000),
     AUDIT_SWEEP_MS: z.coerce.number().int().min(10).default(1000),
@@ -146,7 +152,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     privacyNoticeUrl: env.PRIVACY_NOTICE_URL ?? `${(env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '')}/privacy`,
     dataDir,
     policyDir: path.resolve(env.POLICY_DIR),
-    database: databaseConfig(env.DATABASE_URL || undefined, dataDir, { poolSize: env.DATABASE_POOL_SIZE, connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS }),
+    database: databaseConfig(env.DATABASE_URL || undefined, dataDir, {
+      poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    }),
     masterKey: env.CUSTOS_MASTER_KEY ? Buffer.from(env.CUSTOS_MASTER_KEY, 'base64') : undefined,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     officerSessionTtlSeconds: env.OFFICER_SESSION_TTL_SECONDS,

@@ -27,9 +27,7 @@ const jsonLine = winston.format((info) => {
 });
 
 export function createLogger(level: string, sink?: Writable): Logger {
-  const transport = sink
-    ? new winston.transports.Stream({ stream: sink })
-    : new winston.transports.Console({ stderrLevels: [] });
+  const transport = sink ? new winston.transports.Stream({ stream: sink }) : new winston.transports.Console({ stderrLevels: [] });
   return winston.createLogger({
     level,
     format: jsonLine(),

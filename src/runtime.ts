@@ -74,7 +74,9 @@ async function prepareSchema(config: Config, logger: Logger): Promise<void> {
   }
   const pending = await migrate(config.database, { dryRun: true });
   if (pending.applied.length > 0) {
-    throw new MigrationError(`the PostgreSQL schema "${config.database.schema}" needs migrations ${pending.applied.join(', ')}; run \`npm run custos -- migrate\` from the checkout (\`custos migrate\` when installed) first`);
+    throw new MigrationError(
+      `the PostgreSQL schema "${config.database.schema}" needs migrations ${pending.applied.join(', ')}; run \`npm run custos -- migrate\` from the checkout (\`custos migrate\` when installed) first`,
+    );
   }
 }
 
@@ -108,7 +110,15 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const keys = createKeyRing(masterKey);
   const pseudonyms = createIdentifierPseudonyms({ db, policy: loaded.policy, keys });
   const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys, audit, pseudonyms, requireConsent: (s, p, scope) => consent.requireConsent(s, p, scope) });
-  const consent: ConsentService = createConsentService({ db, policy: loaded.policy, audit, signingKey, issuer: config.publicUrl, policyUrl: config.privacyNoticeUrl, subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref) });
+  const consent: ConsentService = createConsentService({
+    db,
+    policy: loaded.policy,
+    audit,
+    signingKey,
+    issuer: config.publicUrl,
+    policyUrl: config.privacyNoticeUrl,
+    subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref),
+  });
   const auditIntegrator = createAuditIntegrator({
     db,
     signingKey,
@@ -140,7 +150,15 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     settings: { perIdentifierPerHour: config.requests.perIdentifierPerHour },
   });
   const retention = (ctx: RequestContext, retentionOptions: { dryRun: boolean; now?: Date }) => runRetention(actionDeps, requestActions, ctx, retentionOptions);
-  const maintenance = createMaintenance({ db, logger, intervalMs: config.retentionSweepMs, policyVersion: loaded.version, sweepRequests: (ctx) => requests.sweep(ctx), purgeMessages: () => notifier.purge(), retention: (ctx) => retention(ctx, { dryRun: false }) });
+  const maintenance = createMaintenance({
+    db,
+    logger,
+    intervalMs: config.retentionSweepMs,
+    policyVersion: loaded.version,
+    sweepRequests: (ctx) => requests.sweep(ctx),
+    purgeMessages: () => notifier.purge(),
+    retention: (ctx) => retention(ctx, { dryRun: false }),
+  });
   if (options.background) {
     notifier.start();
     maintenance.start();
@@ -170,7 +188,10 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     ops: { shuttingDown: false },
     async close() {
       // Events written by this process are placed before it goes (the CLI's, a draining replica's).
-      if (integrating) await auditIntegrator.flush().catch((error: unknown) => logger.warn('could not place the last audit events; another process will', { error: error instanceof Error ? error.message : String(error) }));
+      if (integrating)
+        await auditIntegrator
+          .flush()
+          .catch((error: unknown) => logger.warn('could not place the last audit events; another process will', { error: error instanceof Error ? error.message : String(error) }));
       await maintenance.stop();
       await notifier.stop();
       await auditIntegrator.stop();

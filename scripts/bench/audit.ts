@@ -12,7 +12,7 @@ const DENY_REASONS = ['frequency-cap', 'quiet-hours', 'do-not-call', 'no-consent
 export async function seedAuditTrail(runtime: Runtime, count: number, appId: string, subjects: string[]): Promise<{ appendPerSecond: number; integratePerSecond: number }> {
   const ctx = { actor: { type: 'app' as const, id: appId }, requestId: 'bench-audit', policyVersion: runtime.loaded.version };
   const started = Date.now();
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const batch: AuditEventInput[] = [];
     for (let i = 0; i < 5000 && done < count; i++, done++) {
       const subject = subjects[done % subjects.length];

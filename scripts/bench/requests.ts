@@ -15,7 +15,9 @@ export async function accessExportFigure(runtime: Runtime, appId: string, email:
   const appCtx = { ...ctx, actor: { type: 'app' as const, id: appId } };
   for (let done = 0; done < events; done += 5000) {
     const batch: AuditEventInput[] = Array.from({ length: Math.min(5000, events - done) }, (_, i) =>
-      i % 2 === 0 ? { action: 'subjects.subject.read', decision: 'allow', subject, purpose: 'support', fields: ['name'], reasons: [{ code: 'not-consent-based' }] } : { action: 'contacts.authorize', decision: 'allow', subject, purpose: 'marketing', reasons: [] },
+      i % 2 === 0
+        ? { action: 'subjects.subject.read', decision: 'allow', subject, purpose: 'support', fields: ['name'], reasons: [{ code: 'not-consent-based' }] }
+        : { action: 'contacts.authorize', decision: 'allow', subject, purpose: 'marketing', reasons: [] },
     );
     await runtime.db.transaction((tx) => appendAuditEvents(tx, appCtx, batch));
   }
@@ -33,7 +35,11 @@ export async function accessExportFigure(runtime: Runtime, appId: string, email:
  * /healthz latency (one client, back to back) while one 8 MB scrub body is
  * parsed, inspected and scrubbed: a large body must not stall the event loop.
  */
-export async function healthzDuringBigScrub(url: string, token: string, refs: string[]): Promise<{ bodyMb: number; scrubMs: number; status: number; samples: number; p50: number; p99: number; max: number }> {
+export async function healthzDuringBigScrub(
+  url: string,
+  token: string,
+  refs: string[],
+): Promise<{ bodyMb: number; scrubMs: number; status: number; samples: number; p50: number; p99: number; max: number }> {
   // 100,000 refs padded to 78 characters: about 8 MB of JSON, under the route's 8 MiB limit. Unknown refs are denied, which is fine here.
   const campaign = Array.from({ length: 100_000 }, (_, i) => (refs[i] ?? `ref_${String(i).padStart(22, 'x')}`).padEnd(78, 'x'));
   const body = JSON.stringify({ channel: 'email', purpose: 'marketing', refs: campaign });
@@ -66,7 +72,7 @@ export async function subjectWithLongLedger(runtime: Runtime, appId: string, ref
   const { appendLedger } = await import('../../src/modules/consent/store.ts');
   const subjectId = (await runtime.subjects.subjectOfRef(appId, ref))!;
   const start = Date.now() - entries * 1000;
-  for (let done = 0; done < entries; ) {
+  for (let done = 0; done < entries;) {
     await runtime.db.transaction(async (tx) => {
       for (let i = 0; i < 2000 && done < entries; i++, done++) {
         const grant = done % 2 === 0;

@@ -20,20 +20,23 @@ export async function verifyAuditCommand(options: { json?: boolean; from?: strin
       return fail2(options, `cannot read the checkpoint file: ${(error as Error).message}`);
     }
   }
-  const result = await withRuntime(async (runtime): Promise<LogVerification | string> => {
-    let checkpoint: { treeSize: number; rootHash: string } | undefined;
-    if (noteText !== undefined) {
-      try {
-        checkpoint = openCheckpoint(noteText, runtime.config.audit.origin, runtime.signingKey.publicKey);
-      } catch (error) {
-        if (error instanceof CheckpointError) return error.message;
-        throw error;
+  const result = await withRuntime(
+    async (runtime): Promise<LogVerification | string> => {
+      let checkpoint: { treeSize: number; rootHash: string } | undefined;
+      if (noteText !== undefined) {
+        try {
+          checkpoint = openCheckpoint(noteText, runtime.config.audit.origin, runtime.signingKey.publicKey);
+        } catch (error) {
+          if (error instanceof CheckpointError) return error.message;
+          throw error;
+        }
       }
-    }
-    // Event content is checked on worker threads (each with its own connection) while this thread checks the tree.
-    const parallel = { database: runtime.config.database, threads: Math.max(1, os.availableParallelism() - 1) };
-    return verifyAuditLog(runtime.db, { keys: [runtime.signingKey.publicJwk] }, { from, checkpoint, parallel });
-  }, { integrate: false });
+      // Event content is checked on worker threads (each with its own connection) while this thread checks the tree.
+      const parallel = { database: runtime.config.database, threads: Math.max(1, os.availableParallelism() - 1) };
+      return verifyAuditLog(runtime.db, { keys: [runtime.signingKey.publicJwk] }, { from, checkpoint, parallel });
+    },
+    { integrate: false },
+  );
   if (typeof result === 'string') return fail2(options, `the checkpoint cannot be used: ${result}`);
   if (options.json) printJson(result);
   else if (result.ok) {

@@ -83,12 +83,19 @@ export async function readStdin(): Promise<string> {
 }
 
 export function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Known failures become one readable message; anything else is a bug and keeps its stack. */
 export function describeCliFailure(error: unknown): string {
-  if (error instanceof PolicyError) return `policy is not valid:\n${error.message.split('\n').map((l) => `  ${l}`).join('\n')}`;
+  if (error instanceof PolicyError)
+    return `policy is not valid:\n${error.message
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n')}`;
   if (error instanceof ConfigError) return error.message;
   if (error instanceof ValidationError) return `invalid input:\n${error.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`;
   if (error instanceof CustosError) return error.message;

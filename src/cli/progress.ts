@@ -10,10 +10,7 @@ export interface Progress {
 export function progressReporter(label: string, total: number, quiet = false): Progress {
   const stream = cliIo().stderr;
   if (quiet || !stream.isTTY || total === 0) return { update: () => undefined, done: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`, stream, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`, stream, hideCursor: true }, cliProgress.Presets.shades_classic);
   bar.start(total, 0);
   return { update: (done) => bar.update(Math.min(done, total)), done: () => bar.stop() };
 }

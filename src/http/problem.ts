@@ -42,7 +42,8 @@ function fromBodyParser(error: unknown): CustosError | undefined {
  */
 function fromPlatform(error: unknown): CustosError | undefined {
   if (error instanceof URIError) return new ValidationError([{ path: '(url)', message: 'holds a malformed percent-escape' }]);
-  if (isStorageError(error) || isStorageError((error as { cause?: unknown } | null)?.cause)) return new Unavailable('the database is not answering; nothing was changed. Retry later.', { cause: error });
+  if (isStorageError(error) || isStorageError((error as { cause?: unknown } | null)?.cause))
+    return new Unavailable('the database is not answering; nothing was changed. Retry later.', { cause: error });
   return undefined;
 }
 
@@ -107,6 +108,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       requestId,
       ...(known?.extensions ?? {}),
     };
-    res.status(status).set(known?.headers ?? {}).type('application/problem+json').send(JSON.stringify(body));
+    res
+      .status(status)
+      .set(known?.headers ?? {})
+      .type('application/problem+json')
+      .send(JSON.stringify(body));
   };
 }

@@ -19,7 +19,13 @@ export async function sendJsonInBatches(res: Response, value: Record<string, unk
     const items = value[key]!;
     await write(`${k > 0 ? ',' : ''}${JSON.stringify(key)}:[`);
     for (let i = 0; i < items.length; i += BATCH) {
-      await write((i > 0 ? ',' : '') + items.slice(i, i + BATCH).map((item) => JSON.stringify(item)).join(','));
+      await write(
+        (i > 0 ? ',' : '') +
+          items
+            .slice(i, i + BATCH)
+            .map((item) => JSON.stringify(item))
+            .join(','),
+      );
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await write(']');

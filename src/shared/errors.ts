@@ -20,7 +20,10 @@ export class ValidationError extends CustosError {
   readonly status = 400;
   readonly code = 'validation-failed';
   readonly title = 'The request is not valid';
-  constructor(readonly errors: FieldProblem[], detail = errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ')) {
+  constructor(
+    readonly errors: FieldProblem[],
+    detail = errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; '),
+  ) {
     super(detail);
     this.extensions.errors = errors;
   }
@@ -70,7 +73,10 @@ export class Unauthenticated extends CustosError {
   readonly status = 401;
   readonly code = 'unauthenticated';
   readonly title = 'Authentication required';
-  constructor(detail: string, readonly reason = 'invalid_token') {
+  constructor(
+    detail: string,
+    readonly reason = 'invalid_token',
+  ) {
     super(detail);
     this.headers['WWW-Authenticate'] = `Bearer error="${reason}"`;
   }
@@ -141,7 +147,10 @@ export class Unavailable extends CustosError {
 /** RFC 6749 section 5.2 error, answered by the token endpoint as JSON. */
 export class OAuthError extends Error {
   override name = 'OAuthError';
-  constructor(readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope', readonly description: string) {
+  constructor(
+    readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope',
+    readonly description: string,
+  ) {
     super(description);
   }
   get status(): number {

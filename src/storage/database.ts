@@ -38,7 +38,8 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 // classes 08 (connection), 53 (resources), 57 (operator intervention, e.g. statement timeout),
 // or these messages.
 const PG_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const PG_CONNECTION_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout|the database system is (starting|shutting) up/;
+const PG_CONNECTION_MESSAGES =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout|the database system is (starting|shutting) up/;
 
 function isPostgresConnectionError(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
@@ -175,13 +176,20 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
     read,
     async readRaw<T>(sql: string, params: unknown[] = []) {
       try {
-        return native.statements.all<T>(sql, params.map((p) => param('sqlite', p)));
+        return native.statements.all<T>(
+          sql,
+          params.map((p) => param('sqlite', p)),
+        );
       } catch (error) {
         throw new Unavailable(undefined, { cause: error });
       }
     },
     transaction: (work) =>
-      runTransaction(writer as unknown as DbClient, { owner: database, engine: 'sqlite', native: writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') }, work),
+      runTransaction(
+        writer as unknown as DbClient,
+        { owner: database, engine: 'sqlite', native: writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') },
+        work,
+      ),
     async ping() {
       await read.$queryRawUnsafe('SELECT 1');
     },

@@ -98,16 +98,21 @@ export function adapt(engine: Engine, sql: string): string {
   if (engine === 'sqlite') return sql;
   let out = '';
   let n = 0;
-  for (let i = 0; i < sql.length; ) {
+  for (let i = 0; i < sql.length;) {
     const c = sql[i]!;
     const rest = sql.slice(i);
     const skipped =
-      c === "'" ? /^'(?:[^']|'')*'/.exec(rest)
-      : c === '"' ? /^"(?:[^"]|"")*"/.exec(rest)
-      : c === '-' && sql[i + 1] === '-' ? /^--[^\n]*/.exec(rest)
-      : c === '/' && sql[i + 1] === '*' ? /^\/\*[\s\S]*?\*\//.exec(rest)
-      : c === '$' ? /^(\$[A-Za-z_]*\$)[\s\S]*?\1/.exec(rest)
-      : null;
+      c === "'"
+        ? /^'(?:[^']|'')*'/.exec(rest)
+        : c === '"'
+          ? /^"(?:[^"]|"")*"/.exec(rest)
+          : c === '-' && sql[i + 1] === '-'
+            ? /^--[^\n]*/.exec(rest)
+            : c === '/' && sql[i + 1] === '*'
+              ? /^\/\*[\s\S]*?\*\//.exec(rest)
+              : c === '$'
+                ? /^(\$[A-Za-z_]*\$)[\s\S]*?\1/.exec(rest)
+                : null;
     if (skipped) {
       out += skipped[0];
       i += skipped[0].length;

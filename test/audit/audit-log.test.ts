@@ -67,7 +67,10 @@ describe('verifiable audit log over HTTP', () => {
     auditor = await officerToken(gateway, a.username, a.password);
     const p = await createTestOfficer(gateway, 'privacy-agent');
     agent = await officerToken(gateway, p.username, p.password);
-    const written = await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crmToken}`).send({ purpose: 'support', identifiers: { phone: '+86 138 0013 8555', email: 'Mei@Example.com' }, attributes: { name: 'Mei' } });
+    const written = await request(gateway.app)
+      .post('/v1/subjects')
+      .set('Authorization', `Bearer ${crmToken}`)
+      .send({ purpose: 'support', identifiers: { phone: '+86 138 0013 8555', email: 'Mei@Example.com' }, attributes: { name: 'Mei' } });
     ref = written.body.ref;
     await request(gateway.app).get(`/v1/subjects/${ref}`).query({ purpose: 'support' }).set('Authorization', `Bearer ${crmToken}`);
     await gateway.runtime.auditIntegrator.flush();
@@ -117,19 +120,39 @@ describe('verifiable audit log over HTTP', () => {
 
   it('proves inclusion and consistency as RFC 9162 says, at a few thousand events', async () => {
     const ctx = systemContext(gateway);
-    await gateway.runtime.db.transaction((tx) => appendAuditEvents(tx, ctx, Array.from({ length: 2600 }, (_, i) => ({ action: 'dnc.check', decision: 'info' as const, reasons: [{ code: `n${i}` }] }))));
+    await gateway.runtime.db.transaction((tx) =>
+      appendAuditEvents(
+        tx,
+        ctx,
+        Array.from({ length: 2600 }, (_, i) => ({ action: 'dnc.check', decision: 'info' as const, reasons: [{ code: `n${i}` }] })),
+      ),
+    );
     await gateway.runtime.auditIntegrator.flush();
     const { body: head } = await get('/v1/audit/tree-head');
     expect(head.treeSize).toBeGreaterThan(2600);
     const leaves = await leafHashes(head.treeSize);
     const root = Buffer.from(head.rootHash, 'hex');
-    for (const [index, size] of [[0, 1], [0, head.treeSize], [255, 256], [256, 257], [1023, 2048], [head.treeSize - 1, head.treeSize], [1500, 2049]] as const) {
+    for (const [index, size] of [
+      [0, 1],
+      [0, head.treeSize],
+      [255, 256],
+      [256, 257],
+      [1023, 2048],
+      [head.treeSize - 1, head.treeSize],
+      [1500, 2049],
+    ] as const) {
       const { body, status } = await get(`/v1/audit/proofs/inclusion?index=${index}&treeSize=${size}`);
       expect(status).toBe(200);
       expect(body.leafHash).toBe(leaves[index]!.toString('hex'));
       expect(verifyInclusion(index, size, leaves[index]!, hexes(body.auditPath), size === head.treeSize ? root : mth(leaves.slice(0, size)))).toBe(true);
     }
-    for (const [from, to] of [[1, head.treeSize], [256, 2048], [2049, head.treeSize], [7, 7], [head.treeSize, head.treeSize]] as const) {
+    for (const [from, to] of [
+      [1, head.treeSize],
+      [256, 2048],
+      [2049, head.treeSize],
+      [7, 7],
+      [head.treeSize, head.treeSize],
+    ] as const) {
       const { body, status } = await get(`/v1/audit/proofs/consistency?from=${from}&to=${to}`);
       expect(status).toBe(200);
       expect(verifyConsistency(from, to, hexes(body.proof), mth(leaves.slice(0, from)), mth(leaves.slice(0, to)))).toBe(true);
@@ -172,7 +195,7 @@ describe('verifiable audit log over HTTP', () => {
       await gateway.runtime.auditIntegrator.flush();
       const searches = (await get('/v1/audit/events?action=audit.events.search&limit=10', auditor)).body.events;
       expect(searches.find((e: { subject: string | null }) => e.subject === subject)).toMatchObject({ actor: { type: 'officer' }, fields: ['subject'], reasons: [{ code: 'filter-subject' }] });
-      const stored = JSON.stringify(await gateway.runtime.db.read.auditEvent.findMany(), (_k, v) => (typeof v === "bigint" ? String(v) : v));
+      const stored = JSON.stringify(await gateway.runtime.db.read.auditEvent.findMany(), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
       expect(stored).not.toMatch(/13800138555|138 0013|mei@example/i);
     });
 
@@ -202,7 +225,7 @@ describe('verifiable audit log over HTTP', () => {
       const second = (await get(`/v1/audit/events?action=dnc.check&limit=100&cursor=${first.nextCursor}`, auditor)).body;
       expect(second.events[0].leafIndex).toBe(first.events[99].leafIndex - 1);
       let seen = first.events.length + second.events.length;
-      for (let cursor = second.nextCursor; cursor; ) {
+      for (let cursor = second.nextCursor; cursor;) {
         const page = (await get(`/v1/audit/events?action=dnc.check&limit=500&cursor=${cursor}`, auditor)).body;
         seen += page.events.length;
         cursor = page.nextCursor;
@@ -213,7 +236,10 @@ describe('verifiable audit log over HTTP', () => {
     it('exports the whole result as NDJSON or CSV', async () => {
       const ndjson = await get('/v1/audit/events?action=dnc.check', auditor).set('Accept', 'application/x-ndjson');
       expect(ndjson.headers['content-type']).toMatch(/^application\/x-ndjson/);
-      const lines = ndjson.text.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = ndjson.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).toHaveLength(2601);
       expect(lines[0].leafIndex).toBeGreaterThan(lines[1].leafIndex);
       const csv = await get('/v1/audit/events?action=dnc.check&format=csv', auditor);
@@ -235,7 +261,9 @@ describe('verifiable audit log over HTTP', () => {
       expect(today.byDecision.deny).toBeGreaterThanOrEqual(1);
       expect(today.denyReasons['unknown-ref']).toBe(1);
       const hourly = (await get(`/v1/audit/stats?from=${from}&to=${to}&bucket=hour`, auditor)).body;
-      expect(hourly.buckets.reduce((n: number, b: { total: number }) => n + b.total, 0)).toBe(today.total + (body.buckets.length > 1 ? body.buckets.filter((b: { start: string }) => b !== today).reduce((n: number, b: { total: number }) => n + b.total, 0) : 0));
+      expect(hourly.buckets.reduce((n: number, b: { total: number }) => n + b.total, 0)).toBe(
+        today.total + (body.buckets.length > 1 ? body.buckets.filter((b: { start: string }) => b !== today).reduce((n: number, b: { total: number }) => n + b.total, 0) : 0),
+      );
     });
 
     it.each([

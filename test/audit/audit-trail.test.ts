@@ -13,7 +13,11 @@ describe('audit core', () => {
 
   it('records each access with the policy version and request id, and places it in the log', async () => {
     const crm = await createTestApp(gateway, ['support']);
-    await request(gateway.app).post('/oauth/token').type('form').set('X-Request-Id', 'req-chain-1').send({ grant_type: 'client_credentials', client_id: crm.clientId, client_secret: crm.clientSecret });
+    await request(gateway.app)
+      .post('/oauth/token')
+      .type('form')
+      .set('X-Request-Id', 'req-chain-1')
+      .send({ grant_type: 'client_credentials', client_id: crm.clientId, client_secret: crm.clientSecret });
     await gateway.runtime.auditIntegrator.flush();
     const events = await auditEvents(gateway);
     expect(events.map((e) => e.action)).toEqual(['auth.app.create', 'auth.token.issue']);
@@ -24,7 +28,9 @@ describe('audit core', () => {
 
   it('keeps a strict, gap-free order under 60 concurrent appends', async () => {
     const ctx = systemContext(gateway);
-    await Promise.all(Array.from({ length: 60 }, (_, i) => gateway.runtime.db.transaction((tx) => appendAuditEvent(tx, { ...ctx, requestId: `r${i}` }, { action: 'test.concurrent', decision: 'info' }))));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => gateway.runtime.db.transaction((tx) => appendAuditEvent(tx, { ...ctx, requestId: `r${i}` }, { action: 'test.concurrent', decision: 'info' }))),
+    );
     await gateway.runtime.auditIntegrator.flush();
     const events = await auditEvents(gateway, 'test.concurrent');
     expect(events.map((e) => e.leafIndex).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 60 }, (_, i) => i));

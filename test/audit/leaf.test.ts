@@ -61,7 +61,21 @@ describe('audit leaf entry', () => {
   });
 
   it('pins the documented form of one event', () => {
-    const event: LeafContent = { index: 12, id: 'evt', at: new Date('2026-11-23T10:00:00Z'), actorType: 'app', actorId: 'app_1', action: 'contacts.authorize', decision: 'deny', subject: 'sub_1', purpose: 'marketing', fields: [], reasons: [{ code: 'frequency-cap', detail: 'at most 1 per P1D' }], requestId: null, policyVersion: 'pv' };
+    const event: LeafContent = {
+      index: 12,
+      id: 'evt',
+      at: new Date('2026-11-23T10:00:00Z'),
+      actorType: 'app',
+      actorId: 'app_1',
+      action: 'contacts.authorize',
+      decision: 'deny',
+      subject: 'sub_1',
+      purpose: 'marketing',
+      fields: [],
+      reasons: [{ code: 'frequency-cap', detail: 'at most 1 per P1D' }],
+      requestId: null,
+      policyVersion: 'pv',
+    };
     expect(leafEntryText(event)).toBe(
       '{"action":"contacts.authorize","actor":{"id":"app_1","type":"app"},"at":"2026-11-23T10:00:00.000Z","decision":"deny","fields":[],"id":"evt","index":12,"policyVersion":"pv","purpose":"marketing","reasons":[{"code":"frequency-cap","detail":"at most 1 per P1D"}],"requestId":null,"subject":"sub_1","v":2}',
     );

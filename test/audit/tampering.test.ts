@@ -16,7 +16,13 @@ describe('audit verify against tampering', () => {
   let gateway: TestGateway;
   beforeEach(async () => {
     gateway = await startTestGateway({ AUDIT_TREE_HEAD_INTERVAL_MS: '0', AUDIT_LOG_ORIGIN: 'custos.test/audit' });
-    await gateway.runtime.db.transaction((tx) => appendAuditEvents(tx, systemContext(gateway), Array.from({ length: 300 }, (_, i) => ({ action: 'dnc.check', decision: 'info' as const, reasons: [{ code: `n${i}` }] }))));
+    await gateway.runtime.db.transaction((tx) =>
+      appendAuditEvents(
+        tx,
+        systemContext(gateway),
+        Array.from({ length: 300 }, (_, i) => ({ action: 'dnc.check', decision: 'info' as const, reasons: [{ code: `n${i}` }] })),
+      ),
+    );
     await gateway.runtime.auditIntegrator.flush();
     // Later events, each batch followed by a signed head.
     for (let i = 0; i < 3; i++) await createTestApp(gateway, ['support']);

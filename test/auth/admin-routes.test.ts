@@ -26,10 +26,16 @@ describe('admin routes', () => {
   });
 
   it('creates an app whose secret is shown once and works at /oauth/token, lists it without the secret, and removes it', async () => {
-    const created = await as(admin).post('/v1/admin/apps', { name: 'Dialer', purposes: ['marketing'], reveal: ['call'] }).expect(201);
+    const created = await as(admin)
+      .post('/v1/admin/apps', { name: 'Dialer', purposes: ['marketing'], reveal: ['call'] })
+      .expect(201);
     expect(created.headers['cache-control']).toBe('no-store');
     expect(created.body).toEqual({ clientId: expect.stringMatching(/^app_/), clientSecret: expect.stringMatching(/^cs_/), name: 'Dialer', purposes: ['marketing'], reveal: ['call'] });
-    const token = await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret }).expect(200);
+    const token = await request(gateway.app)
+      .post('/oauth/token')
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret })
+      .expect(200);
 
     const listed = await as(admin).get('/v1/admin/apps').expect(200);
     const mine = listed.body.apps.find((a: { clientId: string }) => a.clientId === created.body.clientId);
@@ -47,9 +53,13 @@ describe('admin routes', () => {
   });
 
   it('names the field of a bad app: an unknown purpose, a missing name', async () => {
-    const unknown = await as(admin).post('/v1/admin/apps', { name: 'X', purposes: ['astrology'] }).expect(400);
+    const unknown = await as(admin)
+      .post('/v1/admin/apps', { name: 'X', purposes: ['astrology'] })
+      .expect(400);
     expect(unknown.body.errors).toEqual([expect.objectContaining({ path: 'purposes', message: expect.stringContaining('astrology') })]);
-    const nameless = await as(admin).post('/v1/admin/apps', { purposes: ['marketing'] }).expect(400);
+    const nameless = await as(admin)
+      .post('/v1/admin/apps', { purposes: ['marketing'] })
+      .expect(400);
     expect(nameless.body.errors.map((e: { path: string }) => e.path)).toEqual(['name']);
   });
 
@@ -79,7 +89,13 @@ describe('admin routes', () => {
   });
 
   it('refuses every admin route to an auditor', async () => {
-    for (const call of [as(auditor).get('/v1/admin/apps'), as(auditor).post('/v1/admin/apps', { name: 'X', purposes: ['marketing'] }), as(auditor).get('/v1/admin/officers'), as(auditor).post('/v1/admin/officers', { username: 'sneaky', role: 'admin' }), as(auditor).delete(`/v1/admin/officers/${adminId}`)]) {
+    for (const call of [
+      as(auditor).get('/v1/admin/apps'),
+      as(auditor).post('/v1/admin/apps', { name: 'X', purposes: ['marketing'] }),
+      as(auditor).get('/v1/admin/officers'),
+      as(auditor).post('/v1/admin/officers', { username: 'sneaky', role: 'admin' }),
+      as(auditor).delete(`/v1/admin/officers/${adminId}`),
+    ]) {
       expect((await call).status).toBe(403);
     }
     expect((await as(admin).get('/v1/admin/officers')).body.officers.map((o: { username: string }) => o.username)).not.toContain('sneaky');

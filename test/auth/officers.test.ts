@@ -17,8 +17,16 @@ describe('officers sign in with a password and act within their role', () => {
     const routes = [
       { name: 'GET /v1/audit/events', call: (t: string) => request(gateway.app).get('/v1/audit/events').set('Authorization', `Bearer ${t}`), roles: ['auditor', 'admin'] },
       { name: 'GET /v1/audit/stats', call: (t: string) => request(gateway.app).get('/v1/audit/stats').set('Authorization', `Bearer ${t}`), roles: ['auditor', 'admin'] },
-      { name: 'GET /v1/dnc/check', call: (t: string) => request(gateway.app).get('/v1/dnc/check').query({ phone: '13800138000' }).set('Authorization', `Bearer ${t}`), roles: ['privacy-agent', 'admin'] },
-      { name: 'POST /v1/dnc/entries', call: (t: string) => request(gateway.app).post('/v1/dnc/entries').send({ phone: '13800138000' }).set('Authorization', `Bearer ${t}`), roles: ['privacy-agent', 'admin'] },
+      {
+        name: 'GET /v1/dnc/check',
+        call: (t: string) => request(gateway.app).get('/v1/dnc/check').query({ phone: '13800138000' }).set('Authorization', `Bearer ${t}`),
+        roles: ['privacy-agent', 'admin'],
+      },
+      {
+        name: 'POST /v1/dnc/entries',
+        call: (t: string) => request(gateway.app).post('/v1/dnc/entries').send({ phone: '13800138000' }).set('Authorization', `Bearer ${t}`),
+        roles: ['privacy-agent', 'admin'],
+      },
       { name: 'GET /v1/policy', call: (t: string) => request(gateway.app).get('/v1/policy').set('Authorization', `Bearer ${t}`), roles: ['auditor', 'privacy-agent', 'admin'] },
     ];
     for (const route of routes) {

@@ -13,7 +13,10 @@ describe('brute-force bursts on credential endpoints', () => {
     const statuses: number[] = [];
     let retryAfter: string | undefined;
     for (let i = 0; i < 9; i++) {
-      const response = await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: target.clientId, client_secret: `guess-${i}` });
+      const response = await request(gateway.app)
+        .post('/oauth/token')
+        .type('form')
+        .send({ grant_type: 'client_credentials', client_id: target.clientId, client_secret: `guess-${i}` });
       statuses.push(response.status);
       if (response.status === 429) {
         retryAfter = response.headers['retry-after'];
@@ -34,7 +37,8 @@ describe('brute-force bursts on credential endpoints', () => {
 
   it('does not let a stranger lock an app out: the app, from its own address, still gets its token', async () => {
     const target = await createTestApp(gateway, ['support']);
-    const from = (ip: string, secret: string) => request(gateway.app).post('/oauth/token').set('X-Forwarded-For', ip).type('form').send({ grant_type: 'client_credentials', client_id: target.clientId, client_secret: secret });
+    const from = (ip: string, secret: string) =>
+      request(gateway.app).post('/oauth/token').set('X-Forwarded-For', ip).type('form').send({ grant_type: 'client_credentials', client_id: target.clientId, client_secret: secret });
     const stranger = [];
     for (let i = 0; i < 30; i++) stranger.push((await from('203.0.113.7', `guess-${i}`)).status);
     expect(stranger.filter((s) => s === 429).length).toBeGreaterThan(20);
@@ -44,7 +48,13 @@ describe('brute-force bursts on credential endpoints', () => {
   it('limits sign-in guesses per username', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      statuses.push((await request(gateway.app).post('/v1/officers/session').send({ username: 'someone', password: `guess-${i}` })).status);
+      statuses.push(
+        (
+          await request(gateway.app)
+            .post('/v1/officers/session')
+            .send({ username: 'someone', password: `guess-${i}` })
+        ).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
@@ -52,7 +62,10 @@ describe('brute-force bursts on credential endpoints', () => {
   it('limits one address spraying many accounts', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 25; i++) {
-      const response = await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: `app_${String(i).padStart(20, 'x')}`, client_secret: 'x' });
+      const response = await request(gateway.app)
+        .post('/oauth/token')
+        .type('form')
+        .send({ grant_type: 'client_credentials', client_id: `app_${String(i).padStart(20, 'x')}`, client_secret: 'x' });
       statuses.push(response.status);
     }
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);

@@ -22,7 +22,10 @@ describe(`credential and request limits across two custos processes on ${databas
     const app = JSON.parse((await runCustos(['apps', 'create', '--name', 'Target', '--purposes', 'support', '--json'], { env })).stdout) as { clientId: string };
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const response = await fetch(`${servers[i % 2]!.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: `guess-${i}` }) });
+      const response = await fetch(`${servers[i % 2]!.url}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: `guess-${i}` }),
+      });
       statuses.push(response.status);
     }
     // Three failures in all, whichever process took them; then both refuse.
@@ -32,7 +35,11 @@ describe(`credential and request limits across two custos processes on ${databas
   it('counts privacy-request submissions from one address on both processes together', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const response = await fetch(`${servers[i % 2]!.url}/v1/privacy-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'access', identifier: { email: `shared${i}@example.com` } }) });
+      const response = await fetch(`${servers[i % 2]!.url}/v1/privacy-requests`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'access', identifier: { email: `shared${i}@example.com` } }),
+      });
       statuses.push(response.status);
     }
     expect(statuses).toEqual([202, 202, 202, 202, 429, 429]);

@@ -130,7 +130,9 @@ describe('bearer tokens on /v1 routes', () => {
     const officer = await createTestOfficer(gateway, 'auditor');
     const officerBearer = await officerToken(gateway, officer.username, officer.password);
     expect((await callWith(officerBearer)).status).toBe(401);
-    const appOnOfficerRoute = await request(gateway.app).get('/v1/policy').set('Authorization', `Bearer ${await appToken(gateway, crm)}`);
+    const appOnOfficerRoute = await request(gateway.app)
+      .get('/v1/policy')
+      .set('Authorization', `Bearer ${await appToken(gateway, crm)}`);
     expect(appOnOfficerRoute.status).toBe(403);
     expect(appOnOfficerRoute.body.type).toBe('urn:custos:problem:forbidden');
   });

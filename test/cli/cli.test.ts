@@ -26,7 +26,13 @@ describe('custos CLI', () => {
     const result = await runCustosInProcess(['apps', 'create', '--name', 'Dialer', '--purposes', 'marketing,support', '--reveal', 'call,sms', '--json'], { env });
     expect(result.code).toBe(0);
     const created = JSON.parse(result.stdout);
-    expect(created).toEqual({ clientId: expect.stringMatching(/^app_[a-z0-9]{20}$/), clientSecret: expect.stringMatching(/^cs_/), name: 'Dialer', purposes: ['marketing', 'support'], reveal: ['call', 'sms'] });
+    expect(created).toEqual({
+      clientId: expect.stringMatching(/^app_[a-z0-9]{20}$/),
+      clientSecret: expect.stringMatching(/^cs_/),
+      name: 'Dialer',
+      purposes: ['marketing', 'support'],
+      reveal: ['call', 'sms'],
+    });
     const list = JSON.parse((await runCustosInProcess(['apps', 'list', '--json'], { env })).stdout);
     expect(list).toContainEqual(expect.objectContaining({ clientId: created.clientId, removedAt: null }));
     expect(JSON.stringify(list)).not.toContain(created.clientSecret);
@@ -107,7 +113,10 @@ describe('custos serve start-up', () => {
     const second = await runCustos(['apps', 'list'], { env });
     expect(second.code).toBe(0);
     expect(second.stderr).not.toMatch(/development master key/i);
-    const server = await startProcess([CUSTOS_BIN, 'serve'], { env: { ...env, PORT: '0' }, ready: /custos listening on (http:\/\/127\.0\.0\.1:(\d+)) \(API docs at http:\/\/127\.0\.0\.1:\d+\/docs\)/ });
+    const server = await startProcess([CUSTOS_BIN, 'serve'], {
+      env: { ...env, PORT: '0' },
+      ready: /custos listening on (http:\/\/127\.0\.0\.1:(\d+)) \(API docs at http:\/\/127\.0\.0\.1:\d+\/docs\)/,
+    });
     try {
       expect(server.stdout() + server.stderr()).toMatch(/Using the development master key/);
       expect((await fetch(`${server.match[1]}/healthz`)).status).toBe(200);

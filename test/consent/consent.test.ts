@@ -32,9 +32,18 @@ describe('consent ledger', () => {
 
   const api = (app = gateway.app, bearer = token) => ({
     newSubject: async (phone: string) =>
-      (await request(app).post('/v1/subjects').set('Authorization', `Bearer ${bearer}`).send({ purpose: 'marketing', identifiers: { phone }, attributes: { name: 'Cat Owner', pets: ['cat'] } })).body.ref as string,
+      (
+        await request(app)
+          .post('/v1/subjects')
+          .set('Authorization', `Bearer ${bearer}`)
+          .send({ purpose: 'marketing', identifiers: { phone }, attributes: { name: 'Cat Owner', pets: ['cat'] } })
+      ).body.ref as string,
     grant: (ref: string, purpose: string, body: object = {}, headers: Record<string, string> = {}) =>
-      request(app).put(`/v1/subjects/${ref}/consents/${purpose}`).set('Authorization', `Bearer ${bearer}`).set(headers).send({ source: 'web-form', noticeVersion: 'notice-2026-03', ...body }),
+      request(app)
+        .put(`/v1/subjects/${ref}/consents/${purpose}`)
+        .set('Authorization', `Bearer ${bearer}`)
+        .set(headers)
+        .send({ source: 'web-form', noticeVersion: 'notice-2026-03', ...body }),
     withdraw: (ref: string, purpose: string, body?: object, headers: Record<string, string> = {}) => {
       const req = request(app).delete(`/v1/subjects/${ref}/consents/${purpose}`).set('Authorization', `Bearer ${bearer}`).set(headers);
       return body ? req.send(body) : req;
@@ -47,7 +56,15 @@ describe('consent ledger', () => {
     const ref = await api().newSubject('13800138101');
     const response = await api().grant(ref, 'marketing', { channels: ['email', 'sms'], expiresAt: '2099-01-01T00:00:00Z' });
     expect(response.status).toBe(200);
-    expect(response.body.state).toMatchObject({ purpose: 'marketing', status: 'active', channels: ['email', 'sms'], topics: ['cat-food', 'dog-food', 'bird-food'], noticeVersion: 'notice-2026-03', source: 'web-form', expiresAt: '2099-01-01T00:00:00.000Z' });
+    expect(response.body.state).toMatchObject({
+      purpose: 'marketing',
+      status: 'active',
+      channels: ['email', 'sms'],
+      topics: ['cat-food', 'dog-food', 'bird-food'],
+      noticeVersion: 'notice-2026-03',
+      source: 'web-form',
+      expiresAt: '2099-01-01T00:00:00.000Z',
+    });
 
     const jwks = (await request(gateway.app).get('/.well-known/jwks.json')).body;
     const { payload, protectedHeader } = await jwtVerify(response.body.receipt, createLocalJWKSet(jwks), { issuer: 'http://custos.test' });
@@ -108,7 +125,14 @@ describe('consent ledger', () => {
     const { body } = await api().list(ref);
     expect(body.purposes.find((p: { purpose: string }) => p.purpose === 'marketing')).toMatchObject({ status: 'expired' });
     expect(body.purposes.find((p: { purpose: string }) => p.purpose === 'support')).toMatchObject({ status: 'none' });
-    expect(body.history.map((h: { kind: string; source: string }) => `${h.kind}:${h.source}`)).toEqual(['grant:web-form', 'narrow:customer-portal', 'withdraw:app', 'withdraw:app', 'grant:web-form', 'expire:expiry']);
+    expect(body.history.map((h: { kind: string; source: string }) => `${h.kind}:${h.source}`)).toEqual([
+      'grant:web-form',
+      'narrow:customer-portal',
+      'withdraw:app',
+      'withdraw:app',
+      'grant:web-form',
+      'expire:expiry',
+    ]);
     expect(body.history[1]).toMatchObject({ noticeVersion: 'notice-2026-04', channels: ['email'] });
 
     const raw = await gateway.runtime.db.read.consentEvent.findMany({ where: { purpose: 'marketing' } });
@@ -203,7 +227,8 @@ describe('consent ledger', () => {
 
   it('audits every grant, withdrawal, listing and refusal', async () => {
     const actions = new Set((await auditEvents(gateway)).map((e) => `${e.action}:${e.decision}`));
-    for (const expected of ['consent.grant:allow', 'consent.grant:deny', 'consent.withdraw:allow', 'consent.withdraw:info', 'consent.list:allow', 'subjects.subject.read:deny']) expect(actions).toContain(expected);
+    for (const expected of ['consent.grant:allow', 'consent.grant:deny', 'consent.withdraw:allow', 'consent.withdraw:info', 'consent.list:allow', 'subjects.subject.read:deny'])
+      expect(actions).toContain(expected);
     const reads = await auditEvents(gateway, 'subjects.subject.read');
     // Every read records its consent check: refused for no consent, or allowed because one is active.
     expect(reads.find((e) => e.decision === 'deny' && e.reasons[0]?.code === 'no-consent')).toBeDefined();

@@ -22,7 +22,12 @@ describe('kept consent state', () => {
   const channels = fc.subarray(['email', 'sms', 'call'], { minLength: 1 });
   const topics = fc.subarray(['cat-food', 'dog-food', 'bird-food'], { minLength: 1 });
   const operation = fc.oneof(
-    fc.record({ kind: fc.constant('grant' as const), channels: fc.option(channels, { nil: undefined }), topics: fc.option(topics, { nil: undefined }), expiresInMs: fc.option(fc.integer({ min: 60, max: 400 }), { nil: undefined }) }),
+    fc.record({
+      kind: fc.constant('grant' as const),
+      channels: fc.option(channels, { nil: undefined }),
+      topics: fc.option(topics, { nil: undefined }),
+      expiresInMs: fc.option(fc.integer({ min: 60, max: 400 }), { nil: undefined }),
+    }),
     fc.record({ kind: fc.constant('withdraw' as const), channels: fc.option(channels, { nil: undefined }), topics: fc.option(topics, { nil: undefined }) }),
     fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 300 }) }),
   );

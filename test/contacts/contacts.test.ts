@@ -18,9 +18,17 @@ describe('contact authorization', () => {
 
   const as = (token: string) => ({
     subject: async (phone: string, timezone = zoneWhereItIs(12)) =>
-      (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send({ purpose: 'marketing', identifiers: { phone, email: `p${phone}@example.com` }, timezone })).body.ref as string,
+      (
+        await request(gateway.app)
+          .post('/v1/subjects')
+          .set('Authorization', `Bearer ${token}`)
+          .send({ purpose: 'marketing', identifiers: { phone, email: `p${phone}@example.com` }, timezone })
+      ).body.ref as string,
     consent: (ref: string, body: object = {}) =>
-      request(gateway.app).put(`/v1/subjects/${ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send({ source: 'web-form', noticeVersion: 'n1', ...body }),
+      request(gateway.app)
+        .put(`/v1/subjects/${ref}/consents/marketing`)
+        .set('Authorization', `Bearer ${token}`)
+        .send({ source: 'web-form', noticeVersion: 'n1', ...body }),
     withdraw: (ref: string, body: object) => request(gateway.app).delete(`/v1/subjects/${ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send(body),
     authorize: (body: object, key?: string) => {
       const req = request(gateway.app).post('/v1/contacts/authorize').set('Authorization', `Bearer ${token}`);
@@ -89,7 +97,11 @@ describe('contact authorization', () => {
       return answer.decision === 'allow' ? [] : ((answer.reasons ?? [answer]) as Array<{ code: string }>).map((r) => r.code ?? JSON.stringify(r));
     };
     const never = await as(dialer).subject('13900139021');
-    expect(await as(dialer).authorize({ ref: never, channel: 'email', purpose: 'marketing' }).then((a) => a.body.reasons)).toEqual([{ code: 'no-consent', detail: 'the person never consented to marketing' }]);
+    expect(
+      await as(dialer)
+        .authorize({ ref: never, channel: 'email', purpose: 'marketing' })
+        .then((a) => a.body.reasons),
+    ).toEqual([{ code: 'no-consent', detail: 'the person never consented to marketing' }]);
     // A channel the purpose cannot use is the purpose's reason alone: nobody opted out of it.
     const narrow = await as(dialer).subject('13900139022');
     await as(dialer).consent(narrow, { channels: ['sms', 'email'], topics: ['cat-food'] });
@@ -134,12 +146,21 @@ describe('contact authorization', () => {
     expect((await as(dialer).authorize({ ref: first, channel: 'sms', purpose: 'marketing' }, 'shared-key-1')).status).toBe(422);
     // Keys belong to the app that sent them: another app's same key is a new request.
     const other = await appToken(gateway, await createTestApp(gateway, ['survey'], []));
-    const otherRef = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${other}`).send({ purpose: 'survey', identifiers: { phone: '13900139017' } })).body.ref as string;
+    const otherRef = (
+      await request(gateway.app)
+        .post('/v1/subjects')
+        .set('Authorization', `Bearer ${other}`)
+        .send({ purpose: 'survey', identifiers: { phone: '13900139017' } })
+    ).body.ref as string;
     const otherAnswer = await as(other).authorize({ ref: otherRef, channel: 'sms', purpose: 'survey' }, 'shared-key-1');
     expect(otherAnswer.status).toBe(200);
     expect(otherAnswer.body.ticket).not.toBe(answer.body.ticket);
     const subjectOf = async (ref: string) => (await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } })).appId, ref))!;
-    expect(await gateway.runtime.db.read.contactReservation.count({ where: { subjectId: await subjectOf(second), appId: (await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref: second } })).appId } })).toBe(0);
+    expect(
+      await gateway.runtime.db.read.contactReservation.count({
+        where: { subjectId: await subjectOf(second), appId: (await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref: second } })).appId },
+      }),
+    ).toBe(0);
   });
 
   it('gives the slot of a ticket that expired unrevealed back, and keeps the slot of a revealed one', async () => {
@@ -157,10 +178,16 @@ describe('contact authorization', () => {
     await expire(call.ticket);
     expect((await as(dialer).authorize({ ref, channel: 'call', purpose: 'marketing' })).body.reasons[0].code).toBe('frequency-cap');
     // The scrub counts slots the same way.
-    const scrub = await request(gateway.app).post('/v1/contacts/scrub').set('Authorization', `Bearer ${dialer}`).send({ channel: 'sms', purpose: 'survey', refs: [ref] });
+    const scrub = await request(gateway.app)
+      .post('/v1/contacts/scrub')
+      .set('Authorization', `Bearer ${dialer}`)
+      .send({ channel: 'sms', purpose: 'survey', refs: [ref] });
     expect(scrub.body.denied[0].reasons[0].code).toBe('frequency-cap');
     await expire(tickets[1]!);
-    const again = await request(gateway.app).post('/v1/contacts/scrub').set('Authorization', `Bearer ${dialer}`).send({ channel: 'sms', purpose: 'survey', refs: [ref] });
+    const again = await request(gateway.app)
+      .post('/v1/contacts/scrub')
+      .set('Authorization', `Bearer ${dialer}`)
+      .send({ channel: 'sms', purpose: 'survey', refs: [ref] });
     expect(again.body.allowed).toEqual([ref]);
   });
 
@@ -176,7 +203,10 @@ describe('contact authorization', () => {
     expect(await codes({ ref: narrowed, recipient: 'brand-b' })).toBe('recipient-not-consented');
     expect(await codes({ ref: narrowed })).toBe('recipient-not-consented');
     expect(await codes({ ref: narrowed, recipient: 'nobody-we-know' })).toBe(422);
-    const scrub = await request(gateway.app).post('/v1/contacts/scrub').set('Authorization', `Bearer ${dialer}`).send({ channel: 'email', purpose: 'marketing', recipient: 'brand-b', refs: [narrowed] });
+    const scrub = await request(gateway.app)
+      .post('/v1/contacts/scrub')
+      .set('Authorization', `Bearer ${dialer}`)
+      .send({ channel: 'email', purpose: 'marketing', recipient: 'brand-b', refs: [narrowed] });
     expect(scrub.body.denied[0].reasons).toEqual([{ code: 'recipient-not-consented', detail: 'the consent to marketing covers brand-a only, not brand-b' }]);
     const read = (recipient: string) => request(gateway.app).get(`/v1/subjects/${narrowed}`).query({ purpose: 'marketing', recipient }).set('Authorization', `Bearer ${dialer}`);
     expect((await read('brand-a')).status).toBe(200);
@@ -207,7 +237,12 @@ describe('contact authorization', () => {
   it('answers purpose-not-granted to an app that was not granted the purpose', async () => {
     await as(dialer).subject('13900139032');
     const surveyOnly = await appToken(gateway, await createTestApp(gateway, ['survey'], []));
-    const ref = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${surveyOnly}`).send({ purpose: 'survey', identifiers: { phone: '13900139032' } })).body.ref as string;
+    const ref = (
+      await request(gateway.app)
+        .post('/v1/subjects')
+        .set('Authorization', `Bearer ${surveyOnly}`)
+        .send({ purpose: 'survey', identifiers: { phone: '13900139032' } })
+    ).body.ref as string;
     const answer = await as(surveyOnly).authorize({ ref, channel: 'sms', purpose: 'marketing' });
     expect(answer.body.reasons.map((r: { code: string }) => r.code)).toContain('purpose-not-granted');
   });
@@ -278,7 +313,17 @@ describe('contact authorization', () => {
   it('audits every decision, reveal and outcome with its reasons', async () => {
     const events = await auditEvents(gateway);
     const actions = new Set(events.map((e) => `${e.action}:${e.decision}`));
-    for (const expected of ['contacts.authorize:allow', 'contacts.authorize:deny', 'contacts.reveal:allow', 'contacts.reveal:deny', 'contacts.outcome:info', 'dnc.entry.add:info', 'dnc.entry.remove:info', 'dnc.check:info']) expect(actions).toContain(expected);
+    for (const expected of [
+      'contacts.authorize:allow',
+      'contacts.authorize:deny',
+      'contacts.reveal:allow',
+      'contacts.reveal:deny',
+      'contacts.outcome:info',
+      'dnc.entry.add:info',
+      'dnc.entry.remove:info',
+      'dnc.check:info',
+    ])
+      expect(actions).toContain(expected);
     const denied = events.find((e) => e.action === 'contacts.authorize' && e.decision === 'deny' && e.reasons.length === 3)!;
     expect(denied.reasons.map((r) => r.code).sort()).toEqual(['do-not-call', 'no-consent', 'quiet-hours']);
     expect(JSON.stringify(events)).not.toContain('13900139007');

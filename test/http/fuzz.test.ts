@@ -74,7 +74,10 @@ describe('fuzzing every route', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ REQUESTS_RATE_LIMIT_PER_MINUTE: '100000', TOKEN_RATE_LIMIT_PER_MINUTE: '100000', SIGN_IN_RATE_LIMIT_PER_MINUTE: '100000' });
     const admin = await createTestOfficer(gateway, 'admin');
-    tokens = { appToken: await appToken(gateway, await createTestApp(gateway, ['marketing', 'support'], ['call', 'sms', 'email'])), officerToken: await officerToken(gateway, admin.username, admin.password) };
+    tokens = {
+      appToken: await appToken(gateway, await createTestApp(gateway, ['marketing', 'support'], ['call', 'sms', 'email'])),
+      officerToken: await officerToken(gateway, admin.username, admin.password),
+    };
   });
   afterAll(() => gateway.close());
 
@@ -89,7 +92,9 @@ describe('fuzzing every route', () => {
         fc.asyncProperty(requestFor(shape), async ({ params, query, body }) => {
           let path = route.path;
           shape.params.forEach((name, i) => (path = path.replace(`{${name}}`, encode(params[i]!))));
-          const search = Object.entries(query as Record<string, string>).map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&');
+          const search = Object.entries(query as Record<string, string>)
+            .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+            .join('&');
           let call: request.Test = request(gateway.app)[route.method as 'get' | 'post' | 'put' | 'patch' | 'delete'](search ? `${path}?${search}` : path);
           if (security) call = call.set('Authorization', `Bearer ${tokens[security]}`);
           if (body !== undefined) call = call.set('Content-Type', shape.bodyType ?? 'application/json').send(body);
@@ -107,7 +112,7 @@ describe('fuzzing every route', () => {
         { numRuns: RUNS, endOnFailure: true },
       );
     }
-    if (process.env.FUZZ_REPORT) console.log([...seen].sort().join("\n"));
+    if (process.env.FUZZ_REPORT) console.log([...seen].sort().join('\n'));
     const logs = gateway.logs.join('\n');
     expect(logs).not.toContain(CANARY);
     expect(logs).not.toContain(encodeURIComponent(CANARY));

@@ -79,7 +79,11 @@ describe('hostile input', () => {
 
   it('accepts compressed bodies, refuses ones that do not match their Content-Encoding, and counts the inflated size', async () => {
     const body = JSON.stringify({ username: 'nobody', password: 'wrong password' });
-    const compressors = [['gzip', zlib.gzipSync], ['deflate', zlib.deflateSync], ['br', zlib.brotliCompressSync]] as const;
+    const compressors = [
+      ['gzip', zlib.gzipSync],
+      ['deflate', zlib.deflateSync],
+      ['br', zlib.brotliCompressSync],
+    ] as const;
     for (const [encoding, compress] of compressors) {
       const ok = await send('/v1/officers/session', compress(Buffer.from(body)) as Buffer, { 'Content-Encoding': encoding });
       expect(ok.status).toBe(401);
@@ -100,8 +104,14 @@ describe('hostile input', () => {
   it('keeps caller text that names nothing the policy knows out of the audit trail, and stores do-not-call notes encrypted', async () => {
     const auth = { Authorization: `Bearer ${token}` };
     const canary = '13912345678';
-    await request(gateway.app).post('/v1/subjects').set(auth).send({ purpose: canary, identifiers: { [canary]: 'x' }, attributes: { [`${canary}-note`]: 'y' } });
-    await request(gateway.app).post('/v1/contacts/authorize').set(auth).send({ ref: `ref_${'A'.repeat(22)}`, channel: 'sms', purpose: canary });
+    await request(gateway.app)
+      .post('/v1/subjects')
+      .set(auth)
+      .send({ purpose: canary, identifiers: { [canary]: 'x' }, attributes: { [`${canary}-note`]: 'y' } });
+    await request(gateway.app)
+      .post('/v1/contacts/authorize')
+      .set(auth)
+      .send({ ref: `ref_${'A'.repeat(22)}`, channel: 'sms', purpose: canary });
     const agent = await createTestOfficer(gateway, 'admin');
     const officer = await officerToken(gateway, agent.username, agent.password);
     await request(gateway.app).get('/v1/audit/events').query({ purpose: canary, app: canary }).set('Authorization', `Bearer ${officer}`);

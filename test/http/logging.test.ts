@@ -31,7 +31,10 @@ describe('logs hold no personal data', () => {
     await s.post('/v1/officers/session').send({ username: officer.username, password: CANARIES.password });
     await s.post('/v1/officers/session').send({ username: CANARIES.email, password: CANARIES.phone, extra: CANARIES.name });
     await s.post('/v1/officers/session').set('Content-Type', 'application/json').send(`{"username":"${CANARIES.email}",`);
-    await s.post('/v1/officers/session').set('Content-Type', 'application/json').send(JSON.stringify({ username: CANARIES.name, password: CANARIES.phone.repeat(400) }));
+    await s
+      .post('/v1/officers/session')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ username: CANARIES.name, password: CANARIES.phone.repeat(400) }));
     await s.get(`/v1/purposes?phone=${encodeURIComponent(CANARIES.phone)}&email=${encodeURIComponent(CANARIES.email)}`).set(auth);
     await s.get(`/v1/subjects/${encodeURIComponent(CANARIES.email)}`).set(auth);
     await s.get(`/v1/subjects/lookup?phone=${encodeURIComponent(CANARIES.phone)}`).set(auth);
@@ -39,19 +42,40 @@ describe('logs hold no personal data', () => {
     await s.get('/v1/policy').set('Authorization', `Bearer ${token}`);
     await s.get(`/docs/assets/${encodeURIComponent(CANARIES.name)}`);
     // The subject vault: writes, refusals, invalid identifiers, conflicts, lookups and reads.
-    const written = await s.post('/v1/subjects').set(auth).send({ purpose: 'support', identifiers: { phone: CANARIES.phone, email: CANARIES.email }, attributes: { name: CANARIES.name } });
+    const written = await s
+      .post('/v1/subjects')
+      .set(auth)
+      .send({ purpose: 'support', identifiers: { phone: CANARIES.phone, email: CANARIES.email }, attributes: { name: CANARIES.name } });
     expect(written.status).toBe(201);
-    await s.post('/v1/subjects').set(auth).send({ purpose: 'support', identifiers: { phone: CANARIES.phone }, attributes: { birthday: CANARIES.name } });
-    await s.post('/v1/subjects').set(auth).send({ purpose: 'support', identifiers: { phone: `${CANARIES.phone}abc`, email: `${CANARIES.email}\u0430` } });
-    await s.post('/v1/subjects').set(auth).send({ purpose: 'support', identifiers: { email: 'second.canary@example.org' } });
-    await s.post('/v1/subjects').set(auth).send({ purpose: 'support', identifiers: { phone: CANARIES.phone, email: 'second.canary@example.org' } });
-    await s.patch(`/v1/subjects/${written.body.ref}`).set(auth).send({ purpose: 'support', attributes: { name: `${CANARIES.name} II` } });
+    await s
+      .post('/v1/subjects')
+      .set(auth)
+      .send({ purpose: 'support', identifiers: { phone: CANARIES.phone }, attributes: { birthday: CANARIES.name } });
+    await s
+      .post('/v1/subjects')
+      .set(auth)
+      .send({ purpose: 'support', identifiers: { phone: `${CANARIES.phone}abc`, email: `${CANARIES.email}\u0430` } });
+    await s
+      .post('/v1/subjects')
+      .set(auth)
+      .send({ purpose: 'support', identifiers: { email: 'second.canary@example.org' } });
+    await s
+      .post('/v1/subjects')
+      .set(auth)
+      .send({ purpose: 'support', identifiers: { phone: CANARIES.phone, email: 'second.canary@example.org' } });
+    await s
+      .patch(`/v1/subjects/${written.body.ref}`)
+      .set(auth)
+      .send({ purpose: 'support', attributes: { name: `${CANARIES.name} II` } });
     await s.get(`/v1/subjects/lookup?purpose=support&phone=${encodeURIComponent(CANARIES.phone)}`).set(auth);
     await s.get(`/v1/subjects/lookup?purpose=support&email=${encodeURIComponent(CANARIES.email)}`).set(auth);
     await s.get(`/v1/subjects/${written.body.ref}?purpose=support`).set(auth);
     // The consent ledger: a grant, a refusal, a withdrawal and the listing.
     await s.put(`/v1/subjects/${written.body.ref}/consents/support`).set(auth).send({ source: CANARIES.name, noticeVersion: CANARIES.email });
-    await s.delete(`/v1/subjects/${written.body.ref}/consents/support`).set(auth).send({ topics: [CANARIES.phone] });
+    await s
+      .delete(`/v1/subjects/${written.body.ref}/consents/support`)
+      .set(auth)
+      .send({ topics: [CANARIES.phone] });
     await s.get(`/v1/subjects/${written.body.ref}/consents`).set(auth);
     // The audit log: officers' searches by raw identifier and export, and the public log routes with junk.
     const session = await s.post('/v1/officers/session').send({ username: officer.username, password: officer.password });

@@ -49,7 +49,9 @@ describe('operations endpoints', () => {
   it('serves an OpenAPI 3.1 document generated from the route schemas', async () => {
     const { body } = await request(gateway.app).get('/openapi.json');
     expect(body.openapi).toBe('3.1.0');
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/oauth/token', '/v1/officers/session', '/v1/officers/me', '/v1/purposes', '/v1/policy', '/.well-known/jwks.json', '/healthz', '/readyz']));
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining(['/oauth/token', '/v1/officers/session', '/v1/officers/me', '/v1/purposes', '/v1/policy', '/.well-known/jwks.json', '/healthz', '/readyz']),
+    );
     const tokenBody = body.paths['/oauth/token'].post.requestBody.content['application/x-www-form-urlencoded'].schema;
     expect(Object.keys(tokenBody.properties)).toEqual(['grant_type', 'client_id', 'client_secret', 'scope']);
     expect(body.paths['/v1/purposes'].get.security).toEqual([{ appToken: [] }]);

@@ -46,7 +46,10 @@ runs('readiness on a full disk', () => {
     spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { stdio: 'ignore' });
     try {
       // Enough writes to need new pages in the write-ahead log.
-      for (let i = 0; i < 20; i++) await request(gateway.app).post('/v1/officers/session').send({ username: `nobody-${i}`, password: 'x'.repeat(2000) });
+      for (let i = 0; i < 20; i++)
+        await request(gateway.app)
+          .post('/v1/officers/session')
+          .send({ username: `nobody-${i}`, password: 'x'.repeat(2000) });
       const full = await request(gateway.app).get('/readyz');
       expect({ status: full.status, database: full.body.checks.database }).toEqual({ status: 503, database: 'cannot-write' });
     } finally {

@@ -47,7 +47,12 @@ describe('policy as code', () => {
   });
 
   it.each([
-    ['a purpose that reads a field it does not collect', example.replace('read: [name, pets]', 'read: [name, pets, birthday]'), 'purposes.marketing.read[2]', /"birthday" is read but not in this purpose's collect list/],
+    [
+      'a purpose that reads a field it does not collect',
+      example.replace('read: [name, pets]', 'read: [name, pets, birthday]'),
+      'purposes.marketing.read[2]',
+      /"birthday" is read but not in this purpose's collect list/,
+    ],
     ['an unknown channel', example.replace('channels: [call, email]', 'channels: [call, pigeon]'), 'purposes.support.channels[1]', /unknown channel "pigeon"/],
     ['a malformed ISO 8601 duration', example.replace('max: 3, per: P7D', 'max: 3, per: 7 days'), 'limits[1].per', /ISO 8601 duration/],
     ['an unknown key', example.replace('retention: P2Y', 'retention: P2Y\n    retain: forever'), 'purposes.marketing', /retain/],

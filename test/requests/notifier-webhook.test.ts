@@ -46,7 +46,9 @@ describe('the webhook notifier', () => {
   });
 
   it('delivers the code to the messaging service, retrying while it fails, and the request never gets lost', async () => {
-    const submitted = await request(gateway.app).post('/v1/privacy-requests').send({ type: 'access', identifier: { phone: '13800138201' }, locale: 'zh-CN' });
+    const submitted = await request(gateway.app)
+      .post('/v1/privacy-requests')
+      .send({ type: 'access', identifier: { phone: '13800138201' }, locale: 'zh-CN' });
     expect(submitted.status).toBe(202);
     // Two refusals, then delivery: the dispatcher backs off and tries again on its own.
     for (let i = 0; i < 100 && service.received.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -22,7 +22,10 @@ describe('customer privacy requests', () => {
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   async function person(phone: string, email: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const response = await app().post('/v1/subjects').set(bearer(crm)).send({ purpose: 'marketing', identifiers: { phone, email }, attributes: { name: 'Li Wei', pets: ['cat'] }, timezone: zoneWhereItIs(12), ...extra });
+    const response = await app()
+      .post('/v1/subjects')
+      .set(bearer(crm))
+      .send({ purpose: 'marketing', identifiers: { phone, email }, attributes: { name: 'Li Wei', pets: ['cat'] }, timezone: zoneWhereItIs(12), ...extra });
     expect(response.status).toBe(201);
     return response.body.ref as string;
   }
@@ -39,7 +42,10 @@ describe('customer privacy requests', () => {
   async function verified(body: object): Promise<{ id: string; token: string; status: string }> {
     const submitted = await submit(body);
     expect(submitted.status).toBe(202);
-    const verify = await app().post(`/v1/privacy-requests/${submitted.body.id}/verify`).set(bearer(submitted.body.statusToken)).send({ code: await codeOf(submitted.body.id) });
+    const verify = await app()
+      .post(`/v1/privacy-requests/${submitted.body.id}/verify`)
+      .set(bearer(submitted.body.statusToken))
+      .send({ code: await codeOf(submitted.body.id) });
     expect(verify.status).toBe(200);
     return { id: submitted.body.id, token: submitted.body.statusToken, status: verify.body.status };
   }
@@ -124,7 +130,10 @@ describe('customer privacy requests', () => {
   it('applies an opt-out the moment the code is verified: authorize and scrub deny, the number is on the do-not-call list', async () => {
     const ref = await person('13800138103', 'optout@example.com');
     await app().put(`/v1/subjects/${ref}/consents/marketing`).set(bearer(crm)).send({ source: 'web-form', noticeVersion: 'n1' }).expect(200);
-    const before = await app().post('/v1/contacts/scrub').set(bearer(crm)).send({ channel: 'email', purpose: 'marketing', refs: [ref] });
+    const before = await app()
+      .post('/v1/contacts/scrub')
+      .set(bearer(crm))
+      .send({ channel: 'email', purpose: 'marketing', refs: [ref] });
     expect(before.body.allowed).toEqual([ref]);
 
     const done = await verified({ type: 'opt-out', identifier: { phone: '13800138103' } });
@@ -132,7 +141,10 @@ describe('customer privacy requests', () => {
     const call = await app().post('/v1/contacts/authorize').set(bearer(crm)).send({ ref, channel: 'call', purpose: 'marketing' });
     expect(call.body.decision).toBe('deny');
     expect(call.body.reasons.map((r: { code: string }) => r.code).sort()).toEqual(['do-not-call', 'opted-out']);
-    const scrub = await app().post('/v1/contacts/scrub').set(bearer(crm)).send({ channel: 'email', purpose: 'marketing', refs: [ref] });
+    const scrub = await app()
+      .post('/v1/contacts/scrub')
+      .set(bearer(crm))
+      .send({ channel: 'email', purpose: 'marketing', refs: [ref] });
     expect(scrub.body.denied).toEqual([{ ref, reasons: [expect.objectContaining({ code: 'opted-out' })] }]);
     const listed = await app().get('/v1/dnc/check').query({ phone: '13800138103' }).set(bearer(agent));
     expect(listed.body).toEqual({ listed: true, sources: ['internal'] });
@@ -170,7 +182,9 @@ describe('customer privacy requests', () => {
     expect((await auditEvents(gateway, 'requests.request.lock')).some((e) => e.actor.id === id)).toBe(true);
 
     const used = await verified({ type: 'access', identifier: { phone: '13800138106' } });
-    const replay = await app().post(`/v1/privacy-requests/${used.id}/verify`).send({ code: await codeOf(used.id) });
+    const replay = await app()
+      .post(`/v1/privacy-requests/${used.id}/verify`)
+      .send({ code: await codeOf(used.id) });
     expect(replay.status).toBe(409);
 
     const late = await submit({ type: 'access', identifier: { phone: '13800138107' } });
@@ -281,7 +295,10 @@ describe('customer privacy requests', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await app().get('/v1/privacy-requests').query({ limit: 4, ...(cursor ? { cursor } : {}) }).set(bearer(agent));
+      const page = await app()
+        .get('/v1/privacy-requests')
+        .query({ limit: 4, ...(cursor ? { cursor } : {}) })
+        .set(bearer(agent));
       expect(page.status).toBe(200);
       seen.push(...page.body.requests.map((r: { id: string; dueAt: string }) => `${r.dueAt}|${r.id}`));
       cursor = page.body.next ?? undefined;
@@ -297,7 +314,11 @@ describe('customer privacy requests', () => {
   it('retention erases subjects whose every purpose ran out, through the erasure path; a dry run only counts', async () => {
     const stale = await person('13800138114', 'stale@example.com');
     const kept = await person('13800138115', 'kept@example.com');
-    await app().patch(`/v1/subjects/${kept}`).set(bearer(crm)).send({ purpose: 'support', attributes: { name: 'Kept by contract' } }).expect(200);
+    await app()
+      .patch(`/v1/subjects/${kept}`)
+      .set(bearer(crm))
+      .send({ purpose: 'support', attributes: { name: 'Kept by contract' } })
+      .expect(200);
     const later = new Date(Date.now() + 3 * 365 * 86_400_000);
     const ctx = systemContext(gateway);
     const dry = await gateway.runtime.runRetention(ctx, { dryRun: true, now: later });
@@ -315,14 +336,25 @@ describe('customer privacy requests', () => {
 
   it('records Sec-GPC: 1 on the submission and applies it once verified', async () => {
     const submitted = await submit({ type: 'access', identifier: { phone: '13800138116' } }, { 'Sec-GPC': '1' });
-    const verify = await app().post(`/v1/privacy-requests/${submitted.body.id}/verify`).send({ code: await codeOf(submitted.body.id) });
+    const verify = await app()
+      .post(`/v1/privacy-requests/${submitted.body.id}/verify`)
+      .send({ code: await codeOf(submitted.body.id) });
     expect(verify.body.gpc).toBe(true);
     expect(verify.body.steps.map((s: { step: string }) => s.step)).toContain('gpc-applied');
   });
 
   it('every step is in the audit trail, as the customer acting on their request', async () => {
     const actions = new Set((await auditEvents(gateway)).filter((e) => e.actor.type === 'customer').map((e) => e.action));
-    for (const action of ['requests.request.submit', 'requests.code.send', 'requests.request.verify', 'requests.request.lock', 'requests.optout.apply', 'requests.export.read', 'requests.request.expire']) expect(actions).toContain(action);
+    for (const action of [
+      'requests.request.submit',
+      'requests.code.send',
+      'requests.request.verify',
+      'requests.request.lock',
+      'requests.optout.apply',
+      'requests.export.read',
+      'requests.request.expire',
+    ])
+      expect(actions).toContain(action);
     const officerActions = new Set((await auditEvents(gateway)).filter((e) => e.actor.type === 'officer').map((e) => e.action));
     for (const action of ['requests.request.approve', 'requests.request.reject', 'requests.subject.erase', 'requests.queue.list', 'notifier.outbox.read']) expect(officerActions).toContain(action);
   });

@@ -16,8 +16,13 @@ describe('a gateway killed with SIGKILL during writes', () => {
       const app = JSON.parse((await runCustos(['apps', 'create', '--name', 'Crash', '--purposes', 'marketing,support', '--json'], { env })).stdout) as { clientId: string; clientSecret: string };
       const server = await startProcess([CUSTOS_BIN, 'serve'], { env, ready: /"port":(\d+)/, keepOutput: false });
       const base = `http://127.0.0.1:${server.match[1]}`;
-      const token = ((await (await fetch(`${base}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret }) })).json()) as { access_token: string }).access_token;
-      const post = (path: string, body: unknown, method = 'POST') => fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const token = (
+        (await (
+          await fetch(`${base}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret }) })
+        ).json()) as { access_token: string }
+      ).access_token;
+      const post = (path: string, body: unknown, method = 'POST') =>
+        fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
       const acknowledged = { subjects: [] as string[], consents: [] as string[], requests: [] as string[] };
       let killed = false;

@@ -41,7 +41,11 @@ runs('a PostgreSQL server that goes down or stops answering', () => {
   const refused = (response: request.Response | 'hung') => {
     expect(response).not.toBe('hung');
     const r = response as request.Response;
-    expect({ status: r.status, type: r.headers['content-type'], retryAfter: r.headers['retry-after'] }).toEqual({ status: 503, type: expect.stringContaining('application/problem+json'), retryAfter: expect.any(String) });
+    expect({ status: r.status, type: r.headers['content-type'], retryAfter: r.headers['retry-after'] }).toEqual({
+      status: 503,
+      type: expect.stringContaining('application/problem+json'),
+      retryAfter: expect.any(String),
+    });
   };
 
   it('answers 503 with Retry-After while the server is down, on every kind of route, and recovers by itself', async () => {
@@ -50,7 +54,14 @@ runs('a PostgreSQL server that goes down or stops answering', () => {
     refused(await within(15_000, write('13800138302')));
     refused(await within(15_000, request(gateway.app).get('/v1/subjects/lookup').query({ purpose: 'support', phone: '13800138301' }).set('Authorization', `Bearer ${token}`)));
     refused(await within(15_000, request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: 'app_x', client_secret: 'y' })));
-    refused(await within(15_000, request(gateway.app).post('/v1/privacy-requests').send({ type: 'access', identifier: { phone: '13800138303' } })));
+    refused(
+      await within(
+        15_000,
+        request(gateway.app)
+          .post('/v1/privacy-requests')
+          .send({ type: 'access', identifier: { phone: '13800138303' } }),
+      ),
+    );
     const ready = await within(5_000, request(gateway.app).get('/readyz'));
     expect(ready).not.toBe('hung');
     expect((ready as request.Response).status).toBe(503);

@@ -17,10 +17,12 @@ function fakeDatabase() {
     },
   } as unknown as Database;
   const lock = async (tx: Tx, key: string) => void (tx as unknown as { locks: string[] }).locks.push(key);
-  const piece = (name: string, result: unknown = name) => async (tx: Tx) => {
-    (tx as unknown as { pieces: string[] }).pieces.push(name);
-    return result;
-  };
+  const piece =
+    (name: string, result: unknown = name) =>
+    async (tx: Tx) => {
+      (tx as unknown as { pieces: string[] }).pieces.push(name);
+      return result;
+    };
   return { db, transactions, lock, piece };
 }
 
@@ -54,7 +56,12 @@ describe('grouped transactions', () => {
     const failing = async () => {
       throw new Error('constraint broken');
     };
-    const first = [groups.run(undefined, piece('a')), groups.run(undefined, failing), groups.run(undefined, piece('c'))].map((p) => p.then(() => 'ok', (e: Error) => e.message));
+    const first = [groups.run(undefined, piece('a')), groups.run(undefined, failing), groups.run(undefined, piece('c'))].map((p) =>
+      p.then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
     const later = groups.run(undefined, piece('d'));
     expect(await Promise.all(first)).toEqual(['constraint broken', 'constraint broken', 'constraint broken']);
     expect(await later).toBe('d');

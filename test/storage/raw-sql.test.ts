@@ -9,8 +9,8 @@ import { databaseKind, startTestGateway, type TestGateway } from '../support/gat
  */
 describe('placeholders for PostgreSQL', () => {
   it('numbers only the ? that are placeholders', () => {
-    expect(adapt('postgresql', "SELECT ? AS a, 'why?' AS b, \"odd?name\" AS c -- is it?\n, ? /* what? */ , $$ body? $$, ?")).toBe(
-      "SELECT $1 AS a, 'why?' AS b, \"odd?name\" AS c -- is it?\n, $2 /* what? */ , $$ body? $$, $3",
+    expect(adapt('postgresql', 'SELECT ? AS a, \'why?\' AS b, "odd?name" AS c -- is it?\n, ? /* what? */ , $$ body? $$, ?')).toBe(
+      'SELECT $1 AS a, \'why?\' AS b, "odd?name" AS c -- is it?\n, $2 /* what? */ , $$ body? $$, $3',
     );
     expect(adapt('postgresql', "SELECT 'it''s ?', ?")).toBe("SELECT 'it''s ?', $1");
     expect(adapt('postgresql', "SELECT data ?? 'key' FROM t WHERE id = ?")).toBe("SELECT data ? 'key' FROM t WHERE id = $1");

@@ -23,7 +23,21 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   App: { row: { id: 'app_parity', name: 'Parity', secretHash: '$argon2id$x', purposes: '["support"]', reveal: '["call"]', createdAt: at, removedAt: at } },
   Officer: { row: { id: 'off_parity', username: 'parity', role: 'admin', passwordHash: '$argon2id$y', createdAt: at, disabledAt: at } },
   AuditEvent: {
-    row: { no: huge, id: 'evt_parity', at, actorType: 'system', actorId: 'cli:root', action: 'test.parity', decision: 'info', subject: 'sub_x', purpose: 'support', fields: '["name"]', reasons: '[{"code":"x"}]', requestId: 'req', policyVersion: 'v' },
+    row: {
+      no: huge,
+      id: 'evt_parity',
+      at,
+      actorType: 'system',
+      actorId: 'cli:root',
+      action: 'test.parity',
+      decision: 'info',
+      subject: 'sub_x',
+      purpose: 'support',
+      fields: '["name"]',
+      reasons: '[{"code":"x"}]',
+      requestId: 'req',
+      policyVersion: 'v',
+    },
   },
   // The insert trigger queues every new event for the integrator.
   AuditPending: { row: { no: huge }, via: 'trigger' },
@@ -40,9 +54,41 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   SubjectChange: { row: { id: 'chg_parity', subjectId: 'sub_parity', field: 'name', change: 'set', ciphertext: 'sealed', purpose: 'support', actorId: 'app_parity', requestId: 'req', changedAt: at } },
   SubjectRef: { row: { ref: 'ref_parity', appId: 'app_parity', subjectId: 'sub_parity', createdAt: at } },
   ConsentEvent: {
-    row: { id: 'ce_parity', subjectId: 'sub_x', seq: 1, purpose: 'marketing', kind: 'grant', channels: '["sms"]', topics: '["cat-food"]', recipients: '["brand"]', source: 's', noticeVersion: 'n', expiresAt: at, gpc: true, receiptId: 'r', receipt: 'jws', actorId: 'a', requestId: 'q', at },
+    row: {
+      id: 'ce_parity',
+      subjectId: 'sub_x',
+      seq: 1,
+      purpose: 'marketing',
+      kind: 'grant',
+      channels: '["sms"]',
+      topics: '["cat-food"]',
+      recipients: '["brand"]',
+      source: 's',
+      noticeVersion: 'n',
+      expiresAt: at,
+      gpc: true,
+      receiptId: 'r',
+      receipt: 'jws',
+      actorId: 'a',
+      requestId: 'q',
+      at,
+    },
   },
-  ContactReservation: { row: { ticket: 'tkt_parity', subjectId: 'sub_parity', appId: 'app_parity', channel: 'call', purpose: 'marketing', topic: 'cat-food', status: 'sent', reservedAt: at, expiresAt: at, revealedAt: at, outcomeAt: at } },
+  ContactReservation: {
+    row: {
+      ticket: 'tkt_parity',
+      subjectId: 'sub_parity',
+      appId: 'app_parity',
+      channel: 'call',
+      purpose: 'marketing',
+      topic: 'cat-food',
+      status: 'sent',
+      reservedAt: at,
+      expiresAt: at,
+      revealedAt: at,
+      outcomeAt: at,
+    },
+  },
   ContactIdempotency: { row: { appId: 'app_parity', key: 'idem', requestHash: 'h'.repeat(64), response: '{}', createdAt: at } },
   DncEntry: { row: { id: 'dnc_parity', source: 'internal', importId: 'imp', keyVersion: 99, digest: 'digest-parity', note: 'sealed note', createdAt: at } },
   DncSource: { row: { source: 'registry', importId: 'imp_parity', importNo: 2_000_000_000, entries: 7, importedAt: at } },
@@ -72,7 +118,21 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
     },
   },
   PrivacyRequestStep: { row: { requestId: 'prq_parity', seq: 2, step: 'verified', actorType: 'customer', actorId: 'prq_parity', detail: 'd', at } },
-  NotifierMessage: { row: { id: 'msg_parity', requestId: 'prq_parity', channel: 'sms', sealed: 's', status: 'failed', attempts: 7, nextAttemptAt: at, expiresAt: at, lastError: 'HTTP 503', createdAt: at, deliveredAt: at } },
+  NotifierMessage: {
+    row: {
+      id: 'msg_parity',
+      requestId: 'prq_parity',
+      channel: 'sms',
+      sealed: 's',
+      status: 'failed',
+      attempts: 7,
+      nextAttemptAt: at,
+      expiresAt: at,
+      lastError: 'HTTP 503',
+      createdAt: at,
+      deliveredAt: at,
+    },
+  },
   JobLease: { row: { name: 'parity', holder: 'replica', until: at } },
   RateLimit: { row: { key: 'parity-key', hits: 7, resetAt: at } },
   ConsentState: { row: { subjectId: 'sub_x', purpose: 'marketing', state: '{"status":"active"}' } },
@@ -110,7 +170,12 @@ describe(`schema parity on ${databaseKind}`, () => {
     for (const [model, names] of columns) {
       const { row } = fixtures[model as Prisma.ModelName];
       expect({ model, columns: Object.keys(row).sort() }).toEqual({ model, columns: [...names].sort() });
-      expect({ model, nulls: Object.entries(row).filter(([, v]) => v === null || v === undefined).map(([k]) => k) }).toEqual({ model, nulls: [] });
+      expect({
+        model,
+        nulls: Object.entries(row)
+          .filter(([, v]) => v === null || v === undefined)
+          .map(([k]) => k),
+      }).toEqual({ model, nulls: [] });
     }
   });
 
@@ -124,7 +189,11 @@ describe(`schema parity on ${databaseKind}`, () => {
       }
     });
     for (const [model, { row }] of Object.entries(fixtures)) {
-      await expect(delegate(db.read, model).findFirstOrThrow({ where: row }).then((found) => ({ model, found }))).resolves.toEqual({ model, found: row });
+      await expect(
+        delegate(db.read, model)
+          .findFirstOrThrow({ where: row })
+          .then((found) => ({ model, found })),
+      ).resolves.toEqual({ model, found: row });
     }
   });
 

@@ -35,7 +35,10 @@ describe('collectionViolations', () => {
         const collect = policy.purposes[purpose]!.collect;
         const refused = (name: string, kind: string) => !policy.fields[name] || policy.fields[name]!.kind !== kind || !collect.includes(name);
         const flagged = collectionViolations(policy, Object.keys(policy.purposes), purpose, identifiers, attributes).map((v) => v.field);
-        expect(flagged).toEqual([...identifiers.filter((n) => refused(n, 'identifier')).map((n) => `identifiers.${n}`), ...attributes.filter((n) => refused(n, 'attribute')).map((n) => `attributes.${n}`)]);
+        expect(flagged).toEqual([
+          ...identifiers.filter((n) => refused(n, 'identifier')).map((n) => `identifiers.${n}`),
+          ...attributes.filter((n) => refused(n, 'attribute')).map((n) => `attributes.${n}`),
+        ]);
       }),
       { numRuns: 300 },
     );

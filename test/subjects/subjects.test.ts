@@ -17,8 +17,16 @@ describe('subject vault', () => {
   afterAll(() => gateway.close());
 
   const as = (token: string) => ({
-    write: (body: unknown) => request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send(body as object),
-    patch: (ref: string, body: unknown) => request(gateway.app).patch(`/v1/subjects/${ref}`).set('Authorization', `Bearer ${token}`).send(body as object),
+    write: (body: unknown) =>
+      request(gateway.app)
+        .post('/v1/subjects')
+        .set('Authorization', `Bearer ${token}`)
+        .send(body as object),
+    patch: (ref: string, body: unknown) =>
+      request(gateway.app)
+        .patch(`/v1/subjects/${ref}`)
+        .set('Authorization', `Bearer ${token}`)
+        .send(body as object),
     read: (ref: string, purpose: string) => request(gateway.app).get(`/v1/subjects/${ref}`).query({ purpose }).set('Authorization', `Bearer ${token}`),
     // Marketing is consent-based: reads under it need the person's consent first.
     consent: (ref: string, purpose = 'marketing') =>
@@ -27,7 +35,13 @@ describe('subject vault', () => {
   });
   const rowCounts = async () => {
     const db = gateway.runtime.db.read;
-    return { subjects: await db.subject.count(), fields: await db.subjectField.count(), identifiers: await db.subjectIdentifier.count(), changes: await db.subjectChange.count(), refs: await db.subjectRef.count() };
+    return {
+      subjects: await db.subject.count(),
+      fields: await db.subjectField.count(),
+      identifiers: await db.subjectIdentifier.count(),
+      changes: await db.subjectChange.count(),
+      refs: await db.subjectRef.count(),
+    };
   };
 
   describe('writing', () => {
@@ -251,10 +265,25 @@ describe('subject vault', () => {
 
   describe('encryption at rest and audit', () => {
     it('keeps no value readable in the database', async () => {
-      const written = await as(crm).write({ purpose: 'marketing', identifiers: { phone: '13300133000', email: 'canary.vault@example.org' }, attributes: { name: 'Canary Vault Name', pets: ['canarybird'] }, timezone: 'Pacific/Chatham' });
+      const written = await as(crm).write({
+        purpose: 'marketing',
+        identifiers: { phone: '13300133000', email: 'canary.vault@example.org' },
+        attributes: { name: 'Canary Vault Name', pets: ['canarybird'] },
+        timezone: 'Pacific/Chatham',
+      });
       expect((await as(crm).read(written.body.ref, 'support')).body.timezone).toBe('Pacific/Chatham');
       const db = gateway.runtime.db.read;
-      const dump = JSON.stringify([await db.subject.findMany(), await db.subjectField.findMany(), await db.subjectIdentifier.findMany(), await db.subjectChange.findMany(), await db.subjectRef.findMany(), await db.auditEvent.findMany()], (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+      const dump = JSON.stringify(
+        [
+          await db.subject.findMany(),
+          await db.subjectField.findMany(),
+          await db.subjectIdentifier.findMany(),
+          await db.subjectChange.findMany(),
+          await db.subjectRef.findMany(),
+          await db.auditEvent.findMany(),
+        ],
+        (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
+      );
       for (const canary of ['13300133000', '+8613300133000', 'canary.vault', 'Canary Vault Name', 'canarybird', 'Chatham']) expect(dump).not.toContain(canary);
     });
 
@@ -272,7 +301,17 @@ describe('subject vault', () => {
     it('audits every write, read, lookup and refusal with field names only', async () => {
       const events = await auditEvents(gateway);
       const actions = new Set(events.map((e) => `${e.action}:${e.decision}`));
-      for (const expected of ['subjects.subject.create:allow', 'subjects.subject.write:allow', 'subjects.subject.write:deny', 'subjects.subject.update:allow', 'subjects.subject.update:deny', 'subjects.subject.read:allow', 'subjects.subject.read:deny', 'subjects.subject.lookup:allow', 'subjects.subject.lookup:deny']) {
+      for (const expected of [
+        'subjects.subject.create:allow',
+        'subjects.subject.write:allow',
+        'subjects.subject.write:deny',
+        'subjects.subject.update:allow',
+        'subjects.subject.update:deny',
+        'subjects.subject.read:allow',
+        'subjects.subject.read:deny',
+        'subjects.subject.lookup:allow',
+        'subjects.subject.lookup:deny',
+      ]) {
         expect(actions).toContain(expected);
       }
       const read = events.find((e) => e.action === 'subjects.subject.read' && e.decision === 'allow')!;

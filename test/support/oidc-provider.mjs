@@ -33,7 +33,16 @@ server.listen(0, '127.0.0.1', () => {
         id_token_signed_response_alg: 'ES256',
       })),
       ...(redirectUri
-        ? [{ client_id: 'custos-console', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' }]
+        ? [
+            {
+              client_id: 'custos-console',
+              grant_types: ['authorization_code'],
+              response_types: ['code'],
+              redirect_uris: [redirectUri],
+              token_endpoint_auth_method: 'none',
+              id_token_signed_response_alg: 'ES256',
+            },
+          ]
         : []),
     ],
     findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, preferred_username: id }) }),

@@ -17,10 +17,7 @@ export interface ChildProcess {
  * With `keepOutput: false` (benchmarks: a gateway logs every request) output
  * after that line is read and dropped instead of kept.
  */
-export function startProcess(
-  args: string[],
-  options: { env?: Record<string, string>; ready: RegExp; timeoutMs?: number; keepOutput?: boolean },
-): Promise<ChildProcess & { match: RegExpMatchArray }> {
+export function startProcess(args: string[], options: { env?: Record<string, string>; ready: RegExp; timeoutMs?: number; keepOutput?: boolean }): Promise<ChildProcess & { match: RegExpMatchArray }> {
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...options.env } });
   let out = '';
   let err = '';

@@ -36,7 +36,9 @@ export async function startThrowawayPostgres() {
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync('chown', ['-R', 'postgres', dir]);
   const run = (command: string, args: string[]) => {
-    const result = asRoot ? spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', [path.join(bin, command), ...args].map((a) => `'${a}'`).join(' ')], { encoding: 'utf8' }) : spawnSync(path.join(bin, command), args, { encoding: 'utf8' });
+    const result = asRoot
+      ? spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', [path.join(bin, command), ...args].map((a) => `'${a}'`).join(' ')], { encoding: 'utf8' })
+      : spawnSync(path.join(bin, command), args, { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.stdout}`);
   };
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
@@ -45,7 +47,10 @@ export async function startThrowawayPostgres() {
   /** The postmaster and its children, for SIGSTOP / SIGCONT. */
   const processes = (): number[] => {
     const postmaster = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number);
     return [postmaster, ...children];
   };
   let paused: number[] = [];

@@ -32,14 +32,25 @@ withBrowser('accessibility of every page (axe-core)', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ AUDIT_TREE_HEAD_INTERVAL_MS: '0' });
     const crm = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support']));
-    for (const [phone, name] of [['13800138111', 'Lin Hua'], ['13800138222', 'Chen Jing']] as const) {
+    for (const [phone, name] of [
+      ['13800138111', 'Lin Hua'],
+      ['13800138222', 'Chen Jing'],
+    ] as const) {
       const written = await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone }, attributes: { name } }).expect(201);
-      await request(gateway.app).put(`/v1/subjects/${written.body.ref}/consents/marketing`).set('Authorization', `Bearer ${crm}`).send({ source: 'web-form', noticeVersion: 'n1', channels: ['call', 'sms'] }).expect(200);
-      for (let i = 0; i < 3; i += 1) await request(gateway.app).post('/v1/contacts/authorize').set('Authorization', `Bearer ${crm}`).send({ ref: written.body.ref, channel: 'call', purpose: 'marketing' });
+      await request(gateway.app)
+        .put(`/v1/subjects/${written.body.ref}/consents/marketing`)
+        .set('Authorization', `Bearer ${crm}`)
+        .send({ source: 'web-form', noticeVersion: 'n1', channels: ['call', 'sms'] })
+        .expect(200);
+      for (let i = 0; i < 3; i += 1)
+        await request(gateway.app).post('/v1/contacts/authorize').set('Authorization', `Bearer ${crm}`).send({ ref: written.body.ref, channel: 'call', purpose: 'marketing' });
     }
     admin = await createTestOfficer(gateway, 'admin');
     adminToken = await officerToken(gateway, admin.username, admin.password);
-    await request(gateway.app).post('/v1/privacy-requests').send({ type: 'erasure', identifier: { phone: '13800138222' } }).expect(202);
+    await request(gateway.app)
+      .post('/v1/privacy-requests')
+      .send({ type: 'erasure', identifier: { phone: '13800138222' } })
+      .expect(202);
     await gateway.runtime.auditIntegrator.flush();
     pages = await appInBrowser(gateway.app);
     origin = `http://127.0.0.1:${pages.port}`;

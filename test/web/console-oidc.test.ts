@@ -90,7 +90,9 @@ withBrowser('console sign-in with an OpenID Connect provider', () => {
     // An answer this tab did not ask for (a state it never sent) is not redeemed.
     await page.goto(`${origin}/console?code=stolen&state=not-mine`);
     await page.waitForSelector('#problem:has-text("does not belong to this browser tab")');
-    const refused = await request(gateway.app).post('/v1/officers/oidc/session').send({ code: 'stolen', codeVerifier: 'x'.repeat(43), redirectUri: `${origin}/console` });
+    const refused = await request(gateway.app)
+      .post('/v1/officers/oidc/session')
+      .send({ code: 'stolen', codeVerifier: 'x'.repeat(43), redirectUri: `${origin}/console` });
     expect(refused.status).toBe(401);
     expect(refused.body.detail).toMatch(/invalid_grant/);
     expect((await auditEvents(gateway, 'auth.officer.sign-in')).filter((e) => e.decision === 'deny').map((e) => e.reasons[0]!.code)).toEqual(expect.arrayContaining(['no-role', 'provider-refused']));

@@ -5,7 +5,6 @@ import request from 'supertest';
 import { runTestSql } from '../support/sql.ts';
 import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, verifyLog, type TestGateway } from '../support/gateway.ts';
 
-
 /** The officers' console at /console, driven in a real browser. */
 withBrowser('the officer console in a browser', () => {
   let gateway: TestGateway;
@@ -18,14 +17,27 @@ withBrowser('the officer console in a browser', () => {
   beforeAll(async () => {
     gateway = await startTestGateway({ AUDIT_TREE_HEAD_INTERVAL_MS: '0' });
     const crm = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support']));
-    const written = await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone: '13800138881' }, attributes: { name: 'Wu Fang' } }).expect(201);
-    await request(gateway.app).put(`/v1/subjects/${written.body.ref}/consents/marketing`).set('Authorization', `Bearer ${crm}`).send({ source: 'web-form', noticeVersion: 'n1', topics: ['cat-food'] }).expect(200);
+    const written = await request(gateway.app)
+      .post('/v1/subjects')
+      .set('Authorization', `Bearer ${crm}`)
+      .send({ purpose: 'support', identifiers: { phone: '13800138881' }, attributes: { name: 'Wu Fang' } })
+      .expect(201);
+    await request(gateway.app)
+      .put(`/v1/subjects/${written.body.ref}/consents/marketing`)
+      .set('Authorization', `Bearer ${crm}`)
+      .send({ source: 'web-form', noticeVersion: 'n1', topics: ['cat-food'] })
+      .expect(200);
     for (const role of ['admin', 'privacy-agent', 'auditor'] as const) officers[role] = await createTestOfficer(gateway, role);
     const admin = await officerToken(gateway, officers.admin!.username, officers.admin!.password);
-    const submitted = await request(gateway.app).post('/v1/privacy-requests').send({ type: 'correction', identifier: { phone: '13800138881' }, correction: { name: 'Wu Fang-Li' } });
+    const submitted = await request(gateway.app)
+      .post('/v1/privacy-requests')
+      .send({ type: 'correction', identifier: { phone: '13800138881' }, correction: { name: 'Wu Fang-Li' } });
     correctionId = submitted.body.id;
     const outbox = await request(gateway.app).get('/v1/notifier/outbox').query({ requestId: correctionId }).set('Authorization', `Bearer ${admin}`);
-    await request(gateway.app).post(`/v1/privacy-requests/${correctionId}/verify`).send({ code: /(\d{6})/.exec(outbox.body.messages[0].text)![1] }).expect(200);
+    await request(gateway.app)
+      .post(`/v1/privacy-requests/${correctionId}/verify`)
+      .send({ code: /(\d{6})/.exec(outbox.body.messages[0].text)![1] })
+      .expect(200);
     await gateway.runtime.auditIntegrator.flush();
     pages = await appInBrowser(gateway.app);
     browser = pages.browser;
@@ -116,11 +128,21 @@ withBrowser('the officer console in a browser', () => {
 
   it('lets an agent approve an erasure: the person is gone, the trail still verifies', async () => {
     const crm = await appToken(gateway, await createTestApp(gateway, ['support']));
-    const written = await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone: '13800138999' }, attributes: { name: 'Gone Soon' } }).expect(201);
+    const written = await request(gateway.app)
+      .post('/v1/subjects')
+      .set('Authorization', `Bearer ${crm}`)
+      .send({ purpose: 'support', identifiers: { phone: '13800138999' }, attributes: { name: 'Gone Soon' } })
+      .expect(201);
     const admin = await officerToken(gateway, officers.admin!.username, officers.admin!.password);
-    const erasure = await request(gateway.app).post('/v1/privacy-requests').send({ type: 'erasure', identifier: { phone: '13800138999' } }).expect(202);
+    const erasure = await request(gateway.app)
+      .post('/v1/privacy-requests')
+      .send({ type: 'erasure', identifier: { phone: '13800138999' } })
+      .expect(202);
     const outbox = await request(gateway.app).get('/v1/notifier/outbox').query({ requestId: erasure.body.id }).set('Authorization', `Bearer ${admin}`);
-    await request(gateway.app).post(`/v1/privacy-requests/${erasure.body.id}/verify`).send({ code: /(\d{6})/.exec(outbox.body.messages[0].text)![1] }).expect(200);
+    await request(gateway.app)
+      .post(`/v1/privacy-requests/${erasure.body.id}/verify`)
+      .send({ code: /(\d{6})/.exec(outbox.body.messages[0].text)![1] })
+      .expect(200);
 
     const page = await browser.newPage();
     await signIn(page, 'privacy-agent');
@@ -205,7 +227,11 @@ withBrowser('the officer console in a browser', () => {
     await page.selectOption('#audit-form select[name=decision]', 'deny');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-ndjson')]);
     expect(download.suggestedFilename()).toBe('custos-audit.ndjson');
-    const lines = fs.readFileSync((await download.path())!, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { decision: string });
+    const lines = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { decision: string });
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((e) => e.decision === 'deny')).toBe(true);
   }, 60_000);

@@ -4,7 +4,6 @@ import type { Browser } from 'playwright-core';
 import request from 'supertest';
 import { appToken, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
-
 /** The customer privacy center at /privacy, driven in a real browser as a person would use it. */
 withBrowser('the privacy center in a browser', () => {
   let gateway: TestGateway;
@@ -15,7 +14,11 @@ withBrowser('the privacy center in a browser', () => {
   beforeAll(async () => {
     gateway = await startTestGateway();
     const crm = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support']));
-    await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${crm}`).send({ purpose: 'support', identifiers: { phone: '13800138771', email: 'privacy.center@example.com' }, attributes: { name: 'Zhou Min' } }).expect(201);
+    await request(gateway.app)
+      .post('/v1/subjects')
+      .set('Authorization', `Bearer ${crm}`)
+      .send({ purpose: 'support', identifiers: { phone: '13800138771', email: 'privacy.center@example.com' }, attributes: { name: 'Zhou Min' } })
+      .expect(201);
     const officer = await createTestOfficer(gateway, 'admin');
     admin = await officerToken(gateway, officer.username, officer.password);
     pages = await appInBrowser(gateway.app);
@@ -74,7 +77,7 @@ withBrowser('the privacy center in a browser', () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
-  it('shows what went wrong in the person\'s language: a wrong code leaves the tries', async () => {
+  it("shows what went wrong in the person's language: a wrong code leaves the tries", async () => {
     const page = await browser.newPage({ locale: 'zh-CN' });
     await page.goto(`${origin}/privacy`);
     expect(await page.textContent('h1')).toBe('您的隐私');
@@ -104,7 +107,15 @@ withBrowser('the privacy center in a browser', () => {
     await page.keyboard.press('ArrowDown');
     await page.waitForSelector('#scope:not([hidden])');
     const choices = await page.locator('#scope-choices label').allTextContents();
-    expect(choices.map((c) => c.trim())).toEqual(['All marketing, on every channel', 'Only e-mails', 'Only text messages', 'Only phone calls', 'Only messages about cat food', 'Only messages about dog food', 'Only messages about bird food']);
+    expect(choices.map((c) => c.trim())).toEqual([
+      'All marketing, on every channel',
+      'Only e-mails',
+      'Only text messages',
+      'Only phone calls',
+      'Only messages about cat food',
+      'Only messages about dog food',
+      'Only messages about bird food',
+    ]);
     await page.focus('#scope-choices input[value="topic:bird-food"]');
     await page.keyboard.press('Space');
     await page.focus('input[name=value]');
@@ -120,7 +131,7 @@ withBrowser('the privacy center in a browser', () => {
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
   }, 60_000);
 
-  it('says in the person\'s language that a phone number is malformed', async () => {
+  it("says in the person's language that a phone number is malformed", async () => {
     const page = await browser.newPage({ locale: 'zh-CN' });
     await page.goto(`${origin}/privacy`);
     await page.fill('input[name=value]', '12345');

@@ -8,7 +8,6 @@ import type { AuditLog } from './log.ts';
 import { auditDecisions, auditEventSchema } from './schema.ts';
 import type { AuditSearch, ExportFormat } from './search.ts';
 
-
 const count = (what: string) =>
   z
     .string()
@@ -32,13 +31,18 @@ const treeHeadsQuery = z
     from: instant.optional(),
     to: instant.optional(),
     afterSize: count('tree size').optional().describe('page on: heads of more events than this'),
-    limit: positive('heads').refine((n) => n <= 1000, 'must be at most 1000').optional(),
+    limit: positive('heads')
+      .refine((n) => n <= 1000, 'must be at most 1000')
+      .optional(),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { path: ['from'], message: 'must not be after to' });
 
 const filterQuery = z.object({
   subject: z.string().min(1).max(320).optional().describe('a ref of any app, a subject pseudonym, or a raw identifier (phone number, e-mail, …) in any accepted format'),
-  app: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an app client id').optional(),
+  app: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an app client id')
+    .optional(),
   officer: z.string().min(1).max(200).optional().describe('officer username or id'),
   purpose: code.optional(),
   action: z.enum(auditActions, { message: `must be one of: ${auditActions.join(', ')}` }).optional(),
@@ -51,7 +55,9 @@ const filterQuery = z.object({
 const eventsQuery = filterQuery
   .extend({
     cursor: z.string().max(64).optional(),
-    limit: positive('events per page').refine((n) => n <= 500, 'must be at most 500').optional(),
+    limit: positive('events per page')
+      .refine((n) => n <= 500, 'must be at most 500')
+      .optional(),
     format: z.enum(['json', 'ndjson', 'csv']).optional().describe('instead of an Accept header: ndjson or csv streams the whole result as an export'),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { path: ['from'], message: 'must not be after to' });
@@ -96,7 +102,10 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
     access: publicLog,
     responses: { 200: { description: 'Signed note', schema: z.string(), contentType: 'text/plain; charset=utf-8' } },
     async handle({ res }) {
-      res.set('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send(await log.checkpoint());
+      res
+        .set('Cache-Control', 'no-store')
+        .type('text/plain; charset=utf-8')
+        .send(await log.checkpoint());
     },
   });
 
@@ -108,7 +117,15 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
     access: publicLog,
     responses: { 200: { description: 'Log parameters', schema: z.object({ origin: z.string(), noteVerifierKey: z.string(), leafFormat: z.string(), hash: z.string(), jwksUri: z.string() }) } },
     async handle() {
-      return { body: { origin: log.origin, noteVerifierKey: log.verifierKey, leafFormat: 'custos-audit-leaf-v2 (RFC 8785 canonical JSON; see the README)', hash: 'SHA-256, RFC 9162 section 2.1', jwksUri: '/.well-known/jwks.json' } };
+      return {
+        body: {
+          origin: log.origin,
+          noteVerifierKey: log.verifierKey,
+          leafFormat: 'custos-audit-leaf-v2 (RFC 8785 canonical JSON; see the README)',
+          hash: 'SHA-256, RFC 9162 section 2.1',
+          jwksUri: '/.well-known/jwks.json',
+        },
+      };
     },
   });
 
@@ -151,7 +168,13 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
     },
     async handle({ query, ctx, req, res }) {
       const { cursor, limit, format: asked, ...filter } = query;
-      const format = asked ?? (req.accepts(['application/json', 'application/x-ndjson', 'text/csv']) === 'text/csv' ? 'csv' : req.accepts(['application/json', 'application/x-ndjson']) === 'application/x-ndjson' ? 'ndjson' : 'json');
+      const format =
+        asked ??
+        (req.accepts(['application/json', 'application/x-ndjson', 'text/csv']) === 'text/csv'
+          ? 'csv'
+          : req.accepts(['application/json', 'application/x-ndjson']) === 'application/x-ndjson'
+            ? 'ndjson'
+            : 'json');
       if (format === 'json') return { body: await search.search(ctx, filter, { cursor, limit: limit ?? 50 }), headers: { 'Cache-Control': 'no-store' } };
       await streamExport(res, format, (write) => search.export(ctx, filter, format, write));
     },

@@ -61,7 +61,10 @@ function csvCell(value: string | number | null): string {
 
 function csvRow(e: AuditEvent): string {
   const reasons = e.reasons.map((r) => (r.detail ? `${r.code}:${r.detail}` : r.code)).join(';');
-  return [e.leafIndex, e.id, e.at, e.actor.type, e.actor.id, e.action, e.decision, e.subject, e.purpose, e.fields.join(';'), reasons, e.requestId, e.policyVersion, e.leafHash].map(csvCell).join(',') + '\r\n';
+  return (
+    [e.leafIndex, e.id, e.at, e.actor.type, e.actor.id, e.action, e.decision, e.subject, e.purpose, e.fields.join(';'), reasons, e.requestId, e.policyVersion, e.leafHash].map(csvCell).join(',') +
+    '\r\n'
+  );
 }
 
 const EXPORT_PAGE = 1000;
@@ -71,7 +74,15 @@ export function createAuditSearch(deps: AuditSearchDeps) {
   const { db, audit } = deps;
 
   async function resolve(filter: AuditFilter, belowLeaf?: number): Promise<{ search: EventSearch; subjects: string[] }> {
-    const search: EventSearch = { belowLeaf: belowLeaf ?? (await readTreeState(db)).treeSize, purpose: filter.purpose, action: filter.action, decision: filter.decision, reason: filter.reason, from: filter.from, to: filter.to };
+    const search: EventSearch = {
+      belowLeaf: belowLeaf ?? (await readTreeState(db)).treeSize,
+      purpose: filter.purpose,
+      action: filter.action,
+      decision: filter.decision,
+      reason: filter.reason,
+      from: filter.from,
+      to: filter.to,
+    };
     let subjects: string[] = [];
     if (filter.subject !== undefined) search.subjects = subjects = await deps.subjectsMatching(filter.subject);
     // Every named actor must match, so an app and an officer together match nothing (no event has two actors).
@@ -128,7 +139,7 @@ export function createAuditSearch(deps: AuditSearchDeps) {
       const { search, subjects } = await resolve(filter);
       await record(ctx, 'audit.events.export', filter, subjects);
       if (format === 'csv') await write(CSV_COLUMNS.join(',') + '\r\n');
-      for (let beforeNo: number | undefined; ; ) {
+      for (let beforeNo: number | undefined; ;) {
         const rows = await searchEvents(db, { ...search, beforeNo }, EXPORT_PAGE);
         if (rows.length === 0) return;
         let chunk = '';
@@ -150,7 +161,7 @@ export function createAuditSearch(deps: AuditSearchDeps) {
       if (subjects.length === 0) return [];
       const search: EventSearch = { belowLeaf: (await readTreeState(db)).treeSize, subjects };
       const events: AuditEvent[] = [];
-      for (let beforeNo: number | undefined; ; ) {
+      for (let beforeNo: number | undefined; ;) {
         const rows = await searchEvents(db, { ...search, beforeNo }, EXPORT_PAGE);
         events.push(...rows.map(toAuditEvent));
         if (rows.length < EXPORT_PAGE) return events;

@@ -39,7 +39,6 @@ export interface TreeHeadRow {
   signature: string;
 }
 
-
 const EVENT_FIELDS =
   'e.no AS "no", e.id AS "id", e.at AS "at", e.actor_type AS "actorType", e.actor_id AS "actorId", e.action AS "action", e.decision AS "decision", e.subject AS "subject", e.purpose AS "purpose", e.fields AS "fields", e.reasons AS "reasons", e.request_id AS "requestId", e.policy_version AS "policyVersion"';
 const EVENT_COLUMNS_AS = `${EVENT_FIELDS}, l.leaf_index AS "leafIndex", l.leaf_hash AS "leafHash", l.chain_hash AS "chainHash"`;
@@ -93,7 +92,10 @@ export async function insertEvents(tx: Tx, rows: NewAuditRow[]): Promise<void> {
 /** Takes the integrator's lock (the state row, which no writer touches) and reads the state under it. */
 export async function lockTreeState(tx: Tx): Promise<TreeStateRow> {
   await execute(tx, 'UPDATE audit_tree_state SET id = id WHERE id = 1');
-  const [row] = await query<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(tx, 'SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1');
+  const [row] = await query<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(
+    tx,
+    'SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1',
+  );
   return { treeSize: integer(row!.treeSize), chainHash: row!.chainHash, frontier: JSON.parse(row!.frontier) as string[] };
 }
 
@@ -109,15 +111,30 @@ export async function pendingEvents(tx: Tx, limit: number): Promise<AuditRow[]> 
 
 /** Appends placed events to the log and takes them off the queue. */
 export async function placeEvents(tx: Tx, places: Array<{ no: number; leafIndex: number; leafHash: string; chainHash: string }>): Promise<void> {
-  await insertRows(tx, 'audit_leaf', ['leaf_index', 'event_no', 'leaf_hash', 'chain_hash'], places.map((p) => [p.leafIndex, p.no, p.leafHash, p.chainHash]));
+  await insertRows(
+    tx,
+    'audit_leaf',
+    ['leaf_index', 'event_no', 'leaf_hash', 'chain_hash'],
+    places.map((p) => [p.leafIndex, p.no, p.leafHash, p.chainHash]),
+  );
   for (let i = 0; i < places.length; i += 5000) {
     const chunk = places.slice(i, i + 5000);
-    await execute(tx, `DELETE FROM audit_pending WHERE no IN (${placeholders(chunk.length)})`, chunk.map((p) => p.no));
+    await execute(
+      tx,
+      `DELETE FROM audit_pending WHERE no IN (${placeholders(chunk.length)})`,
+      chunk.map((p) => p.no),
+    );
   }
 }
 
 export async function insertTreeNodes(tx: Tx, nodes: Array<{ level: number; index: number; hash: string }>): Promise<void> {
-  if (nodes.length > 0) await insertRows(tx, 'audit_tree_node', ['level', 'idx', 'hash'], nodes.map((n) => [n.level, n.index, n.hash]));
+  if (nodes.length > 0)
+    await insertRows(
+      tx,
+      'audit_tree_node',
+      ['level', 'idx', 'hash'],
+      nodes.map((n) => [n.level, n.index, n.hash]),
+    );
 }
 
 export async function insertTreeHead(tx: Tx, head: TreeHeadRow): Promise<void> {
@@ -137,7 +154,9 @@ export async function addStats(tx: Tx, rows: Array<{ hour: string; action: strin
 // ---- reads ----
 
 export async function readTreeState(db: Database): Promise<TreeStateRow> {
-  const [row] = await db.readRaw<{ treeSize: SqlInteger; chainHash: string; frontier: string }>('SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1');
+  const [row] = await db.readRaw<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(
+    'SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1',
+  );
   return { treeSize: integer(row!.treeSize), chainHash: row!.chainHash, frontier: JSON.parse(row!.frontier) as string[] };
 }
 

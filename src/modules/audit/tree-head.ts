@@ -40,7 +40,12 @@ function rawPublicKey(publicKey: KeyObject): Buffer {
 
 /** key ID = SHA-256(key name || 0x0A || 0x01 || 32-byte Ed25519 public key)[:4] (c2sp.org/signed-note). */
 function noteKeyId(name: string, publicKey: Buffer): Buffer {
-  return createHash('sha256').update(`${name}\n`).update(Buffer.from([ED25519_SIGNATURE_TYPE])).update(publicKey).digest().subarray(0, 4);
+  return createHash('sha256')
+    .update(`${name}\n`)
+    .update(Buffer.from([ED25519_SIGNATURE_TYPE]))
+    .update(publicKey)
+    .digest()
+    .subarray(0, 4);
 }
 
 /** The verifier key in the `<name>+<hex key id>+<base64(0x01 || key)>` form witnesses and note verifiers are configured with. */
@@ -84,7 +89,10 @@ export function openCheckpoint(note: string, origin: string, publicKey: KeyObjec
   if (root.length !== 32 || root.toString('base64') !== rootLine) throw new CheckpointError('the root hash line is not 32 bytes of base64');
   const raw = rawPublicKey(publicKey);
   const keyId = noteKeyId(origin, raw);
-  const signatures = note.slice(split + 2).split('\n').filter((l) => l !== '');
+  const signatures = note
+    .slice(split + 2)
+    .split('\n')
+    .filter((l) => l !== '');
   let verified = false;
   for (const line of signatures) {
     const match = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);

@@ -19,7 +19,7 @@ const PAGE = 10_000;
  */
 export async function checkLeafContent(db: Database, start: number, end: number): Promise<{ checked: number; problem?: ContentProblem }> {
   let checked = 0;
-  for (let after = start - 1; after < end - 1; ) {
+  for (let after = start - 1; after < end - 1;) {
     const rows = await leavesInOrder(db, after, end, PAGE);
     // Missing leaves are the tree check's to report (it walks every index).
     if (rows.length === 0) return { checked };

@@ -54,7 +54,7 @@ export async function verifyAuditLog(db: Database, jwks: { keys: JWK[] }, option
   const [pending, content, tree] = await Promise.all([countPendingEvents(db), checkContent(db, from, size, options.parallel), checkTree(db, jwks, state, heads, options.checkpoint)]);
   const problems = [content.problem, tree.problem].filter((p): p is NonNullable<typeof p> => p !== undefined);
   // In log order: an event's problem at index i comes before a head's at size i + 1 or more.
-  const position = (p: LogVerification['firstBad'] & object) => (p.leafIndex ?? (p.treeSize ?? Number.MAX_SAFE_INTEGER) - 0.5);
+  const position = (p: LogVerification['firstBad'] & object) => p.leafIndex ?? (p.treeSize ?? Number.MAX_SAFE_INTEGER) - 0.5;
   const firstBad = problems.sort((a, b) => position(a) - position(b))[0];
   let hidden: LogVerification['firstBad'];
   if (!firstBad) {
@@ -78,9 +78,7 @@ async function checkContent(db: Database, from: number, size: number, parallel: 
   const threads = parallel ? Math.min(parallel.threads, Math.ceil((size - from) / 50_000)) : 0;
   if (!parallel || threads < 1) return checkLeafContent(db, from, size);
   const step = Math.ceil((size - from) / threads);
-  const parts = await Promise.all(
-    Array.from({ length: threads }, (_, i) => runContentWorker(parallel.database, from + i * step, Math.min(size, from + (i + 1) * step))),
-  );
+  const parts = await Promise.all(Array.from({ length: threads }, (_, i) => runContentWorker(parallel.database, from + i * step, Math.min(size, from + (i + 1) * step))));
   const problems = parts.map((p) => p.problem).filter((p): p is ContentProblem => p !== undefined);
   return { checked: parts.reduce((n, p) => n + p.checked, 0), problem: problems.sort((a, b) => a.leafIndex - b.leafIndex)[0] };
 }
@@ -95,7 +93,13 @@ function runContentWorker(database: DatabaseConfig, start: number, end: number):
 }
 
 /** The tree check, from the stored leaf hashes alone. */
-async function checkTree(db: Database, jwks: { keys: JWK[] }, state: TreeStateRow, stored: TreeHeadRow[], checkpoint: VerifyOptions['checkpoint']): Promise<{ rootHash: string; heads: number; problem?: LogVerification['firstBad'] }> {
+async function checkTree(
+  db: Database,
+  jwks: { keys: JWK[] },
+  state: TreeStateRow,
+  stored: TreeHeadRow[],
+  checkpoint: VerifyOptions['checkpoint'],
+): Promise<{ rootHash: string; heads: number; problem?: LogVerification['firstBad'] }> {
   const size = state.treeSize;
   const frontier = Frontier.empty();
   let chain = GENESIS_CHAIN_HASH;
@@ -121,7 +125,8 @@ async function checkTree(db: Database, jwks: { keys: JWK[] }, state: TreeStateRo
         continue;
       }
       const claims = await verifyTreeHead(e.head.signature, jwks);
-      if (!claims || claims.treeSize !== e.head.treeSize || claims.rootHash !== e.head.rootHash) return { treeSize, problem: "the stored tree head's signature does not verify or does not match the head (forged)" };
+      if (!claims || claims.treeSize !== e.head.treeSize || claims.rootHash !== e.head.rootHash)
+        return { treeSize, problem: "the stored tree head's signature does not verify or does not match the head (forged)" };
       if (root !== e.head.rootHash) return { treeSize, problem: `the first ${treeSize} events do not hash to the root of the tree head signed at that size` };
       heads += 1;
     }
@@ -130,7 +135,7 @@ async function checkTree(db: Database, jwks: { keys: JWK[] }, state: TreeStateRo
 
   const storedNodes = new Map<string, string>();
   for (const level of await storedNodeLevels(db)) {
-    for (let after = -1; ; ) {
+    for (let after = -1; ;) {
       const page = await readTreeNodesAfter(db, level, after, PAGE);
       if (page.length === 0) break;
       for (const n of page) storedNodes.set(`${level}:${n.index}`, n.hash);
@@ -141,7 +146,7 @@ async function checkTree(db: Database, jwks: { keys: JWK[] }, state: TreeStateRo
   const atStart = await checkRootAt(0);
   if (atStart) return done(atStart);
   let nodeProblem: LogVerification['firstBad'] | undefined;
-  for (let after = -1; after < size - 1; ) {
+  for (let after = -1; after < size - 1;) {
     const leaves = await leafHashesInOrder(db, after, size, PAGE);
     if (leaves.length === 0) return done({ leafIndex: after + 1, problem: `event ${after + 1} is missing (deleted or moved)` });
     for (const leaf of leaves) {
@@ -152,7 +157,8 @@ async function checkTree(db: Database, jwks: { keys: JWK[] }, state: TreeStateRo
       frontier.append(Buffer.from(leaf.leafHash, 'hex'), (node, hash) => {
         if (nodeProblem || node.level % STORED_LEVEL_STEP !== 0) return;
         const kept = storedNodes.get(`${node.level}:${node.index}`);
-        if (kept !== hash.toString('hex')) nodeProblem = { leafIndex: index, problem: `the stored tree hash at level ${node.level}, index ${node.index} is ${kept ? 'wrong' : 'missing'}: proofs would not verify` };
+        if (kept !== hash.toString('hex'))
+          nodeProblem = { leafIndex: index, problem: `the stored tree hash at level ${node.level}, index ${node.index} is ${kept ? 'wrong' : 'missing'}: proofs would not verify` };
       });
       if (nodeProblem) return done(nodeProblem);
       const headProblem = await checkRootAt(frontier.size);
@@ -176,7 +182,7 @@ function stateRoot(size: number, edge: string[]): string | undefined {
 
 async function allHeads(db: Database): Promise<TreeHeadRow[]> {
   const heads: TreeHeadRow[] = [];
-  for (let after = -1; ; ) {
+  for (let after = -1; ;) {
     const page = await treeHeadsBetween(db, { afterSize: after }, PAGE);
     if (page.length === 0) return heads;
     heads.push(...page);

@@ -5,7 +5,17 @@ import type { SigningKey } from '../../crypto/signing-key.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { credentialRateLimit, type RateLimitStores } from '../../http/rate-limit.ts';
 import { verifyFormBody } from '../../http/problem.ts';
-import { officerRoles, officerSelfSchema, officerSessionRequestSchema, officerSessionResponseSchema, oauthErrorSchema, oidcSessionRequestSchema, oidcSignInSchema, tokenRequestSchema, tokenResponseSchema } from './schema.ts';
+import {
+  officerRoles,
+  officerSelfSchema,
+  officerSessionRequestSchema,
+  officerSessionResponseSchema,
+  oauthErrorSchema,
+  oidcSessionRequestSchema,
+  oidcSignInSchema,
+  tokenRequestSchema,
+  tokenResponseSchema,
+} from './schema.ts';
 import { OAuthError } from '../../shared/errors.ts';
 import { problemResponse as problem } from '../../http/openapi.ts';
 import type { AuthService } from './service.ts';
@@ -34,7 +44,16 @@ function tokenClientId(req: Request): string | undefined {
   }
 }
 
-export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; env: RouteEnvironment; registry: OpenAPIRegistry; tokenRateLimit: number; signInRateLimit: number; bodyLimit: string; rateLimitStores: RateLimitStores }): Router {
+export function authRoutes(deps: {
+  auth: AuthService;
+  signingKey: SigningKey;
+  env: RouteEnvironment;
+  registry: OpenAPIRegistry;
+  tokenRateLimit: number;
+  signInRateLimit: number;
+  bodyLimit: string;
+  rateLimitStores: RateLimitStores;
+}): Router {
   const { auth, env, registry } = deps;
   const router = Router();
 
@@ -42,9 +61,19 @@ export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; en
     req.custos!.route = '/.well-known/jwks.json';
     res.set('Cache-Control', 'public, max-age=300').json({ keys: [deps.signingKey.publicJwk] });
   });
-  registry.registerPath({ method: 'get', path: '/.well-known/jwks.json', tags: ['auth'], summary: 'Public keys that verify Custos tokens and consent receipts', responses: { 200: { description: 'JWK set', content: { 'application/json': { schema: jwksSchema } } } } });
+  registry.registerPath({
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    tags: ['auth'],
+    summary: 'Public keys that verify Custos tokens and consent receipts',
+    responses: { 200: { description: 'JWK set', content: { 'application/json': { schema: jwksSchema } } } },
+  });
 
-  router.post('/oauth/token', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 20, verify: verifyFormBody }), ...credentialRateLimit('token', deps.tokenRateLimit, tokenClientId, deps.rateLimitStores));
+  router.post(
+    '/oauth/token',
+    express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 20, verify: verifyFormBody }),
+    ...credentialRateLimit('token', deps.tokenRateLimit, tokenClientId, deps.rateLimitStores),
+  );
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/oauth/token',
@@ -79,7 +108,10 @@ export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; en
     },
   });
 
-  router.post('/v1/officers/session', ...credentialRateLimit('sign-in', deps.signInRateLimit, (req) => (typeof req.body?.username === 'string' ? req.body.username.slice(0, 200) : undefined), deps.rateLimitStores));
+  router.post(
+    '/v1/officers/session',
+    ...credentialRateLimit('sign-in', deps.signInRateLimit, (req) => (typeof req.body?.username === 'string' ? req.body.username.slice(0, 200) : undefined), deps.rateLimitStores),
+  );
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/officers/session',
@@ -113,7 +145,12 @@ export function authRoutes(deps: { auth: AuthService; signingKey: SigningKey; en
     tags: ['officers'],
     access: { kind: 'public' },
     body: oidcSessionRequestSchema,
-    responses: { 200: { description: 'Officer session token', schema: officerSessionResponseSchema }, 401: problem('The provider refused the code'), 403: problem('The token carries no Custos role'), 429: { description: 'Too many attempts; see Retry-After' } },
+    responses: {
+      200: { description: 'Officer session token', schema: officerSessionResponseSchema },
+      401: problem('The provider refused the code'),
+      403: problem('The token carries no Custos role'),
+      429: { description: 'Too many attempts; see Retry-After' },
+    },
     async handle({ body, ctx }) {
       return { body: await auth.signInWithProvider(ctx, body), headers: { 'Cache-Control': 'no-store' } };
     },

@@ -4,7 +4,12 @@ export const officerRoles = ['auditor', 'privacy-agent', 'admin'] as const;
 export const officerRoleSchema = z.enum(officerRoles);
 export type OfficerRole = z.infer<typeof officerRoleSchema>;
 
-export const usernameSchema = z.string().trim().min(3).max(100).regex(/^[a-zA-Z0-9._@-]+$/, 'may hold letters, digits and . _ @ -');
+export const usernameSchema = z
+  .string()
+  .trim()
+  .min(3)
+  .max(100)
+  .regex(/^[a-zA-Z0-9._@-]+$/, 'may hold letters, digits and . _ @ -');
 export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(1024);
 
 /** RFC 6749 section 4.4.2 access token request (client_secret_post or client_secret_basic). */
@@ -49,8 +54,7 @@ export const officerSelfSchema = z.object({
 
 /** Who made an authenticated request, as the auth middleware established it. */
 export type Principal =
-  | { kind: 'app'; clientId: string; name: string; purposes: string[]; reveal: string[] }
-  | { kind: 'officer'; id: string; username: string | null; role: OfficerRole; via: 'password' | 'oidc' };
+  { kind: 'app'; clientId: string; name: string; purposes: string[]; reveal: string[] } | { kind: 'officer'; id: string; username: string | null; role: OfficerRole; via: 'password' | 'oidc' };
 
 export const listSchema = z.array(z.string());
 
@@ -77,7 +81,9 @@ export const officerViewSchema = z.object({
   createdAt: z.iso.datetime(),
   removedAt: z.iso.datetime().nullable(),
 });
-export const createdOfficerSchema = officerViewSchema.pick({ id: true, username: true, role: true }).extend({ password: z.string().optional().describe('only when Custos generated it; shown only in this answer') });
+export const createdOfficerSchema = officerViewSchema
+  .pick({ id: true, username: true, role: true })
+  .extend({ password: z.string().optional().describe('only when Custos generated it; shown only in this answer') });
 export const createOfficerRequestSchema = z.strictObject({
   username: z.string().max(200),
   role: officerRoleSchema,

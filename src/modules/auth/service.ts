@@ -132,11 +132,13 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async removeApp(ctx: RequestContext, clientId: string): Promise<boolean> {
-      return db.transaction(async (tx) => {
-        const removed = await store.markAppRemoved(tx, clientId, new Date());
-        if (removed) await appendAuditEvent(tx, ctx, { action: 'auth.app.remove', decision: 'info', reasons: [{ code: 'client', detail: clientId }] });
-        return removed;
-      }).finally(() => apps.delete(clientId));
+      return db
+        .transaction(async (tx) => {
+          const removed = await store.markAppRemoved(tx, clientId, new Date());
+          if (removed) await appendAuditEvent(tx, ctx, { action: 'auth.app.remove', decision: 'info', reasons: [{ code: 'client', detail: clientId }] });
+          return removed;
+        })
+        .finally(() => apps.delete(clientId));
     },
 
     listApps: async () => (await store.listApps(db.read)).map(store.appView),
@@ -197,11 +199,13 @@ export function createAuthService(deps: AuthServiceDeps) {
      */
     async removeOfficer(ctx: RequestContext, officerId: string): Promise<boolean> {
       if (ctx.actor.type === 'officer' && ctx.actor.id === officerId) throw new Conflict('you cannot remove your own account; ask another admin');
-      return db.transaction(async (tx) => {
-        const removed = await store.markOfficerDisabled(tx, officerId, new Date());
-        if (removed) await appendAuditEvent(tx, ctx, { action: 'auth.officer.remove', decision: 'info', reasons: [{ code: 'officer', detail: officerId }] });
-        return removed;
-      }).finally(() => officers.delete(officerId));
+      return db
+        .transaction(async (tx) => {
+          const removed = await store.markOfficerDisabled(tx, officerId, new Date());
+          if (removed) await appendAuditEvent(tx, ctx, { action: 'auth.officer.remove', decision: 'info', reasons: [{ code: 'officer', detail: officerId }] });
+          return removed;
+        })
+        .finally(() => officers.delete(officerId));
     },
 
     async signInOfficer(ctx: RequestContext, username: string, password: string) {
@@ -211,7 +215,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       // The attempted username is not recorded for unknown accounts: people type passwords into it.
       const actor = officer ? { type: 'officer' as const, id: officer.id } : { type: 'anonymous' as const };
       if (!usable || !ok) {
-        return audit.refuse({ ...ctx, actor }, { action: 'auth.officer.sign-in', reasons: [{ code: officer?.disabledAt ? 'disabled' : 'bad-credentials' }] }, new Unauthenticated('unknown username or wrong password', 'invalid_grant'));
+        return audit.refuse(
+          { ...ctx, actor },
+          { action: 'auth.officer.sign-in', reasons: [{ code: officer?.disabledAt ? 'disabled' : 'bad-credentials' }] },
+          new Unauthenticated('unknown username or wrong password', 'invalid_grant'),
+        );
       }
       const token = await signOfficerToken(signer, usable.id, usable.role, settings.officerSessionTtlSeconds);
       await audit.record({ ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'password' }] });

@@ -5,8 +5,6 @@ import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.t
 import { consentGrantResultSchema, consentGrantSchema, consentListSchema, consentParamsSchema, consentStateResultSchema, consentWithdrawSchema, refOnlyParamsSchema } from './schema.ts';
 import type { ConsentService, ConsentSignals } from './service.ts';
 
-
-
 /** Global Privacy Control (https://privacycg.github.io/gpc-spec/): the header value "1" is the signal. */
 const signals = (req: Request): ConsentSignals => ({ gpc: req.get('sec-gpc')?.trim() === '1' });
 
@@ -22,7 +20,11 @@ export function consentRoutes(deps: { consent: ConsentService; env: RouteEnviron
     access: { kind: 'app' },
     params: consentParamsSchema,
     body: consentGrantSchema,
-    responses: { 200: { description: 'Consent in force, with its receipt', schema: consentGrantResultSchema }, 404: problem('No subject with this ref'), 422: problem('Not a consent-based purpose, an unknown channel or topic, or an expiry in the past') },
+    responses: {
+      200: { description: 'Consent in force, with its receipt', schema: consentGrantResultSchema },
+      404: problem('No subject with this ref'),
+      422: problem('Not a consent-based purpose, an unknown channel or topic, or an expiry in the past'),
+    },
     async handle({ params, body, ctx, principal, req }) {
       return { body: await consent.grant(ctx, appCaller(principal), params.ref, params.purpose, body, signals(req)), headers: { 'Cache-Control': 'no-store' } };
     },

@@ -74,7 +74,10 @@ export const consentHistoryEntrySchema = z.object({
 });
 export type ConsentHistoryEntry = z.infer<typeof consentHistoryEntrySchema>;
 
-export const consentGrantResultSchema = z.object({ state: consentStateSchema, receipt: z.string().describe('compact JWS (EdDSA) with Kantara Consent Receipt v1.1 claims; verify with /.well-known/jwks.json') });
+export const consentGrantResultSchema = z.object({
+  state: consentStateSchema,
+  receipt: z.string().describe('compact JWS (EdDSA) with Kantara Consent Receipt v1.1 claims; verify with /.well-known/jwks.json'),
+});
 export const consentStateResultSchema = z.object({ state: consentStateSchema });
 export const consentListSchema = z.object({ ref: z.string(), purposes: z.array(consentStateSchema), history: z.array(consentHistoryEntrySchema) });
 export const consentParamsSchema = z.object({ ref: z.string().max(100), purpose: z.string().max(64) });

@@ -39,7 +39,9 @@ type Violation = { field: string; reason: string };
 export function createConsentService(deps: ConsentServiceDeps) {
   const { db, policy, audit } = deps;
   // Purposes a Global Privacy Control signal opts out of: those that sell or share personal data.
-  const salePurposes = Object.entries(policy.purposes).filter(([, p]) => p.sale).map(([name]) => name);
+  const salePurposes = Object.entries(policy.purposes)
+    .filter(([, p]) => p.sale)
+    .map(([name]) => name);
 
   const refuse = audit.refuse;
 
@@ -48,16 +50,24 @@ export function createConsentService(deps: ConsentServiceDeps) {
     return subjectId ?? refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
   }
 
-  function purposeProblems(caller: ConsentCaller, purpose: string, scope: { channels?: string[]; topics?: string[]; recipients?: string[] }): { definition?: PurposeDefinition; violations: Violation[]; forbidden?: boolean } {
+  function purposeProblems(
+    caller: ConsentCaller,
+    purpose: string,
+    scope: { channels?: string[]; topics?: string[]; recipients?: string[] },
+  ): { definition?: PurposeDefinition; violations: Violation[]; forbidden?: boolean } {
     const definition = policy.purposes[purpose];
     if (!definition) return { violations: [{ field: 'purpose', reason: 'unknown-purpose' }] };
     if (!caller.purposes.includes(purpose)) return { definition, violations: [], forbidden: true };
     const violations: Violation[] = [];
-    scope.channels?.forEach((c, i) => definition.channels.includes(c) || violations.push({ field: `channels[${i}]`, reason: `not a channel of ${purpose} (${definition.channels.join(', ') || 'none'})` }));
+    scope.channels?.forEach(
+      (c, i) => definition.channels.includes(c) || violations.push({ field: `channels[${i}]`, reason: `not a channel of ${purpose} (${definition.channels.join(', ') || 'none'})` }),
+    );
     scope.topics?.forEach((t, i) => definition.topics.includes(t) || violations.push({ field: `topics[${i}]`, reason: `not a topic of ${purpose} (${definition.topics.join(', ') || 'none'})` }));
     // Recipients are checked against the policy when it lists them for the purpose.
     if (definition.recipients.length > 0) {
-      scope.recipients?.forEach((r, i) => definition.recipients.includes(r) || violations.push({ field: `recipients[${i}]`, reason: `not a recipient of ${purpose} (${definition.recipients.join(', ')})` }));
+      scope.recipients?.forEach(
+        (r, i) => definition.recipients.includes(r) || violations.push({ field: `recipients[${i}]`, reason: `not a recipient of ${purpose} (${definition.recipients.join(', ')})` }),
+      );
     }
     return { definition, violations };
   }
@@ -107,7 +117,11 @@ export function createConsentService(deps: ConsentServiceDeps) {
       violations.push({ field: 'purpose', reason: 'the request carries Sec-GPC: 1, which opts out of the sale or sharing of personal data; it cannot also consent to it' });
     }
     if (violations.length > 0) {
-      return refuse(ctx, { ...event, subject: subjectId, reasons: violations.map((v) => ({ code: 'invalid-consent', detail: v.field })) }, new PolicyViolation(violations.map((v) => `${v.field}: ${v.reason}`).join('; '), violations));
+      return refuse(
+        ctx,
+        { ...event, subject: subjectId, reasons: violations.map((v) => ({ code: 'invalid-consent', detail: v.field })) },
+        new PolicyViolation(violations.map((v) => `${v.field}: ${v.reason}`).join('; '), violations),
+      );
     }
 
     const receiptId = randomUUID();
@@ -134,11 +148,45 @@ export function createConsentService(deps: ConsentServiceDeps) {
       const gpcPurposes = signals.gpc ? gpcWithdrawals(kept, at, purpose) : [];
       const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
       for (const p of gpcPurposes) {
-        await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose: p, kind: 'withdraw', channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null });
+        await append(tx, subjectId, kept, {
+          ...common,
+          id: randomUUID(),
+          purpose: p,
+          kind: 'withdraw',
+          channels: null,
+          topics: null,
+          recipients: null,
+          source: 'gpc',
+          noticeVersion: null,
+          expiresAt: null,
+          receiptId: null,
+        });
       }
-      await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose, kind: 'grant' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: input.noticeVersion, expiresAt, receiptId, receipt });
+      await append(tx, subjectId, kept, {
+        ...common,
+        id: randomUUID(),
+        purpose,
+        kind: 'grant' as const,
+        channels: input.channels ?? null,
+        topics: input.topics ?? null,
+        recipients: input.recipients ?? null,
+        source: input.source,
+        noticeVersion: input.noticeVersion,
+        expiresAt,
+        receiptId,
+        receipt,
+      });
       for (const p of gpcPurposes) await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
-      await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: [{ code: 'receipt', detail: receiptId }, { code: 'notice', detail: input.noticeVersion }] });
+      await appendAuditEvent(tx, ctx, {
+        action,
+        decision: 'allow',
+        subject: subjectId,
+        purpose,
+        reasons: [
+          { code: 'receipt', detail: receiptId },
+          { code: 'notice', detail: input.noticeVersion },
+        ],
+      });
       return consentAt(keptOf(kept, purpose), at);
     });
     return { state, receipt };
@@ -150,7 +198,11 @@ export function createConsentService(deps: ConsentServiceDeps) {
     const problems = purposeProblems(caller, purpose, input);
     if (problems.forbidden) return refuse(ctx, { action, purpose, subject: subjectId, reasons: [{ code: 'purpose-not-granted' }] }, new Forbidden('this app is not granted this purpose'));
     if (problems.violations.length > 0) {
-      return refuse(ctx, { action, purpose, subject: subjectId, reasons: problems.violations.map((v) => ({ code: 'invalid-withdrawal', detail: v.field })) }, new PolicyViolation(problems.violations.map((v) => `${v.field}: ${v.reason}`).join('; '), problems.violations));
+      return refuse(
+        ctx,
+        { action, purpose, subject: subjectId, reasons: problems.violations.map((v) => ({ code: 'invalid-withdrawal', detail: v.field })) },
+        new PolicyViolation(problems.violations.map((v) => `${v.field}: ${v.reason}`).join('; '), problems.violations),
+      );
     }
     const state = await writes.run(subjectId, async (tx) => {
       const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
@@ -159,10 +211,34 @@ export function createConsentService(deps: ConsentServiceDeps) {
       const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
       // Withdrawing what is not in force is answered with the state, audited, and leaves the ledger as it is.
       if (before.status === 'active') {
-        await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose, kind: 'withdraw' as const, channels: input.channels ?? null, topics: input.topics ?? null, recipients: input.recipients ?? null, source: input.source, noticeVersion: null, expiresAt: null, receiptId: null });
+        await append(tx, subjectId, kept, {
+          ...common,
+          id: randomUUID(),
+          purpose,
+          kind: 'withdraw' as const,
+          channels: input.channels ?? null,
+          topics: input.topics ?? null,
+          recipients: input.recipients ?? null,
+          source: input.source,
+          noticeVersion: null,
+          expiresAt: null,
+          receiptId: null,
+        });
       }
       for (const p of signals.gpc ? gpcWithdrawals(kept, at, purpose) : []) {
-        await append(tx, subjectId, kept, { ...common, id: randomUUID(), purpose: p, kind: 'withdraw' as const, channels: null, topics: null, recipients: null, source: 'gpc', noticeVersion: null, expiresAt: null, receiptId: null });
+        await append(tx, subjectId, kept, {
+          ...common,
+          id: randomUUID(),
+          purpose: p,
+          kind: 'withdraw' as const,
+          channels: null,
+          topics: null,
+          recipients: null,
+          source: 'gpc',
+          noticeVersion: null,
+          expiresAt: null,
+          receiptId: null,
+        });
         await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
       }
       const scope = [
@@ -186,7 +262,10 @@ export function createConsentService(deps: ConsentServiceDeps) {
     const result = {
       ref,
       purposes: visible.map((p) => stateOf(p, entries, now)),
-      history: describeHistory(entries.filter((e) => visible.includes(e.purpose)), now),
+      history: describeHistory(
+        entries.filter((e) => visible.includes(e.purpose)),
+        now,
+      ),
     };
     await audit.record(ctx, { action, decision: 'allow', subject: subjectId, fields: [], reasons: [{ code: 'purposes', detail: visible.join(',') }] });
     return result;
@@ -240,12 +319,31 @@ export function createConsentService(deps: ConsentServiceDeps) {
    */
   async function withdrawForSubject(ctx: RequestContext, subjectId: string, withdrawals: Array<{ purpose: string; channels?: string[]; topics?: string[] }>, source: string): Promise<string[]> {
     return writes.run(subjectId, async (tx) => {
-      const kept = await keptStates(tx, subjectId, withdrawals.map((w) => w.purpose));
+      const kept = await keptStates(
+        tx,
+        subjectId,
+        withdrawals.map((w) => w.purpose),
+      );
       const at = new Date();
       const changed: string[] = [];
       for (const w of withdrawals) {
         if (policy.purposes[w.purpose]?.basis !== 'consent' || consentAt(keptOf(kept, w.purpose), at).status !== 'active') continue;
-        await append(tx, subjectId, kept, { id: randomUUID(), purpose: w.purpose, kind: 'withdraw' as const, channels: w.channels ?? null, topics: w.topics ?? null, recipients: null, source, noticeVersion: null, expiresAt: null, receiptId: null, actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: source === 'gpc' });
+        await append(tx, subjectId, kept, {
+          id: randomUUID(),
+          purpose: w.purpose,
+          kind: 'withdraw' as const,
+          channels: w.channels ?? null,
+          topics: w.topics ?? null,
+          recipients: null,
+          source,
+          noticeVersion: null,
+          expiresAt: null,
+          receiptId: null,
+          actorId: ctx.actor.id ?? null,
+          requestId: ctx.requestId,
+          at,
+          gpc: source === 'gpc',
+        });
         changed.push(w.purpose);
         const scope = [...(w.channels ?? []).map((c) => ({ code: 'channel', detail: c })), ...(w.topics ?? []).map((t) => ({ code: 'topic', detail: t }))];
         await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'allow', subject: subjectId, purpose: w.purpose, reasons: [{ code: source }, ...scope] });
@@ -259,7 +357,9 @@ export function createConsentService(deps: ConsentServiceDeps) {
     const entries = await store.readLedger(db.read, subjectId);
     const now = new Date();
     const receipts = await store.receiptsOf(db.read, subjectId);
-    const purposes = Object.keys(policy.purposes).filter((p) => policy.purposes[p]!.basis === 'consent').map((p) => stateOf(p, entries, now));
+    const purposes = Object.keys(policy.purposes)
+      .filter((p) => policy.purposes[p]!.basis === 'consent')
+      .map((p) => stateOf(p, entries, now));
     return {
       purposes,
       history: describeHistory(entries, now).map((h) => ({ ...h, receipt: h.receiptId ? (receipts.get(h.receiptId) ?? null) : null })),

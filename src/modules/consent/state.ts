@@ -20,7 +20,21 @@ export interface LedgerEntry {
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 export function emptyConsent(purpose: string): ConsentState {
-  return { purpose, status: 'none', channels: [], topics: [], withdrawnChannels: [], withdrawnTopics: [], recipients: [], withdrawnRecipients: [], source: null, noticeVersion: null, grantedAt: null, expiresAt: null, changedAt: null };
+  return {
+    purpose,
+    status: 'none',
+    channels: [],
+    topics: [],
+    withdrawnChannels: [],
+    withdrawnTopics: [],
+    recipients: [],
+    withdrawnRecipients: [],
+    source: null,
+    noticeVersion: null,
+    grantedAt: null,
+    expiresAt: null,
+    changedAt: null,
+  };
 }
 
 /**
@@ -80,7 +94,10 @@ export function consentAt(state: ConsentState, now: Date): ConsentState {
  * needs no job (a grant past its expiresAt simply no longer counts).
  */
 export function foldConsent(purpose: string, definition: PurposeDefinition, entries: LedgerEntry[], now: Date): ConsentState {
-  return consentAt(entries.filter((e) => e.purpose === purpose).reduce((state, e) => applyEntry(definition, state, e), emptyConsent(purpose)), now);
+  return consentAt(
+    entries.filter((e) => e.purpose === purpose).reduce((state, e) => applyEntry(definition, state, e), emptyConsent(purpose)),
+    now,
+  );
 }
 
 /** The part of a use a consent must cover; each optional. */

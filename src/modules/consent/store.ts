@@ -21,7 +21,20 @@ export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<
   return rows.map(toEntry);
 }
 
-type LedgerRow = { seq: SqlInteger; purpose: string; kind: string; channels: string | null; topics: string | null; recipients: string | null; source: string; noticeVersion: string | null; expiresAt: SqlInstant | null; gpc: SqlFlag; receiptId: string | null; at: SqlInstant };
+type LedgerRow = {
+  seq: SqlInteger;
+  purpose: string;
+  kind: string;
+  channels: string | null;
+  topics: string | null;
+  recipients: string | null;
+  source: string;
+  noticeVersion: string | null;
+  expiresAt: SqlInstant | null;
+  gpc: SqlFlag;
+  receiptId: string | null;
+  at: SqlInstant;
+};
 
 function toEntry(r: LedgerRow): LedgerEntry {
   return {
@@ -49,7 +62,27 @@ export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<Ledger
     tx,
     'consent_event',
     ['id', 'subject_id', 'seq', 'purpose', 'kind', 'channels', 'topics', 'recipients', 'source', 'notice_version', 'expires_at', 'gpc', 'receipt_id', 'receipt', 'actor_id', 'request_id', 'at'],
-    [[entry.id, subjectId, seq, entry.purpose, entry.kind, json(entry.channels), json(entry.topics), json(entry.recipients), entry.source, entry.noticeVersion, entry.expiresAt, entry.gpc, entry.receiptId, entry.receipt ?? null, entry.actorId, entry.requestId, entry.at]],
+    [
+      [
+        entry.id,
+        subjectId,
+        seq,
+        entry.purpose,
+        entry.kind,
+        json(entry.channels),
+        json(entry.topics),
+        json(entry.recipients),
+        entry.source,
+        entry.noticeVersion,
+        entry.expiresAt,
+        entry.gpc,
+        entry.receiptId,
+        entry.receipt ?? null,
+        entry.actorId,
+        entry.requestId,
+        entry.at,
+      ],
+    ],
   );
   return seq;
 }
@@ -78,7 +111,10 @@ const parseState = (text: string) => JSON.parse(text) as ConsentState;
 /** The kept states of some purposes of one subject (inside a write, under the ledger lock). */
 export async function readStates(tx: Tx, subjectId: string, purposes: string[]): Promise<Map<string, ConsentState>> {
   if (purposes.length === 0) return new Map();
-  const rows = await query<{ purpose: string; state: string }>(tx, `SELECT purpose, state FROM consent_state WHERE subject_id = ? AND purpose IN (${placeholders(purposes.length)})`, [subjectId, ...purposes]);
+  const rows = await query<{ purpose: string; state: string }>(tx, `SELECT purpose, state FROM consent_state WHERE subject_id = ? AND purpose IN (${placeholders(purposes.length)})`, [
+    subjectId,
+    ...purposes,
+  ]);
   return new Map(rows.map((r) => [r.purpose, parseState(r.state)]));
 }
 
@@ -93,14 +129,21 @@ export async function readStatesMany(db: Database, subjectIds: string[], purpose
   const out = new Map<string, ConsentState>();
   for (let i = 0; i < subjectIds.length; i += 5000) {
     const chunk = subjectIds.slice(i, i + 5000);
-    const rows = await db.readRaw<{ subjectId: string; state: string }>(`SELECT subject_id AS "subjectId", state FROM consent_state WHERE purpose = ? AND subject_id IN (${placeholders(chunk.length)})`, [purpose, ...chunk]);
+    const rows = await db.readRaw<{ subjectId: string; state: string }>(
+      `SELECT subject_id AS "subjectId", state FROM consent_state WHERE purpose = ? AND subject_id IN (${placeholders(chunk.length)})`,
+      [purpose, ...chunk],
+    );
     for (const r of rows) out.set(r.subjectId, parseState(r.state));
   }
   return out;
 }
 
 export async function writeState(tx: Tx, subjectId: string, state: ConsentState): Promise<void> {
-  await execute(tx, 'INSERT INTO consent_state (subject_id, purpose, state) VALUES (?, ?, ?) ON CONFLICT (subject_id, purpose) DO UPDATE SET state = excluded.state', [subjectId, state.purpose, JSON.stringify(state)]);
+  await execute(tx, 'INSERT INTO consent_state (subject_id, purpose, state) VALUES (?, ?, ?) ON CONFLICT (subject_id, purpose) DO UPDATE SET state = excluded.state', [
+    subjectId,
+    state.purpose,
+    JSON.stringify(state),
+  ]);
 }
 
 /** Ledgers (subject, purpose) that have entries but no kept state: written before 0011. */

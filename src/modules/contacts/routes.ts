@@ -7,7 +7,6 @@ import { sendJsonInBatches } from '../../http/stream-json.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { ContactService } from './service.ts';
 
-
 const recipientSchema = z.string().min(1).max(200).optional().describe('the brand or partner the contact is for; a consent narrowed to recipients covers only them');
 const authorizeSchema = z
   .strictObject({ ref: z.string().max(100), channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional(), recipient: recipientSchema })
@@ -16,17 +15,26 @@ const reasonSchema = z.object({ code: z.string(), detail: z.string() });
 const authorizeAnswerSchema = z
   .union([
     z.object({ decision: z.literal('allow'), ticket: z.string(), expiresAt: z.string() }),
-    z.object({ decision: z.literal('deny'), reasons: z.array(reasonSchema), retryAfter: z.string().optional().describe('earliest time a retry can be allowed, when only quiet hours or caps stand in the way') }),
+    z.object({
+      decision: z.literal('deny'),
+      reasons: z.array(reasonSchema),
+      retryAfter: z.string().optional().describe('earliest time a retry can be allowed, when only quiet hours or caps stand in the way'),
+    }),
   ])
   .openapi('ContactAuthorizeAnswer');
 const ticketParams = z.object({ ticket: z.string().max(100) });
 export const SCRUB_MAX_REFS = 100_000;
 const scrubSchema = z
-  .strictObject({ channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional(), recipient: recipientSchema, refs: z.array(z.string().max(100)).min(1).max(SCRUB_MAX_REFS) })
+  .strictObject({
+    channel: z.string().min(1).max(64),
+    purpose: z.string().min(1).max(64),
+    topic: z.string().min(1).max(64).optional(),
+    recipient: recipientSchema,
+    refs: z.array(z.string().max(100)).min(1).max(SCRUB_MAX_REFS),
+  })
   .openapi('ContactScrubRequest');
 const scrubAnswerSchema = z.object({ allowed: z.array(z.string()), denied: z.array(z.object({ ref: z.string(), reasons: z.array(reasonSchema) })) }).openapi('ContactScrubAnswer');
 const outcomeSchema = z.strictObject({ status: z.enum(['sent', 'failed', 'not-sent']) });
-
 
 export function contactRoutes(deps: { contacts: ContactService; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
   const { contacts, env, registry } = deps;
@@ -35,11 +43,16 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/contacts/authorize',
-    summary: 'May this person be contacted now, on this channel, for this purpose? An allow reserves a slot against every frequency cap and returns a ticket. Send Idempotency-Key to make retries safe.',
+    summary:
+      'May this person be contacted now, on this channel, for this purpose? An allow reserves a slot against every frequency cap and returns a ticket. Send Idempotency-Key to make retries safe.',
     tags: ['contacts'],
     access: { kind: 'app' },
     body: authorizeSchema,
-    responses: { 200: { description: 'allow with a ticket, or deny with every reason', schema: authorizeAnswerSchema }, 404: problem('No subject with this ref'), 422: problem('Unknown channel or purpose, or a topic the purpose lacks') },
+    responses: {
+      200: { description: 'allow with a ticket, or deny with every reason', schema: authorizeAnswerSchema },
+      404: problem('No subject with this ref'),
+      422: problem('Unknown channel or purpose, or a topic the purpose lacks'),
+    },
     async handle({ body, ctx, principal, req }) {
       const key = req.get('idempotency-key');
       if (key !== undefined && !/^[\x21-\x7e]{1,200}$/.test(key)) throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
@@ -68,7 +81,11 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     tags: ['contacts'],
     access: { kind: 'app' },
     params: ticketParams,
-    responses: { 200: { description: 'The identifier', schema: z.object({ channel: z.string(), field: z.string(), value: z.string() }) }, 404: problem('No such ticket'), 409: problem('Already revealed, closed or expired') },
+    responses: {
+      200: { description: 'The identifier', schema: z.object({ channel: z.string(), field: z.string(), value: z.string() }) },
+      404: problem('No such ticket'),
+      409: problem('Already revealed, closed or expired'),
+    },
     async handle({ params, ctx, principal }) {
       return { body: await contacts.reveal(ctx, appCaller(principal), params.ticket), headers: { 'Cache-Control': 'no-store' } };
     },

@@ -110,7 +110,8 @@ export function evaluateContact(policy: Policy, request: ContactRequest, facts: 
   const { allowed, state } = facts.consent;
   if (!allowed && state) reasons.push(...consentReasons(state, request, definition.channels.includes(request.channel)));
 
-  if (doNotCallApplies(policy, request) && facts.doNotCallSources.length > 0) reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(facts.doNotCallSources)].join(', ')})` });
+  if (doNotCallApplies(policy, request) && facts.doNotCallSources.length > 0)
+    reasons.push({ code: 'do-not-call', detail: `the number is on the do-not-call list (${[...new Set(facts.doNotCallSources)].join(', ')})` });
 
   const window = policy.quietHours[request.channel];
   if (window) {

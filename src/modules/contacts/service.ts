@@ -20,7 +20,6 @@ export interface ContactCaller {
   reveal: readonly string[];
 }
 
-
 export type AuthorizeAnswer = { decision: 'allow'; ticket: string; expiresAt: string } | { decision: 'deny'; reasons: DenyReason[]; retryAfter?: string };
 
 /** Which identifier a channel reaches a person on. */
@@ -57,8 +56,6 @@ export function createContactService(deps: ContactServiceDeps) {
     return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details?.timezone ?? null };
   }
 
-
-
   async function validateRequest(ctx: RequestContext, input: ContactRequest, action: string): Promise<void> {
     const problems: Array<{ field: string; reason: string }> = [];
     const definition = policy.purposes[input.purpose];
@@ -87,7 +84,11 @@ export function createContactService(deps: ContactServiceDeps) {
     const replay = async (previous: { requestHash: string; response: string } | undefined): Promise<AuthorizeAnswer | undefined> => {
       if (!previous) return undefined;
       if (previous.requestHash === requestHash) return JSON.parse(previous.response) as AuthorizeAnswer;
-      return refuse(ctx, { action, purpose: input.purpose, reason: 'idempotency-key-reused' }, new IdempotencyKeyReused('this Idempotency-Key was sent before with a different request; use a new key for a new request'));
+      return refuse(
+        ctx,
+        { action, purpose: input.purpose, reason: 'idempotency-key-reused' },
+        new IdempotencyKeyReused('this Idempotency-Key was sent before with a different request; use a new key for a new request'),
+      );
     };
     if (idempotencyKey) {
       const replayed = await replay(await store.findIdempotent(db.read, caller.clientId, idempotencyKey));
@@ -113,9 +114,27 @@ export function createContactService(deps: ContactServiceDeps) {
       } else {
         const ticket = `tkt_${randomBytes(18).toString('base64url')}`;
         const expiresAt = new Date(now.getTime() + TICKET_TTL_MS);
-        await store.insertReservation(tx, { ticket, subjectId, appId: caller.clientId, channel: input.channel, purpose: input.purpose, topic: input.topic ?? null, status: 'reserved', reservedAt: now, expiresAt, revealedAt: null, outcomeAt: null });
+        await store.insertReservation(tx, {
+          ticket,
+          subjectId,
+          appId: caller.clientId,
+          channel: input.channel,
+          purpose: input.purpose,
+          topic: input.topic ?? null,
+          status: 'reserved',
+          reservedAt: now,
+          expiresAt,
+          revealedAt: null,
+          outcomeAt: null,
+        });
         answer = { decision: 'allow', ticket, expiresAt: expiresAt.toISOString() };
-        await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose: input.purpose, reasons: [{ code: 'channel', detail: input.channel }, ...(input.topic ? [{ code: 'topic', detail: input.topic }] : [])] });
+        await appendAuditEvent(tx, ctx, {
+          action,
+          decision: 'allow',
+          subject: subjectId,
+          purpose: input.purpose,
+          reasons: [{ code: 'channel', detail: input.channel }, ...(input.topic ? [{ code: 'topic', detail: input.topic }] : [])],
+        });
       }
       if (idempotencyKey) await store.saveIdempotent(tx, { appId: caller.clientId, key: idempotencyKey, requestHash, response: JSON.stringify(answer), at: now });
       return answer;
@@ -127,7 +146,11 @@ export function createContactService(deps: ContactServiceDeps) {
    * without reserving slots: bulk reads, one audit event per subject decision,
    * appended in bulk. Unknown refs and other apps' refs are denied alike.
    */
-  async function scrub(ctx: RequestContext, caller: ContactCaller, input: ContactRequest & { refs: string[] }): Promise<{ allowed: string[]; denied: Array<{ ref: string; reasons: Array<{ code: string; detail: string }> }> }> {
+  async function scrub(
+    ctx: RequestContext,
+    caller: ContactCaller,
+    input: ContactRequest & { refs: string[] },
+  ): Promise<{ allowed: string[]; denied: Array<{ ref: string; reasons: Array<{ code: string; detail: string }> }> }> {
     const action = 'contacts.scrub';
     await validateRequest(ctx, input, action);
     const now = new Date();
@@ -210,13 +233,22 @@ export function createContactService(deps: ContactServiceDeps) {
       await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: row.subjectId, purpose: row.purpose, reasons: [{ code: status, detail: ticket }] });
       return true;
     });
-    if (!recorded) return refuse(ctx, { action, subject: row.subjectId, purpose: row.purpose, reason: 'outcome-recorded' }, new Conflict(`the outcome of this ticket is already recorded (${row.status})`));
+    if (!recorded)
+      return refuse(ctx, { action, subject: row.subjectId, purpose: row.purpose, reason: 'outcome-recorded' }, new Conflict(`the outcome of this ticket is already recorded (${row.status})`));
     return { ticket, status: stored };
   }
 
   /** The contacts made with a subject, as a person's access export shows them. */
   async function contactsOfSubject(subjectId: string) {
-    return (await store.reservationsOf(db.read, subjectId)).map((r) => ({ appId: r.appId, channel: r.channel, purpose: r.purpose, topic: r.topic, at: r.reservedAt, revealed: r.revealedAt !== null, outcome: r.status }));
+    return (await store.reservationsOf(db.read, subjectId)).map((r) => ({
+      appId: r.appId,
+      channel: r.channel,
+      purpose: r.purpose,
+      topic: r.topic,
+      at: r.reservedAt,
+      revealed: r.revealedAt !== null,
+      outcome: r.status,
+    }));
   }
 
   return {

@@ -46,9 +46,12 @@ export async function reservationsSince(tx: Tx, subjectId: string, channel: stri
 }
 
 export async function insertReservation(tx: Tx, r: ReservationRow): Promise<void> {
-  await insertRows(tx, 'contact_reservation', ['ticket', 'subject_id', 'app_id', 'channel', 'purpose', 'topic', 'status', 'reserved_at', 'expires_at', 'revealed_at', 'outcome_at'], [
-    [r.ticket, r.subjectId, r.appId, r.channel, r.purpose, r.topic, r.status, r.reservedAt, r.expiresAt, r.revealedAt, r.outcomeAt],
-  ]);
+  await insertRows(
+    tx,
+    'contact_reservation',
+    ['ticket', 'subject_id', 'app_id', 'channel', 'purpose', 'topic', 'status', 'reserved_at', 'expires_at', 'revealed_at', 'outcome_at'],
+    [[r.ticket, r.subjectId, r.appId, r.channel, r.purpose, r.topic, r.status, r.reservedAt, r.expiresAt, r.revealedAt, r.outcomeAt]],
+  );
 }
 
 export async function findReservation(db: DbClient | Tx, ticket: string): Promise<ReservationRow | undefined> {

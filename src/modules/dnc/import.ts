@@ -102,7 +102,7 @@ export async function importRegistry(
     const collect = async (tagged: TaggedValues) => {
       report.invalid += tagged.invalid;
       valid += tagged.tags.length;
-      for (let i = 0; i < tagged.tags.length; ) {
+      for (let i = 0; i < tagged.tags.length;) {
         const take = Math.min(runSize - held, tagged.tags.length - i);
         run.set(tagged.tags.subarray(i, i + take), held);
         held += take;

@@ -76,11 +76,11 @@ export async function inactiveImports(db: DbClient, source: string, keepImportNo
 /** Deletes the lowest `limit` numbers of an import (all that are left when fewer remain); returns how many went. */
 export async function deleteImportNumbers(tx: Tx, importNo: number, limit: number): Promise<number> {
   // A key range, not an IN list: five times faster on ten million rows.
-  return execute(
-    tx,
-    'DELETE FROM dnc_number WHERE import_no = ? AND tag <= COALESCE((SELECT tag FROM dnc_number WHERE import_no = ? ORDER BY tag LIMIT 1 OFFSET ?), 9223372036854775807)',
-    [importNo, importNo, limit - 1],
-  );
+  return execute(tx, 'DELETE FROM dnc_number WHERE import_no = ? AND tag <= COALESCE((SELECT tag FROM dnc_number WHERE import_no = ? ORDER BY tag LIMIT 1 OFFSET ?), 9223372036854775807)', [
+    importNo,
+    importNo,
+    limit - 1,
+  ]);
 }
 
 /** Forgets an emptied run, and the pre-0005 entries of the source's replaced imports. */
@@ -101,6 +101,10 @@ export async function findInternalEntry(tx: Tx, digest: string): Promise<string 
 /** Internal do-not-call entries for a number (any key version's digest): what an officer may remove. */
 export async function internalEntryIds(db: Database, digests: string[]): Promise<string[]> {
   if (digests.length === 0) return [];
-  const rows = await db.readRaw<{ id: string }>(`SELECT id FROM dnc_entry WHERE source = ? AND import_id = ? AND digest IN (${placeholders(digests.length)}) ORDER BY created_at`, [INTERNAL_IMPORT, INTERNAL_IMPORT, ...digests]);
+  const rows = await db.readRaw<{ id: string }>(`SELECT id FROM dnc_entry WHERE source = ? AND import_id = ? AND digest IN (${placeholders(digests.length)}) ORDER BY created_at`, [
+    INTERNAL_IMPORT,
+    INTERNAL_IMPORT,
+    ...digests,
+  ]);
   return rows.map((r) => r.id);
 }

@@ -15,4 +15,3 @@ export async function currentKeyVersion(db: DbClient | Tx): Promise<number> {
 export async function addKeyVersion(tx: Tx, version: number, at: Date): Promise<void> {
   await tx.keyVersion.create({ data: { version, createdAt: at } });
 }
-

@@ -18,9 +18,12 @@ export interface MessageRow {
 const asRow = (r: Omit<MessageRow, 'status'> & { status: string }): MessageRow => ({ ...r, status: r.status as MessageRow['status'] });
 
 export async function insertMessage(tx: Tx, r: MessageRow): Promise<void> {
-  await insertRows(tx, 'notifier_message', ['id', 'request_id', 'channel', 'sealed', 'status', 'attempts', 'next_attempt_at', 'expires_at', 'last_error', 'created_at', 'delivered_at'], [
-    [r.id, r.requestId, r.channel, r.sealed, r.status, r.attempts, r.nextAttemptAt, r.expiresAt, r.lastError, r.createdAt, r.deliveredAt],
-  ]);
+  await insertRows(
+    tx,
+    'notifier_message',
+    ['id', 'request_id', 'channel', 'sealed', 'status', 'attempts', 'next_attempt_at', 'expires_at', 'last_error', 'created_at', 'delivered_at'],
+    [[r.id, r.requestId, r.channel, r.sealed, r.status, r.attempts, r.nextAttemptAt, r.expiresAt, r.lastError, r.createdAt, r.deliveredAt]],
+  );
 }
 
 /** Newest first; `before` is the creation time and id of the last message of the previous page. */

@@ -77,13 +77,26 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
     named('/docs/init.js')(req);
     res.type('application/javascript').send(DOCS_INIT);
   });
-  router.use('/docs/assets', (req, _res, next) => {
-    named('/docs/assets')(req);
-    next();
-  }, express.static(swaggerUiDir(), { index: false, maxAge: '1h' }));
+  router.use(
+    '/docs/assets',
+    (req, _res, next) => {
+      named('/docs/assets')(req);
+      next();
+    },
+    express.static(swaggerUiDir(), { index: false, maxAge: '1h' }),
+  );
 
-  for (const [path, summary] of [['/healthz', 'Liveness'], ['/readyz', 'Readiness: database reachable and writable, policy loaded, not draining']] as const) {
-    deps.registry.registerPath({ method: 'get', path, tags: ['operations'], summary, responses: { 200: { description: 'OK', content: { 'application/json': { schema: statusSchema } } }, 503: { description: 'Not ready' } } });
+  for (const [path, summary] of [
+    ['/healthz', 'Liveness'],
+    ['/readyz', 'Readiness: database reachable and writable, policy loaded, not draining'],
+  ] as const) {
+    deps.registry.registerPath({
+      method: 'get',
+      path,
+      tags: ['operations'],
+      summary,
+      responses: { 200: { description: 'OK', content: { 'application/json': { schema: statusSchema } } }, 503: { description: 'Not ready' } },
+    });
   }
   deps.registry.registerPath({ method: 'get', path: '/metrics', tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } });
   return router;

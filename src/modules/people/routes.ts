@@ -9,7 +9,8 @@ export function peopleRoutes(deps: { people: PeopleService; env: RouteEnvironmen
   mountRoute(router, deps.registry, deps.env, {
     method: 'get',
     path: '/v1/people',
-    summary: 'One person as an officer answers questions about them, found by one identifier as typed (?phone= or ?email= …): consents with history and receipts, recent contacts, do-not-call status. No field values. Audited.',
+    summary:
+      'One person as an officer answers questions about them, found by one identifier as typed (?phone= or ?email= …): consents with history and receipts, recent contacts, do-not-call status. No field values. Audited.',
     tags: ['people'],
     access: { kind: 'officer', roles: ['privacy-agent', 'admin'] },
     // Any identifier field of the policy; phone and e-mail are the usual ones (an object, so OpenAPI can describe it).

@@ -31,7 +31,15 @@ export function createPeopleService(deps: PeopleDeps) {
 
   async function personView(ctx: RequestContext, query: Record<string, string>) {
     const named = Object.entries(query).filter(([field]) => policy.fields[field]?.kind === 'identifier');
-    if (named.length !== 1) throw new ValidationError([{ path: '(query)', message: `name exactly one identifier (${Object.keys(policy.fields).filter((f) => policy.fields[f]!.kind === 'identifier').join(', ')})` }]);
+    if (named.length !== 1)
+      throw new ValidationError([
+        {
+          path: '(query)',
+          message: `name exactly one identifier (${Object.keys(policy.fields)
+            .filter((f) => policy.fields[f]!.kind === 'identifier')
+            .join(', ')})`,
+        },
+      ]);
     const [field, raw] = named[0]!;
     const normalized = pseudonyms.normalize(field, raw);
     if ('problem' in normalized) throw new InvalidIdentifier([{ path: field, message: normalized.problem }]);
@@ -45,7 +53,10 @@ export function createPeopleService(deps: PeopleDeps) {
       people.push({
         subject,
         consents: { purposes: record.purposes, history: record.history },
-        contacts: made.slice(-50).reverse().map((c) => ({ ...c, at: c.at.toISOString(), app: apps.get(c.appId) ?? c.appId })),
+        contacts: made
+          .slice(-50)
+          .reverse()
+          .map((c) => ({ ...c, at: c.at.toISOString(), app: apps.get(c.appId) ?? c.appId })),
         doNotCall: phone ? await doNotCall.statusOf(phone) : null,
       });
       await deps.audit.record(ctx, { action: 'people.person.view', decision: 'allow', subject, reasons: [{ code: 'by', detail: field }] });

@@ -29,8 +29,12 @@ export interface RequestActionDeps {
  */
 export function createRequestActions(deps: RequestActionDeps) {
   const { db, policy, subjects, consent, contacts, doNotCall } = deps;
-  const consentPurposes = Object.entries(policy.purposes).filter(([, p]) => p.basis === 'consent').map(([name]) => name);
-  const salePurposes = Object.entries(policy.purposes).filter(([, p]) => p.sale && p.basis === 'consent').map(([name]) => name);
+  const consentPurposes = Object.entries(policy.purposes)
+    .filter(([, p]) => p.basis === 'consent')
+    .map(([name]) => name);
+  const salePurposes = Object.entries(policy.purposes)
+    .filter(([, p]) => p.sale && p.basis === 'consent')
+    .map(([name]) => name);
 
   /** The phone numbers an opt-out or an erasure concerns: the verified one and those the subjects hold. */
   async function phonesOf(subjectIds: string[], identifier: { kind: string; value?: string | null }): Promise<string[]> {
@@ -71,7 +75,15 @@ export function createRequestActions(deps: RequestActionDeps) {
 
     async applyGpc(ctx: RequestContext, subjectIds: string[]): Promise<number> {
       let withdrawn = 0;
-      for (const id of subjectIds) withdrawn += (await consent.withdrawForSubject(ctx, id, salePurposes.map((purpose) => ({ purpose })), 'gpc')).length;
+      for (const id of subjectIds)
+        withdrawn += (
+          await consent.withdrawForSubject(
+            ctx,
+            id,
+            salePurposes.map((purpose) => ({ purpose })),
+            'gpc',
+          )
+        ).length;
       return withdrawn;
     },
 

@@ -54,7 +54,16 @@ export async function buildExport(deps: RequestActionDeps, subjectIds: string[],
     const record = await consent.recordOf(subjectId);
     out.consents.purposes.push(...record.purposes);
     out.consents.history.push(...record.history);
-    out.contacts.push(...(await contacts.contactsOfSubject(subjectId)).map((c) => ({ app: apps.get(c.appId) ?? c.appId, channel: c.channel, purpose: c.purpose, topic: c.topic, at: c.at.toISOString(), outcome: c.outcome })));
+    out.contacts.push(
+      ...(await contacts.contactsOfSubject(subjectId)).map((c) => ({
+        app: apps.get(c.appId) ?? c.appId,
+        channel: c.channel,
+        purpose: c.purpose,
+        topic: c.topic,
+        at: c.at.toISOString(),
+        outcome: c.outcome,
+      })),
+    );
   }
   for (const event of await auditSearch.eventsAbout(subjectIds)) {
     out.accessLog.push({

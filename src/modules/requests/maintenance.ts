@@ -35,7 +35,8 @@ export function createMaintenance(deps: {
       await deps.purgeMessages();
       await deleteEndedWindows(deps.db, new Date());
       const retention = await deps.retention(ctx);
-      if (requests.expired + requests.advanced + retention.subjects > 0) deps.logger.info('maintenance sweep', { expiredRequests: requests.expired, resumedRequests: requests.advanced, erasedByRetention: retention.subjects, byPurpose: retention.byPurpose });
+      if (requests.expired + requests.advanced + retention.subjects > 0)
+        deps.logger.info('maintenance sweep', { expiredRequests: requests.expired, resumedRequests: requests.advanced, erasedByRetention: retention.subjects, byPurpose: retention.byPurpose });
     } finally {
       await releaseLease(deps.db, LEASE, holder);
     }

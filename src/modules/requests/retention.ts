@@ -28,7 +28,7 @@ export async function runRetention(deps: RequestActionDeps, actions: RequestActi
   const report: RetentionReport = { dryRun: options.dryRun, subjects: 0, byPurpose: {}, scanned: 0 };
   if (retention.size === 0) return report;
 
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const page = await subjects.subjectPage(after, PAGE);
     if (page.length === 0) break;
     after = page.at(-1)!.id;

@@ -60,7 +60,8 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/privacy-requests/{id}/verify',
-    summary: 'Enter the one-time code (6 digits, 10 minutes, 5 tries). Opt-outs apply at once; an access export is ready at once; corrections and erasures go to an agent. Send the status token as Bearer if you have it.',
+    summary:
+      'Enter the one-time code (6 digits, 10 minutes, 5 tries). Opt-outs apply at once; an access export is ready at once; corrections and erasures go to an agent. Send the status token as Bearer if you have it.',
     tags: ['privacy requests'],
     access: { kind: 'public' },
     params: idParams,
@@ -105,7 +106,12 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
     tags: ['privacy requests'],
     access: { kind: 'public' },
     params: idParams,
-    responses: { 200: { description: 'The export', schema: z.object({ requestId: z.string(), generatedAt: z.string() }).passthrough() }, 401: problem('No status token'), 404: problem('No such request for this status token'), 409: problem('Not an access request, or not verified') },
+    responses: {
+      200: { description: 'The export', schema: z.object({ requestId: z.string(), generatedAt: z.string() }).passthrough() },
+      401: problem('No status token'),
+      404: problem('No such request for this status token'),
+      409: problem('Not an access request, or not verified'),
+    },
     async handle({ params, ctx, req, res }) {
       const body = await requests.exportFor(ctx, params.id, statusToken(req));
       res.attachment(`custos-export-${params.id}.json`);
@@ -121,7 +127,11 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
     access: { kind: 'officer', roles: agentRoles },
     params: idParams,
     body: decisionSchema,
-    responses: { 200: { description: 'Decided; the request as it now stands', schema: requestViewSchema }, 404: problem('No such request'), 409: problem('Not pending approval, or the correction conflicts with another person\'s identifiers') },
+    responses: {
+      200: { description: 'Decided; the request as it now stands', schema: requestViewSchema },
+      404: problem('No such request'),
+      409: problem("Not pending approval, or the correction conflicts with another person's identifiers"),
+    },
     async handle({ params, body, ctx }) {
       return { body: await requests.decide(ctx, params.id, body) };
     },

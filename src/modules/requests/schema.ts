@@ -21,9 +21,15 @@ export const submissionSchema = z
     identifier: z
       .record(z.string().min(1).max(64), z.string().trim().min(1, 'must not be empty').max(254))
       .refine((r) => Object.keys(r).length === 1, 'name exactly one identifier, e.g. {"phone": "+8613800138000"}; the code goes to it'),
-    scope: z.strictObject({ purposes: names.optional(), channels: names.optional(), topics: names.optional() }).optional().describe('opt-out only: what to stop; every consent-based purpose when absent'),
+    scope: z
+      .strictObject({ purposes: names.optional(), channels: names.optional(), topics: names.optional() })
+      .optional()
+      .describe('opt-out only: what to stop; every consent-based purpose when absent'),
     correction: z
-      .record(z.string().min(1).max(64), attributeValueSchema.refine((v) => v !== null, 'must be the right value; to remove a value, ask for erasure'))
+      .record(
+        z.string().min(1).max(64),
+        attributeValueSchema.refine((v) => v !== null, 'must be the right value; to remove a value, ask for erasure'),
+      )
       .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 50, 'name 1 to 50 fields')
       .optional()
       .describe('correction only: the fields to change and their right values'),
@@ -34,7 +40,12 @@ export type Submission = z.infer<typeof submissionSchema>;
 export type RequestScope = NonNullable<Submission['scope']>;
 
 export const submittedSchema = z
-  .object({ id: z.string(), status: z.enum(requestStatuses), statusToken: z.string().describe('send as "Authorization: Bearer <statusToken>" to follow the request and download the export'), dueAt: z.string() })
+  .object({
+    id: z.string(),
+    status: z.enum(requestStatuses),
+    statusToken: z.string().describe('send as "Authorization: Bearer <statusToken>" to follow the request and download the export'),
+    dueAt: z.string(),
+  })
   .openapi('PrivacyRequestSubmitted');
 
 export const requestOptionsSchema = z

@@ -51,7 +51,8 @@ export function createRequestService(deps: RequestsDeps) {
   const submissions = createTransactionGroups(db, { maxGroup: 200 });
   const customer = (ctx: RequestContext, requestId: string): RequestContext => ({ ...ctx, actor: { type: 'customer', id: requestId } });
   const sealFor = (id: string, value: Sealed) => seal(deps.sealingKey, Buffer.from(JSON.stringify(value)), `privacy-request/${id}`);
-  const openFor = (row: store.RequestRow): Sealed | undefined => (row.sealedIdentifier ? (JSON.parse(open(deps.sealingKey, row.sealedIdentifier, `privacy-request/${row.id}`).toString('utf8')) as Sealed) : undefined);
+  const openFor = (row: store.RequestRow): Sealed | undefined =>
+    row.sealedIdentifier ? (JSON.parse(open(deps.sealingKey, row.sealedIdentifier, `privacy-request/${row.id}`).toString('utf8')) as Sealed) : undefined;
 
   function effectiveStatus(row: store.RequestRow, now: Date): RequestStatus {
     if (row.status === 'pending-verification' && row.codeExpiresAt && row.codeExpiresAt <= now) return 'expired';
@@ -96,16 +97,29 @@ export function createRequestService(deps: RequestsDeps) {
       });
       const channel = DELIVERY[kind]!;
       await notifier.enqueue(tx, { requestId: id, channel, to: normalized, ...codeMessage(input.locale ?? 'en', code, CODE_LIFETIME_MS / 60_000), expiresAt: codeExpiresAt });
-      await store.appendSteps(tx, id, [
-        { step: 'submitted', actorType: 'customer', actorId: null, detail: signals.gpc ? 'with Sec-GPC: 1' : null, at: now },
-        { step: 'code-sent', actorType: 'system', actorId: null, detail: channel, at: now },
-      ], 1);
-      await appendAuditEvent(tx, ctxOf, { action: 'requests.request.submit', decision: 'info', reasons: [{ code: input.type }, { code: 'identifier', detail: `${kind}:${digest}` }, ...(signals.gpc ? [{ code: 'gpc' }] : [])] });
+      await store.appendSteps(
+        tx,
+        id,
+        [
+          { step: 'submitted', actorType: 'customer', actorId: null, detail: signals.gpc ? 'with Sec-GPC: 1' : null, at: now },
+          { step: 'code-sent', actorType: 'system', actorId: null, detail: channel, at: now },
+        ],
+        1,
+      );
+      await appendAuditEvent(tx, ctxOf, {
+        action: 'requests.request.submit',
+        decision: 'info',
+        reasons: [{ code: input.type }, { code: 'identifier', detail: `${kind}:${digest}` }, ...(signals.gpc ? [{ code: 'gpc' }] : [])],
+      });
       await appendAuditEvent(tx, ctxOf, { action: 'requests.code.send', decision: 'info', reasons: [{ code: channel }] });
       return undefined;
     });
     if (limited) {
-      return audit.refuse(ctxOf, { action: 'requests.request.submit', reasons: [{ code: 'rate-limited' }, { code: 'identifier', detail: `${kind}:${digest}` }] }, new TooManyRequests('too many requests for this identifier in the last hour; wait before asking again', limited.retryAfterMs / 1000));
+      return audit.refuse(
+        ctxOf,
+        { action: 'requests.request.submit', reasons: [{ code: 'rate-limited' }, { code: 'identifier', detail: `${kind}:${digest}` }] },
+        new TooManyRequests('too many requests for this identifier in the last hour; wait before asking again', limited.retryAfterMs / 1000),
+      );
     }
     return { id, status: 'pending-verification', statusToken: token, dueAt: dueAt.toISOString() };
   }
@@ -138,7 +152,14 @@ export function createRequestService(deps: RequestsDeps) {
       throw new RequestStateConflict('the code has expired; submit a new request to get a new one', 'expired');
     }
     if (row.status !== 'pending-verification') {
-      return audit.refuse(ctxOf, { action: 'requests.request.verify', reasons: [{ code: `status-${row.status}` }] }, new RequestStateConflict(row.status === 'locked' ? 'too many wrong codes; this request is locked. Submit a new request.' : `this request is ${row.status}; its code has been used`, row.status as RequestStatus));
+      return audit.refuse(
+        ctxOf,
+        { action: 'requests.request.verify', reasons: [{ code: `status-${row.status}` }] },
+        new RequestStateConflict(
+          row.status === 'locked' ? 'too many wrong codes; this request is locked. Submit a new request.' : `this request is ${row.status}; its code has been used`,
+          row.status as RequestStatus,
+        ),
+      );
     }
     if (!row.codeHash || !sameHash(row.codeHash, codeHash(deps.secretKey, id, code))) {
       const attempts = row.codeAttempts + 1;
@@ -162,7 +183,12 @@ export function createRequestService(deps: RequestsDeps) {
     const verified = await db.transaction(async (tx) => {
       if (!(await store.updateRequest(tx, id, 'pending-verification', { status: 'verified', codeHash: null, subjects: JSON.stringify(subjects), updatedAt: now }))) return false;
       await store.appendSteps(tx, id, [{ step: 'verified', actorType: 'customer', actorId: null, detail: null, at: now }]);
-      await appendAuditEvent(tx, ctxOf, { action: 'requests.request.verify', decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
+      await appendAuditEvent(tx, ctxOf, {
+        action: 'requests.request.verify',
+        decision: 'allow',
+        subject: subjects.length === 1 ? subjects[0] : undefined,
+        reasons: [{ code: 'subjects', detail: String(subjects.length) }],
+      });
       return true;
     });
     if (!verified) throw new RequestStateConflict('this request was verified already; its code has been used', 'verified');
@@ -192,7 +218,13 @@ export function createRequestService(deps: RequestsDeps) {
     if (type === 'opt-out') {
       const scope = row.scope ? (JSON.parse(row.scope) as RequestScope) : {};
       const applied = await actions.applyOptOut(ctxOf, subjects, { kind: row.identifierKind, value: sealed?.identifier }, scope);
-      steps.push({ step: 'applied', actorType: 'system', actorId: null, detail: `withdrew ${applied.withdrawn} consent(s)${applied.doNotCall ? '; number on the internal do-not-call list' : ''}`, at: new Date() });
+      steps.push({
+        step: 'applied',
+        actorType: 'system',
+        actorId: null,
+        detail: `withdrew ${applied.withdrawn} consent(s)${applied.doNotCall ? '; number on the internal do-not-call list' : ''}`,
+        at: new Date(),
+      });
       next = 'completed';
     } else if (type === 'access') {
       steps.push({ step: 'export-ready', actorType: 'system', actorId: null, detail: subjects.length === 0 ? 'nothing is held under this identifier' : null, at: new Date() });
@@ -204,7 +236,13 @@ export function createRequestService(deps: RequestsDeps) {
       // A closed request has no more use for the identifier (the export needs only the subjects it reached).
       if (!(await store.updateRequest(tx, id, 'verified', { status: next, updatedAt: now, closedAt: closing ? now : null, ...(closing ? { sealedIdentifier: null } : {}) }))) return;
       await store.appendSteps(tx, id, [...steps, { step: next, actorType: 'system', actorId: null, detail: null, at: now }]);
-      if (type === 'opt-out') await appendAuditEvent(tx, ctxOf, { action: 'requests.optout.apply', decision: 'info', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
+      if (type === 'opt-out')
+        await appendAuditEvent(tx, ctxOf, {
+          action: 'requests.optout.apply',
+          decision: 'info',
+          subject: subjects.length === 1 ? subjects[0] : undefined,
+          reasons: [{ code: 'subjects', detail: String(subjects.length) }],
+        });
       // Requests opened and closed are what compliance reports upward: every close is one event.
       if (closing) await appendAuditEvent(tx, ctxOf, { action: 'requests.request.complete', decision: 'info', reasons: [{ code: type }] });
     });
@@ -241,7 +279,11 @@ export function createRequestService(deps: RequestsDeps) {
   async function decide(ctx: RequestContext, id: string, input: { decision: 'approve' | 'reject'; reason: string }): Promise<RequestView> {
     const row = await requestFor(id, undefined);
     if (row.status !== 'pending-approval') {
-      return audit.refuse(ctx, { action: `requests.request.${input.decision}`, reasons: [{ code: `status-${row.status}` }] }, new RequestStateConflict(`this request is ${row.status}; only a request pending approval can be decided`, row.status as RequestStatus));
+      return audit.refuse(
+        ctx,
+        { action: `requests.request.${input.decision}`, reasons: [{ code: `status-${row.status}` }] },
+        new RequestStateConflict(`this request is ${row.status}; only a request pending approval can be decided`, row.status as RequestStatus),
+      );
     }
     const subjects = JSON.parse(row.subjects ?? '[]') as string[];
     const steps: Array<Omit<store.StepRow, 'requestId' | 'seq'>> = [];
@@ -259,7 +301,11 @@ export function createRequestService(deps: RequestsDeps) {
     const done = await db.transaction(async (tx) => {
       const now = new Date();
       if (!(await store.updateRequest(tx, id, 'pending-approval', { status: next, decisionReason: input.reason, sealedIdentifier: null, updatedAt: now, closedAt: now }))) return false;
-      await store.appendSteps(tx, id, [{ step: input.decision === 'approve' ? 'approved' : 'rejected', actorType: ctx.actor.type, actorId: ctx.actor.id ?? null, detail: input.reason, at: now }, ...steps, ...(next === 'completed' ? [{ step: 'completed', actorType: 'system', actorId: null, detail: null, at: now }] : [])]);
+      await store.appendSteps(tx, id, [
+        { step: input.decision === 'approve' ? 'approved' : 'rejected', actorType: ctx.actor.type, actorId: ctx.actor.id ?? null, detail: input.reason, at: now },
+        ...steps,
+        ...(next === 'completed' ? [{ step: 'completed', actorType: 'system', actorId: null, detail: null, at: now }] : []),
+      ]);
       // The reason is the agent's own words, shown to the person; the trail keeps the decision only.
       await appendAuditEvent(tx, ctx, { action: `requests.request.${input.decision}`, decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: row.type }] });
       if (next === 'completed') await appendAuditEvent(tx, ctx, { action: 'requests.request.complete', decision: 'info', reasons: [{ code: row.type }] });
@@ -273,7 +319,11 @@ export function createRequestService(deps: RequestsDeps) {
     const limit = query.limit ?? 50;
     const now = new Date();
     const openStatuses = ['pending-verification', 'verified', 'pending-approval'];
-    const rows = await store.queuePage(db.read, { status: query.status, type: query.type, overdueAt: query.overdue === 'true' ? now : undefined, openStatuses, after: query.cursor ? decodeKeysetCursor(query.cursor, REQUEST_ID) : undefined }, limit);
+    const rows = await store.queuePage(
+      db.read,
+      { status: query.status, type: query.type, overdueAt: query.overdue === 'true' ? now : undefined, openStatuses, after: query.cursor ? decodeKeysetCursor(query.cursor, REQUEST_ID) : undefined },
+      limit,
+    );
     const requests = await Promise.all(rows.map(toView));
     await audit.record(ctx, { action: 'requests.queue.list', decision: 'allow', reasons: [{ code: 'requests', detail: String(requests.length) }] });
     const last = rows.at(-1);
@@ -283,12 +333,21 @@ export function createRequestService(deps: RequestsDeps) {
   async function exportFor(ctx: RequestContext, id: string, token: string) {
     const row = await requestFor(id, token);
     if (row.type !== 'access' || row.status !== 'completed') {
-      throw new RequestStateConflict(row.type !== 'access' ? 'only an access request has an export' : `the export is ready once the request is verified; it is ${effectiveStatus(row, new Date())}`, effectiveStatus(row, new Date()));
+      throw new RequestStateConflict(
+        row.type !== 'access' ? 'only an access request has an export' : `the export is ready once the request is verified; it is ${effectiveStatus(row, new Date())}`,
+        effectiveStatus(row, new Date()),
+      );
     }
     const subjects = JSON.parse(row.subjects ?? '[]') as string[];
     const ctxOf = customer(ctx, id);
     const body = await actions.buildExport(subjects, { kind: row.identifierKind });
-    await audit.record(ctxOf, { action: 'requests.export.read', decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, fields: body.fields.map((f) => f.field), reasons: [{ code: 'subjects', detail: String(subjects.length) }] });
+    await audit.record(ctxOf, {
+      action: 'requests.export.read',
+      decision: 'allow',
+      subject: subjects.length === 1 ? subjects[0] : undefined,
+      fields: body.fields.map((f) => f.field),
+      reasons: [{ code: 'subjects', detail: String(subjects.length) }],
+    });
     return { requestId: id, generatedAt: new Date().toISOString(), ...body };
   }
 

@@ -35,15 +35,35 @@ export interface StepRow {
 }
 
 const REQUEST_COLUMNS: Array<[keyof RequestRow, string]> = [
-  ['id', 'id'], ['type', 'type'], ['status', 'status'], ['identifierKind', 'identifier_kind'], ['identifierDigest', 'identifier_digest'],
-  ['sealedIdentifier', 'sealed_identifier'], ['sealedCorrection', 'sealed_correction'], ['scope', 'scope'], ['gpc', 'gpc'], ['tokenHash', 'token_hash'],
-  ['codeHash', 'code_hash'], ['codeExpiresAt', 'code_expires_at'], ['codeAttempts', 'code_attempts'], ['subjects', 'subjects'], ['decisionReason', 'decision_reason'],
-  ['dueAt', 'due_at'], ['createdAt', 'created_at'], ['updatedAt', 'updated_at'], ['closedAt', 'closed_at'],
+  ['id', 'id'],
+  ['type', 'type'],
+  ['status', 'status'],
+  ['identifierKind', 'identifier_kind'],
+  ['identifierDigest', 'identifier_digest'],
+  ['sealedIdentifier', 'sealed_identifier'],
+  ['sealedCorrection', 'sealed_correction'],
+  ['scope', 'scope'],
+  ['gpc', 'gpc'],
+  ['tokenHash', 'token_hash'],
+  ['codeHash', 'code_hash'],
+  ['codeExpiresAt', 'code_expires_at'],
+  ['codeAttempts', 'code_attempts'],
+  ['subjects', 'subjects'],
+  ['decisionReason', 'decision_reason'],
+  ['dueAt', 'due_at'],
+  ['createdAt', 'created_at'],
+  ['updatedAt', 'updated_at'],
+  ['closedAt', 'closed_at'],
 ];
 
 // Submissions are the hot write of this module: plain SQL (run natively on SQLite), not the Prisma client.
 export async function insertRequest(tx: Tx, row: RequestRow): Promise<void> {
-  await insertRows(tx, 'privacy_request', REQUEST_COLUMNS.map(([, column]) => column), [REQUEST_COLUMNS.map(([key]) => row[key])]);
+  await insertRows(
+    tx,
+    'privacy_request',
+    REQUEST_COLUMNS.map(([, column]) => column),
+    [REQUEST_COLUMNS.map(([key]) => row[key])],
+  );
 }
 
 export async function findRequest(db: DbClient | Tx, id: string): Promise<RequestRow | undefined> {
@@ -68,7 +88,12 @@ export async function countRecentForIdentifier(tx: Tx, digest: string, since: Da
 export async function appendSteps(tx: Tx, requestId: string, steps: Array<Omit<StepRow, 'requestId' | 'seq'>>, firstSeq?: number): Promise<void> {
   if (steps.length === 0) return;
   const first = firstSeq ?? ((await tx.privacyRequestStep.findFirst({ where: { requestId }, orderBy: { seq: 'desc' }, select: { seq: true } }))?.seq ?? 0) + 1;
-  await insertRows(tx, 'privacy_request_step', ['request_id', 'seq', 'step', 'actor_type', 'actor_id', 'detail', 'at'], steps.map((s, i) => [requestId, first + i, s.step, s.actorType, s.actorId, s.detail, s.at]));
+  await insertRows(
+    tx,
+    'privacy_request_step',
+    ['request_id', 'seq', 'step', 'actor_type', 'actor_id', 'detail', 'at'],
+    steps.map((s, i) => [requestId, first + i, s.step, s.actorType, s.actorId, s.detail, s.at]),
+  );
 }
 
 export async function stepsOf(db: DbClient, requestId: string): Promise<StepRow[]> {
@@ -76,7 +101,11 @@ export async function stepsOf(db: DbClient, requestId: string): Promise<StepRow[
 }
 
 /** The officers' queue: by due date, then id; `after` is the last row of the previous page. */
-export async function queuePage(db: DbClient, filter: { status?: string; type?: string; overdueAt?: Date; openStatuses: string[]; after?: { at: Date; id: string } }, limit: number): Promise<RequestRow[]> {
+export async function queuePage(
+  db: DbClient,
+  filter: { status?: string; type?: string; overdueAt?: Date; openStatuses: string[]; after?: { at: Date; id: string } },
+  limit: number,
+): Promise<RequestRow[]> {
   return db.privacyRequest.findMany({
     where: {
       AND: [

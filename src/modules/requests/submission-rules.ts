@@ -29,7 +29,10 @@ export function validateSubmission(policy: Policy, pseudonyms: IdentifierPseudon
   if (input.scope?.purposes) {
     const notConsent = input.scope.purposes.filter((p) => policy.purposes[p]!.basis !== 'consent');
     if (notConsent.length > 0) {
-      throw new PolicyViolation(`${notConsent.join(', ')}: not based on consent, so there is no consent to withdraw`, notConsent.map((p) => ({ field: 'scope.purposes', reason: `${p} is based on ${policy.purposes[p]!.basis}` })));
+      throw new PolicyViolation(
+        `${notConsent.join(', ')}: not based on consent, so there is no consent to withdraw`,
+        notConsent.map((p) => ({ field: 'scope.purposes', reason: `${p} is based on ${policy.purposes[p]!.basis}` })),
+      );
     }
   }
   let correction: Record<string, AttributeValue> | undefined;
@@ -37,7 +40,10 @@ export function validateSubmission(policy: Policy, pseudonyms: IdentifierPseudon
     const collected = new Set(Object.values(policy.purposes).flatMap((p) => p.collect));
     const uncollected = Object.keys(input.correction).filter((f) => !collected.has(f));
     if (uncollected.length > 0) {
-      throw new PolicyViolation(`no purpose collects ${uncollected.join(', ')}, so Custos holds no such field to correct`, uncollected.map((f) => ({ field: `correction.${f}`, reason: 'not-collected' })));
+      throw new PolicyViolation(
+        `no purpose collects ${uncollected.join(', ')}, so Custos holds no such field to correct`,
+        uncollected.map((f) => ({ field: `correction.${f}`, reason: 'not-collected' })),
+      );
     }
     correction = {};
     const invalid: FieldProblem[] = [];
@@ -81,7 +87,9 @@ export function requestOptions(policy: Policy) {
       channels: [...new Set(consentBased.flatMap((p) => p.channels))],
       topics: [...new Set(consentBased.flatMap((p) => p.topics))].map((topic) => ({ name: topic, labels: policy.requests.topicLabels[topic] ?? {} })),
     },
-    identifiers: fields.filter(([name, f]) => f.kind === 'identifier' && ['phone', 'email'].includes(f.normalize ?? '') && collected.has(name)).map(([name, f]) => ({ field: name, kind: f.normalize as 'phone' | 'email' })),
+    identifiers: fields
+      .filter(([name, f]) => f.kind === 'identifier' && ['phone', 'email'].includes(f.normalize ?? '') && collected.has(name))
+      .map(([name, f]) => ({ field: name, kind: f.normalize as 'phone' | 'email' })),
     correctable: fields.filter(([name]) => collected.has(name)).map(([name]) => name),
   };
 }

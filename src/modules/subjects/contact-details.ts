@@ -20,7 +20,12 @@ export async function contactDetails(vault: Vault, subjectId: string, field: str
  * zone and, when a field is named, that identifier's pseudonyms (every key
  * version). Refs of other apps and unknown refs are absent from the answer.
  */
-export async function contactDetailsByRefs(vault: Vault, appId: string, refs: string[], field: string | undefined): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
+export async function contactDetailsByRefs(
+  vault: Vault,
+  appId: string,
+  refs: string[],
+  field: string | undefined,
+): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
   const { db, dataKeyOf, decryptValue, digestKeys, openTimezone } = vault;
   const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field ?? null);
   const versions = versionsUpTo(await currentKeyVersion(db.read));
@@ -36,4 +41,3 @@ export async function contactDetailsByRefs(vault: Vault, appId: string, refs: st
   }
   return out;
 }
-

@@ -67,7 +67,9 @@ export async function correctSubject(vault: Vault, ctx: RequestContext, subjectI
   const { values: identifiers, problems } = normalizeAll(identifierInput);
   if (problems.length > 0) throw new InvalidIdentifier(problems.map((p) => ({ ...p, path: p.path.replace(/^identifiers\./, 'correction.') })));
   const purposeOf = (field: string) => Object.entries(policy.purposes).find(([, p]) => p.collect.includes(field))?.[0] ?? 'correction';
-  const outcome = await retryOnceOnDuplicate(() => db.transaction((tx) => writeInTransaction(vault, tx, ctx, { kind: 'subject', subjectId }, { identifiers, attributes, purposeOf, action: 'subjects.subject.correct' })));
+  const outcome = await retryOnceOnDuplicate(() =>
+    db.transaction((tx) => writeInTransaction(vault, tx, ctx, { kind: 'subject', subjectId }, { identifiers, attributes, purposeOf, action: 'subjects.subject.correct' })),
+  );
   if (outcome.refused) throw outcome.refused;
   return { changed: outcome.result.changed };
 }

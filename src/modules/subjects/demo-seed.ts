@@ -22,7 +22,14 @@ export interface DemoSample {
 }
 
 /** `custos demo seed`: realistic fake customers, written through the same encryption and pseudonyms, in bulk. */
-export async function seedSubjects(vault: Vault, ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options: { firstSerial?: number } = {}): Promise<{ created: number; samples: DemoSample[] }> {
+export async function seedSubjects(
+  vault: Vault,
+  ctx: RequestContext,
+  appId: string,
+  count: number,
+  onProgress?: (done: number) => void,
+  options: { firstSerial?: number } = {},
+): Promise<{ created: number; samples: DemoSample[] }> {
   const { db, policy, keys, digestKeys, encryptValue } = vault;
   const purpose = Object.keys(policy.purposes)[0]!;
   let created = 0;
@@ -64,7 +71,11 @@ export async function seedSubjects(vault: Vault, ctx: RequestContext, appId: str
         changes: keep(batch.changes),
         refs: keep(batch.refs),
       });
-      await appendAuditEvents(tx, ctx, events.filter((e) => !skip.has(e.subject!)));
+      await appendAuditEvents(
+        tx,
+        ctx,
+        events.filter((e) => !skip.has(e.subject!)),
+      );
       created += size - skip.size;
       for (const r of keep(batch.refs)) {
         if (samples.length >= SAMPLE_COUNT) break;
@@ -76,7 +87,6 @@ export async function seedSubjects(vault: Vault, ctx: RequestContext, appId: str
   }
   return { created, samples };
 }
-
 
 async function existingDigests(tx: Tx, keys: store.DigestKey[]): Promise<string[]> {
   return (await store.findDigests(tx, keys)).map((k) => `${k.kind}:${k.digest}`);
@@ -98,4 +108,3 @@ function fakePerson(serial: number): Record<string, unknown> {
     pets: [PETS[serial % PETS.length]!],
   };
 }
-

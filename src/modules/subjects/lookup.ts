@@ -38,7 +38,6 @@ export async function lookupSubject(vault: Vault, ctx: RequestContext, caller: A
   return { ref };
 }
 
-
 /**
  * For officers' searches: the subjects a value names, whether it is a ref
  * of any app, a subject pseudonym, or a raw identifier in any accepted

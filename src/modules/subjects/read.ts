@@ -34,10 +34,8 @@ export async function readSubject(vault: Vault, requireConsent: RequireConsent, 
   return view;
 }
 
-
 export function readRefusal(violation: Violation): Error {
   return violation.reason === 'purpose-not-granted'
     ? new Forbidden('this app is not granted the requested purpose')
     : new PolicyViolation('the purpose does not exist in the loaded policy', [{ ...violation }]);
 }
-

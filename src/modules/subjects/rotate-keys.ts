@@ -26,7 +26,7 @@ export async function rotateKeys(vault: Vault, ctx: RequestContext, onProgress?:
   });
   const kinds = vault.identifierFields();
   let done = 0;
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const page = await store.subjectPage(db.read, after, ROTATION_PAGE_SIZE);
     if (page.length === 0) break;
     after = page.at(-1)!.id;
@@ -34,7 +34,11 @@ export async function rotateKeys(vault: Vault, ctx: RequestContext, onProgress?:
       await store.lockIdentifierIndex(tx, 'rotate');
       // Re-read inside the transaction: a writer may have changed a subject since the page was read.
       const subjects = (await Promise.all(page.map((p) => store.findSubject(tx, p.id)))).filter((x): x is store.SubjectRow => x !== undefined && x.keyVersion < version);
-      const sealed = await store.fieldsOfSubjects(tx, subjects.map((x) => x.id), kinds);
+      const sealed = await store.fieldsOfSubjects(
+        tx,
+        subjects.map((x) => x.id),
+        kinds,
+      );
       const identifiers: Array<store.DigestKey & { subjectId: string }> = [];
       const dataKeys = new Map<string, Buffer>();
       for (const subject of subjects) {
@@ -46,12 +50,24 @@ export async function rotateKeys(vault: Vault, ctx: RequestContext, onProgress?:
         const value = String(decryptValue(dataKeys.get(field.subjectId)!, field.subjectId, field.field, field.ciphertext));
         identifiers.push({ ...digestKeys(field.field, value, [version])[0]!, subjectId: field.subjectId });
       }
-      await store.reindexSubjects(tx, subjects.map((x) => x.id), identifiers);
+      await store.reindexSubjects(
+        tx,
+        subjects.map((x) => x.id),
+        identifiers,
+      );
     });
     done += page.length;
     onProgress?.(done);
   }
-  await db.transaction((tx) => appendAuditEvent(tx, ctx, { action: 'keys.rotation.complete', decision: 'info', reasons: [{ code: 'subjects', detail: String(done) }, { code: 'version', detail: String(version) }] }));
+  await db.transaction((tx) =>
+    appendAuditEvent(tx, ctx, {
+      action: 'keys.rotation.complete',
+      decision: 'info',
+      reasons: [
+        { code: 'subjects', detail: String(done) },
+        { code: 'version', detail: String(version) },
+      ],
+    }),
+  );
   return { version, subjects: done };
 }
-

@@ -6,8 +6,6 @@ import { ValidationError } from '../../shared/errors.ts';
 import { lookupQuerySchema, lookupResultSchema, purposeQuerySchema, refParamsSchema, subjectCreateSchema, subjectUpdateSchema, subjectViewSchema, subjectWriteResultSchema } from './schema.ts';
 import type { SubjectService } from './service.ts';
 
-
-
 export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
   const { subjects, env, registry } = deps;
   const router = Router();

@@ -37,7 +37,8 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     readSubject: (ctx: RequestContext, caller: AppCaller, ref: string, purpose: string, recipient?: string) => readSubject(vault, deps.requireConsent, ctx, caller, ref, purpose, recipient),
     lookupSubject: (ctx: RequestContext, caller: AppCaller, purpose: string, identifier: { field: string; value: string }) => lookupSubject(vault, ctx, caller, purpose, identifier),
     rotateKeys: (ctx: RequestContext, onProgress?: (done: number) => void) => rotateKeys(vault, ctx, onProgress),
-    seedSubjects: (ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options?: { firstSerial?: number }) => seedSubjects(vault, ctx, appId, count, onProgress, options),
+    seedSubjects: (ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options?: { firstSerial?: number }) =>
+      seedSubjects(vault, ctx, appId, count, onProgress, options),
     contactDetails: (subjectId: string, field: string | undefined) => contactDetails(vault, subjectId, field),
     contactDetailsByRefs: (appId: string, refs: string[], field: string | undefined) => contactDetailsByRefs(vault, appId, refs, field),
     subjectsMatching: (value: string) => subjectsMatching(vault, value),

@@ -64,7 +64,11 @@ export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise
 }
 
 /** One joined query for the hot read path: the ref, its subject and the requested fields. */
-export async function readSubjectByRef(db: Database, ref: string, fields: string[]): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string> } | undefined> {
+export async function readSubjectByRef(
+  db: Database,
+  ref: string,
+  fields: string[],
+): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string> } | undefined> {
   const fieldFilter = fields.length > 0 ? `f.field IN (${placeholders(fields.length)})` : '1 = 0';
   const rows = await db.readRaw<{ appId: string; id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; field: string | null; ciphertext: string | null }>(
     `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"
@@ -87,7 +91,11 @@ export async function subjectIdOfRef(db: Database, appId: string, ref: string): 
 }
 
 /** Hot path of contact authorization: a subject with one field's ciphertext, one plain query. */
-export async function readSubjectById(db: Database, id: string, field: string | null): Promise<{ id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null } | undefined> {
+export async function readSubjectById(
+  db: Database,
+  id: string,
+  field: string | null,
+): Promise<{ id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null } | undefined> {
   const [row] = await db.readRaw<{ id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; ciphertext: string | null }>(
     `SELECT s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.ciphertext AS "ciphertext"
        FROM subject s LEFT JOIN subject_field f ON f.subject_id = s.id AND f.field = ? WHERE s.id = ?`,
@@ -101,7 +109,12 @@ export async function readSubjectById(db: Database, id: string, field: string | 
  * `app_id || ''` keeps SQLite's planner on the ref index: offered the (app_id, subject_id) index for a
  * long IN list, it scanned all of the app's refs once per chunk (80,000 refs: 1.3 s instead of 0.2 s).
  */
-export async function readSubjectsByRefs(db: Database, appId: string, refs: string[], field: string | null): Promise<Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>> {
+export async function readSubjectsByRefs(
+  db: Database,
+  appId: string,
+  refs: string[],
+  field: string | null,
+): Promise<Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>> {
   const found = new Map<string, { id: string; timezone: string | null; keyVersion: number; wrappedKey: string; ciphertext: string | null }>();
   for (let i = 0; i < refs.length; i += IN_CHUNK) {
     const chunk = refs.slice(i, i + IN_CHUNK);
@@ -171,13 +184,44 @@ export async function insertRef(tx: Tx, row: { ref: string; appId: string; subje
 /** Bulk load for `custos demo seed`. */
 export async function insertSubjectsBulk(
   tx: Tx,
-  rows: { subjects: SubjectRow[]; identifiers: Array<DigestKey & { subjectId: string }>; fields: Array<{ subjectId: string; field: string; ciphertext: string; updatedAt: Date }>; changes: ChangeRow[]; refs: Array<{ ref: string; appId: string; subjectId: string; createdAt: Date }> },
+  rows: {
+    subjects: SubjectRow[];
+    identifiers: Array<DigestKey & { subjectId: string }>;
+    fields: Array<{ subjectId: string; field: string; ciphertext: string; updatedAt: Date }>;
+    changes: ChangeRow[];
+    refs: Array<{ ref: string; appId: string; subjectId: string; createdAt: Date }>;
+  },
 ): Promise<void> {
-  await insertRows(tx, 'subject', ['id', 'timezone', 'key_version', 'wrapped_key', 'created_at', 'updated_at'], rows.subjects.map((r) => [r.id, r.timezone, r.keyVersion, r.wrappedKey, r.createdAt, r.updatedAt]));
-  await insertRows(tx, 'subject_identifier', ['kind', 'key_version', 'digest', 'subject_id'], rows.identifiers.map((r) => [r.kind, r.keyVersion, r.digest, r.subjectId]));
-  await insertRows(tx, 'subject_field', ['subject_id', 'field', 'ciphertext', 'updated_at'], rows.fields.map((r) => [r.subjectId, r.field, r.ciphertext, r.updatedAt]));
-  await insertRows(tx, 'subject_change', ['id', 'subject_id', 'field', 'change', 'ciphertext', 'purpose', 'actor_id', 'request_id', 'changed_at'], rows.changes.map((r) => [r.id, r.subjectId, r.field, r.change, r.ciphertext, r.purpose, r.actorId, r.requestId, r.changedAt]));
-  await insertRows(tx, 'subject_ref', ['ref', 'app_id', 'subject_id', 'created_at'], rows.refs.map((r) => [r.ref, r.appId, r.subjectId, r.createdAt]));
+  await insertRows(
+    tx,
+    'subject',
+    ['id', 'timezone', 'key_version', 'wrapped_key', 'created_at', 'updated_at'],
+    rows.subjects.map((r) => [r.id, r.timezone, r.keyVersion, r.wrappedKey, r.createdAt, r.updatedAt]),
+  );
+  await insertRows(
+    tx,
+    'subject_identifier',
+    ['kind', 'key_version', 'digest', 'subject_id'],
+    rows.identifiers.map((r) => [r.kind, r.keyVersion, r.digest, r.subjectId]),
+  );
+  await insertRows(
+    tx,
+    'subject_field',
+    ['subject_id', 'field', 'ciphertext', 'updated_at'],
+    rows.fields.map((r) => [r.subjectId, r.field, r.ciphertext, r.updatedAt]),
+  );
+  await insertRows(
+    tx,
+    'subject_change',
+    ['id', 'subject_id', 'field', 'change', 'ciphertext', 'purpose', 'actor_id', 'request_id', 'changed_at'],
+    rows.changes.map((r) => [r.id, r.subjectId, r.field, r.change, r.ciphertext, r.purpose, r.actorId, r.requestId, r.changedAt]),
+  );
+  await insertRows(
+    tx,
+    'subject_ref',
+    ['ref', 'app_id', 'subject_id', 'created_at'],
+    rows.refs.map((r) => [r.ref, r.appId, r.subjectId, r.createdAt]),
+  );
 }
 
 export async function subjectPage(db: DbClient | Tx, afterId: string, size: number): Promise<SubjectRow[]> {
@@ -194,7 +238,12 @@ export async function rewrapSubject(tx: Tx, id: string, keyVersion: number, wrap
 
 export async function reindexSubjects(tx: Tx, subjectIds: string[], identifiers: Array<DigestKey & { subjectId: string }>): Promise<void> {
   await tx.subjectIdentifier.deleteMany({ where: { subjectId: { in: subjectIds } } });
-  await insertRows(tx, 'subject_identifier', ['kind', 'key_version', 'digest', 'subject_id'], identifiers.map((r) => [r.kind, r.keyVersion, r.digest, r.subjectId]));
+  await insertRows(
+    tx,
+    'subject_identifier',
+    ['kind', 'key_version', 'digest', 'subject_id'],
+    identifiers.map((r) => [r.kind, r.keyVersion, r.digest, r.subjectId]),
+  );
 }
 
 /** Erasure: every row of the subject, its wrapped data key with them; what was encrypted under it is unreadable from here on. */

@@ -54,7 +54,10 @@ export function createVault(deps: VaultDeps) {
 
   function violationError(violations: Violation[]): PolicyViolation {
     const detail = violations.map((v) => `${v.field}: ${v.reason}`).join('; ');
-    return new PolicyViolation(`refused by the data policy: ${detail}`, violations.map((v) => ({ ...v })));
+    return new PolicyViolation(
+      `refused by the data policy: ${detail}`,
+      violations.map((v) => ({ ...v })),
+    );
   }
 
   function normalizeAll(identifiers: Record<string, string>): { values: Map<string, string>; problems: FieldProblem[] } {
@@ -101,8 +104,10 @@ export function createVault(deps: VaultDeps) {
     return found && found.appId === appId ? found.subjectId : undefined;
   }
 
-
-  const identifierFields = () => Object.entries(policy.fields).filter(([, f]) => f.kind === 'identifier').map(([name]) => name);
+  const identifierFields = () =>
+    Object.entries(policy.fields)
+      .filter(([, f]) => f.kind === 'identifier')
+      .map(([name]) => name);
 
   return { db, policy, keys, audit, refuse, violationError, normalizeAll, digestKeys, dataKeyOf, encryptValue, decryptValue, sealTimezone, openTimezone, refFor, subjectOfRef, identifierFields };
 }

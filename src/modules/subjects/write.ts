@@ -27,11 +27,22 @@ export async function writeSubject(vault: Vault, ctx: RequestContext, caller: Ap
   const violations = collectionViolations(policy, caller.purposes, input.purpose, identifierNames, attributeNames);
   // A field the policy does not declare is caller text: its name goes to the trail only as a hash (see the audit vocabulary).
   const detailOf = (path: string) => (path === 'purpose' || policy.fields[path.split('.').pop()!] ? path : unknownName(path));
-  if (violations.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: violations.map((v) => ({ code: v.reason, detail: detailOf(v.field) })) }, violationError(violations));
+  if (violations.length > 0)
+    return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: violations.map((v) => ({ code: v.reason, detail: detailOf(v.field) })) }, violationError(violations));
   const { values: identifiers, problems } = normalizeAll(input.identifiers);
-  if (problems.length > 0) return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: problems.map((p) => ({ code: 'invalid-identifier', detail: p.path })) }, new InvalidIdentifier(problems));
+  if (problems.length > 0)
+    return refuse(ctx, { action, purpose: input.purpose, fields: named, reasons: problems.map((p) => ({ code: 'invalid-identifier', detail: p.path })) }, new InvalidIdentifier(problems));
 
-  const attempt = () => db.transaction((tx) => writeInTransaction(vault, tx, ctx, { kind: ref ? 'ref' : 'match', ref, appId: caller.clientId }, { identifiers, attributes: input.attributes, timezone: input.timezone, purposeOf: () => input.purpose, eventPurpose: input.purpose, action }));
+  const attempt = () =>
+    db.transaction((tx) =>
+      writeInTransaction(
+        vault,
+        tx,
+        ctx,
+        { kind: ref ? 'ref' : 'match', ref, appId: caller.clientId },
+        { identifiers, attributes: input.attributes, timezone: input.timezone, purposeOf: () => input.purpose, eventPurpose: input.purpose, action },
+      ),
+    );
 
   const outcome = await retryOnceOnDuplicate(attempt);
   if (outcome.refused) {
@@ -132,9 +143,12 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
     });
     if (differing.length > 0) {
       return {
-        refused: new Conflict('the identifiers match a person who holds another value for some of them; Custos never replaces an identifier by matching. To replace one, PATCH /v1/subjects/{ref} with it.', {
-          conflicts: differing.map(([kind]) => ({ fields: [`identifiers.${kind}`] })),
-        }),
+        refused: new Conflict(
+          'the identifiers match a person who holds another value for some of them; Custos never replaces an identifier by matching. To replace one, PATCH /v1/subjects/{ref} with it.',
+          {
+            conflicts: differing.map(([kind]) => ({ fields: [`identifiers.${kind}`] })),
+          },
+        ),
       };
     }
   }
@@ -147,7 +161,17 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
     if (before !== undefined && value !== null && canonicalJson(decryptValue(dataKey, subject.id, field, before)) === canonicalJson(value)) return false;
     if (before === undefined && value === null) return false;
     const ciphertext = value === null ? null : encryptValue(dataKey, subject.id, field, value);
-    changes.push({ id: randomUUID(), subjectId: subject.id, field, change: value === null ? 'remove' : 'set', ciphertext, purpose: input.purposeOf(field), actorId: ctx.actor.id ?? null, requestId: ctx.requestId, changedAt: now });
+    changes.push({
+      id: randomUUID(),
+      subjectId: subject.id,
+      field,
+      change: value === null ? 'remove' : 'set',
+      ciphertext,
+      purpose: input.purposeOf(field),
+      actorId: ctx.actor.id ?? null,
+      requestId: ctx.requestId,
+      changedAt: now,
+    });
     return true;
   };
   for (const [kind, value] of identifiers) {
@@ -174,4 +198,3 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
   });
   return { result: { ref, subjectId: subject.id, created: !knownToApp, changed } };
 }
-

@@ -36,7 +36,13 @@ export async function loadAdmin(me: { id: string }): Promise<void> {
   }
   $('#apps').replaceChildren(
     ...apps.map((a) => {
-      const tr = row([a.name, a.clientId, a.purposes.join(', '), a.reveal.join(', '), a.removedAt ? `removed ${new Date(a.removedAt).toLocaleDateString()}` : button('Remove', () => void removeApp(a), `Remove app ${a.name}`)]);
+      const tr = row([
+        a.name,
+        a.clientId,
+        a.purposes.join(', '),
+        a.reveal.join(', '),
+        a.removedAt ? `removed ${new Date(a.removedAt).toLocaleDateString()}` : button('Remove', () => void removeApp(a), `Remove app ${a.name}`),
+      ]);
       tr.dataset.app = a.clientId;
       return tr;
     }),
@@ -44,7 +50,12 @@ export async function loadAdmin(me: { id: string }): Promise<void> {
   $('#officers').replaceChildren(
     ...officers.map((o) => {
       const removable = !o.removedAt && o.id !== myId;
-      const tr = row([o.username, o.role, o.id, o.removedAt ? `removed ${new Date(o.removedAt).toLocaleDateString()}` : removable ? button('Remove', () => void removeOfficer(o), `Remove officer ${o.username}`) : 'you']);
+      const tr = row([
+        o.username,
+        o.role,
+        o.id,
+        o.removedAt ? `removed ${new Date(o.removedAt).toLocaleDateString()}` : removable ? button('Remove', () => void removeOfficer(o), `Remove officer ${o.username}`) : 'you',
+      ]);
       tr.dataset.officer = o.username;
       return tr;
     }),

@@ -62,4 +62,7 @@ export const button = (text: string, onClick: () => void, label?: string) => {
   return b;
 };
 
-export const guarded = <E>(handler: (event: E) => Promise<void>) => (event: E) => void handler(event).catch(problem);
+export const guarded =
+  <E>(handler: (event: E) => Promise<void>) =>
+  (event: E) =>
+    void handler(event).catch(problem);

@@ -9,7 +9,16 @@ import { completeProviderSignIn, offerProvider, signInAtProvider, signInWithPass
  * neither shown nor allowed by the API.
  */
 type Me = { id: string; username: string | null; role: Role };
-type PrivacyRequest = { id: string; type: string; status: string; dueAt: string; overdue: boolean; decisionReason: string | null; correctionFields: string[]; steps: Array<{ step: string; at: string; actor: string; detail: string | null }> };
+type PrivacyRequest = {
+  id: string;
+  type: string;
+  status: string;
+  dueAt: string;
+  overdue: boolean;
+  decisionReason: string | null;
+  correctionFields: string[];
+  steps: Array<{ step: string; at: string; actor: string; detail: string | null }>;
+};
 
 const VIEWS = ['overview', 'requests', 'audit', 'people', 'integrity', 'admin'];
 let me: Me | undefined;
@@ -74,7 +83,8 @@ async function loadOverview(): Promise<void> {
     ]),
   );
   const total = (action: string, decision: string) => days.reduce((sum, d) => sum + count(d, action, decision), 0);
-  $('#totals').textContent = `Last 30 days: ${total('contacts.authorize', 'allow')} contacts allowed, ${total('contacts.authorize', 'deny')} refused; ${total('requests.request.submit', 'info')} requests opened.`;
+  $('#totals').textContent =
+    `Last 30 days: ${total('contacts.authorize', 'allow')} contacts allowed, ${total('contacts.authorize', 'deny')} refused; ${total('requests.request.submit', 'info')} requests opened.`;
 }
 
 // --- requests -------------------------------------------------------------
@@ -99,7 +109,9 @@ async function openRequest(id: string): Promise<void> {
   opened = id;
   $('#request').hidden = false;
   $('#request-title').textContent = `${r.type} · ${r.status}${r.correctionFields.length ? ` · fields: ${r.correctionFields.join(', ')}` : ''}`;
-  $('#request-steps').replaceChildren(...r.steps.map((s) => Object.assign(document.createElement('li'), { textContent: `${new Date(s.at).toLocaleString()} — ${s.step} (${s.actor})${s.detail ? `: ${s.detail}` : ''}` })));
+  $('#request-steps').replaceChildren(
+    ...r.steps.map((s) => Object.assign(document.createElement('li'), { textContent: `${new Date(s.at).toLocaleString()} — ${s.step} (${s.actor})${s.detail ? `: ${s.detail}` : ''}` })),
+  );
   $('#decision-form').hidden = r.status !== 'pending-approval';
 }
 
@@ -132,8 +144,16 @@ async function lookUp(): Promise<void> {
   $('#person-none').hidden = Boolean(person);
   $('#person').hidden = !person;
   if (person) {
-    $('#consents').replaceChildren(...person.consents.purposes.map((c) => row([c.purpose, c.status, c.channels.join(', '), c.topics.join(', '), [...c.withdrawnChannels, ...c.withdrawnTopics].join(', ')])));
-    $('#consent-history').replaceChildren(...person.consents.history.map((h) => Object.assign(document.createElement('li'), { textContent: `${new Date(h.at).toLocaleString()} — ${h.purpose} ${h.kind} (${h.source})${h.channels ? ` channels: ${h.channels.join(', ')}` : ''}${h.topics ? ` topics: ${h.topics.join(', ')}` : ''}` })));
+    $('#consents').replaceChildren(
+      ...person.consents.purposes.map((c) => row([c.purpose, c.status, c.channels.join(', '), c.topics.join(', '), [...c.withdrawnChannels, ...c.withdrawnTopics].join(', ')])),
+    );
+    $('#consent-history').replaceChildren(
+      ...person.consents.history.map((h) =>
+        Object.assign(document.createElement('li'), {
+          textContent: `${new Date(h.at).toLocaleString()} — ${h.purpose} ${h.kind} (${h.source})${h.channels ? ` channels: ${h.channels.join(', ')}` : ''}${h.topics ? ` topics: ${h.topics.join(', ')}` : ''}`,
+        }),
+      ),
+    );
     $('#person-contacts').replaceChildren(...person.contacts.map((c) => row([new Date(c.at).toLocaleString(), c.app, c.channel, c.purpose, c.topic ?? '', c.outcome])));
   }
   const dnc = person?.doNotCall ?? answer.doNotCall ?? null;
@@ -162,7 +182,10 @@ onSubmit('#sign-in-form', async (form) => {
   await signInWithPassword(form);
   await enter($('#sign-in').dataset.resume);
 });
-$('#oidc-sign-in').addEventListener('click', guarded(() => signInAtProvider($('#sign-in').dataset.resume || undefined)));
+$('#oidc-sign-in').addEventListener(
+  'click',
+  guarded(() => signInAtProvider($('#sign-in').dataset.resume || undefined)),
+);
 document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => b.addEventListener('click', () => show(b.dataset.view!)));
 $('#sign-out').addEventListener('click', () => {
   keepToken(null);
@@ -171,10 +194,19 @@ $('#sign-out').addEventListener('click', () => {
 onSubmit('#queue-form', loadQueue);
 $('#decision-form').addEventListener('submit', guarded(decide));
 onSubmit('#audit-form', () => search(false));
-$('#more').addEventListener('click', guarded(() => search(true)));
+$('#more').addEventListener(
+  'click',
+  guarded(() => search(true)),
+);
 pageAsYouScroll();
-$('#export-csv').addEventListener('click', guarded(() => exportSearch('csv')));
-$('#export-ndjson').addEventListener('click', guarded(() => exportSearch('ndjson')));
+$('#export-csv').addEventListener(
+  'click',
+  guarded(() => exportSearch('csv')),
+);
+$('#export-ndjson').addEventListener(
+  'click',
+  guarded(() => exportSearch('ndjson')),
+);
 $('#check').addEventListener('click', guarded(checkIntegrity));
 onSubmit('#people-form', async (form) => {
   const fields = new FormData(form);

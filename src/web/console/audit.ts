@@ -27,7 +27,15 @@ export async function search(append: boolean): Promise<void> {
     const page = await call<{ events: AuditEvent[]; nextCursor: string | null }>(`/v1/audit/events?${query}`);
     next = page.nextCursor;
     const rows = page.events.map((e) => {
-      const tr = row([String(e.leafIndex ?? '…'), new Date(e.at).toLocaleString(), `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ''}`, e.action, e.decision, e.purpose ?? '', e.reasons.map((r) => r.code).join(', ')]);
+      const tr = row([
+        String(e.leafIndex ?? '…'),
+        new Date(e.at).toLocaleString(),
+        `${e.actor.type}${e.actor.id ? ` ${e.actor.id}` : ''}`,
+        e.action,
+        e.decision,
+        e.purpose ?? '',
+        e.reasons.map((r) => r.code).join(', '),
+      ]);
       tr.dataset.id = e.id;
       tr.tabIndex = 0;
       const open = () => void openEvent(e).catch(problem);
@@ -113,7 +121,9 @@ export async function checkIntegrity(): Promise<void> {
   } else {
     const { proof } = await call<{ proof: string[] }>(`/v1/audit/proofs/consistency?from=${seen.treeSize}&to=${head.treeSize}`);
     consistent = await verifyConsistency(seen.treeSize, head.treeSize, proof.map(fromHex), fromHex(seen.rootHash), fromHex(head.rootHash));
-    $('#consistency').textContent = consistent ? `consistent with the head of ${seen.treeSize.toLocaleString()} events seen ${new Date(seen.timestamp).toLocaleString()}` : 'INCONSISTENT: the log was rewritten';
+    $('#consistency').textContent = consistent
+      ? `consistent with the head of ${seen.treeSize.toLocaleString()} events seen ${new Date(seen.timestamp).toLocaleString()}`
+      : 'INCONSISTENT: the log was rewritten';
   }
   $('#consistency').className = consistent ? 'ok' : 'bad';
   if (signed && consistent) localStorage.setItem('custos.console.head', JSON.stringify(head));

@@ -99,7 +99,21 @@ export interface LeafEvent {
  */
 export async function leafHashOf(e: LeafEvent): Promise<Uint8Array> {
   const reasons = e.reasons.map((r) => (r.detail === undefined ? { code: r.code } : { code: r.code, detail: r.detail }));
-  const entry = JSON.stringify({ action: e.action, actor: { id: e.actor.id, type: e.actor.type }, at: e.at, decision: e.decision, fields: e.fields, id: e.id, index: e.leafIndex, policyVersion: e.policyVersion, purpose: e.purpose, reasons, requestId: e.requestId, subject: e.subject, v: 2 });
+  const entry = JSON.stringify({
+    action: e.action,
+    actor: { id: e.actor.id, type: e.actor.type },
+    at: e.at,
+    decision: e.decision,
+    fields: e.fields,
+    id: e.id,
+    index: e.leafIndex,
+    policyVersion: e.policyVersion,
+    purpose: e.purpose,
+    reasons,
+    requestId: e.requestId,
+    subject: e.subject,
+    v: 2,
+  });
   const bytes = new TextEncoder().encode(entry);
   const data = new Uint8Array(bytes.length + 1);
   data.set(bytes, 1);

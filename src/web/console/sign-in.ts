@@ -12,7 +12,11 @@ type Session = { access_token: string; role: Role };
 const PENDING = 'custos.console.oidc';
 const DRAFTS = 'custos.console.drafts';
 const bytes = (n: number) => crypto.getRandomValues(new Uint8Array(n));
-const base64url = (data: ArrayBuffer | Uint8Array) => btoa(String.fromCharCode(...new Uint8Array(data))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const base64url = (data: ArrayBuffer | Uint8Array) =>
+  btoa(String.fromCharCode(...new Uint8Array(data)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 const redirectUri = () => `${location.origin}/console`;
 
 export async function signInWithPassword(form: HTMLFormElement): Promise<void> {

@@ -74,7 +74,9 @@ function showExport(e: Export): void {
   );
   $('#export-consents').replaceChildren(...e.consents.purposes.map((c) => cells([c.purpose, c.status, when(c.grantedAt)])));
   $('#export-contacts').replaceChildren(...e.contacts.map((c) => cells([when(c.at), c.app, named('channel', c.channel), c.purpose, c.outcome])));
-  $('#export-log').replaceChildren(...e.accessLog.map((a) => cells([when(a.at), a.actorType === 'app' ? a.by : named('who', a.actorType), named('action', a.action), a.purpose ?? '', a.fields.join(', ')])));
+  $('#export-log').replaceChildren(
+    ...e.accessLog.map((a) => cells([when(a.at), a.actorType === 'app' ? a.by : named('who', a.actorType), named('action', a.action), a.purpose ?? '', a.fields.join(', ')])),
+  );
 }
 
 function show(section: 'ask' | 'code' | 'follow'): void {
@@ -95,7 +97,12 @@ class Refusal extends Error {
 
 function problem(error: unknown): void {
   const key = error instanceof Refusal ? (`problem.${error.code}` as MessageKey) : undefined;
-  const known = key && key in messages[locale] ? `${t(key)}${error instanceof Refusal && error.attemptsLeft !== undefined ? ` ${error.attemptsLeft}` : ''}` : error instanceof Error ? error.message : String(error);
+  const known =
+    key && key in messages[locale]
+      ? `${t(key)}${error instanceof Refusal && error.attemptsLeft !== undefined ? ` ${error.attemptsLeft}` : ''}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   $('#problem').textContent = `${t('error')}: ${known}`;
 }
 
@@ -116,7 +123,11 @@ function render(request: Request): void {
   $('#reason-row').hidden = !request.decisionReason;
   $('#reason').textContent = request.decisionReason ?? '';
   const list = $('#steps');
-  list.replaceChildren(...request.steps.map((s) => Object.assign(document.createElement('li'), { textContent: `${new Date(s.at).toLocaleString(locale)} — ${named('step', s.step)}${s.detail && locale === 'en' ? ` (${s.detail})` : ''}` })));
+  list.replaceChildren(
+    ...request.steps.map((s) =>
+      Object.assign(document.createElement('li'), { textContent: `${new Date(s.at).toLocaleString(locale)} — ${named('step', s.step)}${s.detail && locale === 'en' ? ` (${s.detail})` : ''}` }),
+    ),
+  );
   $('#locked-help').hidden = request.status !== 'locked';
   const exportReady = request.type === 'access' && request.status === 'completed';
   $('#download').hidden = !exportReady;
@@ -161,12 +172,18 @@ async function exported(): Promise<Export> {
 
 async function download(): Promise<void> {
   const data = await exported();
-  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' })), download: `my-data-${stored('request')}.json` });
+  const link = Object.assign(document.createElement('a'), {
+    href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' })),
+    download: `my-data-${stored('request')}.json`,
+  });
   link.click();
   URL.revokeObjectURL(link.href);
 }
 
-const guarded = <E>(handler: (event: E) => Promise<void>) => (event: E) => void handler(event).catch(problem);
+const guarded =
+  <E>(handler: (event: E) => Promise<void>) =>
+  (event: E) =>
+    void handler(event).catch(problem);
 
 function start(): void {
   translate();

@@ -45,8 +45,14 @@ export class Frontier {
   }
 
   static fromJSON(size: number, hex: string[]): Frontier {
-    const expected = size.toString(2).split('').filter((b) => b === '1').length;
+    const expected = size
+      .toString(2)
+      .split('')
+      .filter((b) => b === '1').length;
     if (hex.length !== expected) throw new Error(`a tree of ${size} leaves has ${expected} edge subtrees, not ${hex.length}`);
-    return new Frontier(size, hex.map((h) => Buffer.from(h, 'hex')));
+    return new Frontier(
+      size,
+      hex.map((h) => Buffer.from(h, 'hex')),
+    );
   }
 }
