@@ -1,24 +1,19 @@
 import type { Database, Tx } from './database.ts';
 
-interface Item {
-  key: string | undefined;
-  work: (tx: Tx) => Promise<unknown>;
-  resolve: (value: unknown) => void;
+interface Item<I, R> {
+  item: I;
+  resolve: (value: R) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Runs small write transactions that arrive together as one transaction, each
- * piece in arrival order, so they share one commit (one fsync) instead of
- * queueing for the write lock one by one. Every piece still sees the writes of
- * the pieces before it. All keys of a group are locked first, in sorted order,
- * so two replicas running groups can never deadlock on each other's locks.
- * If the transaction fails, every piece of it fails and nothing is committed.
- * Pieces without a key take no lock.
+ * Work that arrives together, run in groups: while one group runs, arrivals
+ * queue and go together into the next (at most maxGroup at a time). `run`
+ * answers each item of its group in order; if it fails, every item of the
+ * group fails with its error.
  */
-export function createTransactionGroups(db: Database, options: { maxGroup: number; lock?: (tx: Tx, key: string) => Promise<void> }) {
-  const { maxGroup, lock } = options;
-  let queue: Item[] = [];
+export function createBatches<I, R>(maxGroup: number, run: (items: I[]) => Promise<R[]>) {
+  let queue: Array<Item<I, R>> = [];
   let running = false;
 
   async function drain(): Promise<void> {
@@ -31,16 +26,10 @@ export function createTransactionGroups(db: Database, options: { maxGroup: numbe
         const group = queue.slice(0, maxGroup);
         queue = queue.slice(group.length);
         try {
-          const results = await db.transaction(async (tx) => {
-            const keys = group.map((item) => item.key).filter((key): key is string => key !== undefined);
-            if (lock) for (const key of [...new Set(keys)].sort()) await lock(tx, key);
-            const out: unknown[] = [];
-            for (const item of group) out.push(await item.work(tx));
-            return out;
-          });
-          group.forEach((item, i) => item.resolve(results[i]));
+          const results = await run(group.map((g) => g.item));
+          group.forEach((g, i) => g.resolve(results[i]!));
         } catch (error) {
-          for (const item of group) item.reject(error);
+          for (const g of group) g.reject(error);
         }
       }
     } finally {
@@ -49,11 +38,40 @@ export function createTransactionGroups(db: Database, options: { maxGroup: numbe
   }
 
   return {
-    run<T>(key: string | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ key, work, resolve: resolve as (value: unknown) => void, reject });
+    run(item: I): Promise<R> {
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
         if (!running) void drain();
       });
+    },
+  };
+}
+
+type Piece = { key: string | undefined; work: (tx: Tx) => Promise<unknown> };
+
+/**
+ * Runs small write transactions that arrive together as one transaction, each
+ * piece in arrival order, so they share one commit (one fsync) instead of
+ * queueing for the write lock one by one. Every piece still sees the writes of
+ * the pieces before it. All keys of a group are locked first, in sorted order,
+ * so two replicas running groups can never deadlock on each other's locks.
+ * If the transaction fails, every piece of it fails and nothing is committed.
+ * Pieces without a key take no lock.
+ */
+export function createTransactionGroups(db: Database, options: { maxGroup: number; lock?: (tx: Tx, key: string) => Promise<void> }) {
+  const { maxGroup, lock } = options;
+  const batches = createBatches<Piece, unknown>(maxGroup, (group) =>
+    db.transaction(async (tx) => {
+      const keys = group.map((piece) => piece.key).filter((key): key is string => key !== undefined);
+      if (lock) for (const key of [...new Set(keys)].sort()) await lock(tx, key);
+      const out: unknown[] = [];
+      for (const piece of group) out.push(await piece.work(tx));
+      return out;
+    }),
+  );
+  return {
+    run<T>(key: string | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
+      return batches.run({ key, work }) as Promise<T>;
     },
   };
 }

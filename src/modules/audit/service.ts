@@ -5,9 +5,9 @@ import type { Database, Tx } from '../../storage/database.ts';
 import { afterCommit, beforeCommit, ownerOf } from '../../storage/raw-sql.ts';
 import { leafContentOf } from './leaf.ts';
 import type { AuditEvent, AuditEventInput } from './schema.ts';
-import { eventsInInsertOrder, insertEvents, type AuditRow, type NewAuditRow } from './store.ts';
+import { eventsInInsertOrder, insertEvents, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
 
-type Entry = { ctx: RequestContext; input: AuditEventInput };
+export type Entry = { ctx: RequestContext; input: AuditEventInput };
 const pending = new WeakMap<Tx, Entry[]>();
 
 /**
@@ -73,8 +73,24 @@ export async function appendAuditEntries(tx: Tx, entries: Entry[]): Promise<void
 }
 
 async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
+  await insertEvents(tx, rowsOf(ownerOf(tx), entries));
+}
+
+/**
+ * Events of accesses that write nothing else (a read, a refusal, a token),
+ * of several requests at once, in one statement of their own: on PostgreSQL
+ * one round trip, no transaction around it. Awaited before the answer goes
+ * out, so no data leaves without its event.
+ */
+export async function appendAuditEntriesAlone(db: Database, entries: Entry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await insertEventsAlone(db, rowsOf(db, entries));
+  appendListeners.get(db)?.forEach((wake) => wake());
+}
+
+function rowsOf(db: object, entries: Entry[]): NewAuditRow[] {
   const at = new Date();
-  const known = vocabularies.get(ownerOf(tx));
+  const known = vocabularies.get(db);
   const purposeOf = (p: string | undefined) => (p === undefined ? null : !known || known.purposes.has(p) ? p : unknownName(p));
   const fieldsOf = (fields: string[] | undefined) => (fields ?? []).map((f) => (!known || known.fields.has(f) ? f : unknownName(f)));
   const rows: NewAuditRow[] = entries.map(({ ctx, input }) => ({
@@ -91,7 +107,7 @@ async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
     requestId: ctx.requestId,
     policyVersion: ctx.policyVersion,
   }));
-  await insertEvents(tx, rows);
+  return rows;
 }
 
 /** The event as officers see it: the leaf entry's values (leafIndex for index), plus its leaf hash. */

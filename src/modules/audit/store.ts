@@ -79,12 +79,15 @@ const EVENT_COLUMNS = ['id', 'at', 'actor_type', 'actor_id', 'action', 'decision
  * audit_pending, in the same transaction, for the integrator.
  */
 export async function insertEvents(tx: Tx, rows: NewAuditRow[]): Promise<void> {
-  await insertRows(
-    tx,
-    'audit_event',
-    EVENT_COLUMNS,
-    rows.map((r) => [r.id, r.at, r.actorType, r.actorId, r.action, r.decision, r.subject, r.purpose, r.fields, r.reasons, r.requestId, r.policyVersion]),
-  );
+  await insertRows(tx, 'audit_event', EVENT_COLUMNS, rows.map(eventValues));
+}
+
+const eventValues = (r: NewAuditRow) => [r.id, r.at, r.actorType, r.actorId, r.action, r.decision, r.subject, r.purpose, r.fields, r.reasons, r.requestId, r.policyVersion];
+
+/** Events that go with no other write (reads, refusals), as one statement of their own; at most a few thousand. */
+export async function insertEventsAlone(db: Database, rows: NewAuditRow[]): Promise<void> {
+  const tuple = `(${placeholders(EVENT_COLUMNS.length)})`;
+  await db.writeAlone(`INSERT INTO audit_event (${EVENT_COLUMNS.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`, rows.flatMap(eventValues));
 }
 
 // ---- integration (one integrator at a time: the state row's lock) ----

@@ -46,14 +46,14 @@ export function createContactService(deps: ContactServiceDeps) {
   const refuse = (ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error) =>
     audit.refuse(ctx, { action: event.action, subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] }, error);
 
+  /** The number is decrypted only when a do-not-call list could block this contact. */
+  const listedField = (input: ContactRequest) => (CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input) ? 'phone' : undefined);
+
   /** Facts about one subject that do not depend on the lock: consent, do-not-call, time zone. */
-  async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest): Promise<Omit<ContactFacts, 'held'>> {
+  async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest, details: { timezone: string | null; value: string | null }): Promise<Omit<ContactFacts, 'held'>> {
     const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
-    // The number is decrypted only when a do-not-call list could block this contact.
-    const checkList = CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input);
-    const details = await subjects.contactDetails(subjectId, checkList ? 'phone' : undefined);
-    const doNotCallSources = checkList && details?.value ? await doNotCall.listingSources(details.value) : [];
-    return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details?.timezone ?? null };
+    const doNotCallSources = listedField(input) && details.value ? await doNotCall.listingSources(details.value) : [];
+    return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details.timezone };
   }
 
   async function validateRequest(ctx: RequestContext, input: ContactRequest, action: string): Promise<void> {
@@ -95,11 +95,12 @@ export function createContactService(deps: ContactServiceDeps) {
       if (replayed) return replayed;
     }
     await validateRequest(ctx, input, action);
-    const subjectId = await subjects.subjectOfRef(caller.clientId, input.ref);
-    if (!subjectId) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
+    const details = await subjects.contactDetailsOfRef(caller.clientId, input.ref, listedField(input));
+    if (!details) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
+    const { subjectId } = details;
 
     const now = new Date();
-    const facts = await standingFacts(caller, subjectId, input);
+    const facts = await standingFacts(caller, subjectId, input, details);
     return reservations.run(subjectId, async (tx) => {
       if (idempotencyKey) {
         const replayed = await replay(await store.findIdempotent(tx, caller.clientId, idempotencyKey));

@@ -16,6 +16,27 @@ export async function contactDetails(vault: Vault, subjectId: string, field: str
 }
 
 /**
+ * The same for an app's ref, in the one joined read a ref takes (ref, subject,
+ * field): contact authorization starts here. Undefined for a ref the app does
+ * not hold.
+ */
+export async function contactDetailsOfRef(
+  vault: Vault,
+  appId: string,
+  ref: string,
+  field: string | undefined,
+): Promise<{ subjectId: string; timezone: string | null; value: string | null } | undefined> {
+  if (!isRefShaped(ref)) return undefined;
+  const { db, dataKeyOf, decryptValue, openTimezone } = vault;
+  const found = await store.readSubjectByRef(db, ref, field ? [field] : []);
+  if (!found || found.subject.appId !== appId) return undefined;
+  const { subject } = found;
+  const ciphertext = field ? (found.fields.get(field) ?? null) : null;
+  const dataKey = subject.timezone || ciphertext !== null ? dataKeyOf(subject) : undefined;
+  return { subjectId: subject.id, timezone: openTimezone(subject, dataKey), value: ciphertext === null ? null : String(decryptValue(dataKey!, subject.id, field!, ciphertext)) };
+}
+
+/**
  * Campaign scrubbing in bulk: for each of the app's refs, the subject id, time
  * zone and, when a field is named, that identifier's pseudonyms (every key
  * version). Refs of other apps and unknown refs are absent from the answer.

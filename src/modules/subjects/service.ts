@@ -5,7 +5,7 @@ import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { contactDetails, contactDetailsByRefs } from './contact-details.ts';
+import { contactDetails, contactDetailsByRefs, contactDetailsOfRef } from './contact-details.ts';
 import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';
 import { sealLegacyTimezones } from './legacy-timezones.ts';
@@ -41,6 +41,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
       seedSubjects(vault, ctx, appId, count, onProgress, options),
     contactDetails: (subjectId: string, field: string | undefined) => contactDetails(vault, subjectId, field),
     contactDetailsByRefs: (appId: string, refs: string[], field: string | undefined) => contactDetailsByRefs(vault, appId, refs, field),
+    contactDetailsOfRef: (appId: string, ref: string, field: string | undefined) => contactDetailsOfRef(vault, appId, ref, field),
     subjectsMatching: (value: string) => subjectsMatching(vault, value),
     // For customer requests and retention (the requests module):
     subjectsWithIdentifier: (field: string, normalized: string) => subjectsWithIdentifier(vault, field, normalized),

@@ -1,0 +1,85 @@
+import pg from 'pg';
+import request from 'supertest';
+import { appToken, createTestApp, databaseKind, startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+/**
+ * Statements sent to PostgreSQL per request, counted at the driver (every
+ * pg.Client query, BEGIN and COMMIT included): each one is a round trip. The
+ * budgets are today's counts for one request on its own (under load,
+ * concurrent requests share transactions and statements, so fewer); a change
+ * that adds a round trip to a hot path fails here and has to say why.
+ */
+const onPostgres = databaseKind === 'postgresql' ? describe : describe.skip;
+
+/** A zone where it is daytime now, so quiet hours do not decide the contact. */
+const dayZone = Intl.supportedValuesOf('timeZone').find((zone) => {
+  const hour = Number(new Intl.DateTimeFormat('en', { timeZone: zone, hour: 'numeric', hourCycle: 'h23' }).format(new Date()));
+  return hour >= 10 && hour < 16;
+})!;
+
+onPostgres('round trips to PostgreSQL per request', () => {
+  let gateway: TestGateway;
+  let token: string;
+  let ref: string;
+  const sent: string[] = [];
+  const query = pg.Client.prototype.query;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ AUDIT_INTEGRATOR: 'false' });
+    token = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support'], ['call']));
+    const written = await request(gateway.app)
+      .post('/v1/subjects')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ purpose: 'marketing', identifiers: { phone: '13800138555' }, attributes: { name: 'Round Trip' }, timezone: dayZone })
+      .expect(201);
+    ref = written.body.ref;
+    await request(gateway.app).put(`/v1/subjects/${ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send({ source: 'web-form', noticeVersion: 'n1' }).expect(200);
+    // Count every statement any pooled connection sends from here on.
+    pg.Client.prototype.query = function (this: pg.Client, ...args: Parameters<typeof query>) {
+      const first = args[0] as unknown as string | { text?: string };
+      sent.push(typeof first === 'string' ? first : (first?.text ?? '?'));
+      return (query as (...a: unknown[]) => ReturnType<typeof query>).apply(this, args);
+    } as typeof query;
+  });
+  afterAll(async () => {
+    pg.Client.prototype.query = query;
+    await gateway.close();
+  });
+
+  /** The statements of one call, after a first call has filled the caches (token, app, key version). */
+  async function statementsOf(call: () => Promise<unknown>): Promise<string[]> {
+    await call();
+    sent.length = 0;
+    await call();
+    return [...sent];
+  }
+
+  const api = () => ({
+    read: (purpose: string) => request(gateway.app).get(`/v1/subjects/${ref}`).query({ purpose }).set('Authorization', `Bearer ${token}`).expect(200),
+    authorize: (purpose: string, channel: string) => request(gateway.app).post('/v1/contacts/authorize').set('Authorization', `Bearer ${token}`).send({ ref, channel, purpose }).expect(200),
+    grant: () => request(gateway.app).put(`/v1/subjects/${ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send({ source: 'web-form', noticeVersion: 'n2' }).expect(200),
+  });
+  const verbs = (statements: string[]) => statements.map((s) => s.split(/\s+/)[0]);
+
+  it('reads a subject with its audit event in two round trips: the joined read, then the event on its own (no transaction)', async () => {
+    expect(verbs(await statementsOf(() => api().read('support')))).toEqual(['SELECT', 'INSERT']);
+    // A consent-based purpose asks the consent module first: one more.
+    expect(verbs(await statementsOf(() => api().read('marketing')))).toEqual(['SELECT', 'SELECT', 'INSERT']);
+  });
+
+  it('authorizes a contact in at most eight round trips, and refuses a call (do-not-call lists checked) in at most eleven', async () => {
+    // An e-mail under consent: ref and subject in one read, the consent, then the transaction
+    // (BEGIN, the subject's lock, the slots it holds, the reservation, its event, COMMIT).
+    const allowed = await statementsOf(() => api().authorize('marketing', 'email'));
+    expect(allowed.length).toBeLessThanOrEqual(8);
+    // A call: the number is also looked up in the do-not-call lists (the key versions, then the
+    // entries and the registry numbers, those two in parallel); the daily cap refuses the second.
+    const refused = await statementsOf(() => api().authorize('marketing', 'call'));
+    expect(refused.length).toBeLessThanOrEqual(11);
+  });
+
+  it('grants a consent in at most nine round trips, whatever the length of the ledger', async () => {
+    // The ref; then BEGIN, the subject's lock, the kept state, the ledger's last number, the entry, the state, the event, COMMIT.
+    expect((await statementsOf(api().grant)).length).toBeLessThanOrEqual(9);
+  });
+});
