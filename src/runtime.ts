@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { createOpenApiRegistry } from './http/openapi.ts';
 import { createMetrics, type Metrics } from './http/observability.ts';
 import { loadMasterKey } from './crypto/master-key.ts';
+import { checkMasterKey } from './modules/key-ring/master-key-check.ts';
 import { deriveSigningKey, type SigningKey } from './crypto/signing-key.ts';
 import type { Logger } from './logger.ts';
 import { OidcVerifier } from './modules/auth/oidc.ts';
@@ -90,6 +91,10 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const signingKey = await deriveSigningKey(masterKey);
   await prepareSchema(config, logger);
   const db = await openDatabase(config.database);
+  await checkMasterKey(db, masterKey).catch(async (error: unknown) => {
+    await db.close();
+    throw error;
+  });
   setAuditVocabulary(db, { purposes: Object.keys(loaded.policy.purposes), fields: [...Object.keys(loaded.policy.fields), ...AUDIT_FILTER_NAMES] });
   const oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
   const audit = createAuditGroupCommit(db);

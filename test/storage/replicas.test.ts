@@ -1,5 +1,7 @@
 import { verifyConsistency } from '../../src/modules/audit/merkle/verify.ts';
 import { ACCOUNT_RECHECK_MS } from '../../src/modules/auth/service.ts';
+import { randomBytes } from 'node:crypto';
+import { runCustosInProcess } from '../support/cli.ts';
 import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
 import { CUSTOS_BIN, runCustos, startProcess, type ChildProcess } from '../support/processes.ts';
 
@@ -90,5 +92,18 @@ describe(`two custos processes on one ${databaseKind} database`, () => {
       const response = await fetch(`http://127.0.0.1:${server.port}/v1/purposes`, { headers: { authorization: `Bearer ${token.access_token}` } });
       expect(response.status).toBe(401);
     }
+  });
+
+  it('refuses a replica or a command started with another master key, naming the setting and both fingerprints', async () => {
+    const otherKey = { ...env, CUSTOS_MASTER_KEY: randomBytes(32).toString('base64'), PORT: '0' };
+    const replica = await runCustos(['serve'], { env: otherKey });
+    expect(replica.code).toBe(1);
+    expect(replica.stderr).toMatch(/CUSTOS_MASTER_KEY: is not the key this database was set up with \(fingerprint [0-9a-f]{12} here, [0-9a-f]{12} in the database\)/);
+    expect(replica.stderr).not.toContain(otherKey.CUSTOS_MASTER_KEY);
+    const command = await runCustosInProcess(['apps', 'list'], { env: otherKey });
+    expect(command.code).toBe(1);
+    expect(command.stderr).toContain('every replica and CLI command must use the same key');
+    // The replicas with the right key serve on.
+    expect((await fetch(`http://127.0.0.1:${servers[0]!.port}/readyz`)).status).toBe(200);
   });
 });

@@ -137,6 +137,8 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   RateLimit: { row: { key: 'parity-key', hits: 7, resetAt: at } },
   ConsentState: { row: { subjectId: 'sub_x', purpose: 'marketing', state: '{"status":"active"}' } },
   DataUpgrade: { row: { name: 'parity-upgrade', doneAt: at } },
+  // Recorded by the first start; updated here, never inserted twice.
+  MasterKeyCheck: { row: { id: 1, fingerprint: 'f'.repeat(32), recordedAt: at }, via: 'update' },
 };
 
 /** Each model's columns as prisma/schema.prisma declares them. */

@@ -15,3 +15,13 @@ export async function currentKeyVersion(db: DbClient | Tx): Promise<number> {
 export async function addKeyVersion(tx: Tx, version: number, at: Date): Promise<void> {
   await tx.keyVersion.create({ data: { version, createdAt: at } });
 }
+
+/** The fingerprint recorded for this database, recording `fingerprint` first when there is none (first start wins). */
+export async function recordedKeyFingerprint(db: Database, fingerprint: string, at: Date): Promise<string> {
+  await db.writeAlone(engineOnConflict('INSERT INTO master_key_check (id, fingerprint, recorded_at) VALUES (1, ?, ?)'), [fingerprint, at]);
+  const [row] = await db.readRaw<{ fingerprint: string }>('SELECT fingerprint FROM master_key_check WHERE id = 1');
+  return row!.fingerprint;
+}
+
+/** Both engines take ON CONFLICT DO NOTHING (SQLite since 3.24). */
+const engineOnConflict = (insert: string) => `${insert} ON CONFLICT (id) DO NOTHING`;
