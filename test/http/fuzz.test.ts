@@ -116,6 +116,8 @@ describe('fuzzing every route', () => {
     const logs = gateway.logs.join('\n');
     expect(logs).not.toContain(CANARY);
     expect(logs).not.toContain(encodeURIComponent(CANARY));
-    expect(seen.size).toBeGreaterThan(routes.length);
+    // The fuzz got past the door: authenticated routes of both kinds of caller answered 2xx
+    // (tokens were good), and generated input was refused with 4xx problems elsewhere.
+    expect([...seen]).toEqual(expect.arrayContaining(['GET /v1/purposes → 2xx', 'GET /v1/admin/apps → 2xx', 'POST /v1/subjects → 4xx']));
   }, 300_000);
 });

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: every SQL statement of the audit trail (writers' inserts, the
+// integrator's tree tiles and heads, officers' searches and stats) shares the row shapes decoded here.
 import type { Database, Tx } from '../../storage/database.ts';
 import { instant, integer, nullableInteger, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
 import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';

@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: one request's life cycle (submit, verify, advance, decide, expire,
+// view, export) is one state machine over one row, easier to check in one place; the rules a
+// submission must meet are in submission-rules.ts, what a request does to data in apply.ts.
 import { open, seal } from '../../crypto/envelope.ts';
 import { NotFound, TooManyRequests } from '../../shared/errors.ts';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../../shared/keyset-cursor.ts';
