@@ -16,7 +16,7 @@ import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
 import { accessExportFigure, healthzDuringBigScrub, subjectWithLongLedger } from './bench/requests.ts';
-import { asyncOpsPerSecond, measure, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
+import { asyncOpsPerSecond, measure, measureSpread, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -273,6 +273,20 @@ async function main(): Promise<void> {
         gateway = await startGateway({ AUDIT_INTEGRATOR: String(integrate) });
         figures.push(await measure(`authorize, fresh gateway, tree maintenance ${integrate ? 'on' : 'off'}`, { ...authorize[1], url: `${gateway.url}/v1/contacts/authorize` }));
       }
+    }
+    // The scale path's question: does a second gateway process on the same database add
+    // throughput? The same load, half the connections to each (as a load balancer would).
+    const spread = `authorize, two gateway processes (${Math.floor(connections / 2)} connections each)`;
+    if (only.test(spread)) {
+      const second = await startGateway();
+      const half = { ...authorize[1], connections: Math.floor(connections / 2) };
+      figures.push(
+        await measureSpread(
+          spread,
+          [gateway, second].map((g) => ({ ...half, url: `${g.url}/v1/contacts/authorize` })),
+        ),
+      );
+      await second.process.stop();
     }
     printTable(baseline, figures);
     if (only.test('healthz during scrub')) {

@@ -67,6 +67,24 @@ export async function measure(name: string, options: LoadOptions): Promise<Figur
   };
 }
 
+/**
+ * One load spread over several targets at once (gateway processes behind a
+ * load balancer): requests/s summed, latency percentiles the worst of them.
+ */
+export async function measureSpread(name: string, targets: LoadOptions[]): Promise<Figure> {
+  await Promise.all(targets.map((t) => run(t, 2)));
+  const results = await Promise.all(targets.map((t) => run(t, t.durationSeconds)));
+  return {
+    name,
+    requestsPerSecond: Math.round(results.reduce((sum, r) => sum + r.requests.average, 0)),
+    p50Ms: Math.max(...results.map((r) => r.latency.p50)),
+    p975Ms: Math.max(...results.map((r) => r.latency.p97_5)),
+    p99Ms: Math.max(...results.map((r) => r.latency.p99)),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+  };
+}
+
 /** Operations per second of a synchronous function on this one core. */
 export function opsPerSecond(work: (i: number) => unknown, iterations: number): number {
   for (let i = 0; i < Math.min(10_000, iterations); i++) work(i);
