@@ -118,21 +118,18 @@ async function runTransaction<T>(
   }
 }
 
-async function writeAlone(client: DbClient, sql: string, params: unknown[]): Promise<number> {
+/** One plain statement outside a transaction (`?` placeholders); errors from the database become 503 Unavailable. */
+async function rawStatement<T>(engine: Database['kind'], sql: string, params: unknown[], send: (sql: string, ...values: unknown[]) => Promise<T>): Promise<T> {
   try {
-    return await client.$executeRawUnsafe(adapt('postgresql', sql), ...params.map((p) => param('postgresql', p)));
+    return await send(adapt(engine, sql), ...params.map((p) => param(engine, p)));
   } catch (error) {
     throw asUnavailable(error);
   }
 }
 
-async function readRaw<T>(client: DbClient, engine: Database['kind'], sql: string, params: unknown[]): Promise<T[]> {
-  try {
-    return await client.$queryRawUnsafe<T[]>(adapt(engine, sql), ...params.map((p) => param(engine, p)));
-  } catch (error) {
-    throw asUnavailable(error);
-  }
-}
+const readRaw = <T>(client: DbClient, engine: Database['kind'], sql: string, params: unknown[]): Promise<T[]> =>
+  rawStatement(engine, sql, params, (text, ...values) => client.$queryRawUnsafe<T[]>(text, ...values));
+const writeAlone = (client: DbClient, sql: string, params: unknown[]): Promise<number> => rawStatement('postgresql', sql, params, (text, ...values) => client.$executeRawUnsafe(text, ...values));
 
 /**
  * A Prisma client over better-sqlite3 that also hands out the connection under

@@ -48,32 +48,20 @@ export function onAuditAppended(db: Database, listener: () => void): () => void 
  * integrator, so writers on every replica never wait for one another here.
  */
 export async function appendAuditEvents(tx: Tx, ctx: RequestContext, inputs: AuditEventInput[]): Promise<void> {
-  return appendAuditEntries(
-    tx,
-    inputs.map((input) => ({ ctx, input })),
-  );
-}
-
-export function appendAuditEvent(tx: Tx, ctx: RequestContext, input: AuditEventInput): Promise<void> {
-  return appendAuditEvents(tx, ctx, [input]);
-}
-
-/** Events of several requests (a group commit), each with its own context. */
-export async function appendAuditEntries(tx: Tx, entries: Entry[]): Promise<void> {
-  if (entries.length === 0) return;
+  if (inputs.length === 0) return;
   let queued = pending.get(tx);
   if (!queued) {
     const list: Entry[] = (queued = []);
     pending.set(tx, list);
-    beforeCommit(tx, () => writeEntries(tx, list));
+    beforeCommit(tx, () => insertEvents(tx, rowsOf(ownerOf(tx), list)));
     const listeners = appendListeners.get(ownerOf(tx));
     if (listeners) afterCommit(tx, () => listeners.forEach((wake) => wake()));
   }
-  queued.push(...entries);
+  queued.push(...inputs.map((input) => ({ ctx, input })));
 }
 
-async function writeEntries(tx: Tx, entries: Entry[]): Promise<void> {
-  await insertEvents(tx, rowsOf(ownerOf(tx), entries));
+export function appendAuditEvent(tx: Tx, ctx: RequestContext, input: AuditEventInput): Promise<void> {
+  return appendAuditEvents(tx, ctx, [input]);
 }
 
 /**
@@ -93,7 +81,7 @@ function rowsOf(db: object, entries: Entry[]): NewAuditRow[] {
   const known = vocabularies.get(db);
   const purposeOf = (p: string | undefined) => (p === undefined ? null : !known || known.purposes.has(p) ? p : unknownName(p));
   const fieldsOf = (fields: string[] | undefined) => (fields ?? []).map((f) => (!known || known.fields.has(f) ? f : unknownName(f)));
-  const rows: NewAuditRow[] = entries.map(({ ctx, input }) => ({
+  return entries.map(({ ctx, input }) => ({
     id: uuidV7(at.getTime()),
     at,
     actorType: ctx.actor.type,
@@ -107,7 +95,6 @@ function rowsOf(db: object, entries: Entry[]): NewAuditRow[] {
     requestId: ctx.requestId,
     policyVersion: ctx.policyVersion,
   }));
-  return rows;
 }
 
 /** The event as officers see it: the leaf entry's values (leafIndex for index), plus its leaf hash. */

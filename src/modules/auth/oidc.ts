@@ -2,7 +2,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { Forbidden, Unauthenticated, Unavailable } from '../../shared/errors.ts';
-import { officerRoleSchema, type OfficerRole } from './schema.ts';
+import { officerRoleSchema, type OfficerRole, type OidcSignIn } from './schema.ts';
 import { describeTokenError } from './tokens.ts';
 
 // Asymmetric algorithms only: an HMAC-signed token could be forged by anyone who has the provider's public key.
@@ -11,18 +11,10 @@ const discoverySchema = z.object({ issuer: z.string(), jwks_uri: z.url(), author
 const tokenAnswerSchema = z.object({ access_token: z.string(), expires_in: z.number().optional() });
 
 export interface OidcOfficer {
-  subject: string;
+  /** `oidc:<sub>`: how the trail and the API name an officer from the provider. */
+  id: string;
   username: string | null;
   role: OfficerRole;
-}
-
-/** What the console needs to send an officer to the provider (nothing secret). */
-export interface OidcSignIn {
-  issuer: string;
-  authorizationEndpoint: string;
-  clientId: string;
-  scope: string;
-  resource: string | null;
 }
 
 type Provider = { jwks: ReturnType<typeof createRemoteJWKSet>; authorizationEndpoint?: string; tokenEndpoint?: string };
@@ -126,6 +118,6 @@ export class OidcVerifier {
     const role = candidates.map((c) => officerRoleSchema.safeParse(c)).find((r) => r.success)?.data;
     if (!role) throw new Forbidden(`the identity provider's token carries no Custos role in the "${this.settings.roleClaim}" claim`);
     const username = typeof payload.preferred_username === 'string' ? payload.preferred_username : null;
-    return { subject: payload.sub!, username, role };
+    return { id: `oidc:${payload.sub!}`, username, role };
   }
 }

@@ -39,6 +39,8 @@ export const oidcSignInSchema = z.object({
   scope: z.string(),
   resource: z.string().nullable(),
 });
+/** What the console needs to send an officer to the provider (nothing secret). */
+export type OidcSignIn = z.infer<typeof oidcSignInSchema>;
 export const oidcSessionRequestSchema = z.strictObject({
   code: z.string().min(1).max(2048),
   codeVerifier: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/, 'must be an RFC 7636 code verifier (43 to 128 unreserved characters)'),
@@ -84,6 +86,7 @@ export const officerViewSchema = z.object({
 export const createdOfficerSchema = officerViewSchema
   .pick({ id: true, username: true, role: true })
   .extend({ password: z.string().optional().describe('only when Custos generated it; shown only in this answer') });
+export type CreatedOfficer = z.infer<typeof createdOfficerSchema>;
 export const createOfficerRequestSchema = z.strictObject({
   username: z.string().max(200),
   role: officerRoleSchema,

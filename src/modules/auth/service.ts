@@ -9,7 +9,7 @@ import { appendAuditEvent } from '../audit/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { OidcVerifier } from './oidc.ts';
 import { hashSecret, verifySecret } from './passwords.ts';
-import { officerRoleSchema, passwordSchema, usernameSchema, type OfficerRole, type Principal } from './schema.ts';
+import { officerRoleSchema, passwordSchema, usernameSchema, type CreatedOfficer, type OfficerRole, type Principal } from './schema.ts';
 import * as store from './store.ts';
 import { OFFICER_AUDIENCE, signAppToken, signOfficerToken, verifyAppToken, verifyOfficerToken, type TokenSigner } from './tokens.ts';
 
@@ -35,14 +35,6 @@ export interface CreatedApp {
   name: string;
   purposes: string[];
   reveal: string[];
-}
-
-export interface CreatedOfficer {
-  id: string;
-  username: string;
-  role: OfficerRole;
-  /** Only when Custos generated it; shown once. */
-  password?: string;
 }
 
 const CLIENT_ID_PATTERN = /^app_[a-z0-9]{20}$/;
@@ -240,7 +232,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         const code = error instanceof Forbidden ? 'no-role' : 'provider-refused';
         return audit.refuse({ ...ctx, actor: { type: 'anonymous' } }, { action: 'auth.officer.sign-in', reasons: [{ code }] }, error);
       }
-      const actor = { type: 'officer' as const, id: `oidc:${redeemed.officer.subject}` };
+      const actor = { type: 'officer' as const, id: redeemed.officer.id };
       await audit.record({ ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'oidc' }] });
       return { access_token: redeemed.accessToken, token_type: 'Bearer' as const, expires_in: redeemed.expiresIn ?? settings.officerSessionTtlSeconds, role: redeemed.officer.role };
     },
@@ -255,7 +247,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const claims = peekClaims(token);
       if (oidc && claims.iss === oidc.issuer) {
         const officer = await oidc.verify(token);
-        return { kind: 'officer', id: `oidc:${officer.subject}`, username: officer.username, role: officer.role, via: 'oidc' };
+        return { kind: 'officer', id: officer.id, username: officer.username, role: officer.role, via: 'oidc' };
       }
       const verified = await verifyCustosToken(token, claims.aud);
       if (verified.kind === 'officer') {

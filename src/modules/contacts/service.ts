@@ -49,10 +49,13 @@ export function createContactService(deps: ContactServiceDeps) {
   /** The number is decrypted only when a do-not-call list could block this contact. */
   const listedField = (input: ContactRequest) => (CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input) ? 'phone' : undefined);
 
-  /** Facts about one subject that do not depend on the lock: consent, do-not-call, time zone. */
+  /**
+   * Facts about one subject that do not depend on the lock: consent, do-not-call, time zone.
+   * `details.value` is the number only when listedField asked for it.
+   */
   async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest, details: { timezone: string | null; value: string | null }): Promise<Omit<ContactFacts, 'held'>> {
     const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
-    const doNotCallSources = listedField(input) && details.value ? await doNotCall.listingSources(details.value) : [];
+    const doNotCallSources = details.value ? await doNotCall.listingSources(details.value) : [];
     return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details.timezone };
   }
 

@@ -16,12 +16,14 @@ export async function addKeyVersion(tx: Tx, version: number, at: Date): Promise<
   await tx.keyVersion.create({ data: { version, createdAt: at } });
 }
 
-/** The fingerprint recorded for this database, recording `fingerprint` first when there is none (first start wins). */
+/**
+ * The fingerprint recorded for this database; the first start records its own
+ * (a plain read on every later start; of racing first starts, one wins).
+ */
 export async function recordedKeyFingerprint(db: Database, fingerprint: string, at: Date): Promise<string> {
-  await db.writeAlone(engineOnConflict('INSERT INTO master_key_check (id, fingerprint, recorded_at) VALUES (1, ?, ?)'), [fingerprint, at]);
-  const [row] = await db.readRaw<{ fingerprint: string }>('SELECT fingerprint FROM master_key_check WHERE id = 1');
-  return row!.fingerprint;
+  const read = async () => (await db.readRaw<{ fingerprint: string }>('SELECT fingerprint FROM master_key_check WHERE id = 1'))[0]?.fingerprint;
+  const recorded = await read();
+  if (recorded !== undefined) return recorded;
+  await db.writeAlone('INSERT INTO master_key_check (id, fingerprint, recorded_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING', [fingerprint, at]);
+  return (await read())!;
 }
-
-/** Both engines take ON CONFLICT DO NOTHING (SQLite since 3.24). */
-const engineOnConflict = (insert: string) => `${insert} ON CONFLICT (id) DO NOTHING`;

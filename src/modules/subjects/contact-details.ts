@@ -3,16 +3,24 @@ import { isRefShaped } from '../pseudonyms/derive.ts';
 import * as store from './store.ts';
 import { versionsUpTo, type Vault } from './vault.ts';
 
+type Details = { timezone: string | null; value: string | null };
+
+/**
+ * A subject's time zone and one field's current value, decrypted; the data key
+ * is unwrapped only when one of them needs it.
+ */
+function openDetails(vault: Vault, subject: Pick<store.SubjectRow, 'id' | 'keyVersion' | 'wrappedKey' | 'timezone'>, field: string | undefined, ciphertext: string | null): Details {
+  const dataKey = subject.timezone || (ciphertext !== null && field) ? vault.dataKeyOf(subject) : undefined;
+  return { timezone: vault.openTimezone(subject, dataKey), value: ciphertext === null || !field ? null : String(vault.decryptValue(dataKey!, subject.id, field, ciphertext)) };
+}
+
 /**
  * What contact authorization needs of a subject: its time zone and, when a
  * field is named, that identifier's current value (decrypted only then).
  */
-export async function contactDetails(vault: Vault, subjectId: string, field: string | undefined): Promise<{ timezone: string | null; value: string | null } | undefined> {
-  const { db, dataKeyOf, decryptValue, openTimezone } = vault;
-  const found = await store.readSubjectById(db, subjectId, field ?? null);
-  if (!found) return undefined;
-  const dataKey = found.timezone || (found.ciphertext !== null && field) ? dataKeyOf(found) : undefined;
-  return { timezone: openTimezone(found, dataKey), value: found.ciphertext === null || !field ? null : String(decryptValue(dataKey!, subjectId, field, found.ciphertext)) };
+export async function contactDetails(vault: Vault, subjectId: string, field: string | undefined): Promise<Details | undefined> {
+  const found = await store.readSubjectById(vault.db, subjectId, field ?? null);
+  return found && openDetails(vault, found, field, found.ciphertext);
 }
 
 /**
@@ -20,20 +28,11 @@ export async function contactDetails(vault: Vault, subjectId: string, field: str
  * field): contact authorization starts here. Undefined for a ref the app does
  * not hold.
  */
-export async function contactDetailsOfRef(
-  vault: Vault,
-  appId: string,
-  ref: string,
-  field: string | undefined,
-): Promise<{ subjectId: string; timezone: string | null; value: string | null } | undefined> {
+export async function contactDetailsOfRef(vault: Vault, appId: string, ref: string, field: string | undefined): Promise<(Details & { subjectId: string }) | undefined> {
   if (!isRefShaped(ref)) return undefined;
-  const { db, dataKeyOf, decryptValue, openTimezone } = vault;
-  const found = await store.readSubjectByRef(db, ref, field ? [field] : []);
+  const found = await store.readSubjectByRef(vault.db, ref, field ? [field] : []);
   if (!found || found.subject.appId !== appId) return undefined;
-  const { subject } = found;
-  const ciphertext = field ? (found.fields.get(field) ?? null) : null;
-  const dataKey = subject.timezone || ciphertext !== null ? dataKeyOf(subject) : undefined;
-  return { subjectId: subject.id, timezone: openTimezone(subject, dataKey), value: ciphertext === null ? null : String(decryptValue(dataKey!, subject.id, field!, ciphertext)) };
+  return { subjectId: found.subject.id, ...openDetails(vault, found.subject, field, field ? (found.fields.get(field) ?? null) : null) };
 }
 
 /**
@@ -47,18 +46,13 @@ export async function contactDetailsByRefs(
   refs: string[],
   field: string | undefined,
 ): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
-  const { db, dataKeyOf, decryptValue, digestKeys, openTimezone } = vault;
+  const { db, digestKeys } = vault;
   const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field ?? null);
   const versions = versionsUpTo(await currentKeyVersion(db.read));
   const out = new Map<string, { subjectId: string; timezone: string | null; digests: string[] }>();
   for (const [ref, row] of rows) {
-    let digests: string[] = [];
-    const dataKey = row.timezone || (row.ciphertext !== null && field) ? dataKeyOf(row) : undefined;
-    if (row.ciphertext !== null && field) {
-      const value = String(decryptValue(dataKey!, row.id, field, row.ciphertext));
-      digests = digestKeys(field, value, versions).map((k) => k.digest);
-    }
-    out.set(ref, { subjectId: row.id, timezone: openTimezone(row, dataKey), digests });
+    const { timezone, value } = openDetails(vault, row, field, row.ciphertext);
+    out.set(ref, { subjectId: row.id, timezone, digests: value === null ? [] : digestKeys(field!, value, versions).map((k) => k.digest) });
   }
   return out;
 }

@@ -1,4 +1,5 @@
-import { $, button, call, row } from './api.ts';
+import { $, button, row } from '../shared/dom.ts';
+import { call } from './api.ts';
 
 /**
  * Apps and officers (role admin), through the same admin routes the API
@@ -29,11 +30,17 @@ function shownOnce(text: string): void {
 
 export async function loadAdmin(me: { id: string }): Promise<void> {
   myId = me.id;
-  const [{ apps }, { officers }, { policy }] = await Promise.all([call<{ apps: App[] }>('/v1/admin/apps'), call<{ officers: Officer[] }>('/v1/admin/officers'), call<Policy>('/v1/policy')]);
+  await refresh();
+}
+
+/** The apps and officers as they now are; the policy's purposes and channels are read once, for the form. */
+async function refresh(): Promise<void> {
   if (!$('#app-purposes').childElementCount) {
+    const { policy } = await call<Policy>('/v1/policy');
     choices('#app-purposes', 'purposes', Object.keys(policy.purposes));
     choices('#app-reveal', 'reveal', policy.channels);
   }
+  const [{ apps }, { officers }] = await Promise.all([call<{ apps: App[] }>('/v1/admin/apps'), call<{ officers: Officer[] }>('/v1/admin/officers')]);
   $('#apps').replaceChildren(
     ...apps.map((a) => {
       const tr = row([
@@ -65,13 +72,13 @@ export async function loadAdmin(me: { id: string }): Promise<void> {
 async function removeApp(app: App): Promise<void> {
   if (!confirm(`Remove ${app.name}? Its tokens stop working at once.`)) return;
   await call(`/v1/admin/apps/${app.clientId}`, { method: 'DELETE' });
-  await loadAdmin({ id: myId! });
+  await refresh();
 }
 
 async function removeOfficer(officer: Officer): Promise<void> {
   if (!confirm(`Remove ${officer.username}? Their sessions stop working at once.`)) return;
   await call(`/v1/admin/officers/${officer.id}`, { method: 'DELETE' });
-  await loadAdmin({ id: myId! });
+  await refresh();
 }
 
 export async function createApp(form: HTMLFormElement): Promise<void> {
@@ -82,7 +89,7 @@ export async function createApp(form: HTMLFormElement): Promise<void> {
   });
   form.reset();
   shownOnce(`App "${app.name}": client id ${app.clientId}, client secret ${app.clientSecret}. Copy the secret now; it is not shown again.`);
-  await loadAdmin({ id: myId! });
+  await refresh();
 }
 
 export async function createOfficer(form: HTMLFormElement): Promise<void> {
@@ -90,5 +97,5 @@ export async function createOfficer(form: HTMLFormElement): Promise<void> {
   const officer = await call<Officer & { password: string }>('/v1/admin/officers', { method: 'POST', body: JSON.stringify({ username: fields.get('username'), role: fields.get('role') }) });
   form.reset();
   shownOnce(`Officer ${officer.username} (${officer.role}): password ${officer.password}. Hand it over safely now; it is not shown again.`);
-  await loadAdmin({ id: myId! });
+  await refresh();
 }

@@ -1,3 +1,5 @@
+import { $, saveFile } from '../shared/dom.ts';
+
 /**
  * The console's link to the API. The session token lives in this tab's
  * session storage and goes out only as a Bearer header, so the browser never
@@ -10,8 +12,6 @@ export type Role = 'auditor' | 'privacy-agent' | 'admin';
 const TOKEN = 'custos.console.token';
 export const token = (): string | null => sessionStorage.getItem(TOKEN);
 export const keepToken = (value: string | null): void => (value === null ? sessionStorage.removeItem(TOKEN) : sessionStorage.setItem(TOKEN, value));
-
-export const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
 
 export function problem(error: unknown): void {
   $('#problem').textContent = error instanceof Error ? error.message : String(error);
@@ -40,27 +40,8 @@ export async function call<T>(path: string, init: RequestInit = {}): Promise<T> 
 export async function download(path: string, name: string): Promise<void> {
   const response = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
   if (!response.ok) throw new Error(`export failed: HTTP ${response.status}`);
-  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(await response.blob()), download: name });
-  link.click();
-  URL.revokeObjectURL(link.href);
+  saveFile(await response.blob(), name);
 }
-
-const cell = (content: string | Node) => {
-  const td = document.createElement('td');
-  td.append(content);
-  return td;
-};
-export const row = (cells: Array<string | Node>) => {
-  const tr = document.createElement('tr');
-  tr.append(...cells.map(cell));
-  return tr;
-};
-export const button = (text: string, onClick: () => void, label?: string) => {
-  const b = Object.assign(document.createElement('button'), { type: 'button', textContent: text });
-  if (label) b.setAttribute('aria-label', label);
-  b.addEventListener('click', onClick);
-  return b;
-};
 
 export const guarded =
   <E>(handler: (event: E) => Promise<void>) =>

@@ -1,4 +1,5 @@
-import { $, button, call, guarded, keepToken, problem, row, SessionEnded, token, whenSessionEnds, type Role } from './api.ts';
+import { $, button, row } from '../shared/dom.ts';
+import { call, guarded, keepToken, problem, SessionEnded, token, whenSessionEnds, type Role } from './api.ts';
 import { createApp, createOfficer, loadAdmin } from './admin.ts';
 import { checkIntegrity, exportSearch, pageAsYouScroll, search } from './audit.ts';
 import { stackedColumns, bars } from './charts.ts';

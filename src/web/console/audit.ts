@@ -1,4 +1,5 @@
-import { $, call, download, problem, row } from './api.ts';
+import { $, row } from '../shared/dom.ts';
+import { call, download, problem } from './api.ts';
 import { fromHex, leafHashOf, toHex, verifyConsistency, verifyInclusion, type LeafEvent } from './merkle.ts';
 
 /** The audit trail: search, one event proven in the browser, exports, and the tree head's integrity. */

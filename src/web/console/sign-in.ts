@@ -1,4 +1,5 @@
-import { $, call, keepToken, type Role } from './api.ts';
+import { $ } from '../shared/dom.ts';
+import { call, keepToken, type Role } from './api.ts';
 
 /**
  * Signing in: with a password, or at the organisation's OpenID Connect

@@ -1,3 +1,4 @@
+import { $, row, saveFile } from '../shared/dom.ts';
 import { messages, type Locale, type MessageKey } from './messages.ts';
 
 /** The customer privacy center: submit a request, enter the code, follow it, download the export. No framework: one small module. */
@@ -18,7 +19,6 @@ const t = (key: MessageKey, value?: string) => messages[locale][key].replace('{}
 /** A message for a name the policy chose (a channel), or the name itself when the catalogue has none. */
 const named = (prefix: string, name: string) => (`${prefix}.${name}` in messages[locale] ? t(`${prefix}.${name}` as MessageKey) : name);
 const words = (slug: string) => slug.replace(/-/g, ' ');
-const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
 
 let options: Options | undefined;
 let shownExport: Export | undefined;
@@ -49,11 +49,6 @@ function offerChoices(o: Options): void {
   field.replaceChildren(...o.correctable.map((f) => Object.assign(document.createElement('option'), { value: f, textContent: words(f), selected: f === selected })));
 }
 
-const cells = (values: string[]) => {
-  const tr = document.createElement('tr');
-  tr.append(...values.map((v) => Object.assign(document.createElement('td'), { textContent: v })));
-  return tr;
-};
 const when = (at: string | null) => (at ? new Date(at).toLocaleString(locale) : '');
 
 /** The export as a page a person can read: what is held and why, consents, contacts, and who looked. */
@@ -64,7 +59,7 @@ function showExport(e: Export): void {
   $('#export-held').hidden = !e.held;
   $('#export-fields').replaceChildren(
     ...e.fields.map((f) =>
-      cells([
+      row([
         words(f.field),
         f.withheld ? t('export.withheld') : String(f.value),
         f.heldFor.map((h) => `${h.description ?? h.purpose}${h.retention ? ` (${t('export.keptFor', h.retention)})` : ''}`).join('; '),
@@ -72,10 +67,10 @@ function showExport(e: Export): void {
       ]),
     ),
   );
-  $('#export-consents').replaceChildren(...e.consents.purposes.map((c) => cells([c.purpose, c.status, when(c.grantedAt)])));
-  $('#export-contacts').replaceChildren(...e.contacts.map((c) => cells([when(c.at), c.app, named('channel', c.channel), c.purpose, c.outcome])));
+  $('#export-consents').replaceChildren(...e.consents.purposes.map((c) => row([c.purpose, c.status, when(c.grantedAt)])));
+  $('#export-contacts').replaceChildren(...e.contacts.map((c) => row([when(c.at), c.app, named('channel', c.channel), c.purpose, c.outcome])));
   $('#export-log').replaceChildren(
-    ...e.accessLog.map((a) => cells([when(a.at), a.actorType === 'app' ? a.by : named('who', a.actorType), named('action', a.action), a.purpose ?? '', a.fields.join(', ')])),
+    ...e.accessLog.map((a) => row([when(a.at), a.actorType === 'app' ? a.by : named('who', a.actorType), named('action', a.action), a.purpose ?? '', a.fields.join(', ')])),
   );
 }
 
@@ -172,12 +167,7 @@ async function exported(): Promise<Export> {
 
 async function download(): Promise<void> {
   const data = await exported();
-  const link = Object.assign(document.createElement('a'), {
-    href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' })),
-    download: `my-data-${stored('request')}.json`,
-  });
-  link.click();
-  URL.revokeObjectURL(link.href);
+  saveFile(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }), `my-data-${stored('request')}.json`);
 }
 
 const guarded =
