@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import SqliteDatabase from 'better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
-import { adapt, execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements } from './raw-sql.ts';
+import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
+import { execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -57,7 +58,7 @@ function isPostgresConnectionError(error: Error): boolean {
 export function isStorageError(error: unknown): boolean {
   if (isSqliteError(error)) return true;
   if (!(error instanceof Error)) return false;
-  if (isPostgresConnectionError(error)) return true;
+  if (isPostgresConnectionError(error) || error instanceof pg.DatabaseError) return true;
   return error.name.startsWith('Prisma') || error.constructor.name.startsWith('Prisma') || error.name === 'DriverAdapterError' || 'clientVersion' in error;
 }
 
@@ -74,13 +75,13 @@ function isSqliteError(error: unknown): boolean {
 
 /**
  * A duplicate key, whichever path raised it: a Prisma model call (P2002), a
- * raw statement through Prisma (P2010), or SQLite natively; also when wrapped
+ * raw statement through Prisma (P2010), or either engine natively; also when wrapped
  * as the cause of another error (db.transaction turns it into a 503's cause).
  */
 export function isUniqueViolation(error: unknown): boolean {
   for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const { code, meta } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
-    if (code === 'P2002' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+    if (code === 'P2002' || code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
     if (code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation') return true;
   }
   return false;
@@ -99,13 +100,13 @@ function asUnavailable(error: unknown): unknown {
  */
 async function runTransaction<T>(
   client: DbClient,
-  binding: { owner: Database; engine: Database['kind']; native?: NativeStatements; first?: (tx: Tx) => Promise<unknown>; options?: { maxWait: number; timeout: number } },
+  binding: { owner: Database; engine: Database['kind']; native?: () => NativeStatements | undefined; first?: (tx: Tx) => Promise<unknown>; options?: { maxWait: number; timeout: number } },
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   let hooks: ReturnType<typeof registerTransaction> | undefined;
   try {
     const result = await client.$transaction(async (tx) => {
-      hooks = registerTransaction(tx, binding.owner, binding.engine, binding.native);
+      hooks = registerTransaction(tx, binding.owner, binding.engine, binding.native?.());
       await binding.first?.(tx);
       const out = await work(tx);
       await runBeforeCommit(tx);
@@ -118,18 +119,14 @@ async function runTransaction<T>(
   }
 }
 
-/** One plain statement outside a transaction (`?` placeholders); errors from the database become 503 Unavailable. */
-async function rawStatement<T>(engine: Database['kind'], sql: string, params: unknown[], send: (sql: string, ...values: unknown[]) => Promise<T>): Promise<T> {
+/** One plain statement outside a transaction; errors from the database become 503 Unavailable. */
+async function rawStatement<T>(send: () => T | Promise<T>): Promise<T> {
   try {
-    return await send(adapt(engine, sql), ...params.map((p) => param(engine, p)));
+    return await send();
   } catch (error) {
     throw asUnavailable(error);
   }
 }
-
-const readRaw = <T>(client: DbClient, engine: Database['kind'], sql: string, params: unknown[]): Promise<T[]> =>
-  rawStatement(engine, sql, params, (text, ...values) => client.$queryRawUnsafe<T[]>(text, ...values));
-const writeAlone = (client: DbClient, sql: string, params: unknown[]): Promise<number> => rawStatement('postgresql', sql, params, (text, ...values) => client.$executeRawUnsafe(text, ...values));
 
 /**
  * A Prisma client over better-sqlite3 that also hands out the connection under
@@ -146,7 +143,7 @@ function createSqliteClient(file: string): { client: SqliteClient; connection: (
     if (candidate instanceof SqliteDatabase) connection = candidate;
     return adapter;
   };
-  return { client: new SqliteClient({ adapter: factory }), connection: () => connection };
+  return { client: new SqliteClient({ adapter: factory, errorFormat: 'minimal' }), connection: () => connection };
 }
 
 /**
@@ -185,20 +182,17 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   const database: Database = {
     kind: 'sqlite',
     read,
-    async readRaw<T>(sql: string, params: unknown[] = []) {
-      try {
-        return native.statements.all<T>(
+    readRaw: <T>(sql: string, params: unknown[] = []) =>
+      rawStatement(() =>
+        native.statements.all<T>(
           sql,
           params.map((p) => param('sqlite', p)),
-        );
-      } catch (error) {
-        throw new Unavailable(undefined, { cause: error });
-      }
-    },
+        ),
+      ),
     transaction: (work) =>
       runTransaction(
         writer as unknown as DbClient,
-        { owner: database, engine: 'sqlite', native: writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') },
+        { owner: database, engine: 'sqlite', native: () => writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') },
         work,
       ),
     writeAlone: (sql, params) => database.transaction((tx) => execute(tx, sql, params)),
@@ -220,26 +214,42 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
   // A database that is down fails the connection within connectTimeoutMs; one that stopped
   // answering (paused, a network partition) fails each statement within the client-side
   // query_timeout; the server ends statements and transactions that run or idle too long.
-  const adapter = new PrismaPg(
-    {
-      connectionString: config.url,
-      max: config.poolSize,
-      options: `-c search_path=${config.schema}`,
-      connectionTimeoutMillis: config.connectTimeoutMs,
-      statement_timeout: config.statementTimeoutMs,
-      query_timeout: config.statementTimeoutMs + 1000,
-      idle_in_transaction_session_timeout: config.statementTimeoutMs * 2,
-      keepAlive: true,
-    },
-    { schema: config.schema },
-  );
-  const client = new PostgresClient({ adapter });
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize,
+    options: `-c search_path=${config.schema}`,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    statement_timeout: config.statementTimeoutMs,
+    query_timeout: config.statementTimeoutMs + 1000,
+    idle_in_transaction_session_timeout: config.statementTimeoutMs * 2,
+    keepAlive: true,
+  });
+  // An idle connection the server dropped (a restart) is discarded by the pool; the next checkout connects anew.
+  pool.on('error', () => undefined);
+  const client = new PostgresClient({ adapter: createPostgresAdapter(pool, config.schema), errorFormat: 'minimal' });
+  const statements = postgresStatements(pool);
+  const transactionOptions = { maxWait: config.statementTimeoutMs, timeout: config.statementTimeoutMs * 2 };
   const database: Database = {
     kind: 'postgresql',
     read: client,
-    readRaw: (sql, params = []) => readRaw(client, 'postgresql', sql, params),
-    writeAlone: (sql, params) => writeAlone(client, sql, params),
-    transaction: (work) => runTransaction(client, { owner: database, engine: 'postgresql', options: { maxWait: config.statementTimeoutMs, timeout: config.statementTimeoutMs * 2 } }, work),
+    readRaw: (sql, params = []) => rawStatement(() => statements.all(sql, params)),
+    writeAlone: (sql, params) => rawStatement(() => statements.run(sql, params)),
+    transaction: (work) =>
+      withTransactionConnection((connection) =>
+        runTransaction(
+          client,
+          {
+            owner: database,
+            engine: 'postgresql',
+            native: () => {
+              const held = connection();
+              return held && postgresStatements(held);
+            },
+            options: transactionOptions,
+          },
+          work,
+        ),
+      ),
     async ping() {
       await client.$queryRawUnsafe('SELECT 1');
     },
@@ -249,6 +259,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     },
     async close() {
       await client.$disconnect();
+      await pool.end();
     },
   };
   return database;

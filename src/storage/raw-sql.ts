@@ -11,12 +11,13 @@ type Engine = Database['kind'];
 
 /**
  * Statements run directly on the connection that holds the transaction
- * (SQLite: the better-sqlite3 connection under Prisma's adapter), prepared once
- * and kept. Prisma's raw-query path costs ~50 µs a call; this one a few.
+ * (SQLite: the better-sqlite3 connection under Prisma's adapter, synchronous;
+ * PostgreSQL: the pooled node-postgres connection), prepared once and kept.
+ * Prisma's raw-query path costs ~50 µs a call; this one a few.
  */
 export interface NativeStatements {
-  run(sql: string, params: unknown[]): number;
-  all<T>(sql: string, params: unknown[]): T[];
+  run(sql: string, params: unknown[]): number | Promise<number>;
+  all<T>(sql: string, params: unknown[]): T[] | Promise<T[]>;
 }
 
 interface Binding {
@@ -156,7 +157,7 @@ export async function query<T>(tx: Tx, sql: string, params: unknown[] = []): Pro
 }
 
 /** A prepared-statement cache over one better-sqlite3 connection. */
-export function nativeStatements(connection: { prepare(sql: string): { run(...params: unknown[]): { changes: number }; all(...params: unknown[]): unknown[] } }): NativeStatements {
+export function nativeStatements(connection: { prepare(sql: string): { run(...params: unknown[]): { changes: number }; all(...params: unknown[]): unknown[] } }) {
   type Statement = ReturnType<typeof connection.prepare>;
   const statements = new Map<string, Statement>();
   const prepared = (sql: string): Statement => {
@@ -169,7 +170,7 @@ export function nativeStatements(connection: { prepare(sql: string): { run(...pa
     return statement;
   };
   return {
-    run: (sql, params) => prepared(sql).run(...params).changes,
+    run: (sql: string, params: unknown[]) => prepared(sql).run(...params).changes,
     all: <T>(sql: string, params: unknown[]) => prepared(sql).all(...params) as T[],
   };
 }

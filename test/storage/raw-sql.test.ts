@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { isUniqueViolation } from '../../src/storage/database.ts';
 import { adapt, execute, query } from '../../src/storage/raw-sql.ts';
 import { databaseKind, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -62,5 +63,48 @@ describe(`raw SQL inside transactions on ${databaseKind}`, () => {
     expect(failure).toMatchObject({ status: 503 });
     expect(isUniqueViolation((failure as { cause?: unknown }).cause)).toBe(true);
     expect(await db.read.dncSource.findUnique({ where: { source: 'twice' } })).toMatchObject({ entries: 1 });
+  });
+});
+
+const onPostgres = databaseKind === 'postgresql' ? describe : describe.skip;
+
+onPostgres('raw SQL on PostgreSQL goes to node-postgres directly', () => {
+  let gateway: TestGateway;
+  const sent: Array<{ text: string; name?: string }> = [];
+  const send = pg.Client.prototype.query;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    pg.Client.prototype.query = function (this: pg.Client, ...args: Parameters<typeof send>) {
+      const first = args[0] as unknown as string | { text: string; name?: string };
+      sent.push(typeof first === 'string' ? { text: first } : first);
+      return (send as (...a: unknown[]) => ReturnType<typeof send>).apply(this, args);
+    } as typeof send;
+  });
+  afterAll(async () => {
+    pg.Client.prototype.query = send;
+    await gateway.close();
+  });
+
+  it("runs a transaction's statements on the connection Prisma's transaction holds, as kept prepared statements", async () => {
+    const db = gateway.runtime.db;
+    sent.length = 0;
+    const [ours, prisma] = await db.transaction(async (tx) => [
+      (await query<{ pid: number }>(tx, 'SELECT pg_backend_pid() AS pid WHERE ? = ?', [1, 1]))[0]!.pid,
+      (await tx.$queryRawUnsafe<Array<{ pid: number }>>('SELECT pg_backend_pid() AS pid'))[0]!.pid,
+    ]);
+    expect(ours).toBe(prisma);
+    expect(sent.find((s) => s.text.startsWith('SELECT pg_backend_pid() AS pid WHERE'))).toMatchObject({
+      text: 'SELECT pg_backend_pid() AS pid WHERE $1 = $2',
+      name: expect.stringMatching(/^custos_/),
+    });
+  });
+
+  it('decodes timestamps as UTC and BIGINT as bigint, as Prisma does', async () => {
+    const db = gateway.runtime.db;
+    const at = new Date('2026-05-06T07:08:09.010Z');
+    await db.transaction((tx) => execute(tx, 'INSERT INTO dnc_source (source, import_id, entries, imported_at) VALUES (?, ?, ?, ?)', ['utc', 'imp', 1, at]));
+    const [row] = await db.readRaw<{ at: Date; n: bigint }>('SELECT imported_at AS "at", COUNT(*) OVER () AS "n" FROM dnc_source WHERE source = ?', ['utc']);
+    expect(row).toEqual({ at, n: 1n });
+    expect(await db.read.dncSource.findUnique({ where: { source: 'utc' } })).toMatchObject({ importedAt: at });
   });
 });
