@@ -53,17 +53,17 @@ type Piece = { key: string | undefined; work: (tx: Tx) => Promise<unknown> };
  * Runs small write transactions that arrive together as one transaction, each
  * piece in arrival order, so they share one commit (one fsync) instead of
  * queueing for the write lock one by one. Every piece still sees the writes of
- * the pieces before it. All keys of a group are locked first, in sorted order,
- * so two replicas running groups can never deadlock on each other's locks.
+ * the pieces before it. All keys of a group are locked first, in sorted order
+ * (in one call), so two replicas running groups can never deadlock on each other's locks.
  * If the transaction fails, every piece of it fails and nothing is committed.
  * Pieces without a key take no lock.
  */
-export function createTransactionGroups(db: Database, options: { maxGroup: number; lock?: (tx: Tx, key: string) => Promise<void> }) {
+export function createTransactionGroups(db: Database, options: { maxGroup: number; lock?: (tx: Tx, sortedKeys: string[]) => Promise<void> }) {
   const { maxGroup, lock } = options;
   const batches = createBatches<Piece, unknown>(maxGroup, (group) =>
     db.transaction(async (tx) => {
       const keys = group.map((piece) => piece.key).filter((key): key is string => key !== undefined);
-      if (lock) for (const key of [...new Set(keys)].sort()) await lock(tx, key);
+      if (lock && keys.length > 0) await lock(tx, [...new Set(keys)].sort());
       const out: unknown[] = [];
       for (const piece of group) out.push(await piece.work(tx));
       return out;

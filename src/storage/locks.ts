@@ -9,12 +9,19 @@ import { engineOf, execute } from './raw-sql.ts';
 const NAMESPACES = { consent: 7, contact: 11 } as const;
 
 /**
- * Serialises writers of one key until the transaction ends. PostgreSQL: a
- * transaction-scoped advisory lock, across every replica. SQLite: nothing to
- * take, since each write transaction already holds the database's one write lock.
+ * Serialises writers of these keys until the transaction ends. PostgreSQL:
+ * transaction-scoped advisory locks, across every replica, taken in one
+ * statement in the order given (callers sort, so two groups never deadlock).
+ * SQLite: nothing to take, since each write transaction already holds the
+ * database's one write lock.
  */
-export async function lockKey(tx: Tx, namespace: keyof typeof NAMESPACES, key: string): Promise<void> {
-  if (engineOf(tx) === 'postgresql') await execute(tx, `SELECT pg_advisory_xact_lock(hashtextextended(?, ${NAMESPACES[namespace]}))`, [`${namespace}:${key}`]);
+export async function lockKeys(tx: Tx, namespace: keyof typeof NAMESPACES, keys: readonly string[]): Promise<void> {
+  if (engineOf(tx) !== 'postgresql' || keys.length === 0) return;
+  await execute(
+    tx,
+    `SELECT pg_advisory_xact_lock(hashtextextended(k, ${NAMESPACES[namespace]})) FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS t(k, n) ORDER BY n`,
+    [JSON.stringify(keys.map((key) => `${namespace}:${key}`))],
+  );
 }
 
 /** A PostgreSQL table lock until the transaction ends (SQLite: as above, nothing to take). Table names are ours, never input. */

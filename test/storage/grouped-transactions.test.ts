@@ -6,17 +6,17 @@ import { createTransactionGroups } from '../../src/storage/grouped-transactions.
  * transaction did: no engine needed, so the rules are checked in milliseconds.
  */
 function fakeDatabase() {
-  const transactions: Array<{ locks: string[]; pieces: string[]; committed: boolean }> = [];
+  const transactions: Array<{ locks: string[][]; pieces: string[]; committed: boolean }> = [];
   const db = {
     async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-      const record = { locks: [] as string[], pieces: [] as string[], committed: false };
+      const record = { locks: [] as string[][], pieces: [] as string[], committed: false };
       transactions.push(record);
       const result = await work(record as unknown as Tx);
       record.committed = true;
       return result;
     },
   } as unknown as Database;
-  const lock = async (tx: Tx, key: string) => void (tx as unknown as { locks: string[] }).locks.push(key);
+  const lock = async (tx: Tx, keys: string[]) => void (tx as unknown as { locks: string[][] }).locks.push(keys);
   const piece =
     (name: string, result: unknown = name) =>
     async (tx: Tx) => {
@@ -32,14 +32,14 @@ describe('grouped transactions', () => {
     const groups = createTransactionGroups(db, { maxGroup: 10, lock });
     const answers = await Promise.all(['a', 'b', 'c'].map((name) => groups.run(`k-${name}`, piece(name, name.toUpperCase()))));
     expect(answers).toEqual(['A', 'B', 'C']);
-    expect(transactions).toEqual([{ locks: ['k-a', 'k-b', 'k-c'], pieces: ['a', 'b', 'c'], committed: true }]);
+    expect(transactions).toEqual([{ locks: [['k-a', 'k-b', 'k-c']], pieces: ['a', 'b', 'c'], committed: true }]);
   });
 
-  it('locks each key once, in sorted order, before any piece runs; pieces without a key take no lock', async () => {
+  it('locks each key once, in sorted order, in one call before any piece runs; pieces without a key take no lock', async () => {
     const { db, transactions, lock, piece } = fakeDatabase();
     const groups = createTransactionGroups(db, { maxGroup: 10, lock });
     await Promise.all([groups.run('z', piece('1')), groups.run('m', piece('2')), groups.run('z', piece('3')), groups.run(undefined, piece('4'))]);
-    expect(transactions[0]!.locks).toEqual(['m', 'z']);
+    expect(transactions[0]!.locks).toEqual([['m', 'z']]);
     expect(transactions[0]!.pieces).toEqual(['1', '2', '3', '4']);
   });
 

@@ -82,7 +82,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
 
   // Grants and withdrawals that arrive together share one transaction (one commit), as authorizations
   // do; each subject's ledger lock is taken before any write of the group.
-  const writes = createTransactionGroups(db, { maxGroup: 200, lock: (tx, subjectId) => store.lockSubjectLedger(tx, subjectId) });
+  const writes = createTransactionGroups(db, { maxGroup: 200, lock: store.lockSubjectLedger });
 
   type Kept = Map<string, ConsentState>;
   const keptOf = (kept: Kept, purpose: string) => kept.get(purpose) ?? emptyConsent(purpose);

@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { lockKey } from '../../storage/locks.ts';
+import { lockKeys } from '../../storage/locks.ts';
 import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
@@ -12,8 +12,8 @@ const list = (text: string | null) => (text === null ? null : (JSON.parse(text) 
  * advisory lock on the subject serialises concurrent grants and withdrawals of
  * one subject across replicas; SQLite serialises all writers already.
  */
-export async function lockSubjectLedger(tx: Tx, subjectId: string): Promise<void> {
-  await lockKey(tx, 'consent', subjectId);
+export async function lockSubjectLedger(tx: Tx, subjectIds: string[]): Promise<void> {
+  await lockKeys(tx, 'consent', subjectIds);
 }
 
 export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<LedgerEntry[]> {

@@ -41,7 +41,7 @@ export interface ContactServiceDeps {
 export function createContactService(deps: ContactServiceDeps) {
   const { db, policy, audit, subjects, consent, doNotCall } = deps;
   // Authorizations share transactions; each subject's lock is taken before any decision in the group.
-  const reservations = createTransactionGroups(db, { maxGroup: 200, lock: (tx, subjectId) => store.lockSubjectContacts(tx, subjectId) });
+  const reservations = createTransactionGroups(db, { maxGroup: 200, lock: store.lockSubjectContacts });
 
   const refuse = (ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error) =>
     audit.refuse(ctx, { action: event.action, subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] }, error);

@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { lockKey } from '../../storage/locks.ts';
+import { lockKeys } from '../../storage/locks.ts';
 import { insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
@@ -23,8 +23,8 @@ export interface ReservationRow {
  * transaction-scoped advisory lock per subject (across all replicas); SQLite
  * serialises every writer already.
  */
-export async function lockSubjectContacts(tx: Tx, subjectId: string): Promise<void> {
-  await lockKey(tx, 'contact', subjectId);
+export async function lockSubjectContacts(tx: Tx, subjectIds: string[]): Promise<void> {
+  await lockKeys(tx, 'contact', subjectIds);
 }
 
 /**
