@@ -4,6 +4,7 @@ import { createOpenApiRegistry } from './http/openapi.ts';
 import { createMetrics, type Metrics } from './http/observability.ts';
 import { loadMasterKey } from './crypto/master-key.ts';
 import { checkMasterKey } from './modules/key-ring/master-key-check.ts';
+import { joinReplicas } from './modules/replicas/membership.ts';
 import { deriveSigningKey, type SigningKey } from './crypto/signing-key.ts';
 import type { Logger } from './logger.ts';
 import { OidcVerifier } from './modules/auth/oidc.ts';
@@ -164,6 +165,13 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     purgeMessages: () => notifier.purge(),
     retention: (ctx) => retention(ctx, { dryRun: false }),
   });
+  // A serving process joins the replicas of this database only if they all serve its policy version.
+  const membership = options.background
+    ? await joinReplicas(db, loaded.version).catch(async (error: unknown) => {
+        await db.close();
+        throw error;
+      })
+    : undefined;
   if (options.background) {
     notifier.start();
     maintenance.start();
@@ -200,6 +208,9 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
       await maintenance.stop();
       await notifier.stop();
       await auditIntegrator.stop();
+      await membership
+        ?.leave()
+        .catch((error: unknown) => logger.warn('could not leave the replica list; it is forgotten once not renewed', { error: error instanceof Error ? error.message : String(error) }));
       await db.close();
     },
   };

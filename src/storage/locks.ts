@@ -17,11 +17,9 @@ const NAMESPACES = { consent: 7, contact: 11 } as const;
  */
 export async function lockKeys(tx: Tx, namespace: keyof typeof NAMESPACES, keys: readonly string[]): Promise<void> {
   if (engineOf(tx) !== 'postgresql' || keys.length === 0) return;
-  await execute(
-    tx,
-    `SELECT pg_advisory_xact_lock(hashtextextended(k, ${NAMESPACES[namespace]})) FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS t(k, n) ORDER BY n`,
-    [JSON.stringify(keys.map((key) => `${namespace}:${key}`))],
-  );
+  await execute(tx, `SELECT pg_advisory_xact_lock(hashtextextended(k, ${NAMESPACES[namespace]})) FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS t(k, n) ORDER BY n`, [
+    JSON.stringify(keys.map((key) => `${namespace}:${key}`)),
+  ]);
 }
 
 /** A PostgreSQL table lock until the transaction ends (SQLite: as above, nothing to take). Table names are ours, never input. */

@@ -29,8 +29,8 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-export function migrationFiles(kind: DatabaseConfig['kind']): MigrationFile[] {
-  const dir = path.join(MIGRATIONS_ROOT, kind);
+export function migrationFiles(kind: DatabaseConfig['kind'], root = MIGRATIONS_ROOT): MigrationFile[] {
+  const dir = path.join(root, kind);
   return fs
     .readdirSync(dir)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
@@ -50,14 +50,14 @@ function plan(files: MigrationFile[], recorded: Map<string, string>): { pending:
   return { pending: files.filter((f) => !recorded.has(f.name)), alreadyApplied: [...recorded.keys()] };
 }
 
-function migrateSqlite(config: DatabaseConfig, dryRun: boolean): MigrationReport {
+function migrateSqlite(config: DatabaseConfig, dryRun: boolean, root?: string): MigrationReport {
   fs.mkdirSync(path.dirname(config.url), { recursive: true });
   const db = new SqliteDatabase(config.url, { timeout: 10_000 });
   try {
     // WAL lets the CLI and the server read while the other writes.
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE IF NOT EXISTS custos_migrations (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    const files = migrationFiles('sqlite');
+    const files = migrationFiles('sqlite', root);
     const applied: string[] = [];
     const run = db.transaction(() => {
       const rows = db.prepare('SELECT name, checksum FROM custos_migrations').all() as Array<{ name: string; checksum: string }>;
@@ -76,7 +76,7 @@ function migrateSqlite(config: DatabaseConfig, dryRun: boolean): MigrationReport
   }
 }
 
-async function migratePostgres(config: DatabaseConfig, dryRun: boolean): Promise<MigrationReport> {
+async function migratePostgres(config: DatabaseConfig, dryRun: boolean, root?: string): Promise<MigrationReport> {
   const client = new pg.Client({ connectionString: config.url });
   await client.connect();
   try {
@@ -85,7 +85,7 @@ async function migratePostgres(config: DatabaseConfig, dryRun: boolean): Promise
     await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
     await client.query('CREATE TABLE IF NOT EXISTS custos_migrations (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)');
     const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM custos_migrations');
-    const { pending, alreadyApplied } = plan(migrationFiles('postgresql'), new Map(rows.map((r) => [r.name, r.checksum])));
+    const { pending, alreadyApplied } = plan(migrationFiles('postgresql', root), new Map(rows.map((r) => [r.name, r.checksum])));
     if (dryRun) return { applied: pending.map((p) => p.name), alreadyApplied };
     const applied: string[] = [];
     for (const file of pending) {
@@ -107,8 +107,11 @@ async function migratePostgres(config: DatabaseConfig, dryRun: boolean): Promise
   }
 }
 
-/** Applies pending migrations. With `dryRun`, `applied` lists what would be applied. */
-export async function migrate(config: DatabaseConfig, options: { dryRun?: boolean } = {}): Promise<MigrationReport> {
+/**
+ * Applies pending migrations. With `dryRun`, `applied` lists what would be
+ * applied. `root` holds `<engine>/NNNN_name.sql` (default: this build's own).
+ */
+export async function migrate(config: DatabaseConfig, options: { dryRun?: boolean; root?: string } = {}): Promise<MigrationReport> {
   const dryRun = options.dryRun ?? false;
-  return config.kind === 'sqlite' ? migrateSqlite(config, dryRun) : migratePostgres(config, dryRun);
+  return config.kind === 'sqlite' ? migrateSqlite(config, dryRun, options.root) : migratePostgres(config, dryRun, options.root);
 }

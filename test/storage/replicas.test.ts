@@ -1,8 +1,12 @@
 import { verifyConsistency } from '../../src/modules/audit/merkle/verify.ts';
 import { ACCOUNT_RECHECK_MS } from '../../src/modules/auth/service.ts';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadPolicy } from '../../src/modules/policies/load.ts';
 import { runCustosInProcess } from '../support/cli.ts';
-import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
+import { cleanUpEnvironment, databaseKind, EXAMPLE_POLICY_DIR, testEnvironment } from '../support/gateway.ts';
 import { CUSTOS_BIN, runCustos, startProcess, type ChildProcess } from '../support/processes.ts';
 
 /**
@@ -105,5 +109,24 @@ describe(`two custos processes on one ${databaseKind} database`, () => {
     expect(command.stderr).toContain('every replica and CLI command must use the same key');
     // The replicas with the right key serve on.
     expect((await fetch(`http://127.0.0.1:${servers[0]!.port}/readyz`)).status).toBe(200);
+  });
+
+  it('refuses a replica started with other policy files than the live replicas, naming both versions; the others serve on', async () => {
+    const policyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-policy-'));
+    const example = fs.readFileSync(path.join(EXAMPLE_POLICY_DIR, 'custos.yaml'), 'utf8');
+    fs.writeFileSync(path.join(policyDir, 'custos.yaml'), example.replace(/^(\s*description: )(.*)$/m, '$1$2 (revised)'));
+    const mine = loadPolicy(EXAMPLE_POLICY_DIR).version;
+    const theirs = loadPolicy(policyDir).version;
+    expect(theirs).not.toBe(mine);
+    try {
+      const replica = await runCustos(['serve'], { env: { ...env, POLICY_DIR: policyDir, PORT: '0' } });
+      expect(replica.code).toBe(1);
+      expect(replica.stderr).toContain(`POLICY_DIR: holds policy version ${theirs}, but 2 replica(s) serving this database run policy version ${mine}`);
+      // A CLI command is not a replica: it runs beside them.
+      expect((await runCustosInProcess(['apps', 'list'], { env: { ...env, POLICY_DIR: policyDir } })).code).toBe(0);
+      expect((await fetch(`http://127.0.0.1:${servers[1]!.port}/readyz`)).status).toBe(200);
+    } finally {
+      fs.rmSync(policyDir, { recursive: true, force: true });
+    }
   });
 });

@@ -139,6 +139,7 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   DataUpgrade: { row: { name: 'parity-upgrade', doneAt: at } },
   // Recorded by the first start; updated here, never inserted twice.
   MasterKeyCheck: { row: { id: 1, fingerprint: 'f'.repeat(32), recordedAt: at }, via: 'update' },
+  Replica: { row: { instanceId: 'r-1', policyVersion: 'v-1', startedAt: at, seenAt: at } },
 };
 
 /** Each model's columns as prisma/schema.prisma declares them. */
