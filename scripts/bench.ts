@@ -274,19 +274,20 @@ async function main(): Promise<void> {
         figures.push(await measure(`authorize, fresh gateway, tree maintenance ${integrate ? 'on' : 'off'}`, { ...authorize[1], url: `${gateway.url}/v1/contacts/authorize` }));
       }
     }
-    // The scale path's question: does a second gateway process on the same database add
-    // throughput? The same load, half the connections to each (as a load balancer would).
-    const spread = `authorize, two gateway processes (${Math.floor(connections / 2)} connections each)`;
-    if (only.test(spread)) {
-      const second = await startGateway();
-      const half = { ...authorize[1], connections: Math.floor(connections / 2) };
+    // The scale path's question: do more gateway processes on the same database add
+    // throughput? The same load, split evenly over them (as a load balancer would).
+    for (const count of [2, 4]) {
+      const spread = `authorize, ${count} gateway processes (${Math.floor(connections / count)} connections each)`;
+      if (!only.test(spread)) continue;
+      const extra = await Promise.all(Array.from({ length: count - 1 }, () => startGateway()));
+      const share = { ...authorize[1], connections: Math.floor(connections / count) };
       figures.push(
         await measureSpread(
           spread,
-          [gateway, second].map((g) => ({ ...half, url: `${g.url}/v1/contacts/authorize` })),
+          [gateway, ...extra].map((g) => ({ ...share, url: `${g.url}/v1/contacts/authorize` })),
         ),
       );
-      await second.process.stop();
+      await Promise.all(extra.map((g) => g.process.stop()));
     }
     printTable(baseline, figures);
     if (only.test('healthz during scrub')) {

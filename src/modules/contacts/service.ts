@@ -118,7 +118,7 @@ export function createContactService(deps: ContactServiceDeps) {
       } else {
         const ticket = `tkt_${randomBytes(18).toString('base64url')}`;
         const expiresAt = new Date(now.getTime() + TICKET_TTL_MS);
-        await store.insertReservation(tx, {
+        store.insertReservation(tx, {
           ticket,
           subjectId,
           appId: caller.clientId,

@@ -1,6 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { insertRows, placeholders, query } from '../../storage/raw-sql.ts';
+import { beforeCommit, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
 export interface ReservationRow {
@@ -35,23 +35,46 @@ export async function lockSubjectContacts(tx: Tx, subjectIds: string[]): Promise
  */
 const HOLDS_SLOT = `status <> 'released' AND NOT (status = 'reserved' AND revealed_at IS NULL AND expires_at <= ?)`;
 
-/** Slots held in a window on this channel since `since`, as of `now`. */
+/** Reservations made in a transaction, written as one multi-row INSERT as its last step (a group shares one statement). */
+const made = new WeakMap<Tx, ReservationRow[]>();
+const RESERVATION_COLUMNS = ['ticket', 'subject_id', 'app_id', 'channel', 'purpose', 'topic', 'status', 'reserved_at', 'expires_at', 'revealed_at', 'outcome_at'];
+
+/** The HOLDS_SLOT rule for a reservation still in memory. */
+const holdsSlot = (r: ReservationRow, now: Date) => r.status !== 'released' && !(r.status === 'reserved' && r.revealedAt === null && r.expiresAt.getTime() <= now.getTime());
+
+/** Slots held in a window on this channel since `since`, as of `now`, including those reserved earlier in this transaction. */
 export async function reservationsSince(tx: Tx, subjectId: string, channel: string, since: Date, now: Date): Promise<Array<{ purpose: string; reservedAt: Date }>> {
   const rows = await query<{ purpose: string; reservedAt: SqlInstant }>(
     tx,
     `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} ORDER BY reserved_at`,
     [subjectId, channel, since, now],
   );
-  return rows.map((r) => ({ purpose: r.purpose, reservedAt: instant(r.reservedAt) }));
+  const mine = (made.get(tx) ?? []).filter((r) => r.subjectId === subjectId && r.channel === channel && r.reservedAt.getTime() > since.getTime() && holdsSlot(r, now));
+  return [...rows.map((r) => ({ purpose: r.purpose, reservedAt: instant(r.reservedAt) })), ...mine.map((r) => ({ purpose: r.purpose, reservedAt: r.reservedAt }))].sort(
+    (a, b) => a.reservedAt.getTime() - b.reservedAt.getTime(),
+  );
 }
 
-export async function insertReservation(tx: Tx, r: ReservationRow): Promise<void> {
-  await insertRows(
-    tx,
-    'contact_reservation',
-    ['ticket', 'subject_id', 'app_id', 'channel', 'purpose', 'topic', 'status', 'reserved_at', 'expires_at', 'revealed_at', 'outcome_at'],
-    [[r.ticket, r.subjectId, r.appId, r.channel, r.purpose, r.topic, r.status, r.reservedAt, r.expiresAt, r.revealedAt, r.outcomeAt]],
-  );
+/**
+ * Reserves a slot in this transaction. The row is written when the
+ * transaction commits (with every other reservation of its group, in one
+ * statement); until then reservationsSince in the same transaction counts it.
+ */
+export function insertReservation(tx: Tx, r: ReservationRow): void {
+  let rows = made.get(tx);
+  if (!rows) {
+    const list: ReservationRow[] = (rows = []);
+    made.set(tx, list);
+    beforeCommit(tx, async () => {
+      await insertRows(
+        tx,
+        'contact_reservation',
+        RESERVATION_COLUMNS,
+        list.map((x) => [x.ticket, x.subjectId, x.appId, x.channel, x.purpose, x.topic, x.status, x.reservedAt, x.expiresAt, x.revealedAt, x.outcomeAt]),
+      );
+    });
+  }
+  rows.push(r);
 }
 
 export async function findReservation(db: DbClient | Tx, ticket: string): Promise<ReservationRow | undefined> {
