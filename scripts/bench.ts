@@ -16,6 +16,7 @@ import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
 import { accessExportFigure, healthzDuringBigScrub, subjectWithLongLedger } from './bench/requests.ts';
+import { openDatabaseWork } from './bench/database-work.ts';
 import { asyncOpsPerSecond, measure, measureSpread, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -261,6 +262,10 @@ async function main(): Promise<void> {
         },
       ],
     ];
+    // On PostgreSQL with pg_stat_statements loaded, each figure also says what the database did per request.
+    const databaseWork = env.DATABASE_URL ? await openDatabaseWork(env.DATABASE_URL) : undefined;
+    if (databaseWork) for (const [, options] of scenarios) options.databaseWork = databaseWork;
+    else if (env.DATABASE_URL) console.log('pg_stat_statements is not loaded on this server: no per-request database figures');
     const figures: Figure[] = [];
     for (const [name, options] of scenarios) if (only.test(name)) figures.push(await measure(name, options));
 
@@ -290,6 +295,7 @@ async function main(): Promise<void> {
       await Promise.all(extra.map((g) => g.process.stop()));
     }
     printTable(baseline, figures);
+    await databaseWork?.close();
     if (only.test('healthz during scrub')) {
       const big = await healthzDuringBigScrub(gateway.url, token, allRefs);
       console.log(

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import type { DatabaseWork } from './database-work.ts';
 
 export interface Figure {
   name: string;
@@ -9,6 +10,8 @@ export interface Figure {
   p99Ms: number;
   errors: number;
   non2xx: number;
+  /** PostgreSQL's work per request, when the bench can read pg_stat_statements. */
+  database?: DatabaseWork;
 }
 
 export interface LoadOptions {
@@ -22,6 +25,8 @@ export interface LoadOptions {
   body?: string;
   connections: number;
   durationSeconds: number;
+  /** Measures the database's work during the measured run (after the warm-up). */
+  databaseWork?: { reset(): Promise<void>; per(requests: number): Promise<DatabaseWork> };
 }
 
 async function run(options: LoadOptions, duration: number): Promise<autocannon.Result> {
@@ -55,8 +60,10 @@ async function run(options: LoadOptions, duration: number): Promise<autocannon.R
 /** A short warm-up (JIT, connection pools), then the measured run. */
 export async function measure(name: string, options: LoadOptions): Promise<Figure> {
   await run(options, 2);
+  await options.databaseWork?.reset();
   const result = await run(options, options.durationSeconds);
   return {
+    database: await options.databaseWork?.per(result.requests.total),
     name,
     requestsPerSecond: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
@@ -73,8 +80,10 @@ export async function measure(name: string, options: LoadOptions): Promise<Figur
  */
 export async function measureSpread(name: string, targets: LoadOptions[]): Promise<Figure> {
   await Promise.all(targets.map((t) => run(t, 2)));
+  await targets[0]?.databaseWork?.reset();
   const results = await Promise.all(targets.map((t) => run(t, t.durationSeconds)));
   return {
+    database: await targets[0]?.databaseWork?.per(results.reduce((sum, r) => sum + r.requests.total, 0)),
     name,
     requestsPerSecond: Math.round(results.reduce((sum, r) => sum + r.requests.average, 0)),
     p50Ms: Math.max(...results.map((r) => r.latency.p50)),
@@ -109,6 +118,7 @@ export function printTable(baseline: Figure, figures: Figure[]): void {
     'p99 ms': f.p99Ms,
     'vs baseline': f === baseline ? '1.00' : (f.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
     'errors/non-2xx': `${f.errors}/${f.non2xx}`,
+    ...(f.database ? { 'db statements/req': f.database.statementsPerRequest.toFixed(1), 'db ms/req': f.database.serverMsPerRequest.toFixed(3) } : {}),
   }));
   console.table(rows);
 }
