@@ -69,7 +69,7 @@ onPostgres('round trips to PostgreSQL per request', () => {
 
   it('authorizes a contact in at most eight round trips, and refuses a call (do-not-call lists checked) in at most eleven', async () => {
     // An e-mail under consent: ref and subject in one read, the consent, then the transaction
-    // (BEGIN, the subject's lock, the slots it holds, the reservation, its event, COMMIT).
+    // (BEGIN, the subject's lock, the slots it holds, the reservation and its event as its last step, COMMIT).
     const allowed = await statementsOf(() => api().authorize('marketing', 'email'));
     expect(allowed.length).toBeLessThanOrEqual(8);
     // A call: the number is also looked up in the do-not-call lists (the key versions, then the

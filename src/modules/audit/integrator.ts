@@ -8,6 +8,9 @@ import { addStats, hasPendingEvents, insertTreeHead, insertTreeNodes, latestTree
 import { createTreeReader, STORED_LEVEL_STEP } from './tree-reader.ts';
 import { signTreeHead } from './tree-head.ts';
 
+// How soon a replica that found another's integrator at work looks again.
+const BUSY_RETRY_MS = 50;
+
 export interface IntegratorSettings {
   /** False on a replica that leaves integration to the others. */
   enabled: boolean;
@@ -39,9 +42,11 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
   let unsubscribe: (() => void) | undefined;
   let stopped = false;
 
-  async function integrateBatch(): Promise<number> {
+  /** Events placed, or 'busy' when `skipIfTaken` and another replica's integrator holds the lock. */
+  async function integrateBatch(skipIfTaken: boolean): Promise<number | 'busy'> {
     return db.transaction(async (tx) => {
-      const state = await lockTreeState(tx);
+      const state = await lockTreeState(tx, { skipIfTaken });
+      if (!state) return 'busy';
       const events = await pendingEvents(tx, settings.batchSize);
       const frontier = Frontier.fromJSON(state.treeSize, state.frontier);
       let chain = state.chainHash;
@@ -99,12 +104,23 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
     return headDue(last, state.treeSize, new Date());
   }
 
-  /** Places everything pending now, batch by batch. */
-  async function drain(): Promise<void> {
+  /**
+   * Places everything pending now, batch by batch. In the background
+   * (`skipIfTaken`), a replica finding another's integrator at work leaves it
+   * and looks again shortly, since that one may have read the pending events
+   * before ours committed; flush waits its turn instead.
+   */
+  async function drain(skipIfTaken: boolean): Promise<void> {
     if (!(await hasWork())) return;
     do {
       again = false;
-      while ((await integrateBatch()) === settings.batchSize) {
+      for (;;) {
+        const placed = await integrateBatch(skipIfTaken);
+        if (placed === 'busy') {
+          setTimeout(wake, BUSY_RETRY_MS).unref();
+          return;
+        }
+        if (placed < settings.batchSize) break;
         // a backlog (an upgrade, a replica that was down): keep going, yielding between batches
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
@@ -117,7 +133,7 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
       again = true;
       return;
     }
-    running = drain()
+    running = drain(true)
       .catch((error: unknown) => {
         logger.warn('audit integration failed; will retry', { error: error instanceof Error ? error.message : String(error) });
       })
@@ -137,7 +153,7 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
     /** Places every event committed so far (tests, the CLI before it exits, shutdown). */
     async flush(): Promise<void> {
       while (running) await running;
-      await drain();
+      await drain(false);
     },
     async stop(): Promise<void> {
       stopped = true;
