@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { listAuditEvents } from '../../src/modules/audit/service.ts';
+import { runCustosInProcess } from '../support/cli.ts';
 import { appToken, createTestApp, postgresUrl, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { postgresBinaries, startThrowawayPostgres } from '../support/throwaway-postgres.ts';
 
@@ -69,6 +71,41 @@ runs('a PostgreSQL server that goes down or stops answering', () => {
     expect(await eventually(async () => (await write('13800138304')).status === 201, 20_000)).toBe(true);
     expect((await request(gateway.app).get('/readyz')).status).toBe(200);
   }, 90_000);
+
+  it('restarted under a write load: answers only 201 or 503 meanwhile, and every acknowledged write is there afterwards', async () => {
+    const acknowledged: string[] = [];
+    const statuses = new Map<number, number>();
+    let loading = true;
+    let next = 0;
+    const worker = async () => {
+      while (loading) {
+        const response = await write(`1380014${String(next++).padStart(4, '0')}`);
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        if (response.status === 201) acknowledged.push(response.body.ref);
+      }
+    };
+    const workers = Array.from({ length: 8 }, () => worker());
+    expect(await eventually(async () => acknowledged.length >= 30, 20_000)).toBe(true);
+    cluster.stop();
+    expect(await eventually(async () => (statuses.get(503) ?? 0) >= 8, 30_000)).toBe(true);
+    cluster.start();
+    const before = acknowledged.length;
+    expect(await eventually(async () => acknowledged.length >= before + 30, 30_000)).toBe(true);
+    loading = false;
+    await Promise.all(workers);
+
+    expect([...statuses.keys()].sort()).toEqual([201, 503]);
+    for (const ref of acknowledged) {
+      const read = await request(gateway.app).get(`/v1/subjects/${ref}`).query({ purpose: 'support' }).set('Authorization', `Bearer ${token}`);
+      expect(read.status).toBe(200);
+    }
+    // Each acknowledged write has its audit event, and the trail verifies across the restart.
+    await gateway.runtime.auditIntegrator.flush();
+    const created = await listAuditEvents(gateway.runtime.db, { action: 'subjects.subject.create' }, 100_000);
+    expect(created.filter((e) => e.decision === 'allow').length).toBeGreaterThanOrEqual(acknowledged.length);
+    const verified = await runCustosInProcess(['audit', 'verify', '--json'], { env: gateway.env });
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, pending: 0 });
+  }, 120_000);
 
   it('answers 503 within its timeouts while the server is paused, and /readyz within two seconds', async () => {
     expect((await write('13800138305')).status).toBe(201);
