@@ -44,6 +44,8 @@ const holdsSlot = (r: ReservationRow, now: Date) => r.status !== 'released' && !
 
 /** Slots held in a window on this channel since `since`, as of `now`, including those reserved earlier in this transaction. */
 export async function reservationsSince(tx: Tx, subjectId: string, channel: string, since: Date, now: Date): Promise<Array<{ purpose: string; reservedAt: Date }>> {
+  // An empty window (no cap applies to this contact): nothing to count, so no statement.
+  if (since.getTime() >= now.getTime()) return [];
   const rows = await query<{ purpose: string; reservedAt: SqlInstant }>(
     tx,
     `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} ORDER BY reserved_at`,
