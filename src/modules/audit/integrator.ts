@@ -10,6 +10,8 @@ import { signTreeHead } from './tree-head.ts';
 
 // How soon a replica that found another's integrator at work looks again.
 const BUSY_RETRY_MS = 50;
+// The least time between two background passes (see wake).
+const MIN_GAP_MS = 25;
 
 export interface IntegratorSettings {
   /** False on a replica that leaves integration to the others. */
@@ -38,6 +40,8 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
   const tree = createTreeReader(db, { cache: false });
   let running: Promise<void> | undefined;
   let again = false;
+  let lastEnded = 0;
+  let delayed: NodeJS.Timeout | undefined;
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let stopped = false;
@@ -112,25 +116,36 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
    */
   async function drain(skipIfTaken: boolean): Promise<void> {
     if (!(await hasWork())) return;
-    do {
-      again = false;
-      for (;;) {
-        const placed = await integrateBatch(skipIfTaken);
-        if (placed === 'busy') {
-          setTimeout(wake, BUSY_RETRY_MS).unref();
-          return;
-        }
-        if (placed < settings.batchSize) break;
-        // a backlog (an upgrade, a replica that was down): keep going, yielding between batches
-        await new Promise<void>((resolve) => setImmediate(resolve));
+    for (;;) {
+      const placed = await integrateBatch(skipIfTaken);
+      if (placed === 'busy') {
+        setTimeout(wake, BUSY_RETRY_MS).unref();
+        return;
       }
-    } while (again && !stopped);
+      if (placed < settings.batchSize) return;
+      // a backlog (an upgrade, a replica that was down): keep going, yielding between batches
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
+  /**
+   * Runs a background pass, at most one at a time and at least MIN_GAP_MS
+   * after the last one ended: under load, events that commit meanwhile wait
+   * a few milliseconds and are placed together, so a pass's statements are
+   * shared by many requests instead of following every commit.
+   */
   function wake(): void {
     if (!settings.enabled || stopped) return;
     if (running) {
       again = true;
+      return;
+    }
+    const wait = lastEnded + MIN_GAP_MS - Date.now();
+    if (wait > 0) {
+      delayed ??= setTimeout(() => {
+        delayed = undefined;
+        wake();
+      }, wait).unref();
       return;
     }
     running = drain(true)
@@ -139,6 +154,11 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
       })
       .finally(() => {
         running = undefined;
+        lastEnded = Date.now();
+        if (again) {
+          again = false;
+          wake();
+        }
       });
   }
 
@@ -159,6 +179,7 @@ export function createAuditIntegrator(deps: { db: Database; signingKey: SigningK
       stopped = true;
       unsubscribe?.();
       if (timer) clearInterval(timer);
+      if (delayed) clearTimeout(delayed);
       while (running) await running;
     },
   };
