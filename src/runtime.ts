@@ -92,7 +92,12 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const signingKey = await deriveSigningKey(masterKey);
   await prepareSchema(config, logger);
   const db = await openDatabase(config.database);
-  await checkMasterKey(db, masterKey).catch(async (error: unknown) => {
+  // Refusals come before any work: another master key than the database's, or (for a serving
+  // process) another policy version than the live replicas serve.
+  const membership = await (async () => {
+    await checkMasterKey(db, masterKey);
+    return options.background ? joinReplicas(db, loaded.version) : undefined;
+  })().catch(async (error: unknown) => {
     await db.close();
     throw error;
   });
@@ -165,13 +170,6 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     purgeMessages: () => notifier.purge(),
     retention: (ctx) => retention(ctx, { dryRun: false }),
   });
-  // A serving process joins the replicas of this database only if they all serve its policy version.
-  const membership = options.background
-    ? await joinReplicas(db, loaded.version).catch(async (error: unknown) => {
-        await db.close();
-        throw error;
-      })
-    : undefined;
   if (options.background) {
     notifier.start();
     maintenance.start();

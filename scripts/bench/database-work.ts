@@ -12,7 +12,13 @@ export interface DatabaseWork {
   serverMsPerRequest: number;
 }
 
-export async function openDatabaseWork(url: string): Promise<{ reset(): Promise<void>; per(requests: number): Promise<DatabaseWork>; close(): Promise<void> } | undefined> {
+export interface DatabaseWorkProbe {
+  reset(): Promise<void>;
+  per(requests: number): Promise<DatabaseWork>;
+  close(): Promise<void>;
+}
+
+export async function openDatabaseWork(url: string): Promise<DatabaseWorkProbe | undefined> {
   const client = new pg.Client({ connectionString: url.replace(/[?&]schema=[^&]*/, '') });
   await client.connect();
   try {

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import type { DatabaseWork } from './database-work.ts';
+import type { DatabaseWork, DatabaseWorkProbe } from './database-work.ts';
 
 export interface Figure {
   name: string;
@@ -26,7 +26,7 @@ export interface LoadOptions {
   connections: number;
   durationSeconds: number;
   /** Measures the database's work during the measured run (after the warm-up). */
-  databaseWork?: { reset(): Promise<void>; per(requests: number): Promise<DatabaseWork> };
+  databaseWork?: DatabaseWorkProbe;
 }
 
 async function run(options: LoadOptions, duration: number): Promise<autocannon.Result> {

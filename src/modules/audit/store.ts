@@ -102,11 +102,14 @@ export async function insertEventsAlone(db: Database, rows: NewAuditRow[]): Prom
  * integrators queued there 80 ms a time). SQLite has one writer: no one else can hold it.
  */
 export async function lockTreeState(tx: Tx, options: { skipIfTaken?: boolean } = {}): Promise<TreeStateRow | undefined> {
-  const select = 'SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1';
+  let lock = '';
   if (engineOf(tx) === 'sqlite') await execute(tx, 'UPDATE audit_tree_state SET id = id WHERE id = 1');
   // FOR UPDATE conflicts with the row lock of the UPDATE above, which replicas of earlier versions take.
-  const suffix = engineOf(tx) === 'postgresql' ? ` FOR UPDATE${options.skipIfTaken ? ' SKIP LOCKED' : ''}` : '';
-  const [row] = await query<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(tx, `${select}${suffix}`);
+  else lock = options.skipIfTaken ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE';
+  const [row] = await query<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(
+    tx,
+    `SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1${lock}`,
+  );
   return row && { treeSize: integer(row.treeSize), chainHash: row.chainHash, frontier: JSON.parse(row.frontier) as string[] };
 }
 

@@ -4,7 +4,7 @@ import type { Database } from '../../storage/database.ts';
 import { addReplica, liveReplicas, lockReplicas, removeReplica, renewReplica } from './store.ts';
 
 /** How often a serving replica says it is alive, and after how long without a word it counts as gone. */
-export const RENEW_EVERY_MS = 10_000;
+const RENEW_EVERY_MS = 10_000;
 export const GONE_AFTER_MS = 30_000;
 
 /**
@@ -17,13 +17,12 @@ export const GONE_AFTER_MS = 30_000;
  * crash) before starting those of the new one; a single process restarted
  * with new policy files simply starts, since it left when it stopped.
  */
-export async function joinReplicas(db: Database, policyVersion: string, options: { goneAfterMs?: number } = {}) {
+export async function joinReplicas(db: Database, policyVersion: string) {
   const instanceId = randomUUID();
-  const goneAfterMs = options.goneAfterMs ?? GONE_AFTER_MS;
   await db.transaction(async (tx) => {
     await lockReplicas(tx);
     const now = new Date();
-    const others = (await liveReplicas(tx, new Date(now.getTime() - goneAfterMs))).filter((r) => r.policyVersion !== policyVersion);
+    const others = (await liveReplicas(tx, new Date(now.getTime() - GONE_AFTER_MS))).filter((r) => r.policyVersion !== policyVersion);
     if (others.length > 0) {
       const versions = [...new Set(others.map((r) => r.policyVersion))].join(', ');
       const lastSeen = Math.max(...others.map((r) => r.seenAt.getTime()));
@@ -32,7 +31,7 @@ export async function joinReplicas(db: Database, policyVersion: string, options:
           variable: 'POLICY_DIR',
           message:
             `holds policy version ${policyVersion}, but ${others.length} replica(s) serving this database run policy version ${versions} (last seen ${Math.max(0, Math.round((now.getTime() - lastSeen) / 1000))} s ago); ` +
-            `every replica must serve the same policy: stop the others before starting this version (a replica that stopped without leaving is forgotten ${goneAfterMs / 1000} s after it was last seen)`,
+            `every replica must serve the same policy: stop the others before starting this version (a replica that stopped without leaving is forgotten ${GONE_AFTER_MS / 1000} s after it was last seen)`,
         },
       ]);
     }
@@ -52,5 +51,3 @@ export async function joinReplicas(db: Database, policyVersion: string, options:
     },
   };
 }
-
-export type ReplicaMembership = Awaited<ReturnType<typeof joinReplicas>>;
