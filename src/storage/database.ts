@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
 import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
-import { execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements } from './raw-sql.ts';
+import { combinedStatement, execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements, type SqlStatement } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -27,11 +27,13 @@ export interface Database {
   /** Runs `work` in one transaction; errors from the database become 503 Unavailable. */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
-   * One write statement that is atomic on its own (`?` placeholders). PostgreSQL
-   * runs it with no BEGIN and COMMIT around it: one round trip instead of three.
-   * SQLite runs it in a write transaction (which takes its write lock first).
+   * Writes that commit together and need nothing read under a lock (`?`
+   * placeholders). PostgreSQL runs them as one statement with no BEGIN and
+   * COMMIT around it (combinedStatement): one round trip instead of three or
+   * more. SQLite runs them in a write transaction (which takes its write lock
+   * first). Answers the rows the last statement wrote.
    */
-  writeAlone(sql: string, params: unknown[]): Promise<number>;
+  writeAlone(statements: readonly SqlStatement[]): Promise<number>;
   ping(): Promise<void>;
   /** Throws when the database answers but cannot take a write (disk full, read-only, a standby). */
   probeWrite(): Promise<void>;
@@ -195,7 +197,12 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
         { owner: database, engine: 'sqlite', native: () => writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') },
         work,
       ),
-    writeAlone: (sql, params) => database.transaction((tx) => execute(tx, sql, params)),
+    writeAlone: (writes) =>
+      database.transaction(async (tx) => {
+        let written = 0;
+        for (const { sql, params } of writes) written = await execute(tx, sql, params);
+        return written;
+      }),
     async ping() {
       await read.$queryRawUnsafe('SELECT 1');
     },
@@ -233,7 +240,10 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     kind: 'postgresql',
     read: client,
     readRaw: (sql, params = []) => rawStatement(() => statements.all(sql, params)),
-    writeAlone: (sql, params) => rawStatement(() => statements.run(sql, params)),
+    writeAlone: (writes) => {
+      const { sql, params } = combinedStatement(writes);
+      return rawStatement(() => statements.run(sql, params));
+    },
     transaction: (work) =>
       withTransactionConnection((connection) =>
         runTransaction(

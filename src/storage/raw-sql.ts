@@ -178,21 +178,51 @@ export function nativeStatements(connection: { prepare(sql: string): { run(...pa
 // Both engines accept at least 32,766 bound parameters per statement.
 const MAX_PARAMETERS = 30_000;
 
+/** One statement with `?` placeholders and its values. */
+export interface SqlStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** Rows of one table that another module writes together with its own (see Database.writeAlone). Table and column names are ours, never user input. */
+export interface TableRows {
+  table: string;
+  columns: readonly string[];
+  rows: unknown[][];
+}
+
 /**
- * Multi-row INSERT in chunks; returns the rows inserted. With `skipExisting`,
- * rows that collide with a unique index are skipped (counted out), not errors.
- * Table and column names are ours, never user input.
+ * Multi-row INSERTs for these rows, in chunks under the parameter limit. With
+ * `skipExisting`, rows that collide with a unique index are skipped, not errors.
  */
-export async function insertRows(tx: Tx, table: string, columns: string[], rows: unknown[][], options: { skipExisting?: boolean } = {}): Promise<number> {
-  const engine = engineOf(tx);
+export function insertStatements(engine: Engine, { table, columns, rows }: TableRows, options: { skipExisting?: boolean } = {}): SqlStatement[] {
   const perChunk = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
   const tuple = `(${placeholders(columns.length)})`;
   const verb = options.skipExisting && engine === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT';
   const tail = options.skipExisting && engine === 'postgresql' ? ' ON CONFLICT DO NOTHING' : '';
-  let inserted = 0;
+  const out: SqlStatement[] = [];
   for (let i = 0; i < rows.length; i += perChunk) {
     const chunk = rows.slice(i, i + perChunk);
-    inserted += await execute(tx, `${verb} INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${tail}`, chunk.flat());
+    out.push({ sql: `${verb} INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${tail}`, params: chunk.flat() });
   }
+  return out;
+}
+
+/** Multi-row INSERT in a transaction, in chunks; returns the rows inserted (with `skipExisting`, collisions are counted out). */
+export async function insertRows(tx: Tx, table: string, columns: readonly string[], rows: unknown[][], options: { skipExisting?: boolean } = {}): Promise<number> {
+  let inserted = 0;
+  for (const statement of insertStatements(engineOf(tx), { table, columns, rows }, options)) inserted += await execute(tx, statement.sql, statement.params);
   return inserted;
+}
+
+/**
+ * Several writes as one PostgreSQL statement, atomic on its own: every
+ * statement but the last becomes a data-modifying WITH clause, which
+ * PostgreSQL runs to completion whether or not the rest reads it. Placeholders
+ * stay `?`, in text order, so the values simply follow one another.
+ */
+export function combinedStatement(statements: readonly SqlStatement[]): SqlStatement {
+  if (statements.length === 1) return statements[0]!;
+  const clauses = statements.slice(0, -1).map((s, i) => `w${i} AS (${s.sql})`);
+  return { sql: `WITH ${clauses.join(', ')} ${statements.at(-1)!.sql}`, params: statements.flatMap((s) => s.params) };
 }

@@ -60,6 +60,28 @@ describe('contact authorization', () => {
     expect(await gateway.runtime.db.read.contactReservation.count({ where: { channel: 'sms', purpose: 'survey', status: 'reserved' } })).toBe(3);
   });
 
+  it('keeps a cap exact while contacts no cap counts, which take no lock, are allowed at the same time', async () => {
+    const ref = await as(dialer).subject('13900139012');
+    await as(dialer).consent(ref);
+    // sms is capped at 3 a week for every purpose; e-mail under marketing is not capped.
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => as(dialer).authorize({ ref, channel: i % 2 === 0 ? 'sms' : 'email', purpose: i % 2 === 0 ? 'survey' : 'marketing' })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const allowed = (channel: string) => answers.filter((a, i) => (i % 2 === 0 ? 'sms' : 'email') === channel && a.body.decision === 'allow');
+    expect(allowed('sms')).toHaveLength(3);
+    expect(allowed('email')).toHaveLength(100);
+    // Each allowed e-mail's slot was written with its audit event.
+    const subjectId = (await gateway.runtime.db.read.subjectRef.findUnique({ where: { ref } }))!.subjectId;
+    const slots = await gateway.runtime.db.read.contactReservation.findMany({ where: { subjectId, channel: 'email' } });
+    expect(slots.map((r) => r.ticket).sort()).toEqual(
+      allowed('email')
+        .map((a) => a.body.ticket as string)
+        .sort(),
+    );
+    const events = (await auditEvents(gateway, 'contacts.authorize')).filter((e) => e.subject === subjectId);
+    expect(events.filter((e) => e.decision === 'allow')).toHaveLength(103);
+    expect(events).toHaveLength(200);
+  });
+
   it('reports every failing check, not only the first', async () => {
     const ref = await as(dialer).subject('13900139003', zoneWhereItIs(23));
     await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '+86 139 0013 9003' });

@@ -64,6 +64,19 @@ describe(`raw SQL inside transactions on ${databaseKind}`, () => {
     expect(isUniqueViolation((failure as { cause?: unknown }).cause)).toBe(true);
     expect(await db.read.dncSource.findUnique({ where: { source: 'twice' } })).toMatchObject({ entries: 1 });
   });
+
+  it('writes statements alone all together or not at all', async () => {
+    const db = gateway.runtime.db;
+    const source = (name: string) => ({ sql: 'INSERT INTO dnc_source (source, import_id, entries, imported_at) VALUES (?, ?, ?, ?)', params: [name, 'imp', 2, at] });
+    expect(await db.writeAlone([source('alone-1'), source('alone-2')])).toBe(1);
+    expect(await db.read.dncSource.count({ where: { source: { in: ['alone-1', 'alone-2'] } } })).toBe(2);
+
+    // The second collides: the first, new, is not written either.
+    const failure = await db.writeAlone([source('alone-3'), source('alone-1')]).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ status: 503 });
+    expect(isUniqueViolation((failure as { cause?: unknown }).cause)).toBe(true);
+    expect(await db.read.dncSource.findUnique({ where: { source: 'alone-3' } })).toBeNull();
+  });
 });
 
 const onPostgres = databaseKind === 'postgresql' ? describe : describe.skip;

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { afterCommit, beforeCommit, ownerOf } from '../../storage/raw-sql.ts';
+import { afterCommit, beforeCommit, ownerOf, type TableRows } from '../../storage/raw-sql.ts';
 import { leafContentOf } from './leaf.ts';
 import type { AuditEvent, AuditEventInput } from './schema.ts';
 import { eventsInInsertOrder, insertEvents, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
 
-export type Entry = { ctx: RequestContext; input: AuditEventInput };
+/** An event, and for events written alone, the rows of the access it records, which commit with it. */
+export type Entry = { ctx: RequestContext; input: AuditEventInput; alongside?: TableRows };
 const pending = new WeakMap<Tx, Entry[]>();
 
 /**
@@ -65,15 +66,28 @@ export function appendAuditEvent(tx: Tx, ctx: RequestContext, input: AuditEventI
 }
 
 /**
- * Events of accesses that write nothing else (a read, a refusal, a token),
- * of several requests at once, in one statement of their own: on PostgreSQL
- * one round trip, no transaction around it. Awaited before the answer goes
- * out, so no data leaves without its event.
+ * Events of accesses that need no transaction (a read, a refusal, a token, a
+ * contact no cap counts), of several requests at once, with the rows those
+ * accesses write, in one atomic write: on PostgreSQL one statement, no
+ * transaction around it. Awaited before the answer goes out, so no data
+ * leaves and nothing is written without its event.
  */
 export async function appendAuditEntriesAlone(db: Database, entries: Entry[]): Promise<void> {
   if (entries.length === 0) return;
-  await insertEventsAlone(db, rowsOf(db, entries));
+  await insertEventsAlone(db, rowsOf(db, entries), mergedRows(entries.flatMap((e) => (e.alongside ? [e.alongside] : []))));
   appendListeners.get(db)?.forEach((wake) => wake());
+}
+
+/** Rows for the same table and columns, as one write. */
+function mergedRows(writes: TableRows[]): TableRows[] {
+  const byShape = new Map<string, TableRows>();
+  for (const write of writes) {
+    const shape = `${write.table}(${write.columns.join(',')})`;
+    const merged = byShape.get(shape);
+    if (merged) merged.rows.push(...write.rows);
+    else byShape.set(shape, { ...write, rows: [...write.rows] });
+  }
+  return [...byShape.values()];
 }
 
 function rowsOf(db: object, entries: Entry[]): NewAuditRow[] {

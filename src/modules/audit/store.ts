@@ -2,7 +2,7 @@
 // integrator's tree tiles and heads, officers' searches and stats) shares the row shapes decoded here.
 import type { Database, Tx } from '../../storage/database.ts';
 import { instant, integer, nullableInteger, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
-import { engineOf, execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
+import { engineOf, execute, insertRows, insertStatements, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
 
 /** An event as the writer stores it: no place in the log yet. */
 export interface NewAuditRow {
@@ -86,10 +86,14 @@ export async function insertEvents(tx: Tx, rows: NewAuditRow[]): Promise<void> {
 
 const eventValues = (r: NewAuditRow) => [r.id, r.at, r.actorType, r.actorId, r.action, r.decision, r.subject, r.purpose, r.fields, r.reasons, r.requestId, r.policyVersion];
 
-/** Events that go with no other write (reads, refusals), as one statement of their own; at most a few thousand. */
-export async function insertEventsAlone(db: Database, rows: NewAuditRow[]): Promise<void> {
-  const tuple = `(${placeholders(EVENT_COLUMNS.length)})`;
-  await db.writeAlone(`INSERT INTO audit_event (${EVENT_COLUMNS.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`, rows.flatMap(eventValues));
+/**
+ * Events written alone, with no transaction (reads, refusals), and the rows
+ * other modules write with them (a contact's reservation), as one atomic write
+ * (on PostgreSQL one statement); at most a few thousand.
+ */
+export async function insertEventsAlone(db: Database, rows: NewAuditRow[], alongside: readonly TableRows[] = []): Promise<void> {
+  const events = insertStatements(db.kind, { table: 'audit_event', columns: EVENT_COLUMNS, rows: rows.map(eventValues) });
+  await db.writeAlone([...alongside.flatMap((write) => insertStatements(db.kind, write)), ...events]);
 }
 
 // ---- integration (one integrator at a time: the state row's lock) ----

@@ -79,6 +79,8 @@ export function createContactService(deps: ContactServiceDeps) {
    * transaction that counted the slots in use, under the subject's lock: N
    * concurrent requests can never allow more than the cap. Concurrent
    * authorizations share one transaction (grouped), decided one after another.
+   * A contact that no cap counts and no Idempotency-Key replays takes neither
+   * the lock nor a transaction.
    */
   async function authorize(ctx: RequestContext, caller: ContactCaller, input: { ref: string } & ContactRequest, idempotencyKey?: string): Promise<AuthorizeAnswer> {
     const action = 'contacts.authorize';
@@ -104,21 +106,29 @@ export function createContactService(deps: ContactServiceDeps) {
 
     const now = new Date();
     const facts = await standingFacts(caller, subjectId, input, details);
-    return reservations.run(subjectId, async (tx) => {
-      if (idempotencyKey) {
-        const replayed = await replay(await store.findIdempotent(tx, caller.clientId, idempotencyKey));
-        if (replayed) return replayed;
-      }
-      const held = await store.reservationsSince(tx, subjectId, input.channel, capHorizon(policy, input, now), now);
+    const since = capHorizon(policy, input, now);
+
+    /** The answer for these held slots, its audit event and, for an allow, the slot it reserves. */
+    const decide = (held: ContactFacts['held']): { answer: AuthorizeAnswer; event: AuditEventInput; reservation?: store.ReservationRow } => {
       const { reasons, retryAfter } = evaluateContact(policy, input, { ...facts, held }, now);
-      let answer: AuthorizeAnswer;
       if (reasons.length > 0) {
-        answer = { decision: 'deny', reasons, ...(retryAfter ? { retryAfter: retryAfter.toISOString() } : {}) };
-        await appendAuditEvent(tx, ctx, { action, decision: 'deny', subject: subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code, detail: r.detail })) });
-      } else {
-        const ticket = `tkt_${randomBytes(18).toString('base64url')}`;
-        const expiresAt = new Date(now.getTime() + TICKET_TTL_MS);
-        store.insertReservation(tx, {
+        return {
+          answer: { decision: 'deny', reasons, ...(retryAfter ? { retryAfter: retryAfter.toISOString() } : {}) },
+          event: { action, decision: 'deny', subject: subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code, detail: r.detail })) },
+        };
+      }
+      const ticket = `tkt_${randomBytes(18).toString('base64url')}`;
+      const expiresAt = new Date(now.getTime() + TICKET_TTL_MS);
+      return {
+        answer: { decision: 'allow', ticket, expiresAt: expiresAt.toISOString() },
+        event: {
+          action,
+          decision: 'allow',
+          subject: subjectId,
+          purpose: input.purpose,
+          reasons: [{ code: 'channel', detail: input.channel }, ...(input.topic ? [{ code: 'topic', detail: input.topic }] : [])],
+        },
+        reservation: {
           ticket,
           subjectId,
           appId: caller.clientId,
@@ -130,16 +140,27 @@ export function createContactService(deps: ContactServiceDeps) {
           expiresAt,
           revealedAt: null,
           outcomeAt: null,
-        });
-        answer = { decision: 'allow', ticket, expiresAt: expiresAt.toISOString() };
-        await appendAuditEvent(tx, ctx, {
-          action,
-          decision: 'allow',
-          subject: subjectId,
-          purpose: input.purpose,
-          reasons: [{ code: 'channel', detail: input.channel }, ...(input.topic ? [{ code: 'topic', detail: input.topic }] : [])],
-        });
+        },
+      };
+    };
+
+    if (!idempotencyKey && since.getTime() >= now.getTime()) {
+      // No cap counts this contact's slots and no key can replay it: the decision reads nothing under the
+      // subject's lock, so it needs no transaction. Its slot commits with its audit event in one write,
+      // shared with the other requests that arrive meanwhile (on PostgreSQL one statement). Capped
+      // decisions of the same subject stay exact: they count under the lock, and this one counts nothing.
+      const { answer, event, reservation } = decide([]);
+      await audit.record(ctx, event, reservation && store.reservationRows([reservation]));
+      return answer;
+    }
+    return reservations.run(subjectId, async (tx) => {
+      if (idempotencyKey) {
+        const replayed = await replay(await store.findIdempotent(tx, caller.clientId, idempotencyKey));
+        if (replayed) return replayed;
       }
+      const { answer, event, reservation } = decide(await store.reservationsSince(tx, subjectId, input.channel, since, now));
+      if (reservation) store.insertReservation(tx, reservation);
+      await appendAuditEvent(tx, ctx, event);
       if (idempotencyKey) await store.saveIdempotent(tx, { appId: caller.clientId, key: idempotencyKey, requestHash, response: JSON.stringify(answer), at: now });
       return answer;
     });

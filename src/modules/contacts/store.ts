@@ -1,6 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { beforeCommit, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
+import { beforeCommit, insertRows, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
 export interface ReservationRow {
@@ -68,15 +68,20 @@ export function insertReservation(tx: Tx, r: ReservationRow): void {
     const list: ReservationRow[] = (rows = []);
     made.set(tx, list);
     beforeCommit(tx, async () => {
-      await insertRows(
-        tx,
-        'contact_reservation',
-        RESERVATION_COLUMNS,
-        list.map((x) => [x.ticket, x.subjectId, x.appId, x.channel, x.purpose, x.topic, x.status, x.reservedAt, x.expiresAt, x.revealedAt, x.outcomeAt]),
-      );
+      const { table, columns, rows: values } = reservationRows(list);
+      await insertRows(tx, table, columns, values);
     });
   }
   rows.push(r);
+}
+
+/** Reservations as rows to write, for a write that needs no lock (no cap counts slots): the audit trail writes them with their events. */
+export function reservationRows(rows: ReservationRow[]): TableRows {
+  return {
+    table: 'contact_reservation',
+    columns: RESERVATION_COLUMNS,
+    rows: rows.map((x) => [x.ticket, x.subjectId, x.appId, x.channel, x.purpose, x.topic, x.status, x.reservedAt, x.expiresAt, x.revealedAt, x.outcomeAt]),
+  };
 }
 
 export async function findReservation(db: DbClient | Tx, ticket: string): Promise<ReservationRow | undefined> {

@@ -24,6 +24,6 @@ export async function recordedKeyFingerprint(db: Database, fingerprint: string, 
   const read = async () => (await db.readRaw<{ fingerprint: string }>('SELECT fingerprint FROM master_key_check WHERE id = 1'))[0]?.fingerprint;
   const recorded = await read();
   if (recorded !== undefined) return recorded;
-  await db.writeAlone('INSERT INTO master_key_check (id, fingerprint, recorded_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING', [fingerprint, at]);
+  await db.writeAlone([{ sql: 'INSERT INTO master_key_check (id, fingerprint, recorded_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING', params: [fingerprint, at] }]);
   return (await read())!;
 }
