@@ -120,7 +120,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   // each gets a function that calls the other once both exist.
   const keys = createKeyRing(masterKey);
   const pseudonyms = createIdentifierPseudonyms({ db, policy: loaded.policy, keys });
-  const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys, audit, pseudonyms, requireConsent: (s, p, scope) => consent.requireConsent(s, p, scope) });
+  const subjects: SubjectService = createSubjectService({ db, policy: loaded.policy, keys, audit, pseudonyms, consentRead: (p, scope) => consent.consentRead(p, scope) });
   const consent: ConsentService = createConsentService({
     db,
     policy: loaded.policy,

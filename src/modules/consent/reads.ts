@@ -1,5 +1,6 @@
 import { ConsentRequired } from '../../shared/errors.ts';
 import type { Database } from '../../storage/database.ts';
+import { readColumnAlone, type ColumnAlongside } from '../../storage/raw-sql.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { ConsentState } from './schema.ts';
 import { applyEntry, consentAt, consentCovers, type ConsentScope, describeHistory, emptyConsent, foldConsent } from './state.ts';
@@ -10,28 +11,52 @@ import * as store from './store.ts';
  * record), read from the kept state beside the ledger; grants and withdrawals
  * are in service.ts.
  */
+/** Whether a use is covered, and the consent it was judged on (null: the purpose is not consent-based). */
+export interface ConsentCheck {
+  allowed: boolean;
+  state: ConsentState | null;
+}
+
+/**
+ * The check of one use whose one row is read inside the statement that reads
+ * the subject (one round trip instead of two): `column` reads and judges the
+ * kept state there; it is absent when there is nothing to read (the purpose is
+ * not consent-based, or unknown). `checked` answers from what it read.
+ */
+export interface ConsentRead {
+  column?: ColumnAlongside<ConsentCheck>;
+  checked(read: ConsentCheck | undefined): ConsentCheck;
+}
+
+/** Throws ConsentRequired (403) when the check failed; otherwise which rule let the use through, for the audit event. */
+export function requiredBasis(purpose: string, { allowed, state }: ConsentCheck): 'consent-active' | 'not-consent-based' {
+  if (!allowed) throw new ConsentRequired(`no active consent covers ${purpose}${state ? ` (consent is ${state.status})` : ''}`);
+  return state ? 'consent-active' : 'not-consent-based';
+}
+
 export function createConsentReads(db: Database, policy: Policy) {
   /**
-   * The one consent check every module uses (subject reads now, contact
-   * authorization later). Purposes whose basis is not consent are not gated.
-   * Reads the ledger every time: a cache could allow a withdrawn purpose.
+   * The one consent check every module uses (subject reads, contact
+   * authorization). Purposes whose basis is not consent are not gated. Reads
+   * the kept state every time: a cache could allow a withdrawn purpose.
    */
-  async function checkConsent(subjectId: string, purpose: string, scope: ConsentScope = {}): Promise<{ allowed: boolean; state: ConsentState | null }> {
+  function consentRead(purpose: string, scope: ConsentScope = {}): ConsentRead {
     const definition = policy.purposes[purpose];
-    if (!definition) return { allowed: false, state: null };
-    if (definition.basis !== 'consent') return { allowed: true, state: null };
-    const state = consentAt((await store.readState(db, subjectId, purpose)) ?? emptyConsent(purpose), new Date());
-    return { allowed: consentCovers(state, scope), state };
+    if (!definition || definition.basis !== 'consent') {
+      const answer = { allowed: Boolean(definition), state: null };
+      return { checked: () => answer };
+    }
+    const judge = (kept: ConsentState | undefined): ConsentCheck => {
+      const state = consentAt(kept ?? emptyConsent(purpose), new Date());
+      return { allowed: consentCovers(state, scope), state };
+    };
+    return { column: store.stateColumn(purpose, judge), checked: (read) => read ?? judge(undefined) };
   }
 
-  /**
-   * Throws ConsentRequired (403) when a consent-based purpose has no active
-   * consent; otherwise says which rule let the use through, for the audit event.
-   */
-  async function requireConsent(subjectId: string, purpose: string, scope: ConsentScope = {}): Promise<'consent-active' | 'not-consent-based'> {
-    const { allowed, state } = await checkConsent(subjectId, purpose, scope);
-    if (!allowed) throw new ConsentRequired(`no active consent covers ${purpose}${state ? ` (consent is ${state.status})` : ''}`);
-    return state ? 'consent-active' : 'not-consent-based';
+  /** The same check on its own, for a subject already known: one statement. */
+  async function checkConsent(subjectId: string, purpose: string, scope: ConsentScope = {}): Promise<ConsentCheck> {
+    const read = consentRead(purpose, scope);
+    return read.checked(read.column && (await readColumnAlone(db, read.column, subjectId)));
   }
 
   /** The same check for many subjects at once (campaign scrubbing). */
@@ -66,7 +91,7 @@ export function createConsentReads(db: Database, policy: Policy) {
     };
   }
 
-  return { checkConsent, requireConsent, checkConsentMany, recordOf };
+  return { consentRead, checkConsent, checkConsentMany, recordOf };
 }
 
 /**

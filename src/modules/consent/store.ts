@@ -1,6 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { execute, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
+import { execute, insertRows, placeholders, query, type ColumnAlongside } from '../../storage/raw-sql.ts';
 import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
 import { flag, instant, integer, nullableInstant, nullableInteger, type SqlFlag, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
@@ -122,6 +122,15 @@ export async function readStates(tx: Tx, subjectId: string, purposes: string[]):
 export async function readState(db: Database, subjectId: string, purpose: string): Promise<ConsentState | undefined> {
   const [row] = await db.readRaw<{ state: string }>('SELECT state FROM consent_state WHERE subject_id = ? AND purpose = ?', [subjectId, purpose]);
   return row ? parseState(row.state) : undefined;
+}
+
+/** The kept state of a purpose as a column of another module's read of the subject (undefined: none kept). */
+export function stateColumn<T>(purpose: string, judge: (state: ConsentState | undefined) => T): ColumnAlongside<T> {
+  return {
+    select: (subjectId) => `(SELECT state FROM consent_state WHERE subject_id = ${subjectId} AND purpose = ?)`,
+    params: [purpose],
+    decode: (raw) => judge(typeof raw === 'string' ? parseState(raw) : undefined),
+  };
 }
 
 /** One purpose's kept state for many subjects (campaign scrubbing), in chunks. */

@@ -7,6 +7,7 @@ import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
+import type { ConsentCheck } from '../consent/reads.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { DoNotCall } from '../dnc/service.ts';
@@ -50,11 +51,11 @@ export function createContactService(deps: ContactServiceDeps) {
   const listedField = (input: ContactRequest) => (CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input) ? 'phone' : undefined);
 
   /**
-   * Facts about one subject that do not depend on the lock: consent, do-not-call, time zone.
-   * `details.value` is the number only when listedField asked for it.
+   * Facts about one subject that do not depend on the lock: consent (read with
+   * the subject), do-not-call, time zone. `details.value` is the number only
+   * when listedField asked for it.
    */
-  async function standingFacts(caller: ContactCaller, subjectId: string, input: ContactRequest, details: { timezone: string | null; value: string | null }): Promise<Omit<ContactFacts, 'held'>> {
-    const consentCheck = await consent.checkConsent(subjectId, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
+  async function standingFacts(caller: ContactCaller, details: { timezone: string | null; value: string | null }, consentCheck: ConsentCheck): Promise<Omit<ContactFacts, 'held'>> {
     const doNotCallSources = details.value ? await doNotCall.listingSources(details.value) : [];
     return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details.timezone };
   }
@@ -100,12 +101,13 @@ export function createContactService(deps: ContactServiceDeps) {
       if (replayed) return replayed;
     }
     await validateRequest(ctx, input, action);
-    const details = await subjects.contactDetailsOfRef(caller.clientId, input.ref, listedField(input));
+    const consentRead = consent.consentRead(input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
+    const details = await subjects.contactDetailsOfRef(caller.clientId, input.ref, listedField(input), consentRead.column);
     if (!details) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
     const { subjectId } = details;
 
     const now = new Date();
-    const facts = await standingFacts(caller, subjectId, input, details);
+    const facts = await standingFacts(caller, details, consentRead.checked(details.alongside));
     const since = capHorizon(policy, input, now);
 
     /** The answer for these held slots, its audit event and, for an allow, the slot it reserves. */

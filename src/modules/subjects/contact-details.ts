@@ -1,5 +1,6 @@
 import { currentKeyVersion } from '../key-ring/store.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
+import type { ColumnAlongside } from '../../storage/raw-sql.ts';
 import * as store from './store.ts';
 import { versionsUpTo, type Vault } from './vault.ts';
 
@@ -25,14 +26,20 @@ export async function contactDetails(vault: Vault, subjectId: string, field: str
 
 /**
  * The same for an app's ref, in the one joined read a ref takes (ref, subject,
- * field): contact authorization starts here. Undefined for a ref the app does
- * not hold.
+ * field, and what the caller reads alongside): contact authorization starts
+ * here. Undefined for a ref the app does not hold.
  */
-export async function contactDetailsOfRef(vault: Vault, appId: string, ref: string, field: string | undefined): Promise<(Details & { subjectId: string }) | undefined> {
+export async function contactDetailsOfRef<T>(
+  vault: Vault,
+  appId: string,
+  ref: string,
+  field: string | undefined,
+  alongside?: ColumnAlongside<T>,
+): Promise<(Details & { subjectId: string; alongside: T | undefined }) | undefined> {
   if (!isRefShaped(ref)) return undefined;
-  const found = await store.readSubjectByRef(vault.db, ref, field ? [field] : []);
+  const found = await store.readSubjectByRef(vault.db, ref, field ? [field] : [], alongside);
   if (!found || found.subject.appId !== appId) return undefined;
-  return { subjectId: found.subject.id, ...openDetails(vault, found.subject, field, field ? (found.fields.get(field) ?? null) : null) };
+  return { subjectId: found.subject.id, alongside: found.alongside, ...openDetails(vault, found.subject, field, field ? (found.fields.get(field) ?? null) : null) };
 }
 
 /**

@@ -4,20 +4,23 @@ import { appPseudonym, isRefShaped } from '../pseudonyms/derive.ts';
 import { grantedPurpose, type Violation } from './collection.ts';
 import type { AttributeValue } from './schema.ts';
 import * as store from './store.ts';
-import type { AppCaller, RequireConsent, SubjectView, Vault } from './vault.ts';
+import { requiredBasis } from '../consent/reads.ts';
+import type { AppCaller, ConsentReadOf, SubjectView, Vault } from './vault.ts';
 
-export async function readSubject(vault: Vault, requireConsent: RequireConsent, ctx: RequestContext, caller: AppCaller, ref: string, purpose: string, recipient?: string): Promise<SubjectView> {
+export async function readSubject(vault: Vault, consentReadOf: ConsentReadOf, ctx: RequestContext, caller: AppCaller, ref: string, purpose: string, recipient?: string): Promise<SubjectView> {
   const { db, policy, keys, refuse, dataKeyOf, decryptValue } = vault;
   const action = 'subjects.subject.read';
   const access = grantedPurpose(policy, caller.purposes, purpose);
   if ('violation' in access) return refuse(ctx, { action, purpose, reasons: [{ code: access.violation.reason }] }, readRefusal(access.violation));
-  const found = isRefShaped(ref) ? await store.readSubjectByRef(db, ref, access.definition.read) : undefined;
+  // The consent is read in the same statement as the subject.
+  const consent = consentReadOf(purpose, { recipient });
+  const found = isRefShaped(ref) ? await store.readSubjectByRef(db, ref, access.definition.read, consent.column) : undefined;
   if (!found || found.subject.appId !== caller.clientId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
   const { subject, fields: sealed } = found;
   const subjectId = subject.id;
   let basis: string;
   try {
-    basis = await requireConsent(subjectId, purpose, { recipient });
+    basis = requiredBasis(purpose, consent.checked(found.alongside));
   } catch (error) {
     if (error instanceof ConsentRequired) return refuse(ctx, { action, subject: subjectId, purpose, reasons: [{ code: 'no-consent' }] }, error);
     throw error;

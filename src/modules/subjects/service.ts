@@ -5,6 +5,7 @@ import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import type { Database, Tx } from '../../storage/database.ts';
+import type { ColumnAlongside } from '../../storage/raw-sql.ts';
 import { contactDetails, contactDetailsByRefs, contactDetailsOfRef } from './contact-details.ts';
 import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';
@@ -14,7 +15,7 @@ import { readSubject } from './read.ts';
 import { rotateKeys } from './rotate-keys.ts';
 import type { AttributeValue, SubjectWriteInput } from './schema.ts';
 import * as store from './store.ts';
-import { createVault, type AppCaller, type RequireConsent } from './vault.ts';
+import { createVault, type AppCaller, type ConsentReadOf } from './vault.ts';
 import { writeSubject } from './write.ts';
 
 export type { AppCaller, SubjectView } from './vault.ts';
@@ -25,7 +26,7 @@ export interface SubjectServiceDeps {
   keys: KeyRing;
   audit: AuditGroupCommit;
   pseudonyms: IdentifierPseudonyms;
-  requireConsent: RequireConsent;
+  consentRead: ConsentReadOf;
 }
 
 /** Wires the subject operations (one a file) to one vault; no rule lives here. */
@@ -34,14 +35,14 @@ export function createSubjectService(deps: SubjectServiceDeps) {
   const { db } = vault;
   return {
     writeSubject: (ctx: RequestContext, caller: AppCaller, input: SubjectWriteInput, ref?: string) => writeSubject(vault, ctx, caller, input, ref),
-    readSubject: (ctx: RequestContext, caller: AppCaller, ref: string, purpose: string, recipient?: string) => readSubject(vault, deps.requireConsent, ctx, caller, ref, purpose, recipient),
+    readSubject: (ctx: RequestContext, caller: AppCaller, ref: string, purpose: string, recipient?: string) => readSubject(vault, deps.consentRead, ctx, caller, ref, purpose, recipient),
     lookupSubject: (ctx: RequestContext, caller: AppCaller, purpose: string, identifier: { field: string; value: string }) => lookupSubject(vault, ctx, caller, purpose, identifier),
     rotateKeys: (ctx: RequestContext, onProgress?: (done: number) => void) => rotateKeys(vault, ctx, onProgress),
     seedSubjects: (ctx: RequestContext, appId: string, count: number, onProgress?: (done: number) => void, options?: { firstSerial?: number }) =>
       seedSubjects(vault, ctx, appId, count, onProgress, options),
     contactDetails: (subjectId: string, field: string | undefined) => contactDetails(vault, subjectId, field),
     contactDetailsByRefs: (appId: string, refs: string[], field: string | undefined) => contactDetailsByRefs(vault, appId, refs, field),
-    contactDetailsOfRef: (appId: string, ref: string, field: string | undefined) => contactDetailsOfRef(vault, appId, ref, field),
+    contactDetailsOfRef: <T>(appId: string, ref: string, field: string | undefined, alongside?: ColumnAlongside<T>) => contactDetailsOfRef(vault, appId, ref, field, alongside),
     subjectsMatching: (value: string) => subjectsMatching(vault, value),
     // For customer requests and retention (the requests module):
     subjectsWithIdentifier: (field: string, normalized: string) => subjectsWithIdentifier(vault, field, normalized),

@@ -1,6 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockTable } from '../../storage/locks.ts';
-import { insertRows, placeholders } from '../../storage/raw-sql.ts';
+import { insertRows, placeholders, type ColumnAlongside } from '../../storage/raw-sql.ts';
 import { integer, type SqlInteger } from '../../storage/sql-values.ts';
 
 export interface SubjectRow {
@@ -63,24 +63,37 @@ export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise
   return found;
 }
 
-/** One joined query for the hot read path: the ref, its subject and the requested fields. */
-export async function readSubjectByRef(
+/**
+ * One joined query for the hot read path: the ref, its subject, the requested
+ * fields, and what another module reads alongside (the consent check).
+ */
+export async function readSubjectByRef<T = undefined>(
   db: Database,
   ref: string,
   fields: string[],
-): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string> } | undefined> {
+  alongside?: ColumnAlongside<T>,
+): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string>; alongside: T | undefined } | undefined> {
   const fieldFilter = fields.length > 0 ? `f.field IN (${placeholders(fields.length)})` : '1 = 0';
-  const rows = await db.readRaw<{ appId: string; id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; field: string | null; ciphertext: string | null }>(
-    `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"
+  const rows = await db.readRaw<{
+    appId: string;
+    id: string;
+    timezone: string | null;
+    keyVersion: SqlInteger;
+    wrappedKey: string;
+    field: string | null;
+    ciphertext: string | null;
+    alongside?: unknown;
+  }>(
+    `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"${alongside ? `, ${alongside.select('s.id')} AS "alongside"` : ''}
        FROM subject_ref r JOIN subject s ON s.id = r.subject_id
        LEFT JOIN subject_field f ON f.subject_id = s.id AND ${fieldFilter}
       WHERE r.ref = ?`,
-    [...fields, ref],
+    [...(alongside?.params ?? []), ...fields, ref],
   );
   const first = rows[0];
   if (!first) return undefined;
   const subject = { appId: first.appId, id: first.id, timezone: first.timezone, keyVersion: integer(first.keyVersion), wrappedKey: first.wrappedKey };
-  return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])) };
+  return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])), alongside: alongside?.decode(first.alongside ?? null) };
 }
 
 const IN_CHUNK = 5000;

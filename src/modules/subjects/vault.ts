@@ -3,6 +3,7 @@ import { canonicalJson } from '../../shared/canonical-json.ts';
 import { PolicyViolation, type FieldProblem } from '../../shared/errors.ts';
 import type { Database, Tx } from '../../storage/database.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
+import type { ConsentRead } from '../consent/reads.ts';
 import type { KeyRing } from '../key-ring/key-ring.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped, newRef } from '../pseudonyms/derive.ts';
@@ -18,8 +19,8 @@ export interface AppCaller {
   purposes: readonly string[];
 }
 
-/** The consent module's check: throws ConsentRequired when a consent-based purpose has no active consent. */
-export type RequireConsent = (subjectId: string, purpose: string, scope?: { recipient?: string }) => Promise<'consent-active' | 'not-consent-based'>;
+/** The consent module's check of a use, read with the subject it concerns. */
+export type ConsentReadOf = (purpose: string, scope?: { recipient?: string }) => ConsentRead;
 
 export interface SubjectView {
   ref: string;
