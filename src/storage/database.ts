@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
 import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
-import { combinedStatement, execute, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements, type SqlStatement } from './raw-sql.ts';
+import { combinedStatement, execute, executeAll, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements, type SqlStatement } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -197,12 +197,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
         { owner: database, engine: 'sqlite', native: () => writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') },
         work,
       ),
-    writeAlone: (writes) =>
-      database.transaction(async (tx) => {
-        let written = 0;
-        for (const { sql, params } of writes) written = await execute(tx, sql, params);
-        return written;
-      }),
+    writeAlone: (writes) => database.transaction((tx) => executeAll(tx, writes)),
     async ping() {
       await read.$queryRawUnsafe('SELECT 1');
     },
@@ -241,8 +236,10 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     read: client,
     readRaw: (sql, params = []) => rawStatement(() => statements.all(sql, params)),
     writeAlone: (writes) => {
-      const { sql, params } = combinedStatement(writes);
-      return rawStatement(() => statements.run(sql, params));
+      const combined = combinedStatement(writes);
+      // Too many values for one statement: the same writes, together, in a transaction.
+      if (!combined) return database.transaction((tx) => executeAll(tx, writes));
+      return rawStatement(() => statements.run(combined.sql, combined.params));
     },
     transaction: (work) =>
       withTransactionConnection((connection) =>

@@ -25,7 +25,7 @@ interface Binding {
   owner: object;
   engine: Engine;
   native?: NativeStatements;
-  beforeCommit: Array<() => Promise<void>>;
+  beforeCommit: Array<() => SqlStatement[]>;
   afterCommit: Array<() => void>;
 }
 
@@ -38,13 +38,14 @@ export function registerTransaction(tx: Tx, owner: object, engine: Engine, nativ
 }
 
 /**
- * Work to do as the transaction's last step, after everything else in it:
- * the audit trail appends a transaction's events there in one chain segment,
- * so the head of the chain (one row every replica writes) is locked only for
- * the end of the transaction.
+ * Writes to make as the transaction's last step, after everything else in it,
+ * built then from what the transaction gathered: the audit trail appends a
+ * transaction's events there, and contact authorization its group's
+ * reservations, each as one multi-row INSERT. On PostgreSQL all of them go as
+ * one statement (combinedStatement) when they fit in one.
  */
-export function beforeCommit(tx: Tx, hook: () => Promise<void>): void {
-  bindingOf(tx).beforeCommit.push(hook);
+export function beforeCommit(tx: Tx, writes: () => SqlStatement[]): void {
+  bindingOf(tx).beforeCommit.push(writes);
 }
 
 /**
@@ -67,10 +68,12 @@ export function runAfterCommit(binding: { afterCommit: Array<() => void> } | und
   }
 }
 
-/** Called by Database.transaction once the work is done; hooks may add hooks. */
+/** Called by Database.transaction once the work is done. */
 export async function runBeforeCommit(tx: Tx): Promise<void> {
-  const hooks = bindingOf(tx).beforeCommit;
-  for (let i = 0; i < hooks.length; i++) await hooks[i]!();
+  const { engine, beforeCommit: hooks } = bindingOf(tx);
+  const writes = hooks.flatMap((hook) => hook());
+  const combined = engine === 'postgresql' ? combinedStatement(writes) : undefined;
+  await executeAll(tx, combined ? [combined] : writes);
 }
 
 function bindingOf(tx: Tx): Binding {
@@ -147,6 +150,13 @@ export async function execute(tx: Tx, sql: string, params: unknown[] = []): Prom
   const { engine, native } = bindingOf(tx);
   const values = params.map((p) => param(engine, p));
   return native ? native.run(sql, values) : tx.$executeRawUnsafe(adapt(engine, sql), ...values);
+}
+
+/** Statements one after another in the transaction; answers the rows the last one wrote. */
+export async function executeAll(tx: Tx, statements: readonly SqlStatement[]): Promise<number> {
+  let written = 0;
+  for (const { sql, params } of statements) written = await execute(tx, sql, params);
+  return written;
 }
 
 /** Rows as the driver returns them: SQLite integers as bigint, dates as ISO text. */
@@ -237,10 +247,14 @@ export async function insertRows(tx: Tx, table: string, columns: readonly string
  * Several writes as one PostgreSQL statement, atomic on its own: every
  * statement but the last becomes a data-modifying WITH clause, which
  * PostgreSQL runs to completion whether or not the rest reads it. Placeholders
- * stay `?`, in text order, so the values simply follow one another.
+ * stay `?`, in text order, so the values simply follow one another. Undefined
+ * for no writes, or when together they would pass the parameter limit (run
+ * them one by one in a transaction then). The clauses run in no set order, so
+ * callers combine writes to different tables, or ones whose order does not matter.
  */
-export function combinedStatement(statements: readonly SqlStatement[]): SqlStatement {
-  if (statements.length === 1) return statements[0]!;
+export function combinedStatement(statements: readonly SqlStatement[]): SqlStatement | undefined {
+  if (statements.length <= 1) return statements[0];
+  if (statements.reduce((n, s) => n + s.params.length, 0) > MAX_PARAMETERS) return undefined;
   const clauses = statements.slice(0, -1).map((s, i) => `w${i} AS (${s.sql})`);
   return { sql: `WITH ${clauses.join(', ')} ${statements.at(-1)!.sql}`, params: statements.flatMap((s) => s.params) };
 }

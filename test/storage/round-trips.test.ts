@@ -69,17 +69,22 @@ onPostgres('round trips to PostgreSQL per request', () => {
     expect(consented[0]).toContain('FROM consent_state');
   });
 
-  it('authorizes a contact in two round trips (no cap applies), and refuses a call (capped; do-not-call lists checked) in at most ten', async () => {
+  it('authorizes a contact in two round trips (no cap applies), and a capped one (do-not-call lists checked) in at most nine', async () => {
     // An e-mail under consent, which no cap limits: ref, subject and consent in one read, then the
     // reservation and its event in one statement, with no lock and no transaction around it.
     const allowed = await statementsOf(() => api().authorize('marketing', 'email'));
     expect(verbs(allowed)).toEqual(['SELECT', 'WITH']);
     expect(allowed[1]).toMatch(/^WITH w0 AS \(INSERT INTO contact_reservation .*\) INSERT INTO audit_event /s);
-    // A call: the slots it holds are counted against the daily cap, which refuses the second; the number
-    // is also looked up in the do-not-call lists (the key versions, then the entries and the registry
-    // numbers, those two in parallel).
+    // An sms, capped at two a week: both allowed, each under the subject's lock in a transaction that counts
+    // the slots held and ends with one statement for the reservation and its event. The number is also
+    // looked up in the do-not-call lists (the key versions, then the entries and the registry numbers).
+    const capped = await statementsOf(() => api().authorize('marketing', 'sms'));
+    expect(verbs(capped).slice(-5)).toEqual(['BEGIN', 'SELECT', 'SELECT', 'WITH', 'COMMIT']);
+    expect(capped.length).toBeLessThanOrEqual(9);
+    // A call: the daily cap refuses the second; the refusal's event is the transaction's last statement.
     const refused = await statementsOf(() => api().authorize('marketing', 'call'));
-    expect(refused.length).toBeLessThanOrEqual(10);
+    expect(verbs(refused).slice(-2)).toEqual(['INSERT', 'COMMIT']);
+    expect(refused.length).toBeLessThanOrEqual(9);
   });
 
   it('grants a consent in at most nine round trips, whatever the length of the ledger', async () => {

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { afterCommit, beforeCommit, ownerOf, type TableRows } from '../../storage/raw-sql.ts';
+import { afterCommit, beforeCommit, engineOf, ownerOf, type TableRows } from '../../storage/raw-sql.ts';
 import { leafContentOf } from './leaf.ts';
 import type { AuditEvent, AuditEventInput } from './schema.ts';
-import { eventsInInsertOrder, insertEvents, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
+import { eventInserts, eventsInInsertOrder, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
 
 /** An event, and for events written alone, the rows of the access it records, which commit with it. */
 export type Entry = { ctx: RequestContext; input: AuditEventInput; alongside?: TableRows };
@@ -54,7 +54,7 @@ export async function appendAuditEvents(tx: Tx, ctx: RequestContext, inputs: Aud
   if (!queued) {
     const list: Entry[] = (queued = []);
     pending.set(tx, list);
-    beforeCommit(tx, () => insertEvents(tx, rowsOf(ownerOf(tx), list)));
+    beforeCommit(tx, () => eventInserts(engineOf(tx), rowsOf(ownerOf(tx), list)));
     const listeners = appendListeners.get(ownerOf(tx));
     if (listeners) afterCommit(tx, () => listeners.forEach((wake) => wake()));
   }

@@ -2,7 +2,7 @@
 // integrator's tree tiles and heads, officers' searches and stats) shares the row shapes decoded here.
 import type { Database, Tx } from '../../storage/database.ts';
 import { instant, integer, nullableInteger, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
-import { engineOf, execute, insertRows, insertStatements, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
+import { engineOf, execute, insertRows, insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
 
 /** An event as the writer stores it: no place in the log yet. */
 export interface NewAuditRow {
@@ -80,8 +80,8 @@ const EVENT_COLUMNS = ['id', 'at', 'actor_type', 'actor_id', 'action', 'decision
  * replicas never queue on one another. A trigger queues each event in
  * audit_pending, in the same transaction, for the integrator.
  */
-export async function insertEvents(tx: Tx, rows: NewAuditRow[]): Promise<void> {
-  await insertRows(tx, 'audit_event', EVENT_COLUMNS, rows.map(eventValues));
+export function eventInserts(engine: Database['kind'], rows: NewAuditRow[]): SqlStatement[] {
+  return insertStatements(engine, { table: 'audit_event', columns: EVENT_COLUMNS, rows: rows.map(eventValues) });
 }
 
 const eventValues = (r: NewAuditRow) => [r.id, r.at, r.actorType, r.actorId, r.action, r.decision, r.subject, r.purpose, r.fields, r.reasons, r.requestId, r.policyVersion];
@@ -92,8 +92,7 @@ const eventValues = (r: NewAuditRow) => [r.id, r.at, r.actorType, r.actorId, r.a
  * (on PostgreSQL one statement); at most a few thousand.
  */
 export async function insertEventsAlone(db: Database, rows: NewAuditRow[], alongside: readonly TableRows[] = []): Promise<void> {
-  const events = insertStatements(db.kind, { table: 'audit_event', columns: EVENT_COLUMNS, rows: rows.map(eventValues) });
-  await db.writeAlone([...alongside.flatMap((write) => insertStatements(db.kind, write)), ...events]);
+  await db.writeAlone([...alongside.flatMap((write) => insertStatements(db.kind, write)), ...eventInserts(db.kind, rows)]);
 }
 
 // ---- integration (one integrator at a time: the state row's lock) ----

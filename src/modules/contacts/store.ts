@@ -1,6 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { beforeCommit, insertRows, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
+import { beforeCommit, engineOf, insertStatements, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
 export interface ReservationRow {
@@ -58,19 +58,17 @@ export async function reservationsSince(tx: Tx, subjectId: string, channel: stri
 }
 
 /**
- * Reserves a slot in this transaction. The row is written when the
- * transaction commits (with every other reservation of its group, in one
- * statement); until then reservationsSince in the same transaction counts it.
+ * Reserves a slot in this transaction. The row is written as the
+ * transaction's last step (with every other reservation of its group, and on
+ * PostgreSQL in the same statement as their audit events); until then
+ * reservationsSince in the same transaction counts it.
  */
 export function insertReservation(tx: Tx, r: ReservationRow): void {
   let rows = made.get(tx);
   if (!rows) {
     const list: ReservationRow[] = (rows = []);
     made.set(tx, list);
-    beforeCommit(tx, async () => {
-      const { table, columns, rows: values } = reservationRows(list);
-      await insertRows(tx, table, columns, values);
-    });
+    beforeCommit(tx, () => insertStatements(engineOf(tx), reservationRows(list)));
   }
   rows.push(r);
 }
