@@ -213,6 +213,13 @@ export interface ColumnAlongside<T> {
   decode(raw: unknown): T;
 }
 
+/** A value of another module read in the same statement as yours, with no key: a scalar subquery, its values, how to decode it. */
+export interface ScalarAlongside<T> {
+  sql: string;
+  params: unknown[];
+  decode(raw: unknown): T;
+}
+
 /** The column read on its own, for a key already known (one statement). */
 export async function readColumnAlone<T>(db: Database, column: ColumnAlongside<T>, key: string): Promise<T> {
   const [row] = await db.readRaw<{ value: unknown }>(`WITH k (key) AS (SELECT ?) SELECT ${column.select('k.key')} AS "value" FROM k`, [key, ...column.params]);

@@ -90,6 +90,13 @@ describe('custos dnc import', () => {
     expect((await listed('13800000061')).sources).toEqual(['after-rotation', 'before-rotation']);
   });
 
+  it('finds a number listed only under a key version that no lookup of this process has seen yet', async () => {
+    expect((await listed('13800000071')).listed).toBe(false);
+    await gateway.runtime.subjects.rotateKeys(systemContext(gateway));
+    await run('after-a-rotation', '13800000071\n');
+    expect((await listed('13800000071')).sources).toEqual(['after-a-rotation']);
+  });
+
   it('refuses a source name that is not a plain name, and a CSV without a phone column', async () => {
     await expect(run('Bad Name!', '13800000041\n')).rejects.toMatchObject({ status: 400 });
     await expect(run('internal', '13800000041\n')).rejects.toMatchObject({ status: 400 });

@@ -32,9 +32,12 @@ export function createDoNotCall(deps: DoNotCallDeps) {
   }
 
   /** The lists in force that hold a normalized phone number. */
+  /** The lists holding a number, in one statement (which also checks the key version its digests were made for). */
   async function listingSources(phone: string): Promise<string[]> {
-    const matches = await store.dncMatches(db, await pseudonyms.digestsOf('phone', phone));
-    return [...new Set([...matches.values()].flat())].sort();
+    return pseudonyms.lookupByDigests('phone', phone, async (digests, version) => {
+      const { sources, alongside } = await store.listingSourcesWith(db, digests, version);
+      return { found: sources, version: alongside };
+    });
   }
 
   async function insertInternal(tx: Tx, digest: { keyVersion: number; digest: string }, note: string | undefined): Promise<string> {

@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { engineOf, execute, placeholders } from '../../storage/raw-sql.ts';
+import { engineOf, execute, placeholders, type ScalarAlongside } from '../../storage/raw-sql.ts';
 import { tagOfDigest } from '../pseudonyms/derive.ts';
 
 // Entries in force: internal and pre-0005 entries by digest, imported registry numbers by tag.
@@ -7,21 +7,27 @@ const LISTED_ENTRIES = 'SELECT e.digest AS "digest", s.source AS "source" FROM d
 const LISTED_NUMBERS = 'SELECT CAST(n.tag AS TEXT) AS "tag", s.source AS "source" FROM dnc_source s JOIN dnc_number n ON n.import_no = s.import_no WHERE n.tag IN';
 const LOOKUP_CHUNK = 5000;
 
+/** Digests grouped by their tag (the registry keeps numbers by tag). */
+function byTagOf(digests: string[]): Map<string, string[]> {
+  const byTag = new Map<string, string[]>();
+  for (const digest of digests) {
+    const tag = tagOfDigest(digest).toString();
+    byTag.set(tag, [...(byTag.get(tag) ?? []), digest]);
+  }
+  return byTag;
+}
+
 /**
  * Which of the digests (identifier pseudonyms, any key version) are on a list
- * in force, with the sources that list each: one lookup for a single number
- * (authorize, check) and for a campaign of 100,000 (scrub).
+ * in force, with the sources that list each: one lookup for a campaign of
+ * 100,000 (scrub).
  */
 export async function dncMatches(db: Database, digests: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const add = (digest: string, source: string) => out.set(digest, [...(out.get(digest) ?? []), source]);
   for (let i = 0; i < digests.length; i += LOOKUP_CHUNK) {
     const chunk = digests.slice(i, i + LOOKUP_CHUNK);
-    const byTag = new Map<string, string[]>();
-    for (const digest of chunk) {
-      const tag = tagOfDigest(digest).toString();
-      byTag.set(tag, [...(byTag.get(tag) ?? []), digest]);
-    }
+    const byTag = byTagOf(chunk);
     const [entries, numbers] = await Promise.all([
       db.readRaw<{ digest: string; source: string }>(`${LISTED_ENTRIES} (${placeholders(chunk.length)})`, chunk),
       db.readRaw<{ tag: string; source: string }>(`${LISTED_NUMBERS} (${placeholders(byTag.size)})`, [...byTag.keys()].map(BigInt)),
@@ -30,6 +36,23 @@ export async function dncMatches(db: Database, digests: string[]): Promise<Map<s
     for (const n of numbers) for (const digest of byTag.get(n.tag) ?? []) add(digest, n.source);
   }
   return out;
+}
+
+/**
+ * The sources listing one number (its digests under a few key versions), in
+ * one statement with a value another module reads alongside (the current key
+ * version): at least one row comes back, listed or not.
+ */
+export async function listingSourcesWith<T>(db: Database, digests: string[], alongside: ScalarAlongside<T>): Promise<{ sources: string[]; alongside: T }> {
+  const byTag = byTagOf(digests);
+  const rows = await db.readRaw<{ alongside: unknown; source: string | null }>(
+    `WITH hits (source) AS (
+       SELECT source FROM (${LISTED_ENTRIES} (${placeholders(digests.length)})) AS e
+       UNION ALL SELECT source FROM (${LISTED_NUMBERS} (${placeholders(byTag.size)})) AS n)
+     SELECT ${alongside.sql} AS "alongside", h.source AS "source" FROM (SELECT 1 AS one) AS o LEFT JOIN hits AS h ON 1 = 1`,
+    [...digests, ...[...byTag.keys()].map(BigInt), ...alongside.params],
+  );
+  return { sources: [...new Set(rows.flatMap((r) => (r.source === null ? [] : [r.source])))].sort(), alongside: alongside.decode(rows[0]?.alongside ?? null) };
 }
 
 export const INTERNAL_IMPORT = 'internal';

@@ -1,5 +1,17 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import type { ScalarAlongside } from '../../storage/raw-sql.ts';
 import { nullableInteger, type SqlInteger } from '../../storage/sql-values.ts';
+
+/**
+ * The current key version as a value of another module's statement: a lookup
+ * by identifier pseudonyms checks, in its own snapshot, that no rotation added
+ * a version it made no digest for.
+ */
+export const currentKeyVersionAlongside: ScalarAlongside<number> = {
+  sql: '(SELECT MAX(version) FROM key_version)',
+  params: [],
+  decode: (raw) => nullableInteger(raw as SqlInteger | null) ?? 1,
+};
 
 /** The same, on the hot read path (one plain query, no transaction). */
 export async function readCurrentKeyVersion(db: Database): Promise<number> {

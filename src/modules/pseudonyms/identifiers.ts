@@ -1,6 +1,7 @@
 import type { Database } from '../../storage/database.ts';
 import type { KeyRing } from '../key-ring/key-ring.ts';
-import { currentKeyVersion } from '../key-ring/store.ts';
+import type { ScalarAlongside } from '../../storage/raw-sql.ts';
+import { currentKeyVersion, currentKeyVersionAlongside } from '../key-ring/store.ts';
 import type { FieldDefinition, Policy } from '../policies/schema.ts';
 import { identifierDigest } from './derive.ts';
 import { createIdentifierTagger, type IdentifierTagger } from './identifier-tagger.ts';
@@ -28,8 +29,29 @@ export function createIdentifierPseudonyms(deps: { db: Database; policy: Policy;
     return versions.map((keyVersion) => ({ kind, keyVersion, digest: identifierDigest(keys.identifierKey(keyVersion), kind, value) }));
   }
 
+  // The newest key version a lookup has seen; versions are only ever added (rotation).
+  let seenVersion = 1;
+
   return {
     digestKeys,
+    /**
+     * A lookup by a value's pseudonyms with no statement first for the key
+     * version: digests are made for every version up to the newest seen, and
+     * the lookup reads the current version in its own statement (`version`).
+     * If a rotation added one since, the lookup runs again with its digest
+     * too, so a match under the new version is never missed.
+     */
+    async lookupByDigests<T>(field: string, normalized: string, lookup: (digests: string[], version: ScalarAlongside<number>) => Promise<{ found: T; version: number }>): Promise<T> {
+      for (;;) {
+        const upTo = seenVersion;
+        const { found, version } = await lookup(
+          digestKeys(field, normalized, versionsUpTo(upTo)).map((k) => k.digest),
+          currentKeyVersionAlongside,
+        );
+        seenVersion = Math.max(seenVersion, version);
+        if (version <= upTo) return found;
+      }
+    },
     /** The form an identifier is matched, pseudonymized and stored in. */
     normalize: (field: string, raw: string): Normalized => normalizeIdentifier(definitionOf(field), raw, policy.defaults.region),
     /** Pseudonyms of a normalized value under every key version up to the current one (lookups match any). */
