@@ -69,32 +69,40 @@ export async function healthzDuringBigScrub(
  * folded as Custos does for old ledgers: the long-history consent scenario.
  */
 export async function subjectWithLongLedger(runtime: Runtime, appId: string, ref: string, entries: number): Promise<void> {
-  const { appendLedger } = await import('../../src/modules/consent/store.ts');
+  const { appendLedger, ledgerStates } = await import('../../src/modules/consent/store.ts');
+  const { emptyConsent } = await import('../../src/modules/consent/state.ts');
   const subjectId = (await runtime.subjects.subjectOfRef(appId, ref))!;
   const start = Date.now() - entries * 1000;
   for (let done = 0; done < entries;) {
     await runtime.db.transaction(async (tx) => {
+      await ledgerStates(tx, subjectId, ['marketing']);
       for (let i = 0; i < 2000 && done < entries; i++, done++) {
         const grant = done % 2 === 0;
-        await appendLedger(tx, subjectId, {
-          id: `bench-${done}-${ref}`,
-          purpose: 'marketing',
-          kind: grant ? 'grant' : 'withdraw',
-          channels: null,
-          topics: grant ? null : ['bird-food'],
-          recipients: null,
-          source: 'bench',
-          noticeVersion: grant ? 'bench-1' : null,
-          expiresAt: null,
-          gpc: false,
-          receiptId: null,
-          actorId: appId,
-          requestId: 'bench',
-          at: new Date(start + done * 1000),
-        });
+        appendLedger(
+          tx,
+          subjectId,
+          {
+            id: `bench-${done}-${ref}`,
+            purpose: 'marketing',
+            kind: grant ? 'grant' : 'withdraw',
+            channels: null,
+            topics: grant ? null : ['bird-food'],
+            recipients: null,
+            source: 'bench',
+            noticeVersion: grant ? 'bench-1' : null,
+            expiresAt: null,
+            gpc: false,
+            receiptId: null,
+            actorId: appId,
+            requestId: 'bench',
+            at: new Date(start + done * 1000),
+          },
+          (kept) => kept ?? emptyConsent('marketing'),
+        );
       }
     });
   }
+  // The kept state is dropped and folded from the ledger, as for a ledger written before 0011.
   await runtime.db.transaction((tx) => tx.consentState.deleteMany({ where: { subjectId } }));
   await runtime.consent.foldLegacyLedgers();
 }

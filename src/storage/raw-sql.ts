@@ -228,26 +228,30 @@ export async function readColumnAlone<T>(db: Database, column: ColumnAlongside<T
 
 /**
  * Multi-row INSERTs for these rows, in chunks under the parameter limit. With
- * `skipExisting`, rows that collide with a unique index are skipped, not errors.
+ * `replaceOn` (a unique key's columns), a row whose key exists replaces that
+ * row's other columns (an upsert; one row per key in one call).
  */
-export function insertStatements(engine: Engine, { table, columns, rows }: TableRows, options: { skipExisting?: boolean } = {}): SqlStatement[] {
+export function insertStatements({ table, columns, rows }: TableRows, options: { replaceOn?: readonly string[] } = {}): SqlStatement[] {
   const perChunk = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
   const tuple = `(${placeholders(columns.length)})`;
-  const verb = options.skipExisting && engine === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT';
-  const tail = options.skipExisting && engine === 'postgresql' ? ' ON CONFLICT DO NOTHING' : '';
+  const key = options.replaceOn;
+  const tail = key
+    ? ` ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${columns
+        .filter((c) => !key.includes(c))
+        .map((c) => `${c} = excluded.${c}`)
+        .join(', ')}`
+    : '';
   const out: SqlStatement[] = [];
   for (let i = 0; i < rows.length; i += perChunk) {
     const chunk = rows.slice(i, i + perChunk);
-    out.push({ sql: `${verb} INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${tail}`, params: chunk.flat() });
+    out.push({ sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${tail}`, params: chunk.flat() });
   }
   return out;
 }
 
-/** Multi-row INSERT in a transaction, in chunks; returns the rows inserted (with `skipExisting`, collisions are counted out). */
-export async function insertRows(tx: Tx, table: string, columns: readonly string[], rows: unknown[][], options: { skipExisting?: boolean } = {}): Promise<number> {
-  let inserted = 0;
-  for (const statement of insertStatements(engineOf(tx), { table, columns, rows }, options)) inserted += await execute(tx, statement.sql, statement.params);
-  return inserted;
+/** Multi-row INSERT in a transaction, in chunks. */
+export async function insertRows(tx: Tx, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+  await executeAll(tx, insertStatements({ table, columns, rows }));
 }
 
 /**

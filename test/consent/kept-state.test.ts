@@ -63,6 +63,34 @@ describe('kept consent state', () => {
     );
   }, 120_000);
 
+  it('equals the fold when writes to one ledger arrive together and share a transaction', async () => {
+    const caller = { clientId: (await gateway.runtime.auth.listApps())[0]!.clientId, purposes: ['marketing', 'support'] };
+    const definition = gateway.runtime.loaded.policy.purposes.marketing!;
+    let person = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 2, maxLength: 12 }), async (ops) => {
+        const phone = `1371000${String(person++).padStart(4, '0')}`;
+        const ref = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send({ purpose: 'marketing', identifiers: { phone } })).body.ref as string;
+        const ctx = systemContext(gateway);
+        // All at once: the grouped transaction appends them one after another, each seeing the ones before.
+        await Promise.all(
+          ops.map((op) =>
+            op.kind === 'withdraw'
+              ? gateway.runtime.consent.withdraw(ctx, caller, ref, 'marketing', { source: 'property', channels: op.channels, topics: op.topics }, { gpc: false })
+              : gateway.runtime.consent.grant(ctx, caller, ref, 'marketing', { source: 'property', noticeVersion: 'n1', channels: op.kind === 'grant' ? op.channels : undefined }, { gpc: false }),
+          ),
+        );
+        const subjectId = (await gateway.runtime.subjects.subjectOfRef(caller.clientId, ref))!;
+        const now = new Date();
+        const ledger = await store.readLedger(gateway.runtime.db.read, subjectId);
+        expect(ledger.map((e) => e.seq)).toEqual(ledger.map((_, i) => i + 1));
+        const kept = await store.readState(gateway.runtime.db, subjectId, 'marketing');
+        expect(consentAt(kept ?? emptyConsent('marketing'), now)).toEqual(foldConsent('marketing', definition, ledger, now));
+      }),
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 25) },
+    );
+  }, 120_000);
+
   it('is folded once from the ledger for ledgers written before it existed', async () => {
     const db = gateway.runtime.db;
     const before = await db.read.consentState.findMany({ orderBy: [{ subjectId: 'asc' }, { purpose: 'asc' }] });

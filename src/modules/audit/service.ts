@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { afterCommit, beforeCommit, engineOf, ownerOf, type TableRows } from '../../storage/raw-sql.ts';
+import { afterCommit, beforeCommit, ownerOf, type TableRows } from '../../storage/raw-sql.ts';
 import { leafContentOf } from './leaf.ts';
 import type { AuditEvent, AuditEventInput } from './schema.ts';
 import { eventInserts, eventsInInsertOrder, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
@@ -54,7 +54,7 @@ export async function appendAuditEvents(tx: Tx, ctx: RequestContext, inputs: Aud
   if (!queued) {
     const list: Entry[] = (queued = []);
     pending.set(tx, list);
-    beforeCommit(tx, () => eventInserts(engineOf(tx), rowsOf(ownerOf(tx), list)));
+    beforeCommit(tx, () => eventInserts(rowsOf(ownerOf(tx), list)));
     const listeners = appendListeners.get(ownerOf(tx));
     if (listeners) afterCommit(tx, () => listeners.forEach((wake) => wake()));
   }

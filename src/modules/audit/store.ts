@@ -80,8 +80,8 @@ const EVENT_COLUMNS = ['id', 'at', 'actor_type', 'actor_id', 'action', 'decision
  * replicas never queue on one another. A trigger queues each event in
  * audit_pending, in the same transaction, for the integrator.
  */
-export function eventInserts(engine: Database['kind'], rows: NewAuditRow[]): SqlStatement[] {
-  return insertStatements(engine, { table: 'audit_event', columns: EVENT_COLUMNS, rows: rows.map(eventValues) });
+export function eventInserts(rows: NewAuditRow[]): SqlStatement[] {
+  return insertStatements({ table: 'audit_event', columns: EVENT_COLUMNS, rows: rows.map(eventValues) });
 }
 
 const eventValues = (r: NewAuditRow) => [r.id, r.at, r.actorType, r.actorId, r.action, r.decision, r.subject, r.purpose, r.fields, r.reasons, r.requestId, r.policyVersion];
@@ -92,7 +92,7 @@ const eventValues = (r: NewAuditRow) => [r.id, r.at, r.actorType, r.actorId, r.a
  * (on PostgreSQL one statement); at most a few thousand.
  */
 export async function insertEventsAlone(db: Database, rows: NewAuditRow[], alongside: readonly TableRows[] = []): Promise<void> {
-  await db.writeAlone([...alongside.flatMap((write) => insertStatements(db.kind, write)), ...eventInserts(db.kind, rows)]);
+  await db.writeAlone([...alongside.flatMap((write) => insertStatements(write)), ...eventInserts(rows)]);
 }
 
 // ---- integration (one integrator at a time: the state row's lock) ----

@@ -84,18 +84,15 @@ export function createConsentService(deps: ConsentServiceDeps) {
   // do; each subject's ledger lock is taken before any write of the group.
   const writes = createTransactionGroups(db, { maxGroup: 200, lock: store.lockSubjectLedger });
 
-  type Kept = Map<string, ConsentState>;
+  type Kept = ReadonlyMap<string, ConsentState>;
   const keptOf = (kept: Kept, purpose: string) => kept.get(purpose) ?? emptyConsent(purpose);
 
-  /** The kept states of some purposes, read under the ledger lock: one row each, whatever the ledger's length. */
-  const keptStates = (tx: Tx, subjectId: string, purposes: string[]): Promise<Kept> => store.readStates(tx, subjectId, [...new Set(purposes)]);
+  /** The kept states of some purposes, read under the ledger lock: one row each, whatever the ledger's length; moved on by append. */
+  const keptStates = (tx: Tx, subjectId: string, purposes: string[]): Promise<Kept> => store.ledgerStates(tx, subjectId, purposes);
 
   /** Appends one ledger entry and moves the kept state on by that entry, in the same transaction. */
-  async function append(tx: Tx, subjectId: string, kept: Kept, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): Promise<void> {
-    const seq = await store.appendLedger(tx, subjectId, entry);
-    const next = applyEntry(policy.purposes[entry.purpose]!, keptOf(kept, entry.purpose), { ...entry, seq });
-    kept.set(entry.purpose, next);
-    await store.writeState(tx, subjectId, next);
+  function append(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): void {
+    store.appendLedger(tx, subjectId, entry, (kept, seq) => applyEntry(policy.purposes[entry.purpose]!, kept ?? emptyConsent(entry.purpose), { ...entry, seq }));
   }
 
   /** GPC: withdraw every sale purpose that is still active, as entries of the same transaction. */
@@ -152,7 +149,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       const gpcPurposes = signals.gpc ? gpcWithdrawals(kept, at, purpose) : [];
       const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
       for (const p of gpcPurposes) {
-        await append(tx, subjectId, kept, {
+        append(tx, subjectId, {
           ...common,
           id: randomUUID(),
           purpose: p,
@@ -166,7 +163,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
           receiptId: null,
         });
       }
-      await append(tx, subjectId, kept, {
+      append(tx, subjectId, {
         ...common,
         id: randomUUID(),
         purpose,
@@ -215,7 +212,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
       // Withdrawing what is not in force is answered with the state, audited, and leaves the ledger as it is.
       if (before.status === 'active') {
-        await append(tx, subjectId, kept, {
+        append(tx, subjectId, {
           ...common,
           id: randomUUID(),
           purpose,
@@ -230,7 +227,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         });
       }
       for (const p of signals.gpc ? gpcWithdrawals(kept, at, purpose) : []) {
-        await append(tx, subjectId, kept, {
+        append(tx, subjectId, {
           ...common,
           id: randomUUID(),
           purpose: p,
@@ -292,7 +289,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       const changed: string[] = [];
       for (const w of withdrawals) {
         if (policy.purposes[w.purpose]?.basis !== 'consent' || consentAt(keptOf(kept, w.purpose), at).status !== 'active') continue;
-        await append(tx, subjectId, kept, {
+        append(tx, subjectId, {
           id: randomUUID(),
           purpose: w.purpose,
           kind: 'withdraw' as const,

@@ -1,6 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { execute, insertRows, placeholders, query, type ColumnAlongside } from '../../storage/raw-sql.ts';
+import { beforeCommit, execute, insertStatements, placeholders, query, type ColumnAlongside } from '../../storage/raw-sql.ts';
 import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
 import { flag, instant, integer, nullableInstant, nullableInteger, type SqlFlag, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
@@ -53,38 +53,122 @@ function toEntry(r: LedgerRow): LedgerEntry {
   };
 }
 
-// Plain SQL on the write path (run natively on SQLite): the Prisma client costs more than the statements.
-export async function appendLedger(tx: Tx, subjectId: string, entry: Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string }): Promise<number> {
-  const [last] = await query<{ seq: SqlInteger | null }>(tx, 'SELECT MAX(seq) AS seq FROM consent_event WHERE subject_id = ?', [subjectId]);
-  const seq = (nullableInteger(last?.seq) ?? 0) + 1;
-  const json = (list: string[] | null) => (list === null ? null : JSON.stringify(list));
-  await insertRows(
+type NewEntry = Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string };
+
+const ENTRY_COLUMNS = [
+  'id',
+  'subject_id',
+  'seq',
+  'purpose',
+  'kind',
+  'channels',
+  'topics',
+  'recipients',
+  'source',
+  'notice_version',
+  'expires_at',
+  'gpc',
+  'receipt_id',
+  'receipt',
+  'actor_id',
+  'request_id',
+  'at',
+];
+const STATE_COLUMNS = ['subject_id', 'purpose', 'state'];
+
+/**
+ * What a write transaction knows of the ledgers it appends to: per subject the
+ * last entry number and the kept states, read once under the ledger lock and
+ * then moved on in memory, so later writes of a group see earlier ones; the
+ * entries and states are written as the transaction's last step (on
+ * PostgreSQL in one statement with its audit events).
+ */
+interface LedgerWrites {
+  subjects: Map<string, { lastSeq: number; kept: Map<string, ConsentState> }>;
+  entries: unknown[][];
+  /** The kept states the transaction moved on: subject and purpose. */
+  moved: Map<string, { subjectId: string; purpose: string }>;
+}
+const inTransaction = new WeakMap<Tx, LedgerWrites>();
+
+function ledgerWritesOf(tx: Tx): LedgerWrites {
+  let writes = inTransaction.get(tx);
+  if (!writes) {
+    const fresh: LedgerWrites = (writes = { subjects: new Map(), entries: [], moved: new Map() });
+    inTransaction.set(tx, fresh);
+    beforeCommit(tx, () => [
+      ...insertStatements({ table: 'consent_event', columns: ENTRY_COLUMNS, rows: fresh.entries }),
+      ...insertStatements(
+        {
+          table: 'consent_state',
+          columns: STATE_COLUMNS,
+          rows: [...fresh.moved.values()].map(({ subjectId, purpose }) => [subjectId, purpose, JSON.stringify(fresh.subjects.get(subjectId)!.kept.get(purpose))]),
+        },
+        { replaceOn: ['subject_id', 'purpose'] },
+      ),
+    ]);
+  }
+  return writes;
+}
+
+/**
+ * The kept states of some purposes of one subject, inside a write under the
+ * ledger lock: one statement (with the ledger's last number) the first time a
+ * transaction asks, then from what the transaction has moved on. The map is
+ * the transaction's own; appendLedger moves it on.
+ */
+export async function ledgerStates(tx: Tx, subjectId: string, purposes: string[]): Promise<ReadonlyMap<string, ConsentState>> {
+  const writes = ledgerWritesOf(tx);
+  const known = writes.subjects.get(subjectId);
+  const missing = [...new Set(purposes)].filter((p) => !known?.kept.has(p));
+  if (known && missing.length === 0) return known.kept;
+  const rows = await query<{ lastSeq: SqlInteger | null; purpose: string | null; state: string | null }>(
     tx,
-    'consent_event',
-    ['id', 'subject_id', 'seq', 'purpose', 'kind', 'channels', 'topics', 'recipients', 'source', 'notice_version', 'expires_at', 'gpc', 'receipt_id', 'receipt', 'actor_id', 'request_id', 'at'],
-    [
-      [
-        entry.id,
-        subjectId,
-        seq,
-        entry.purpose,
-        entry.kind,
-        json(entry.channels),
-        json(entry.topics),
-        json(entry.recipients),
-        entry.source,
-        entry.noticeVersion,
-        entry.expiresAt,
-        entry.gpc,
-        entry.receiptId,
-        entry.receipt ?? null,
-        entry.actorId,
-        entry.requestId,
-        entry.at,
-      ],
-    ],
+    `SELECT (SELECT MAX(seq) FROM consent_event WHERE subject_id = ?) AS "lastSeq", s.purpose AS "purpose", s.state AS "state"
+       FROM (SELECT 1 AS one) AS o LEFT JOIN consent_state AS s ON s.subject_id = ? AND s.purpose IN (${placeholders(Math.max(missing.length, 1))})`,
+    [subjectId, subjectId, ...(missing.length > 0 ? missing : [''])],
   );
-  return seq;
+  const ledger = known ?? { lastSeq: nullableInteger(rows[0]?.lastSeq) ?? 0, kept: new Map<string, ConsentState>() };
+  for (const r of rows) if (r.purpose !== null && r.state !== null) ledger.kept.set(r.purpose, parseState(r.state));
+  writes.subjects.set(subjectId, ledger);
+  return ledger.kept;
+}
+
+/**
+ * Appends an entry to a subject's ledger in this transaction, numbered after
+ * the last, and moves that purpose's kept state on by it (`next`, from the
+ * state before, none if never kept). Needs ledgerStates first, for the
+ * subject and the entry's purpose. Written at the transaction's end.
+ */
+export function appendLedger(tx: Tx, subjectId: string, entry: NewEntry, next: (kept: ConsentState | undefined, seq: number) => ConsentState): ConsentState {
+  const writes = ledgerWritesOf(tx);
+  const ledger = writes.subjects.get(subjectId);
+  if (!ledger) throw new Error('appendLedger needs ledgerStates first, under the ledger lock');
+  const seq = ++ledger.lastSeq;
+  const json = (list: string[] | null) => (list === null ? null : JSON.stringify(list));
+  writes.entries.push([
+    entry.id,
+    subjectId,
+    seq,
+    entry.purpose,
+    entry.kind,
+    json(entry.channels),
+    json(entry.topics),
+    json(entry.recipients),
+    entry.source,
+    entry.noticeVersion,
+    entry.expiresAt,
+    entry.gpc,
+    entry.receiptId,
+    entry.receipt ?? null,
+    entry.actorId,
+    entry.requestId,
+    entry.at,
+  ]);
+  const state = next(ledger.kept.get(entry.purpose), seq);
+  ledger.kept.set(entry.purpose, state);
+  writes.moved.set(`${subjectId}\u0000${entry.purpose}`, { subjectId, purpose: entry.purpose });
+  return state;
 }
 
 /** The signed receipts of a subject's grants, by receipt id (access exports). */
@@ -107,16 +191,6 @@ export async function lastEntryPerPurpose(db: DbClient, subjectIds: string[]): P
 }
 
 const parseState = (text: string) => JSON.parse(text) as ConsentState;
-
-/** The kept states of some purposes of one subject (inside a write, under the ledger lock). */
-export async function readStates(tx: Tx, subjectId: string, purposes: string[]): Promise<Map<string, ConsentState>> {
-  if (purposes.length === 0) return new Map();
-  const rows = await query<{ purpose: string; state: string }>(tx, `SELECT purpose, state FROM consent_state WHERE subject_id = ? AND purpose IN (${placeholders(purposes.length)})`, [
-    subjectId,
-    ...purposes,
-  ]);
-  return new Map(rows.map((r) => [r.purpose, parseState(r.state)]));
-}
 
 /** The hot path of every consent check: one row. */
 export async function readState(db: Database, subjectId: string, purpose: string): Promise<ConsentState | undefined> {

@@ -161,7 +161,7 @@ export function createContactService(deps: ContactServiceDeps) {
         if (replayed) return replayed;
       }
       const { answer, event, reservation } = decide(await store.reservationsSince(tx, subjectId, input.channel, since, now));
-      if (reservation) store.insertReservation(tx, reservation);
+      if (reservation) store.reserveSlot(tx, reservation);
       await appendAuditEvent(tx, ctx, event);
       if (idempotencyKey) await store.saveIdempotent(tx, { appId: caller.clientId, key: idempotencyKey, requestHash, response: JSON.stringify(answer), at: now });
       return answer;

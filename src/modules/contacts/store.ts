@@ -1,6 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { beforeCommit, engineOf, insertStatements, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
+import { beforeCommit, insertStatements, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
 export interface ReservationRow {
@@ -63,12 +63,12 @@ export async function reservationsSince(tx: Tx, subjectId: string, channel: stri
  * PostgreSQL in the same statement as their audit events); until then
  * reservationsSince in the same transaction counts it.
  */
-export function insertReservation(tx: Tx, r: ReservationRow): void {
+export function reserveSlot(tx: Tx, r: ReservationRow): void {
   let rows = made.get(tx);
   if (!rows) {
     const list: ReservationRow[] = (rows = []);
     made.set(tx, list);
-    beforeCommit(tx, () => insertStatements(engineOf(tx), reservationRows(list)));
+    beforeCommit(tx, () => insertStatements(reservationRows(list)));
   }
   rows.push(r);
 }
