@@ -1,6 +1,6 @@
 import { ConsentRequired } from '../../shared/errors.ts';
 import type { Database } from '../../storage/database.ts';
-import { readColumnAlone, type ColumnAlongside } from '../../storage/raw-sql.ts';
+import { readColumnAlone, type ColumnAlongside } from '../../storage/alongside.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { ConsentState } from './schema.ts';
 import { applyEntry, consentAt, consentCovers, type ConsentScope, describeHistory, emptyConsent, foldConsent } from './state.ts';

@@ -1,6 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { beforeCommit, execute, insertStatements, placeholders, query, type ColumnAlongside } from '../../storage/raw-sql.ts';
+import { beforeCommit, execute, insertStatements, placeholders, query } from '../../storage/raw-sql.ts';
+import type { ColumnAlongside } from '../../storage/alongside.ts';
 import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
 import { flag, instant, integer, nullableInstant, nullableInteger, type SqlFlag, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';

@@ -1,5 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { engineOf, execute, placeholders, type ScalarAlongside } from '../../storage/raw-sql.ts';
+import { engineOf, execute, placeholders } from '../../storage/raw-sql.ts';
+import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { tagOfDigest } from '../pseudonyms/derive.ts';
 
 // Entries in force: internal and pre-0005 entries by digest, imported registry numbers by tag.

@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import type { ScalarAlongside } from '../../storage/raw-sql.ts';
+import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { nullableInteger, type SqlInteger } from '../../storage/sql-values.ts';
 
 /**

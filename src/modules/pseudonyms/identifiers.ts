@@ -1,6 +1,6 @@
 import type { Database } from '../../storage/database.ts';
 import type { KeyRing } from '../key-ring/key-ring.ts';
-import type { ScalarAlongside } from '../../storage/raw-sql.ts';
+import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { currentKeyVersion, currentKeyVersionAlongside } from '../key-ring/store.ts';
 import type { FieldDefinition, Policy } from '../policies/schema.ts';
 import { identifierDigest } from './derive.ts';

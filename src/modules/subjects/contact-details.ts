@@ -1,6 +1,6 @@
 import { currentKeyVersion } from '../key-ring/store.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
-import type { ColumnAlongside } from '../../storage/raw-sql.ts';
+import type { ColumnAlongside } from '../../storage/alongside.ts';
 import * as store from './store.ts';
 import { versionsUpTo, type Vault } from './vault.ts';
 

@@ -5,7 +5,7 @@ import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import type { ColumnAlongside } from '../../storage/raw-sql.ts';
+import type { ColumnAlongside } from '../../storage/alongside.ts';
 import { contactDetails, contactDetailsByRefs, contactDetailsOfRef } from './contact-details.ts';
 import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';

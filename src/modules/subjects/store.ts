@@ -1,6 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockTable } from '../../storage/locks.ts';
-import { insertRows, placeholders, type ColumnAlongside } from '../../storage/raw-sql.ts';
+import { insertRows, placeholders } from '../../storage/raw-sql.ts';
+import type { ColumnAlongside } from '../../storage/alongside.ts';
 import { integer, type SqlInteger } from '../../storage/sql-values.ts';
 
 export interface SubjectRow {
