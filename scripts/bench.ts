@@ -202,6 +202,19 @@ async function main(): Promise<void> {
           durationSeconds: duration,
         },
       ],
+      // An sms is capped (two a week per person) and checked against the do-not-call lists: the locked path, which
+      // counts a person's held slots under their lock in a grouped transaction. Past two per person, the cap refuses.
+      [
+        `POST /v1/contacts/authorize (sms, marketing, capped, do-not-call checked, ${consented.length} refs)`,
+        {
+          url: `${custosUrl}/v1/contacts/authorize`,
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'sms', purpose: 'marketing', topic: 'cat-food' })),
+          connections,
+          durationSeconds: duration,
+        },
+      ],
       // Consent grants: across 3,000 people, then all on one person with a fresh ledger and one with 10,000 entries
       // (the kept state makes a write independent of the ledger's length: these two should match).
       [
