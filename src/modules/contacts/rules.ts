@@ -48,6 +48,12 @@ export function capHorizon(policy: Policy, request: ContactRequest, now: Date): 
   return earliest;
 }
 
+/** The longest window of any cap in the policy: how far back a group reads its subjects' held slots (undefined: no caps). */
+export function longestCapWindow(policy: Policy, now: Date): Date | undefined {
+  const starts = policy.limits.map((limit) => subtractDuration(now, parseDuration(limit.per)!).getTime());
+  return starts.length > 0 ? new Date(Math.min(...starts)) : undefined;
+}
+
 function applicableLimits(policy: Policy, request: ContactRequest) {
   return policy.limits.filter((l) => l.channel === request.channel && (!l.purposes || l.purposes.includes(request.purpose)));
 }

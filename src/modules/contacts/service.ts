@@ -12,7 +12,7 @@ import type { ConsentService } from '../consent/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { DoNotCall } from '../dnc/service.ts';
 import type { SubjectService } from '../subjects/service.ts';
-import { capHorizon, doNotCallApplies, evaluateContact, type ContactFacts, type ContactRequest, type DenyReason } from './rules.ts';
+import { capHorizon, doNotCallApplies, evaluateContact, longestCapWindow, type ContactFacts, type ContactRequest, type DenyReason } from './rules.ts';
 import * as store from './store.ts';
 
 export interface ContactCaller {
@@ -26,6 +26,7 @@ export type AuthorizeAnswer = { decision: 'allow'; ticket: string; expiresAt: st
 /** Which identifier a channel reaches a person on. */
 export const CHANNEL_IDENTIFIER: Record<string, string> = { call: 'phone', sms: 'phone', email: 'email' };
 const TICKET_TTL_MS = 15 * 60 * 1000;
+const PREFETCH_SLACK_MS = 60_000;
 // Refs decided (and audited, in one transaction) at a time by a scrub.
 const SCRUB_PART = 1000;
 
@@ -42,7 +43,16 @@ export interface ContactServiceDeps {
 export function createContactService(deps: ContactServiceDeps) {
   const { db, policy, audit, subjects, consent, doNotCall } = deps;
   // Authorizations share transactions; each subject's lock is taken before any decision in the group.
-  const reservations = createTransactionGroups(db, { maxGroup: 200, lock: store.lockSubjectContacts });
+  // Once locked, a group reads the held slots of all its subjects in one statement, from a minute before the
+  // longest cap window (requests decided in the group were received just before it started).
+  const reservations = createTransactionGroups(db, {
+    maxGroup: 200,
+    lock: async (tx, subjectIds) => {
+      await store.lockSubjectContacts(tx, subjectIds);
+      const longest = longestCapWindow(policy, new Date(Date.now() - PREFETCH_SLACK_MS));
+      if (longest) await store.loadHeldSlots(tx, subjectIds, longest);
+    },
+  });
 
   const refuse = (ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error) =>
     audit.refuse(ctx, { action: event.action, subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] }, error);

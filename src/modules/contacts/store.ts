@@ -40,21 +40,57 @@ const made = new WeakMap<Tx, ReservationRow[]>();
 const RESERVATION_COLUMNS = ['ticket', 'subject_id', 'app_id', 'channel', 'purpose', 'topic', 'status', 'reserved_at', 'expires_at', 'revealed_at', 'outcome_at'];
 
 /** The HOLDS_SLOT rule for a reservation still in memory. */
-const holdsSlot = (r: ReservationRow, now: Date) => r.status !== 'released' && !(r.status === 'reserved' && r.revealedAt === null && r.expiresAt.getTime() <= now.getTime());
+const holdsSlot = (r: Pick<ReservationRow, 'status' | 'revealedAt' | 'expiresAt'>, now: Date) =>
+  r.status !== 'released' && !(r.status === 'reserved' && r.revealedAt === null && r.expiresAt.getTime() <= now.getTime());
+
+type SlotRow = Pick<ReservationRow, 'subjectId' | 'channel' | 'purpose' | 'status' | 'reservedAt' | 'expiresAt' | 'revealedAt'>;
+
+/** Slots read for a group's subjects under their locks (loadHeldSlots): reservations since `from`, not released. */
+const loaded = new WeakMap<Tx, { from: Date; rows: Map<string, SlotRow[]> }>();
+
+/**
+ * Reads the reservations of all these subjects since `from` that may hold a
+ * slot, in one statement, under the subjects' locks (a group of
+ * authorizations, right after it locks them); reservationsSince in the same
+ * transaction then counts from them. A reservation another transaction
+ * releases or lets lapse meanwhile still counts here: a stale row can only
+ * refuse a contact, never allow one past a cap.
+ */
+export async function loadHeldSlots(tx: Tx, subjectIds: string[], from: Date): Promise<void> {
+  const rows = new Map<string, SlotRow[]>(subjectIds.map((id) => [id, []]));
+  for (let i = 0; i < subjectIds.length; i += 5000) {
+    const chunk = subjectIds.slice(i, i + 5000);
+    const found = await query<{ subjectId: string; channel: string; purpose: string; status: string; reservedAt: SqlInstant; expiresAt: SqlInstant; revealedAt: SqlInstant | null }>(
+      tx,
+      `SELECT subject_id AS "subjectId", channel, purpose, status, reserved_at AS "reservedAt", expires_at AS "expiresAt", revealed_at AS "revealedAt"
+         FROM contact_reservation WHERE subject_id IN (${placeholders(chunk.length)}) AND reserved_at > ? AND status <> 'released'`,
+      [...chunk, from],
+    );
+    for (const r of found) {
+      rows.get(r.subjectId)!.push({ ...r, reservedAt: instant(r.reservedAt), expiresAt: instant(r.expiresAt), revealedAt: r.revealedAt === null ? null : instant(r.revealedAt) });
+    }
+  }
+  loaded.set(tx, { from, rows });
+}
 
 /** Slots held in a window on this channel since `since`, as of `now`, including those reserved earlier in this transaction. */
 export async function reservationsSince(tx: Tx, subjectId: string, channel: string, since: Date, now: Date): Promise<Array<{ purpose: string; reservedAt: Date }>> {
   // An empty window (no cap applies to this contact): nothing to count, so no statement.
   if (since.getTime() >= now.getTime()) return [];
-  const rows = await query<{ purpose: string; reservedAt: SqlInstant }>(
-    tx,
-    `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} ORDER BY reserved_at`,
-    [subjectId, channel, since, now],
-  );
-  const mine = (made.get(tx) ?? []).filter((r) => r.subjectId === subjectId && r.channel === channel && r.reservedAt.getTime() > since.getTime() && holdsSlot(r, now));
-  return [...rows.map((r) => ({ purpose: r.purpose, reservedAt: instant(r.reservedAt) })), ...mine.map((r) => ({ purpose: r.purpose, reservedAt: r.reservedAt }))].sort(
-    (a, b) => a.reservedAt.getTime() - b.reservedAt.getTime(),
-  );
+  const inWindow = (r: SlotRow) => r.subjectId === subjectId && r.channel === channel && r.reservedAt.getTime() > since.getTime() && holdsSlot(r, now);
+  const group = loaded.get(tx);
+  let stored: Array<{ purpose: string; reservedAt: Date }>;
+  if (group && group.from.getTime() <= since.getTime() && group.rows.has(subjectId)) stored = group.rows.get(subjectId)!.filter(inWindow);
+  else {
+    const rows = await query<{ purpose: string; reservedAt: SqlInstant }>(
+      tx,
+      `SELECT purpose, reserved_at AS "reservedAt" FROM contact_reservation WHERE subject_id = ? AND channel = ? AND reserved_at > ? AND ${HOLDS_SLOT} ORDER BY reserved_at`,
+      [subjectId, channel, since, now],
+    );
+    stored = rows.map((r) => ({ purpose: r.purpose, reservedAt: instant(r.reservedAt) }));
+  }
+  const mine = (made.get(tx) ?? []).filter(inWindow);
+  return [...stored, ...mine].map((r) => ({ purpose: r.purpose, reservedAt: r.reservedAt })).sort((a, b) => a.reservedAt.getTime() - b.reservedAt.getTime());
 }
 
 /**
