@@ -236,7 +236,8 @@ export async function insertRows(tx: Tx, table: string, columns: readonly string
  * stay `?`, in text order, so the values simply follow one another. Undefined
  * for no writes, or when together they would pass the parameter limit (run
  * them one by one in a transaction then). The clauses run in no set order, so
- * callers combine writes to different tables, or ones whose order does not matter.
+ * callers combine writes to different tables, or ones whose order does not
+ * matter; each is a plain INSERT, UPDATE or DELETE with no WITH of its own.
  */
 export function combinedStatement(statements: readonly SqlStatement[]): SqlStatement | undefined {
   if (statements.length <= 1) return statements[0];
