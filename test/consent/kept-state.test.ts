@@ -32,14 +32,21 @@ describe('kept consent state', () => {
     fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 300 }) }),
   );
 
+  const callerOf = async () => ({ clientId: (await gateway.runtime.auth.listApps())[0]!.clientId, purposes: ['marketing', 'support'] });
+  const marketing = () => gateway.runtime.loaded.policy.purposes.marketing!;
+  let person = 0;
+  /** A new person, with a phone number no other run used. */
+  const newRef = async () => {
+    const phone = `137${String(person++).padStart(8, '0')}`;
+    return (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send({ purpose: 'marketing', identifiers: { phone } })).body.ref as string;
+  };
+
   it('always equals the fold of the ledger', async () => {
-    const caller = { clientId: (await gateway.runtime.auth.listApps())[0]!.clientId, purposes: ['marketing', 'support'] };
-    const definition = gateway.runtime.loaded.policy.purposes.marketing!;
-    let person = 0;
+    const caller = await callerOf();
+    const definition = marketing();
     await fc.assert(
       fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 8 }), async (ops) => {
-        const phone = `1370000${String(person++).padStart(4, '0')}`;
-        const ref = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send({ purpose: 'marketing', identifiers: { phone } })).body.ref as string;
+        const ref = await newRef();
         const ctx = systemContext(gateway);
         for (const op of ops) {
           if (op.kind === 'wait') await new Promise((resolve) => setTimeout(resolve, op.ms));
@@ -64,13 +71,11 @@ describe('kept consent state', () => {
   }, 120_000);
 
   it('equals the fold when writes to one ledger arrive together and share a transaction', async () => {
-    const caller = { clientId: (await gateway.runtime.auth.listApps())[0]!.clientId, purposes: ['marketing', 'support'] };
-    const definition = gateway.runtime.loaded.policy.purposes.marketing!;
-    let person = 0;
+    const caller = await callerOf();
+    const definition = marketing();
     await fc.assert(
       fc.asyncProperty(fc.array(operation, { minLength: 2, maxLength: 12 }), async (ops) => {
-        const phone = `1371000${String(person++).padStart(4, '0')}`;
-        const ref = (await request(gateway.app).post('/v1/subjects').set('Authorization', `Bearer ${token}`).send({ purpose: 'marketing', identifiers: { phone } })).body.ref as string;
+        const ref = await newRef();
         const ctx = systemContext(gateway);
         // All at once: the grouped transaction appends them one after another, each seeing the ones before.
         await Promise.all(
