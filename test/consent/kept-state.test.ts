@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { consentAt, emptyConsent, foldConsent } from '../../src/modules/consent/state.ts';
+import type { ConsentState } from '../../src/modules/consent/schema.ts';
 import * as store from '../../src/modules/consent/store.ts';
 import { appToken, createTestApp, startTestGateway, systemContext, type TestGateway } from '../support/gateway.ts';
 import request from 'supertest';
@@ -35,6 +36,11 @@ describe('kept consent state', () => {
   const callerOf = async () => ({ clientId: (await gateway.runtime.auth.listApps())[0]!.clientId, purposes: ['marketing', 'support'] });
   const marketing = () => gateway.runtime.loaded.policy.purposes.marketing!;
   let person = 0;
+  /** The kept row of the marketing purpose, as stored. */
+  const keptRow = async (subjectId: string): Promise<ConsentState | undefined> => {
+    const row = await gateway.runtime.db.read.consentState.findUnique({ where: { subjectId_purpose: { subjectId, purpose: 'marketing' } } });
+    return row ? (JSON.parse(row.state) as ConsentState) : undefined;
+  };
   /** A new person, with a phone number no other run used. */
   const newRef = async () => {
     const phone = `137${String(person++).padStart(8, '0')}`;
@@ -57,7 +63,7 @@ describe('kept consent state', () => {
         }
         const subjectId = (await gateway.runtime.subjects.subjectOfRef(caller.clientId, ref))!;
         const now = new Date();
-        const kept = await store.readState(gateway.runtime.db, subjectId, 'marketing');
+        const kept = await keptRow(subjectId);
         const ledger = await store.readLedger(gateway.runtime.db.read, subjectId);
         expect(consentAt(kept ?? emptyConsent('marketing'), now)).toEqual(foldConsent('marketing', definition, ledger, now));
         // The service reads the clock itself: its answer is the fold as of some instant during the call.
@@ -89,7 +95,7 @@ describe('kept consent state', () => {
         const now = new Date();
         const ledger = await store.readLedger(gateway.runtime.db.read, subjectId);
         expect(ledger.map((e) => e.seq)).toEqual(ledger.map((_, i) => i + 1));
-        const kept = await store.readState(gateway.runtime.db, subjectId, 'marketing');
+        const kept = await keptRow(subjectId);
         expect(consentAt(kept ?? emptyConsent('marketing'), now)).toEqual(foldConsent('marketing', definition, ledger, now));
       }),
       { numRuns: Number(process.env.PROPERTY_RUNS ?? 25) },

@@ -193,12 +193,6 @@ export async function lastEntryPerPurpose(db: DbClient, subjectIds: string[]): P
 
 const parseState = (text: string) => JSON.parse(text) as ConsentState;
 
-/** The hot path of every consent check: one row. */
-export async function readState(db: Database, subjectId: string, purpose: string): Promise<ConsentState | undefined> {
-  const [row] = await db.readRaw<{ state: string }>('SELECT state FROM consent_state WHERE subject_id = ? AND purpose = ?', [subjectId, purpose]);
-  return row ? parseState(row.state) : undefined;
-}
-
 /** The kept state of a purpose as a column of another module's read of the subject (undefined: none kept). */
 export function stateColumn<T>(purpose: string, judge: (state: ConsentState | undefined) => T): ColumnAlongside<T> {
   return {
