@@ -40,8 +40,9 @@ export function registerTransaction(tx: Tx, owner: object, engine: Engine, nativ
 /**
  * Writes to make as the transaction's last step, after everything else in it,
  * built then from what the transaction gathered: the audit trail appends a
- * transaction's events there, and contact authorization its group's
- * reservations, each as one multi-row INSERT. On PostgreSQL all of them go as
+ * transaction's events there, contact authorization its group's reservations,
+ * and the consent ledger its entries and kept states, each as one multi-row
+ * INSERT. On PostgreSQL all of them go as
  * one statement (combinedStatement) when they fit in one.
  */
 export function beforeCommit(tx: Tx, writes: () => SqlStatement[]): void {

@@ -6,11 +6,6 @@ import type { ConsentState } from './schema.ts';
 import { applyEntry, consentAt, consentCovers, type ConsentScope, describeHistory, emptyConsent, foldConsent } from './state.ts';
 import * as store from './store.ts';
 
-/**
- * What other modules ask of consent (is this use covered? a person's whole
- * record), read from the kept state beside the ledger; grants and withdrawals
- * are in service.ts.
- */
 /** Whether a use is covered, and the consent it was judged on (null: the purpose is not consent-based). */
 export interface ConsentCheck {
   allowed: boolean;
@@ -34,6 +29,11 @@ export function requiredBasis(purpose: string, { allowed, state }: ConsentCheck)
   return state ? 'consent-active' : 'not-consent-based';
 }
 
+/**
+ * What other modules ask of consent (is this use covered? a person's whole
+ * record), read from the kept state beside the ledger; grants and withdrawals
+ * are in service.ts.
+ */
 export function createConsentReads(db: Database, policy: Policy) {
   /**
    * The one consent check every module uses (subject reads, contact

@@ -123,11 +123,12 @@ export async function ledgerStates(tx: Tx, subjectId: string, purposes: string[]
   const known = writes.subjects.get(subjectId);
   const missing = [...new Set(purposes)].filter((p) => !known?.kept.has(p));
   if (known && missing.length === 0) return known.kept;
+  const purposeFilter = missing.length > 0 ? `s.purpose IN (${placeholders(missing.length)})` : '1 = 0';
   const rows = await query<{ lastSeq: SqlInteger | null; purpose: string | null; state: string | null }>(
     tx,
     `SELECT (SELECT MAX(seq) FROM consent_event WHERE subject_id = ?) AS "lastSeq", s.purpose AS "purpose", s.state AS "state"
-       FROM (SELECT 1 AS one) AS o LEFT JOIN consent_state AS s ON s.subject_id = ? AND s.purpose IN (${placeholders(Math.max(missing.length, 1))})`,
-    [subjectId, subjectId, ...(missing.length > 0 ? missing : [''])],
+       FROM (SELECT 1 AS one) AS o LEFT JOIN consent_state AS s ON s.subject_id = ? AND ${purposeFilter}`,
+    [subjectId, subjectId, ...missing],
   );
   const ledger = known ?? { lastSeq: nullableInteger(rows[0]?.lastSeq) ?? 0, kept: new Map<string, ConsentState>() };
   for (const r of rows) if (r.purpose !== null && r.state !== null) ledger.kept.set(r.purpose, parseState(r.state));
@@ -141,7 +142,7 @@ export async function ledgerStates(tx: Tx, subjectId: string, purposes: string[]
  * state before, none if never kept). Needs ledgerStates first, for the
  * subject and the entry's purpose. Written at the transaction's end.
  */
-export function appendLedger(tx: Tx, subjectId: string, entry: NewEntry, next: (kept: ConsentState | undefined, seq: number) => ConsentState): ConsentState {
+export function appendLedger(tx: Tx, subjectId: string, entry: NewEntry, next: (kept: ConsentState | undefined, seq: number) => ConsentState): void {
   const writes = ledgerWritesOf(tx);
   const ledger = writes.subjects.get(subjectId);
   if (!ledger) throw new Error('appendLedger needs ledgerStates first, under the ledger lock');
@@ -166,10 +167,8 @@ export function appendLedger(tx: Tx, subjectId: string, entry: NewEntry, next: (
     entry.requestId,
     entry.at,
   ]);
-  const state = next(ledger.kept.get(entry.purpose), seq);
-  ledger.kept.set(entry.purpose, state);
+  ledger.kept.set(entry.purpose, next(ledger.kept.get(entry.purpose), seq));
   writes.moved.set(`${subjectId}\u0000${entry.purpose}`, { subjectId, purpose: entry.purpose });
-  return state;
 }
 
 /** The signed receipts of a subject's grants, by receipt id (access exports). */

@@ -38,20 +38,24 @@ export interface ContactFacts {
   held: Array<{ purpose: string; reservedAt: Date }>;
 }
 
-/** The longest cap window for this channel and purpose: how far back the held slots must be read. */
-export function capHorizon(policy: Policy, request: ContactRequest, now: Date): Date {
+/** Where the longest of these caps' windows starts; `now` when there are none. */
+function earliestWindowStart(limits: Policy['limits'], now: Date): Date {
   let earliest = now;
-  for (const limit of applicableLimits(policy, request)) {
+  for (const limit of limits) {
     const since = subtractDuration(now, parseDuration(limit.per)!);
     if (since < earliest) earliest = since;
   }
   return earliest;
 }
 
-/** The longest window of any cap in the policy: how far back a group reads its subjects' held slots (undefined: no caps). */
-export function longestCapWindow(policy: Policy, now: Date): Date | undefined {
-  const starts = policy.limits.map((limit) => subtractDuration(now, parseDuration(limit.per)!).getTime());
-  return starts.length > 0 ? new Date(Math.min(...starts)) : undefined;
+/** The longest cap window for this channel and purpose: how far back the held slots must be read. */
+export function capHorizon(policy: Policy, request: ContactRequest, now: Date): Date {
+  return earliestWindowStart(applicableLimits(policy, request), now);
+}
+
+/** The longest window of any cap in the policy: how far back a group reads its subjects' held slots (`now`: no caps). */
+export function longestCapWindow(policy: Policy, now: Date): Date {
+  return earliestWindowStart(policy.limits, now);
 }
 
 function applicableLimits(policy: Policy, request: ContactRequest) {

@@ -42,15 +42,16 @@ export interface ContactServiceDeps {
 
 export function createContactService(deps: ContactServiceDeps) {
   const { db, policy, audit, subjects, consent, doNotCall } = deps;
-  // Authorizations share transactions; each subject's lock is taken before any decision in the group.
+  // Capped authorizations share transactions; each subject's lock is taken before any decision in the group.
   // Once locked, a group reads the held slots of all its subjects in one statement, from a minute before the
   // longest cap window (requests decided in the group were received just before it started).
   const reservations = createTransactionGroups(db, {
     maxGroup: 200,
     lock: async (tx, subjectIds) => {
       await store.lockSubjectContacts(tx, subjectIds);
-      const longest = longestCapWindow(policy, new Date(Date.now() - PREFETCH_SLACK_MS));
-      if (longest) await store.loadHeldSlots(tx, subjectIds, longest);
+      const start = new Date(Date.now() - PREFETCH_SLACK_MS);
+      const from = longestCapWindow(policy, start);
+      if (from < start) await store.loadHeldSlots(tx, subjectIds, from);
     },
   });
 

@@ -50,7 +50,8 @@ const loaded = new WeakMap<Tx, { from: Date; rows: Map<string, SlotRow[]> }>();
 
 /**
  * Reads the reservations of all these subjects since `from` that may hold a
- * slot, in one statement, under the subjects' locks (a group of
+ * slot, in one statement (a group holds at most a few hundred subjects; larger
+ * lists go in parts), under the subjects' locks (a group of
  * authorizations, right after it locks them); reservationsSince in the same
  * transaction then counts from them. A reservation another transaction
  * releases or lets lapse meanwhile still counts here: a stale row can only

@@ -31,8 +31,7 @@ export function createDoNotCall(deps: DoNotCallDeps) {
     return result.value;
   }
 
-  /** The lists in force that hold a normalized phone number. */
-  /** The lists holding a number, in one statement (which also checks the key version its digests were made for). */
+  /** The lists in force that hold a normalized phone number, in one statement (which also checks the key version its digests were made for). */
   async function listingSources(phone: string): Promise<string[]> {
     return pseudonyms.lookupByDigests('phone', phone, async (digests, version) => {
       const { sources, alongside } = await store.listingSourcesWith(db, digests, version);
