@@ -31,3 +31,23 @@ export async function readColumnAlone<T>(db: Database, column: ColumnAlongside<T
   const [row] = await db.readRaw<{ value: unknown }>(`WITH k (key) AS (SELECT ?) SELECT ${column.select('k.key')} AS "value" FROM k`, [key, ...column.params]);
   return column.decode(row?.value ?? null);
 }
+
+/** Columns placed in one statement, any of them absent (nothing to read). */
+export type AlongsideColumns = ReadonlyArray<ColumnAlongside<unknown> | undefined>;
+
+/** What each of those columns read; undefined for an absent one. */
+export type ReadAlongside<A extends AlongsideColumns> = { -readonly [K in keyof A]: ReadOf<A[K]> };
+type ReadOf<C> = C extends ColumnAlongside<infer T> ? T : undefined;
+
+/**
+ * For the owner of a statement: the select-list entries of these columns over
+ * one of its row's columns (`key`), each as `, (…) AS "alongside<i>"`, their
+ * values in text order, and how to decode them from the row that came back.
+ */
+export function placeAlongside<A extends AlongsideColumns>(columns: A, key: string): { select: string; params: unknown[]; decode(row: Record<string, unknown> | undefined): ReadAlongside<A> } {
+  return {
+    select: columns.map((c, i) => (c ? `, ${c.select(key)} AS "alongside${i}"` : '')).join(''),
+    params: columns.flatMap((c) => c?.params ?? []),
+    decode: (row) => columns.map((c, i) => c?.decode(row?.[`alongside${i}`] ?? null)) as ReadAlongside<A>,
+  };
+}

@@ -6,7 +6,20 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, Unavailable } from '../shared/errors.ts';
 import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
-import { combinedStatement, execute, executeAll, nativeStatements, param, registerTransaction, runAfterCommit, runBeforeCommit, type NativeStatements, type SqlStatement } from './raw-sql.ts';
+import {
+  combinedStatement,
+  execute,
+  executeAll,
+  guardRefused,
+  nativeStatements,
+  param,
+  query,
+  registerTransaction,
+  runAfterCommit,
+  runBeforeCommit,
+  type NativeStatements,
+  type SqlStatement,
+} from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
@@ -34,6 +47,17 @@ export interface Database {
    * first). Answers the rows the last statement wrote.
    */
   writeAlone(statements: readonly SqlStatement[]): Promise<number>;
+  /**
+   * PostgreSQL only: the same one-statement write, kept only if every guard
+   * still holds when it runs (false, and nothing written, when one does not).
+   * A guard is a SQL expression that raises GUARD_REFUSED when its condition
+   * fails (custos_require, contact_slots_claim); the guards are the
+   * statement's main query, so a decision made on values read a statement
+   * earlier costs no transaction and no second read to commit. SQLite has no
+   * such write: its writers take turns on one lock anyway, and a transaction
+   * there costs no round trip, so callers take their transaction path.
+   */
+  writeAloneIf?(guards: readonly SqlStatement[], statements: readonly SqlStatement[]): Promise<boolean>;
   ping(): Promise<void>;
   /** Throws when the database answers but cannot take a write (disk full, read-only, a standby). */
   probeWrite(): Promise<void>;
@@ -240,6 +264,18 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
       // Too many values for one statement: the same writes, together, in a transaction.
       if (!combined) return database.transaction((tx) => executeAll(tx, writes));
       return rawStatement(() => statements.run(combined.sql, combined.params));
+    },
+    async writeAloneIf(guards, writes) {
+      const check = { sql: `SELECT ${guards.map((g) => g.sql).join(', ')}`, params: guards.flatMap((g) => g.params) };
+      const combined = combinedStatement([...writes, check]);
+      try {
+        if (combined) await rawStatement(() => statements.all(combined.sql, combined.params));
+        else await database.transaction(async (tx) => (await executeAll(tx, writes), await query(tx, check.sql, check.params)));
+        return true;
+      } catch (error) {
+        if (guardRefused(error)) return false;
+        throw error;
+      }
     },
     transaction: (work) =>
       withTransactionConnection((connection) =>

@@ -230,6 +230,24 @@ export async function insertRows(tx: Tx, table: string, columns: readonly string
   await executeAll(tx, insertStatements({ table, columns, rows }));
 }
 
+/** The SQLSTATE a write guard raises when its condition no longer holds (migration 0015_guarded_writes). */
+export const GUARD_REFUSED = 'CX409';
+
+/**
+ * A guard over a condition evaluated in the write's own statement (its
+ * snapshot): `condition` is a boolean SQL expression, `what` says in the error
+ * what failed (ours, never input). For conditions that no lock protects.
+ */
+export function requireThat(condition: string, params: unknown[], what: string): SqlStatement {
+  return { sql: `custos_require(${condition}, '${what.replace(/'/g, "''")}')`, params };
+}
+
+/** Whether a write failed because one of its guards refused it (also when wrapped as 503 Unavailable). */
+export function guardRefused(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if ((e as { code?: unknown }).code === GUARD_REFUSED) return true;
+  return false;
+}
+
 /**
  * Several writes as one PostgreSQL statement, atomic on its own: every
  * statement but the last becomes a data-modifying WITH clause, which
@@ -238,7 +256,8 @@ export async function insertRows(tx: Tx, table: string, columns: readonly string
  * for no writes, or when together they would pass the parameter limit (run
  * them one by one in a transaction then). The clauses run in no set order, so
  * callers combine writes to different tables, or ones whose order does not
- * matter; each is a plain INSERT, UPDATE or DELETE with no WITH of its own.
+ * matter; each is a plain INSERT, UPDATE or DELETE with no WITH of its own
+ * (the last may be a SELECT: a guarded write's guards).
  */
 export function combinedStatement(statements: readonly SqlStatement[]): SqlStatement | undefined {
   if (statements.length <= 1) return statements[0];

@@ -55,7 +55,7 @@ describe('contact authorization', () => {
   it('500 concurrent authorizations for one subject with a cap of 3 allow exactly 3', async () => {
     const ref = await as(dialer).subject('13900139002');
     const answers = await Promise.all(Array.from({ length: 500 }, () => as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' })));
-    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(answers.filter((a) => a.status !== 200).map((a) => [a.status, a.body])).toEqual([]);
     expect(answers.filter((a) => a.body.decision === 'allow')).toHaveLength(3);
     expect(await gateway.runtime.db.read.contactReservation.count({ where: { channel: 'sms', purpose: 'survey', status: 'reserved' } })).toBe(3);
   });

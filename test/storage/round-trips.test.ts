@@ -1,6 +1,6 @@
 import pg from 'pg';
 import request from 'supertest';
-import { appToken, createTestApp, databaseKind, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { appToken, createTestApp, createTestOfficer, databaseKind, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /**
  * Statements sent to PostgreSQL per request, counted at the driver (every
@@ -69,22 +69,45 @@ onPostgres('round trips to PostgreSQL per request', () => {
     expect(consented[0]).toContain('FROM consent_state');
   });
 
-  it('authorizes a contact in two round trips (no cap applies), and a capped one (do-not-call lists checked) in seven', async () => {
+  it('authorizes a contact in two round trips, capped or not, do-not-call lists checked or not', async () => {
     // An e-mail under consent, which no cap limits: ref, subject and consent in one read, then the
     // reservation and its event in one statement, with no lock and no transaction around it.
     const allowed = await statementsOf(() => api().authorize('marketing', 'email'));
     expect(verbs(allowed)).toEqual(['SELECT', 'WITH']);
     expect(allowed[1]).toMatch(/^WITH w0 AS \(INSERT INTO contact_reservation .*\) INSERT INTO audit_event /s);
-    // An sms, capped at two a week: both allowed. The number is looked up in the do-not-call lists (entries
-    // and registry numbers, with the current key version checked, in one statement); then, under the
-    // subject's lock, a transaction counts the slots held and ends with one statement for the reservation
-    // and its event.
+    // An sms, capped at two a week: both allowed. The read also brings the subject's slots on the channel;
+    // the write's guards check, as it commits, that no do-not-call list holds the number (under any key
+    // version) and, under the subject's lock, that its slots are still those counted.
     const capped = await statementsOf(() => api().authorize('marketing', 'sms'));
-    expect(verbs(capped)).toEqual(['SELECT', 'WITH', 'BEGIN', 'SELECT', 'SELECT', 'WITH', 'COMMIT']);
-    expect(capped[1]).toContain('FROM dnc_entry');
-    // A call: the daily cap refuses the second; the refusal's event is the transaction's last statement.
+    expect(verbs(capped)).toEqual(['SELECT', 'WITH']);
+    expect(capped[0]).toContain('contact_slots_seen(');
+    expect(capped[1]).toMatch(/^WITH w0 AS \(INSERT INTO contact_reservation .*\), w1 AS \(INSERT INTO audit_event .*\) SELECT custos_require\(.*FROM dnc_entry.*contact_slots_claim\(/s);
+    // A call: the daily cap refuses the second. A refusal writes no slot, so it needs no guard: the number
+    // is looked up so that every reason is given, and the event is written with the group's.
     const refused = await statementsOf(() => api().authorize('marketing', 'call'));
-    expect(verbs(refused)).toEqual(['SELECT', 'WITH', 'BEGIN', 'SELECT', 'SELECT', 'INSERT', 'COMMIT']);
+    expect(verbs(refused)).toEqual(['SELECT', 'WITH', 'INSERT']);
+  });
+
+  it('decides again under the lock when a guard refuses the write: the number is on a do-not-call list', async () => {
+    const agent = await createTestOfficer(gateway, 'privacy-agent');
+    const officer = await officerToken(gateway, agent.username, agent.password);
+    const listed = await request(gateway.app)
+      .post('/v1/subjects')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ purpose: 'marketing', identifiers: { phone: '13800138556' }, timezone: dayZone })
+      .expect(201);
+    await request(gateway.app).put(`/v1/subjects/${listed.body.ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send({ source: 'web-form', noticeVersion: 'n1' }).expect(200);
+    await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '13800138556' }).expect(201);
+    sent.length = 0;
+    const answer = await request(gateway.app).post('/v1/contacts/authorize').set('Authorization', `Bearer ${token}`).send({ ref: listed.body.ref, channel: 'sms', purpose: 'marketing' }).expect(200);
+    expect(answer.body.decision).toBe('deny');
+    expect(answer.body.reasons.map((r: { code: string }) => r.code)).toEqual(['do-not-call']);
+    // The guarded write was refused and rolled back whole; the decision was taken again under the lock, with the number looked up.
+    expect(verbs(sent)).toEqual(['SELECT', 'WITH', 'WITH', 'BEGIN', 'SELECT', 'SELECT', 'INSERT', 'COMMIT']);
+    const subject = await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref: listed.body.ref } });
+    expect(await gateway.runtime.db.read.contactReservation.count({ where: { subjectId: subject.subjectId } })).toBe(0);
+    const events = await gateway.runtime.db.read.auditEvent.findMany({ where: { subject: subject.subjectId, action: 'contacts.authorize' } });
+    expect(events.map((e) => e.decision)).toEqual(['deny']);
   });
 
   it('grants a consent in six round trips, whatever the length of the ledger', async () => {

@@ -1,9 +1,9 @@
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { createBatches } from '../../storage/grouped-transactions.ts';
-import type { TableRows } from '../../storage/raw-sql.ts';
+import type { SqlStatement, TableRows } from '../../storage/raw-sql.ts';
 import type { AuditEventInput } from './schema.ts';
-import { appendAuditEntriesAlone, type Entry } from './service.ts';
+import { appendAuditEntriesAlone, appendAuditEntryIf, type Entry } from './service.ts';
 
 /** Events in one write at most: 500 events × 12 columns, and as many rows alongside, stay far below both engines' parameter limit. */
 const MAX_GROUP = 500;
@@ -27,6 +27,15 @@ export function createAuditGroupCommit(db: Database) {
   return {
     record(ctx: RequestContext, input: AuditEventInput, alongside?: TableRows): Promise<void> {
       return batches.run({ ctx, input, alongside });
+    },
+    /**
+     * An access decided on values read a statement earlier, with the guards
+     * that re-check them as it is written (Database.writeAloneIf): written
+     * alone, not with the group. False, and nothing written, when a guard no
+     * longer holds; undefined where the database has no guarded write (SQLite).
+     */
+    recordIf(ctx: RequestContext, input: AuditEventInput, alongside: TableRows | undefined, guards: readonly SqlStatement[]): Promise<boolean | undefined> {
+      return appendAuditEntryIf(db, guards, { ctx, input, alongside });
     },
     /** Refusals are accesses too: the refusal is audited (committed) before the error goes out. Every module refuses this way. */
     async refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {

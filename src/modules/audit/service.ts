@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { afterCommit, beforeCommit, ownerOf, type TableRows } from '../../storage/raw-sql.ts';
+import { afterCommit, beforeCommit, ownerOf, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
 import { leafContentOf } from './leaf.ts';
 import type { AuditEvent, AuditEventInput } from './schema.ts';
-import { eventInserts, eventsInInsertOrder, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
+import { eventInserts, eventsInInsertOrder, eventWrites, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
 
 /** An event, and for events written alone, the rows of the access it records, which commit with it. */
 export type Entry = { ctx: RequestContext; input: AuditEventInput; alongside?: TableRows };
@@ -76,6 +76,19 @@ export async function appendAuditEntriesAlone(db: Database, entries: Entry[]): P
   if (entries.length === 0) return;
   await insertEventsAlone(db, rowsOf(db, entries), mergedRows(entries.flatMap((e) => (e.alongside ? [e.alongside] : []))));
   appendListeners.get(db)?.forEach((wake) => wake());
+}
+
+/**
+ * One access whose decision rests on values read a statement earlier: its
+ * event and rows are written alone, kept only if the guards (which re-check
+ * those values) hold. False, and nothing written, when one does not; the
+ * caller decides again. Undefined where the database has no guarded write (SQLite).
+ */
+export async function appendAuditEntryIf(db: Database, guards: readonly SqlStatement[], entry: Entry): Promise<boolean | undefined> {
+  if (!db.writeAloneIf) return undefined;
+  const written = await db.writeAloneIf(guards, eventWrites(rowsOf(db, [entry]), entry.alongside ? [entry.alongside] : []));
+  if (written) appendListeners.get(db)?.forEach((wake) => wake());
+  return written;
 }
 
 /** Rows for the same table and columns, as one write. */

@@ -92,8 +92,11 @@ const eventValues = (r: NewAuditRow) => [r.id, r.at, r.actorType, r.actorId, r.a
  * (on PostgreSQL one statement); at most a few thousand.
  */
 export async function insertEventsAlone(db: Database, rows: NewAuditRow[], alongside: readonly TableRows[] = []): Promise<void> {
-  await db.writeAlone([...alongside.flatMap((write) => insertStatements(write)), ...eventInserts(rows)]);
+  await db.writeAlone(eventWrites(rows, alongside));
 }
+
+/** Events and the rows other modules write with them, as the statements of one write. */
+export const eventWrites = (rows: NewAuditRow[], alongside: readonly TableRows[]): SqlStatement[] => [...alongside.flatMap((write) => insertStatements(write)), ...eventInserts(rows)];
 
 // ---- integration (one integrator at a time: the state row's lock) ----
 

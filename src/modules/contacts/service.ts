@@ -7,7 +7,6 @@ import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { AuditEventInput } from '../audit/schema.ts';
 import { appendAuditEvent, appendAuditEvents } from '../audit/service.ts';
-import type { ConsentCheck } from '../consent/reads.ts';
 import type { ConsentService } from '../consent/service.ts';
 import type { Policy } from '../policies/schema.ts';
 import type { DoNotCall } from '../dnc/service.ts';
@@ -55,21 +54,14 @@ export function createContactService(deps: ContactServiceDeps) {
     },
   });
 
+  /** Refs with a capped authorization running in this process, and how many. */
+  const cappedRunning = new Map<string, number>();
+
   const refuse = (ctx: RequestContext, event: { action: string; subject?: string; purpose?: string; reason: string }, error: Error) =>
     audit.refuse(ctx, { action: event.action, subject: event.subject, purpose: event.purpose, reasons: [{ code: event.reason }] }, error);
 
   /** The number is decrypted only when a do-not-call list could block this contact. */
   const listedField = (input: ContactRequest) => (CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input) ? 'phone' : undefined);
-
-  /**
-   * Facts about one subject that do not depend on the lock: consent (read with
-   * the subject), do-not-call, time zone. `details.value` is the number only
-   * when listedField asked for it.
-   */
-  async function standingFacts(caller: ContactCaller, details: { timezone: string | null; value: string | null }, consentCheck: ConsentCheck): Promise<Omit<ContactFacts, 'held'>> {
-    const doNotCallSources = details.value ? await doNotCall.listingSources(details.value) : [];
-    return { appPurposes: caller.purposes, consent: consentCheck, doNotCallSources, timezone: details.timezone };
-  }
 
   async function validateRequest(ctx: RequestContext, input: ContactRequest, action: string): Promise<void> {
     const problems: Array<{ field: string; reason: string }> = [];
@@ -112,71 +104,118 @@ export function createContactService(deps: ContactServiceDeps) {
       if (replayed) return replayed;
     }
     await validateRequest(ctx, input, action);
-    const consentRead = consent.consentRead(input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
-    const details = await subjects.contactDetailsOfRef(caller.clientId, input.ref, listedField(input), consentRead.column);
-    if (!details) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
-    const { subjectId } = details;
-
     const now = new Date();
-    const facts = await standingFacts(caller, details, consentRead.checked(details.alongside));
     const since = capHorizon(policy, input, now);
-
-    /** The answer for these held slots, its audit event and, for an allow, the slot it reserves. */
-    const decide = (held: ContactFacts['held']): { answer: AuthorizeAnswer; event: AuditEventInput; reservation?: store.ReservationRow } => {
-      const { reasons, retryAfter } = evaluateContact(policy, input, { ...facts, held }, now);
-      if (reasons.length > 0) {
-        return {
-          answer: { decision: 'deny', reasons, ...(retryAfter ? { retryAfter: retryAfter.toISOString() } : {}) },
-          event: { action, decision: 'deny', subject: subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code, detail: r.detail })) },
-        };
-      }
-      const ticket = `tkt_${randomBytes(18).toString('base64url')}`;
-      const expiresAt = new Date(now.getTime() + TICKET_TTL_MS);
-      return {
-        answer: { decision: 'allow', ticket, expiresAt: expiresAt.toISOString() },
-        event: {
-          action,
-          decision: 'allow',
-          subject: subjectId,
-          purpose: input.purpose,
-          reasons: [{ code: 'channel', detail: input.channel }, ...(input.topic ? [{ code: 'topic', detail: input.topic }] : [])],
-        },
-        reservation: {
-          ticket,
-          subjectId,
-          appId: caller.clientId,
-          channel: input.channel,
-          purpose: input.purpose,
-          topic: input.topic ?? null,
-          status: 'reserved',
-          reservedAt: now,
-          expiresAt,
-          revealedAt: null,
-          outcomeAt: null,
-        },
-      };
-    };
-
-    if (!idempotencyKey && since.getTime() >= now.getTime()) {
-      // No cap counts this contact's slots and no key can replay it: the decision reads nothing under the
-      // subject's lock, so it needs no transaction. Its slot commits with its audit event in one write,
-      // shared with the other requests that arrive meanwhile (on PostgreSQL one statement). Capped
-      // decisions of the same subject stay exact: they count under the lock, and this one counts nothing.
-      const { answer, event, reservation } = decide([]);
-      await audit.record(ctx, event, reservation && store.reservationRows([reservation]));
-      return answer;
+    const capped = since.getTime() < now.getTime();
+    // PostgreSQL decides a request without a key on what one statement read, and writes the decision in a
+    // second whose guards re-check it (Database.writeAloneIf). SQLite, and requests with a key, decide a
+    // capped contact under the subject's lock, in a transaction.
+    // Capped decisions of one ref already running in this process: another one goes straight to the lock, since
+    // its guard would most likely find the slots changed by them (after waiting for their lock to learn it).
+    const guarded = !idempotencyKey && db.writeAloneIf !== undefined && !(capped && cappedRunning.has(input.ref));
+    if (!capped) return decideContact();
+    cappedRunning.set(input.ref, (cappedRunning.get(input.ref) ?? 0) + 1);
+    try {
+      return await decideContact();
+    } finally {
+      const left = cappedRunning.get(input.ref)! - 1;
+      if (left === 0) cappedRunning.delete(input.ref);
+      else cappedRunning.set(input.ref, left);
     }
-    return reservations.run(subjectId, async (tx) => {
-      if (idempotencyKey) {
-        const replayed = await replay(await store.findIdempotent(tx, caller.clientId, idempotencyKey));
-        if (replayed) return replayed;
+
+    async function decideContact(): Promise<AuthorizeAnswer> {
+      const consentRead = consent.consentRead(input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
+      const slots = guarded && capped ? store.slotsColumn(input.channel, since) : undefined;
+      const details = await subjects.contactDetailsOfRef(caller.clientId, input.ref, listedField(input), [consentRead.column, slots] as const);
+      if (!details) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
+      const { subjectId } = details;
+      const [consentColumn, slotsRead] = details.alongside;
+      const standing = { appPurposes: caller.purposes, consent: consentRead.checked(consentColumn), timezone: details.timezone };
+      /** The lists that hold the number; `details.value` is the number only when listedField asked for it. */
+      const listing = async () => (details.value ? doNotCall.listingSources(details.value) : []);
+
+      /** The answer for these held slots, its audit event and, for an allow, the slot it reserves. */
+      const decide = (doNotCallSources: string[], held: ContactFacts['held']): { answer: AuthorizeAnswer; event: AuditEventInput; reservation?: store.ReservationRow } => {
+        const { reasons, retryAfter } = evaluateContact(policy, input, { ...standing, doNotCallSources, held }, now);
+        if (reasons.length > 0) {
+          return {
+            answer: { decision: 'deny', reasons, ...(retryAfter ? { retryAfter: retryAfter.toISOString() } : {}) },
+            event: { action, decision: 'deny', subject: subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code, detail: r.detail })) },
+          };
+        }
+        const ticket = `tkt_${randomBytes(18).toString('base64url')}`;
+        const expiresAt = new Date(now.getTime() + TICKET_TTL_MS);
+        return {
+          answer: { decision: 'allow', ticket, expiresAt: expiresAt.toISOString() },
+          event: {
+            action,
+            decision: 'allow',
+            subject: subjectId,
+            purpose: input.purpose,
+            reasons: [{ code: 'channel', detail: input.channel }, ...(input.topic ? [{ code: 'topic', detail: input.topic }] : [])],
+          },
+          reservation: {
+            ticket,
+            subjectId,
+            appId: caller.clientId,
+            channel: input.channel,
+            purpose: input.purpose,
+            topic: input.topic ?? null,
+            status: 'reserved',
+            reservedAt: now,
+            expiresAt,
+            revealedAt: null,
+            outcomeAt: null,
+          },
+        };
+      };
+
+      if (guarded) {
+        // Decided on what the read saw, taking the number to be on no list. The write's guards check both as it
+        // commits: that no list holds the number, and (for a capped contact) under the subject's lock, that its
+        // slots are still those counted. A contact with nothing to check shares the group commit.
+        const decision = decide([], slotsRead?.held(now) ?? []);
+        if (decision.reservation) {
+          const rows = store.reservationRows([decision.reservation]);
+          const guards = [
+            ...(details.value ? doNotCall.unlistedGuards(details.value) : []),
+            ...(slotsRead ? [store.claimSlot(subjectId, input.channel, since, slotsRead.seen, decision.reservation.ticket)] : []),
+          ];
+          if (guards.length === 0) {
+            await audit.record(ctx, decision.event, rows);
+            return decision.answer;
+          }
+          if (await audit.recordIf(ctx, decision.event, rows, guards)) return decision.answer;
+          // A guard refused (the number is listed, keys were rotated, or another decision took a slot of this
+          // subject meanwhile): nothing was written; decide again, under the lock, with the number looked up.
+        } else {
+          // A refusal reserves nothing, so what was read stands; the number is looked up so that every reason is given.
+          const refusal = details.value ? decide(await listing(), slotsRead?.held(now) ?? []) : decision;
+          await audit.record(ctx, refusal.event);
+          return refusal.answer;
+        }
+      } else if (!idempotencyKey && !capped) {
+        // No cap counts this contact's slots and no key can replay it: the decision reads nothing under the
+        // subject's lock, so it needs no transaction. Its slot commits with its audit event in one write,
+        // shared with the other requests that arrive meanwhile. Capped decisions of the same subject stay
+        // exact: they count under the lock, and this one counts nothing.
+        const { answer, event, reservation } = decide(await listing(), []);
+        await audit.record(ctx, event, reservation && store.reservationRows([reservation]));
+        return answer;
       }
-      const { answer, event, reservation } = decide(await store.reservationsSince(tx, subjectId, input.channel, since, now));
-      if (reservation) store.reserveSlot(tx, reservation);
-      await appendAuditEvent(tx, ctx, event);
-      if (idempotencyKey) await store.saveIdempotent(tx, { appId: caller.clientId, key: idempotencyKey, requestHash, response: JSON.stringify(answer), at: now });
-      return answer;
-    });
+      const doNotCallSources = await listing();
+      return reservations.run(subjectId, async (tx) => {
+        if (idempotencyKey) {
+          const replayed = await replay(await store.findIdempotent(tx, caller.clientId, idempotencyKey));
+          if (replayed) return replayed;
+        }
+        const { answer, event, reservation } = decide(doNotCallSources, await store.reservationsSince(tx, subjectId, input.channel, since, now));
+        if (reservation) store.reserveSlot(tx, reservation);
+        await appendAuditEvent(tx, ctx, event);
+        if (idempotencyKey) await store.saveIdempotent(tx, { appId: caller.clientId, key: idempotencyKey, requestHash, response: JSON.stringify(answer), at: now });
+        return answer;
+      });
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { beforeCommit, insertStatements, placeholders, query, type TableRows } from '../../storage/raw-sql.ts';
+import type { ColumnAlongside } from '../../storage/alongside.ts';
+import { beforeCommit, insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 
 export interface ReservationRow {
@@ -72,6 +73,55 @@ export async function loadHeldSlots(tx: Tx, subjectIds: string[], from: Date): P
     }
   }
   loaded.set(tx, { from, rows });
+}
+
+/**
+ * The slots a capped decision counts, read beside the subject (PostgreSQL,
+ * in the statement that reads it): the subject's reservations on the channel
+ * since the window start that are not released, and `seen`, the value the
+ * claim compares them by (contact_slots_seen, migration 0015).
+ */
+export interface SlotsRead {
+  seen: string;
+  /** The slots held as of `now`, oldest first (the HOLDS_SLOT rule, applied here). */
+  held(now: Date): Array<{ purpose: string; reservedAt: Date }>;
+}
+
+export function slotsColumn(channel: string, since: Date): ColumnAlongside<SlotsRead> {
+  return {
+    select: (key) =>
+      `(SELECT json_build_object('seen', contact_slots_seen(${key}, ?, ?, ''), 'rows', COALESCE(json_agg(json_build_array(purpose, status, reserved_at, expires_at, revealed_at)), '[]'::json))
+          FROM contact_reservation WHERE subject_id = ${key} AND channel = ? AND reserved_at > ? AND status <> 'released')`,
+    params: [channel, since, channel, since],
+    decode(raw) {
+      const read = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { seen: string; rows: Array<[string, string, string, string, string | null]> };
+      const utc = (text: string) => new Date(`${text}Z`);
+      const rows = read.rows.map(([purpose, status, reservedAt, expiresAt, revealedAt]) => ({
+        purpose,
+        status,
+        reservedAt: utc(reservedAt),
+        expiresAt: utc(expiresAt),
+        revealedAt: revealedAt === null ? null : utc(revealedAt),
+      }));
+      return {
+        seen: read.seen,
+        held: (now) =>
+          rows
+            .filter((r) => holdsSlot(r, now))
+            .map((r) => ({ purpose: r.purpose, reservedAt: r.reservedAt }))
+            .sort((a, b) => a.reservedAt.getTime() - b.reservedAt.getTime()),
+      };
+    },
+  };
+}
+
+/**
+ * The guard of a slot written from a SlotsRead (Database.writeAloneIf): takes
+ * the subject's lock, as every capped decision does, and refuses the write if
+ * the slots counted changed since they were read. `ticket` is the slot's own.
+ */
+export function claimSlot(subjectId: string, channel: string, since: Date, seen: string, ticket: string): SqlStatement {
+  return { sql: 'contact_slots_claim(?, ?, ?, ?, ?)', params: [subjectId, channel, since, seen, ticket] };
 }
 
 /** Slots held in a window on this channel since `since`, as of `now`, including those reserved earlier in this transaction. */

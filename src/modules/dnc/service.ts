@@ -3,6 +3,7 @@ import { seal } from '../../crypto/envelope.ts';
 import { InvalidIdentifier, NotFound } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database, Tx } from '../../storage/database.ts';
+import type { SqlStatement } from '../../storage/raw-sql.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
@@ -56,6 +57,12 @@ export function createDoNotCall(deps: DoNotCallDeps) {
 
   return {
     listingSources,
+    /**
+     * For a write that assumes the number is listed nowhere: guards that
+     * refuse it if it is (or if keys were rotated past what this process
+     * knows), checked in the write's own statement (Database.writeAloneIf).
+     */
+    unlistedGuards: (phone: string): SqlStatement[] => pseudonyms.guardByDigests('phone', phone, store.unlistedGuard),
     /** Which of many digests (a campaign's numbers) are listed, and where: the scrub's one lookup. */
     matches: (digests: string[]) => store.dncMatches(db, digests),
 

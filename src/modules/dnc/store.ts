@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { engineOf, execute, placeholders } from '../../storage/raw-sql.ts';
+import { engineOf, execute, placeholders, requireThat, type SqlStatement } from '../../storage/raw-sql.ts';
 import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { tagOfDigest } from '../pseudonyms/derive.ts';
 
@@ -54,6 +54,16 @@ export async function listingSourcesWith<T>(db: Database, digests: string[], alo
     [...digests, ...[...byTag.keys()].map(BigInt), ...alongside.params],
   );
   return { sources: [...new Set(rows.flatMap((r) => (r.source === null ? [] : [r.source])))].sort(), alongside: alongside.decode(rows[0]?.alongside ?? null) };
+}
+
+/** A guard (Database.writeAloneIf): no list in force holds any of these digests. */
+export function unlistedGuard(digests: string[]): SqlStatement {
+  const byTag = byTagOf(digests);
+  return requireThat(
+    `NOT EXISTS (${LISTED_ENTRIES} (${placeholders(digests.length)})) AND NOT EXISTS (${LISTED_NUMBERS} (${placeholders(byTag.size)}))`,
+    [...digests, ...[...byTag.keys()].map(BigInt)],
+    'the number is on a do-not-call list',
+  );
 }
 
 export const INTERNAL_IMPORT = 'internal';

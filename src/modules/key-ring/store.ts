@@ -1,6 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { nullableInteger, type SqlInteger } from '../../storage/sql-values.ts';
+import { requireThat, type SqlStatement } from '../../storage/raw-sql.ts';
 
 /**
  * The current key version as a value of another module's statement: a lookup
@@ -12,6 +13,11 @@ export const currentKeyVersionAlongside: ScalarAlongside<number> = {
   params: [],
   decode: (raw) => nullableInteger(raw as SqlInteger | null) ?? 1,
 };
+
+/** A guard (Database.writeAloneIf): no key version newer than `version` exists, so digests made up to it cover every version. */
+export function noKeyVersionAfter(version: number): SqlStatement {
+  return requireThat(`COALESCE(${currentKeyVersionAlongside.sql}, 1) <= ?`, [version], 'a key version newer than the lookup knew');
+}
 
 /** The same, on the hot read path (one plain query, no transaction). */
 export async function readCurrentKeyVersion(db: Database): Promise<number> {

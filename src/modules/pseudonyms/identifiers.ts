@@ -1,7 +1,8 @@
 import type { Database } from '../../storage/database.ts';
 import type { KeyRing } from '../key-ring/key-ring.ts';
 import type { ScalarAlongside } from '../../storage/alongside.ts';
-import { currentKeyVersion, currentKeyVersionAlongside } from '../key-ring/store.ts';
+import { currentKeyVersion, currentKeyVersionAlongside, noKeyVersionAfter } from '../key-ring/store.ts';
+import type { SqlStatement } from '../../storage/raw-sql.ts';
 import type { FieldDefinition, Policy } from '../policies/schema.ts';
 import { identifierDigest } from './derive.ts';
 import { createIdentifierTagger, type IdentifierTagger } from './identifier-tagger.ts';
@@ -51,6 +52,16 @@ export function createIdentifierPseudonyms(deps: { db: Database; policy: Policy;
         seenVersion = Math.max(seenVersion, version);
         if (version <= upTo) return found;
       }
+    },
+    /**
+     * lookupByDigests for a write that checks the lookup itself, in its own
+     * statement (Database.writeAloneIf): the lookup's guard over the digests
+     * of every version up to the newest seen, and a guard that no newer
+     * version exists. If one does, the write is refused and the caller looks
+     * up with lookupByDigests, which learns the new version.
+     */
+    guardByDigests(field: string, normalized: string, guard: (digests: string[]) => SqlStatement): SqlStatement[] {
+      return [guard(digestKeys(field, normalized, versionsUpTo(seenVersion)).map((k) => k.digest)), noKeyVersionAfter(seenVersion)];
     },
     /** The form an identifier is matched, pseudonymized and stored in. */
     normalize: (field: string, raw: string): Normalized => normalizeIdentifier(definitionOf(field), raw, policy.defaults.region),

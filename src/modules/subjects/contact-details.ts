@@ -1,6 +1,6 @@
 import { currentKeyVersion } from '../key-ring/store.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
-import type { ColumnAlongside } from '../../storage/alongside.ts';
+import type { AlongsideColumns, ReadAlongside } from '../../storage/alongside.ts';
 import * as store from './store.ts';
 import { versionsUpTo, type Vault } from './vault.ts';
 
@@ -29,13 +29,13 @@ export async function contactDetails(vault: Vault, subjectId: string, field: str
  * field, and what the caller reads alongside): contact authorization starts
  * here. Undefined for a ref the app does not hold.
  */
-export async function contactDetailsOfRef<T>(
+export async function contactDetailsOfRef<A extends AlongsideColumns>(
   vault: Vault,
   appId: string,
   ref: string,
   field: string | undefined,
-  alongside?: ColumnAlongside<T>,
-): Promise<(Details & { subjectId: string; alongside: T | undefined }) | undefined> {
+  alongside: A,
+): Promise<(Details & { subjectId: string; alongside: ReadAlongside<A> }) | undefined> {
   if (!isRefShaped(ref)) return undefined;
   const found = await store.readSubjectByRef(vault.db, ref, field ? [field] : [], alongside);
   if (!found || found.subject.appId !== appId) return undefined;

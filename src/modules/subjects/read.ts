@@ -14,13 +14,13 @@ export async function readSubject(vault: Vault, consentReadOf: ConsentReadOf, ct
   if ('violation' in access) return refuse(ctx, { action, purpose, reasons: [{ code: access.violation.reason }] }, readRefusal(access.violation));
   // The consent is read in the same statement as the subject.
   const consent = consentReadOf(purpose, { recipient });
-  const found = isRefShaped(ref) ? await store.readSubjectByRef(db, ref, access.definition.read, consent.column) : undefined;
+  const found = isRefShaped(ref) ? await store.readSubjectByRef(db, ref, access.definition.read, [consent.column] as const) : undefined;
   if (!found || found.subject.appId !== caller.clientId) return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
   const { subject, fields: sealed } = found;
   const subjectId = subject.id;
   let basis: string;
   try {
-    basis = requiredBasis(purpose, consent.checked(found.alongside));
+    basis = requiredBasis(purpose, consent.checked(found.alongside[0]));
   } catch (error) {
     if (error instanceof ConsentRequired) return refuse(ctx, { action, subject: subjectId, purpose, reasons: [{ code: 'no-consent' }] }, error);
     throw error;

@@ -5,7 +5,7 @@ import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Policy } from '../policies/schema.ts';
 import { isRefShaped } from '../pseudonyms/derive.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import type { ColumnAlongside } from '../../storage/alongside.ts';
+import type { AlongsideColumns } from '../../storage/alongside.ts';
 import { contactDetails, contactDetailsByRefs, contactDetailsOfRef } from './contact-details.ts';
 import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';
@@ -42,7 +42,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
       seedSubjects(vault, ctx, appId, count, onProgress, options),
     contactDetails: (subjectId: string, field: string | undefined) => contactDetails(vault, subjectId, field),
     contactDetailsByRefs: (appId: string, refs: string[], field: string | undefined) => contactDetailsByRefs(vault, appId, refs, field),
-    contactDetailsOfRef: <T>(appId: string, ref: string, field: string | undefined, alongside?: ColumnAlongside<T>) => contactDetailsOfRef(vault, appId, ref, field, alongside),
+    contactDetailsOfRef: <A extends AlongsideColumns>(appId: string, ref: string, field: string | undefined, alongside: A) => contactDetailsOfRef(vault, appId, ref, field, alongside),
     subjectsMatching: (value: string) => subjectsMatching(vault, value),
     // For customer requests and retention (the requests module):
     subjectsWithIdentifier: (field: string, normalized: string) => subjectsWithIdentifier(vault, field, normalized),

@@ -1,7 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockTable } from '../../storage/locks.ts';
 import { insertRows, placeholders } from '../../storage/raw-sql.ts';
-import type { ColumnAlongside } from '../../storage/alongside.ts';
+import { placeAlongside, type AlongsideColumns, type ReadAlongside } from '../../storage/alongside.ts';
 import { integer, type SqlInteger } from '../../storage/sql-values.ts';
 
 export interface SubjectRow {
@@ -68,13 +68,14 @@ export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise
  * One joined query for the hot read path: the ref, its subject, the requested
  * fields, and what another module reads alongside (the consent check).
  */
-export async function readSubjectByRef<T = undefined>(
+export async function readSubjectByRef<A extends AlongsideColumns = []>(
   db: Database,
   ref: string,
   fields: string[],
-  alongside?: ColumnAlongside<T>,
-): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string>; alongside: T | undefined } | undefined> {
+  alongside: A = [] as unknown as A,
+): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string>; alongside: ReadAlongside<A> } | undefined> {
   const fieldFilter = fields.length > 0 ? `f.field IN (${placeholders(fields.length)})` : '1 = 0';
+  const placed = placeAlongside(alongside, 's.id');
   const rows = await db.readRaw<{
     appId: string;
     id: string;
@@ -83,18 +84,17 @@ export async function readSubjectByRef<T = undefined>(
     wrappedKey: string;
     field: string | null;
     ciphertext: string | null;
-    alongside?: unknown;
   }>(
-    `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"${alongside ? `, ${alongside.select('s.id')} AS "alongside"` : ''}
+    `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"${placed.select}
        FROM subject_ref r JOIN subject s ON s.id = r.subject_id
        LEFT JOIN subject_field f ON f.subject_id = s.id AND ${fieldFilter}
       WHERE r.ref = ?`,
-    [...(alongside?.params ?? []), ...fields, ref],
+    [...placed.params, ...fields, ref],
   );
   const first = rows[0];
   if (!first) return undefined;
   const subject = { appId: first.appId, id: first.id, timezone: first.timezone, keyVersion: integer(first.keyVersion), wrappedKey: first.wrappedKey };
-  return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])), alongside: alongside?.decode(first.alongside ?? null) };
+  return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])), alongside: placed.decode(first) };
 }
 
 const IN_CHUNK = 5000;
