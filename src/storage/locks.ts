@@ -4,7 +4,9 @@ import { engineOf, execute } from './raw-sql.ts';
 /**
  * Keys whose writers must take turns. Each namespace keeps the hash seed it
  * has always had, so a replica of the previous version and one of this
- * version still exclude each other during a rolling upgrade.
+ * version still exclude each other during a rolling upgrade; the contact
+ * lock is also taken by contact_slots_claim (migration 0015), with the same
+ * key text and seed.
  */
 const NAMESPACES = { consent: 7, contact: 11 } as const;
 

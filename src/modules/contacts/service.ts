@@ -79,12 +79,15 @@ export function createContactService(deps: ContactServiceDeps) {
 
   /**
    * Decides one contact. An allow reserves a slot against every frequency cap
-   * that applies, counted across all apps, agents and regions, in the same
-   * transaction that counted the slots in use, under the subject's lock: N
-   * concurrent requests can never allow more than the cap. Concurrent
-   * authorizations share one transaction (grouped), decided one after another.
-   * A contact that no cap counts and no Idempotency-Key replays takes neither
-   * the lock nor a transaction.
+   * that applies, counted across all apps, agents and regions, and the slot
+   * is written under the subject's lock only if the slots counted are still
+   * the slots held: N concurrent requests can never allow more than the cap.
+   * On PostgreSQL a request without an Idempotency-Key is decided on what its
+   * first statement read and written by a second, guarded one (two round
+   * trips, no transaction); if a guard refuses, or on SQLite, or with a key,
+   * the slots are counted under the lock in a transaction that concurrent
+   * authorizations share (grouped), decided one after another. A contact that
+   * no cap counts takes no lock.
    */
   async function authorize(ctx: RequestContext, caller: ContactCaller, input: { ref: string } & ContactRequest, idempotencyKey?: string): Promise<AuthorizeAnswer> {
     const action = 'contacts.authorize';
