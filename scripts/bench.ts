@@ -59,6 +59,10 @@ async function prepareData(env: Record<string, string>) {
     const grant = { source: 'bench', noticeVersion: 'bench-1' };
     const consented = refs.slice(0, 1000);
     for (const ref of consented) await runtime.consent.grant(ctx, caller, ref, 'marketing', grant, { gpc: false });
+    // Capped contacts that the cap allows: people no other scenario writes to, each with room for two sms this week.
+    const capRoom = allRefs.slice(5000, 25_000);
+    if (only.test('sms, marketing, capped, allowed'))
+      for (let i = 0; i < capRoom.length; i += 50) await Promise.all(capRoom.slice(i, i + 50).map((ref) => runtime.consent.grant(ctx, caller, ref, 'marketing', grant, { gpc: false })));
     const busy = refs[0]!;
     for (let i = 0; i < 49; i++) {
       if (i % 2 === 0) await runtime.consent.withdraw(ctx, caller, busy, 'marketing', { topics: ['bird-food'], source: 'bench' }, { gpc: false });
@@ -82,6 +86,7 @@ async function prepareData(env: Record<string, string>) {
       refs,
       allRefs,
       consented,
+      capRoom,
       seedSeconds,
       consentFigure: { history, checks },
       auditSubjects,
@@ -103,11 +108,28 @@ async function prepareData(env: Record<string, string>) {
   }
 }
 
+/**
+ * The example policies, with the default time zone (seeded people have none)
+ * one where it is daytime during the run, so that quiet hours decide no
+ * contact and the contact scenarios measure the caps and lists.
+ */
+function daytimePolicies(dataDir: string): string {
+  const hourIn = (zone: string) => Number(new Intl.DateTimeFormat('en', { timeZone: zone, hour: 'numeric', hourCycle: 'h23' }).format(new Date()));
+  const zone = Intl.supportedValuesOf('timeZone').find((z) => hourIn(z) >= 10 && hourIn(z) < 15)!;
+  const dir = path.join(dataDir, 'policies');
+  fs.mkdirSync(dir);
+  for (const file of fs.readdirSync(path.join(root, 'policies'))) {
+    const text = fs.readFileSync(path.join(root, 'policies', file), 'utf8');
+    fs.writeFileSync(path.join(dir, file), text.replace(/^(\s+timezone:\s*)[\w/+-]+/m, `$1${zone}`));
+  }
+  return dir;
+}
+
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-bench-'));
   const env: Record<string, string> = {
     CUSTOS_DATA_DIR: dataDir,
-    POLICY_DIR: path.join(root, 'policies'),
+    POLICY_DIR: daytimePolicies(dataDir),
     CUSTOS_MASTER_KEY: randomBytes(32).toString('base64'),
     PORT: '0',
     HOST: '127.0.0.1',
@@ -126,7 +148,7 @@ async function main(): Promise<void> {
     const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
     console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
 
-    const { app, refs, allRefs, consented, seedSeconds, consentFigure, auditSubjects, auditSeed, exportFigure, longLedger, freshLedger, officer } = await prepareData(env);
+    const { app, refs, allRefs, consented, capRoom, seedSeconds, consentFigure, auditSubjects, auditSeed, exportFigure, longLedger, freshLedger, officer } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
     console.log(
       `seeded ${auditEventCount.toLocaleString('en')} audit events through the append path: appended ${auditSeed.appendPerSecond.toLocaleString('en')} /s, placed in the Merkle tree by the integrator ${auditSeed.integratePerSecond.toLocaleString('en')} /s`,
@@ -202,8 +224,8 @@ async function main(): Promise<void> {
           durationSeconds: duration,
         },
       ],
-      // An sms is capped (two a week per person) and checked against the do-not-call lists: the locked path, which
-      // counts a person's held slots under their lock in a grouped transaction. Past two per person, the cap refuses.
+      // An sms is capped (two a week per person) and checked against the do-not-call lists. Past two per person (the
+      // first 2,000 requests), the cap refuses: this measures refusals.
       [
         `POST /v1/contacts/authorize (sms, marketing, capped, do-not-call checked, ${consented.length} refs)`,
         {
@@ -211,6 +233,19 @@ async function main(): Promise<void> {
           method: 'POST',
           headers: { ...auth, 'content-type': 'application/json' },
           bodies: consented.map((ref) => JSON.stringify({ ref, channel: 'sms', purpose: 'marketing', topic: 'cat-food' })),
+          connections,
+          durationSeconds: duration,
+        },
+      ],
+      // The same where the cap has room: each person is contacted at most twice, so every request is allowed
+      // (on PostgreSQL: decided on one read, written by one statement whose guards check the lists and the slots).
+      [
+        `POST /v1/contacts/authorize (sms, marketing, capped, allowed: ${capRoom.length} refs, two each at most)`,
+        {
+          url: `${custosUrl}/v1/contacts/authorize`,
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          bodies: capRoom.map((ref) => JSON.stringify({ ref, channel: 'sms', purpose: 'marketing', topic: 'cat-food' })),
           connections,
           durationSeconds: duration,
         },
