@@ -47,6 +47,27 @@ export function createBatches<I, R>(maxGroup: number, run: (items: I[]) => Promi
   };
 }
 
+/**
+ * createBatches per key: work of the same key that arrives together runs as
+ * one group; different keys never share a group. A key's queue is forgotten
+ * once it drains, so keys that carry per-request values leave nothing behind.
+ */
+export function createKeyedBatches<I, R>(maxGroup: number, run: (key: string, items: I[]) => Promise<R[]>) {
+  const byKey = new Map<string, { run(item: I): Promise<R>; waiting: number }>();
+  return {
+    async run(key: string, item: I): Promise<R> {
+      let entry = byKey.get(key);
+      if (!entry) byKey.set(key, (entry = { ...createBatches<I, R>(maxGroup, (items) => run(key, items)), waiting: 0 }));
+      entry.waiting++;
+      try {
+        return await entry.run(item);
+      } finally {
+        if (--entry.waiting === 0) byKey.delete(key);
+      }
+    },
+  };
+}
+
 type Piece = { key: string | undefined; work: (tx: Tx) => Promise<unknown> };
 
 /**

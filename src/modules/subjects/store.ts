@@ -1,4 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import { createKeyedBatches } from '../../storage/grouped-transactions.ts';
 import { lockTable } from '../../storage/locks.ts';
 import { insertRows, placeholders } from '../../storage/raw-sql.ts';
 import { placeAlongside, type AlongsideColumns, type ReadAlongside } from '../../storage/alongside.ts';
@@ -64,9 +65,51 @@ export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise
   return found;
 }
 
+type RefRow = { ref: string; appId: string; id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; field: string | null; ciphertext: string | null } & Record<
+  string,
+  unknown
+>;
+type RefRead = { ref: string; fields: string[]; placed: ReturnType<typeof placeAlongside> };
+
+// Reads of one shape at most in one statement: a few hundred refs, each with a few field rows.
+const MAX_REFS_PER_READ = 200;
+const refReads = new WeakMap<Database, ReturnType<typeof createKeyedBatches<RefRead, RefRow[]>>>();
+
+/**
+ * Reads of one shape (the same fields, and the same alongside columns with
+ * the same values) that arrive together go as one statement for all their
+ * refs, as the audit trail's group commit does for writes: under load one
+ * statement serves many reads (each statement costs the gateway a socket
+ * write and a reply to parse), and a read on its own waits one turn of the
+ * event loop at most.
+ */
+function refReadsOf(db: Database) {
+  let reads = refReads.get(db);
+  if (!reads) {
+    reads = createKeyedBatches<RefRead, RefRow[]>(MAX_REFS_PER_READ, async (_shape, items) => {
+      const { fields, placed } = items[0]!;
+      const refs = [...new Set(items.map((i) => i.ref))];
+      const fieldFilter = fields.length > 0 ? `f.field IN (${placeholders(fields.length)})` : '1 = 0';
+      const rows = await db.readRaw<RefRow>(
+        `SELECT r.ref AS "ref", r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"${placed.select}
+           FROM subject_ref r JOIN subject s ON s.id = r.subject_id
+           LEFT JOIN subject_field f ON f.subject_id = s.id AND ${fieldFilter}
+          WHERE r.ref ${db.kind === 'postgresql' ? '= ANY(?::text[])' : 'IN (SELECT value FROM json_each(?))'}`,
+        [...placed.params, ...fields, db.kind === 'postgresql' ? refs : JSON.stringify(refs)],
+      );
+      const byRef = new Map<string, RefRow[]>(refs.map((ref) => [ref, []]));
+      for (const row of rows) byRef.get(row.ref)?.push(row);
+      return items.map((item) => byRef.get(item.ref)!);
+    });
+    refReads.set(db, reads);
+  }
+  return reads;
+}
+
 /**
  * One joined query for the hot read path: the ref, its subject, the requested
- * fields, and what another module reads alongside (the consent check).
+ * fields, and what another module reads alongside (the consent check),
+ * shared with the concurrent reads of the same shape (refReadsOf).
  */
 export async function readSubjectByRef<A extends AlongsideColumns = []>(
   db: Database,
@@ -74,27 +117,13 @@ export async function readSubjectByRef<A extends AlongsideColumns = []>(
   fields: string[],
   alongside: A = [] as unknown as A,
 ): Promise<{ subject: Pick<SubjectRow, 'id' | 'timezone' | 'keyVersion' | 'wrappedKey'> & { appId: string }; fields: Map<string, string>; alongside: ReadAlongside<A> } | undefined> {
-  const fieldFilter = fields.length > 0 ? `f.field IN (${placeholders(fields.length)})` : '1 = 0';
   const placed = placeAlongside(alongside, 's.id');
-  const rows = await db.readRaw<{
-    appId: string;
-    id: string;
-    timezone: string | null;
-    keyVersion: SqlInteger;
-    wrappedKey: string;
-    field: string | null;
-    ciphertext: string | null;
-  }>(
-    `SELECT r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"${placed.select}
-       FROM subject_ref r JOIN subject s ON s.id = r.subject_id
-       LEFT JOIN subject_field f ON f.subject_id = s.id AND ${fieldFilter}
-      WHERE r.ref = ?`,
-    [...placed.params, ...fields, ref],
-  );
+  const shape = JSON.stringify([fields, placed.select, placed.params]);
+  const rows = await refReadsOf(db).run(shape, { ref, fields, placed });
   const first = rows[0];
   if (!first) return undefined;
   const subject = { appId: first.appId, id: first.id, timezone: first.timezone, keyVersion: integer(first.keyVersion), wrappedKey: first.wrappedKey };
-  return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])), alongside: placed.decode(first) };
+  return { subject, fields: new Map(rows.filter((r) => r.field !== null).map((r) => [r.field!, r.ciphertext!])), alongside: placed.decode(first) as ReadAlongside<A> };
 }
 
 const IN_CHUNK = 5000;
