@@ -128,7 +128,10 @@ export function createContactService(deps: ContactServiceDeps) {
 
     async function decideContact(): Promise<AuthorizeAnswer> {
       const consentRead = consent.consentRead(input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
-      const slots = guarded && capped ? store.slotsColumn(input.channel, since) : undefined;
+      // Slots are read from the whole minute before the window starts (the rules count each cap's own window from
+      // them), so that reads of one channel in the same minute have one shape and share a statement.
+      const slotsFrom = new Date(Math.floor(since.getTime() / 60_000) * 60_000);
+      const slots = guarded && capped ? store.slotsColumn(input.channel, slotsFrom) : undefined;
       const details = await subjects.contactDetailsOfRef(caller.clientId, input.ref, listedField(input), [consentRead.column, slots] as const);
       if (!details) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
       const { subjectId } = details;
@@ -182,7 +185,7 @@ export function createContactService(deps: ContactServiceDeps) {
           const rows = store.reservationRows([decision.reservation]);
           const guards = [
             ...(details.value ? doNotCall.unlistedGuards(details.value) : []),
-            ...(slotsRead ? [store.claimSlot(subjectId, input.channel, since, slotsRead.seen, decision.reservation.ticket)] : []),
+            ...(slotsRead ? [store.claimSlot(subjectId, input.channel, slotsFrom, slotsRead.seen, decision.reservation.ticket)] : []),
           ];
           if (guards.length === 0) {
             await audit.record(ctx, decision.event, rows);
