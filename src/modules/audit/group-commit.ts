@@ -32,9 +32,9 @@ export function createAuditGroupCommit(db: Database) {
      * An access decided on values read a statement earlier, with the guards
      * that re-check them as it is written (Database.writeAloneIf): written
      * alone, not with the group. False, and nothing written, when a guard no
-     * longer holds; undefined where the database has no guarded write (SQLite).
+     * longer holds or the database has no guarded write (SQLite).
      */
-    recordIf(ctx: RequestContext, input: AuditEventInput, alongside: TableRows | undefined, guards: readonly SqlStatement[]): Promise<boolean | undefined> {
+    recordIf(ctx: RequestContext, input: AuditEventInput, alongside: TableRows | undefined, guards: readonly SqlStatement[]): Promise<boolean> {
       return appendAuditEntryIf(db, guards, { ctx, input, alongside });
     },
     /** Refusals are accesses too: the refusal is audited (committed) before the error goes out. Every module refuses this way. */

@@ -81,11 +81,11 @@ export async function appendAuditEntriesAlone(db: Database, entries: Entry[]): P
 /**
  * One access whose decision rests on values read a statement earlier: its
  * event and rows are written alone, kept only if the guards (which re-check
- * those values) hold. False, and nothing written, when one does not; the
- * caller decides again. Undefined where the database has no guarded write (SQLite).
+ * those values) hold. False, and nothing written, when one does not, or
+ * where the database has no guarded write (SQLite): the caller decides again.
  */
-export async function appendAuditEntryIf(db: Database, guards: readonly SqlStatement[], entry: Entry): Promise<boolean | undefined> {
-  if (!db.writeAloneIf) return undefined;
+export async function appendAuditEntryIf(db: Database, guards: readonly SqlStatement[], entry: Entry): Promise<boolean> {
+  if (!db.writeAloneIf) return false;
   const written = await db.writeAloneIf(guards, eventWrites(rowsOf(db, [entry]), entry.alongside ? [entry.alongside] : []));
   if (written) appendListeners.get(db)?.forEach((wake) => wake());
   return written;

@@ -112,9 +112,8 @@ export function createContactService(deps: ContactServiceDeps) {
     const capped = since.getTime() < now.getTime();
     // PostgreSQL decides a request without a key on what one statement read, and writes the decision in a
     // second whose guards re-check it (Database.writeAloneIf). SQLite, and requests with a key, decide a
-    // capped contact under the subject's lock, in a transaction.
-    // Capped decisions of one ref already running in this process: another one goes straight to the lock, since
-    // its guard would most likely find the slots changed by them (after waiting for their lock to learn it).
+    // capped contact under the subject's lock, in a transaction; so does a capped request for a ref that
+    // this process is already deciding, since its guard would most likely find the slots changed.
     const guarded = !idempotencyKey && db.writeAloneIf !== undefined && !(capped && cappedRunning.has(input.ref));
     if (!capped) return decideContact();
     cappedRunning.set(input.ref, (cappedRunning.get(input.ref) ?? 0) + 1);
@@ -180,7 +179,8 @@ export function createContactService(deps: ContactServiceDeps) {
         // Decided on what the read saw, taking the number to be on no list. The write's guards check both as it
         // commits: that no list holds the number, and (for a capped contact) under the subject's lock, that its
         // slots are still those counted. A contact with nothing to check shares the group commit.
-        const decision = decide([], slotsRead?.held(now) ?? []);
+        const held = slotsRead?.held(now) ?? [];
+        const decision = decide([], held);
         if (decision.reservation) {
           const rows = store.reservationRows([decision.reservation]);
           const guards = [
@@ -196,7 +196,7 @@ export function createContactService(deps: ContactServiceDeps) {
           // subject meanwhile): nothing was written; decide again, under the lock, with the number looked up.
         } else {
           // A refusal reserves nothing, so what was read stands; the number is looked up so that every reason is given.
-          const refusal = details.value ? decide(await listing(), slotsRead?.held(now) ?? []) : decision;
+          const refusal = details.value ? decide(await listing(), held) : decision;
           await audit.record(ctx, refusal.event);
           return refusal.answer;
         }

@@ -44,6 +44,10 @@ const RESERVATION_COLUMNS = ['ticket', 'subject_id', 'app_id', 'channel', 'purpo
 const holdsSlot = (r: Pick<ReservationRow, 'status' | 'revealedAt' | 'expiresAt'>, now: Date) =>
   r.status !== 'released' && !(r.status === 'reserved' && r.revealedAt === null && r.expiresAt.getTime() <= now.getTime());
 
+/** Held slots as the rules take them: purpose and time, oldest first. */
+const oldestFirst = (rows: Array<Pick<ReservationRow, 'purpose' | 'reservedAt'>>) =>
+  rows.map((r) => ({ purpose: r.purpose, reservedAt: r.reservedAt })).sort((a, b) => a.reservedAt.getTime() - b.reservedAt.getTime());
+
 type SlotRow = Pick<ReservationRow, 'subjectId' | 'channel' | 'purpose' | 'status' | 'reservedAt' | 'expiresAt' | 'revealedAt'>;
 
 /** Slots read for a group's subjects under their locks (loadHeldSlots): reservations since `from`, not released. */
@@ -105,11 +109,7 @@ export function slotsColumn(channel: string, since: Date): ColumnAlongside<Slots
       }));
       return {
         seen: read.seen,
-        held: (now) =>
-          rows
-            .filter((r) => holdsSlot(r, now))
-            .map((r) => ({ purpose: r.purpose, reservedAt: r.reservedAt }))
-            .sort((a, b) => a.reservedAt.getTime() - b.reservedAt.getTime()),
+        held: (now) => oldestFirst(rows.filter((r) => holdsSlot(r, now))),
       };
     },
   };
@@ -141,7 +141,7 @@ export async function reservationsSince(tx: Tx, subjectId: string, channel: stri
     stored = rows.map((r) => ({ purpose: r.purpose, reservedAt: instant(r.reservedAt) }));
   }
   const mine = (made.get(tx) ?? []).filter(inWindow);
-  return [...stored, ...mine].map((r) => ({ purpose: r.purpose, reservedAt: r.reservedAt })).sort((a, b) => a.reservedAt.getTime() - b.reservedAt.getTime());
+  return oldestFirst([...stored, ...mine]);
 }
 
 /**
