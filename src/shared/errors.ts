@@ -100,6 +100,18 @@ export class NotFound extends CustosError {
   readonly title = 'Not found';
 }
 
+/**
+ * A write for a subject that was erased while the write ran: its rows would
+ * reference a subject that no longer exists (the foreign keys of migration
+ * 0016 refuse them), so nothing was written and the caller hears what it
+ * would have heard a moment later, that no subject has this ref.
+ */
+export class SubjectGone extends NotFound {
+  constructor(options?: { cause?: unknown }) {
+    super('no subject with this ref', options);
+  }
+}
+
 export class MethodNotAllowed extends CustosError {
   readonly status = 405;
   readonly code = 'method-not-allowed';

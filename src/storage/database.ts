@@ -4,7 +4,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
-import { CustosError, Unavailable } from '../shared/errors.ts';
+import { CustosError, SubjectGone, Unavailable } from '../shared/errors.ts';
 import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
 import {
   combinedStatement,
@@ -113,8 +113,32 @@ export function isUniqueViolation(error: unknown): boolean {
   return false;
 }
 
+/**
+ * A row that references a subject that does not exist. Every foreign key
+ * Custos declares points at `subject` (migration 0016), so this is always a
+ * write that lost a race with an erasure; raised by either engine natively,
+ * by a Prisma model call (P2003) or by a raw statement through Prisma (P2010).
+ */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const FOREIGN_KEY = new Set(['23503', 'SQLITE_CONSTRAINT_FOREIGNKEY']);
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, meta } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+    // The SQLite adapter reports a trigger's RAISE(ABORT) (the append-only tables) as P2003 too: trust the engine's own code.
+    const original = meta?.driverAdapterError?.cause?.originalCode;
+    if (original !== undefined) return FOREIGN_KEY.has(String(original));
+    if (typeof code === 'string' && FOREIGN_KEY.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * Errors from the database become 503 Unavailable (nothing was committed;
+ * retry), except a write for an erased subject, which is a 404: retrying
+ * it cannot succeed.
+ */
 function asUnavailable(error: unknown): unknown {
   if (error instanceof CustosError || !isStorageError(error)) return error;
+  if (isForeignKeyViolation(error)) return new SubjectGone({ cause: error });
   return new Unavailable(undefined, { cause: error });
 }
 

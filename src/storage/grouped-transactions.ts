@@ -1,4 +1,5 @@
-import type { Database, Tx } from './database.ts';
+import { CustosError, SubjectGone } from '../shared/errors.ts';
+import { isUniqueViolation, type Database, type Tx } from './database.ts';
 
 interface Item<I, R> {
   item: I;
@@ -7,10 +8,21 @@ interface Item<I, R> {
 }
 
 /**
+ * Whether a group's failure may belong to one of its items rather than to the
+ * database: a row of one item that collides with a unique key, or that
+ * references a subject erased meanwhile. The items are then run again one by
+ * one, so that only the item at fault fails, with its own error.
+ */
+export function failsOneItem(error: unknown): boolean {
+  return error instanceof SubjectGone || isUniqueViolation(error);
+}
+
+/**
  * Work that arrives together, run in groups: while one group runs, arrivals
  * queue and go together into the next (at most maxGroup at a time). `run`
- * answers each item of its group in order; if it fails, every item of the
- * group fails with its error.
+ * answers each item of its group in order. If it fails with an error that may
+ * be one item's (failsOneItem), each item is run again alone and answered by
+ * its own result; any other failure (the database is down) fails every item.
  */
 export function createBatches<I, R>(maxGroup: number, run: (items: I[]) => Promise<R[]>) {
   let queue: Array<Item<I, R>> = [];
@@ -29,11 +41,22 @@ export function createBatches<I, R>(maxGroup: number, run: (items: I[]) => Promi
           const results = await run(group.map((g) => g.item));
           group.forEach((g, i) => g.resolve(results[i]!));
         } catch (error) {
-          for (const g of group) g.reject(error);
+          if (group.length > 1 && failsOneItem(error)) await runEachAlone(group);
+          else for (const g of group) g.reject(error);
         }
       }
     } finally {
       running = false;
+    }
+  }
+
+  async function runEachAlone(group: Array<Item<I, R>>): Promise<void> {
+    for (const g of group) {
+      try {
+        g.resolve((await run([g.item]))[0]!);
+      } catch (error) {
+        g.reject(error);
+      }
     }
   }
 
@@ -70,29 +93,76 @@ export function createKeyedBatches<I, R>(maxGroup: number, run: (key: string, it
 
 type Piece = { key: string | undefined; work: (tx: Tx) => Promise<unknown> };
 
+/** A piece's own refusal inside a group: the group's transaction rolls back and runs again without it. */
+class PieceRefused extends Error {
+  constructor(
+    readonly index: number,
+    readonly refusal: CustosError,
+  ) {
+    super('a piece of the group refused');
+  }
+}
+
 /**
  * Runs small write transactions that arrive together as one transaction, each
  * piece in arrival order, so they share one commit (one fsync) instead of
  * queueing for the write lock one by one. Every piece still sees the writes of
  * the pieces before it. All keys of a group are locked first, in sorted order
  * (in one call), so two replicas running groups can never deadlock on each other's locks.
- * If the transaction fails, every piece of it fails and nothing is committed.
  * Pieces without a key take no lock.
+ *
+ * One piece never fails another. A piece that refuses (throws a CustosError:
+ * a 4xx of its own) answers only its own request: the transaction rolls back
+ * (nothing of any piece was committed) and runs again without it. A refusal
+ * thrown inside a piece must not itself write (audit it after, outside the
+ * transaction, e.g. by returning the decision), since the group holds the
+ * write lock. A group whose commit fails on one piece's rows (a unique key, an
+ * erased subject) runs each piece alone (createBatches). Any other failure
+ * fails every piece, and nothing is committed.
  */
 export function createTransactionGroups(db: Database, options: { maxGroup: number; lock?: (tx: Tx, sortedKeys: string[]) => Promise<void> }) {
   const { maxGroup, lock } = options;
-  const batches = createBatches<Piece, unknown>(maxGroup, (group) =>
-    db.transaction(async (tx) => {
+  type Outcome = { ok: true; value: unknown } | { ok: false; error: CustosError };
+
+  async function runTogether(group: Piece[]): Promise<unknown[]> {
+    return db.transaction(async (tx) => {
       const keys = group.map((piece) => piece.key).filter((key): key is string => key !== undefined);
       if (lock && keys.length > 0) await lock(tx, [...new Set(keys)].sort());
       const out: unknown[] = [];
-      for (const piece of group) out.push(await piece.work(tx));
+      for (const [index, piece] of group.entries()) {
+        try {
+          out.push(await piece.work(tx));
+        } catch (error) {
+          if (error instanceof CustosError && !failsOneItem(error)) throw new PieceRefused(index, error);
+          throw error;
+        }
+      }
       return out;
-    }),
-  );
+    });
+  }
+
+  const batches = createBatches<Piece, Outcome>(maxGroup, async (group) => {
+    const outcomes = new Map<Piece, Outcome>();
+    for (let live = group; live.length > 0;) {
+      try {
+        const values = await runTogether(live);
+        live.forEach((piece, i) => outcomes.set(piece, { ok: true, value: values[i] }));
+        break;
+      } catch (error) {
+        if (!(error instanceof PieceRefused)) throw error;
+        const refused = live[error.index]!;
+        outcomes.set(refused, { ok: false, error: error.refusal });
+        live = live.filter((piece) => piece !== refused);
+      }
+    }
+    return group.map((piece) => outcomes.get(piece)!);
+  });
+
   return {
-    run<T>(key: string | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
-      return batches.run({ key, work }) as Promise<T>;
+    async run<T>(key: string | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
+      const outcome = await batches.run({ key, work });
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value as T;
     },
   };
 }

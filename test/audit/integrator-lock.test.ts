@@ -1,5 +1,6 @@
 import { lockTreeState } from '../../src/modules/audit/store.ts';
 import { databaseKind, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { backendOf, someoneWaitsFor } from '../support/locks.ts';
 
 /**
  * One integrator at a time: the state row's lock. A background integrator
@@ -21,8 +22,10 @@ onPostgres('the audit integrator lock on PostgreSQL', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let taken!: () => void;
     const isTaken = new Promise<void>((resolve) => (taken = resolve));
+    let holderPid = 0;
     const holder = db.transaction(async (tx) => {
       expect(await lockTreeState(tx)).toMatchObject({ treeSize: expect.any(Number) });
+      holderPid = await backendOf(tx);
       taken();
       await held;
     });
@@ -35,7 +38,7 @@ onPostgres('the audit integrator lock on PostgreSQL', () => {
       waited = true;
       return state;
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await someoneWaitsFor(gateway, holderPid);
     expect(waited).toBe(false);
     release();
     await holder;

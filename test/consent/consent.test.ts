@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRuntime } from '../../src/runtime.ts';
 import { appToken, auditEvents, createTestApp, EXAMPLE_POLICY_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { whenClockIsLater } from '../support/clock.ts';
 
 /** The example policy plus a purpose that shares data with partners (sale: true), for GPC. */
 function policyWithSalePurpose(): string {
@@ -115,14 +116,13 @@ describe('consent ledger', () => {
     await api().grant(ref, 'marketing', { channels: ['email'], source: 'customer-portal', noticeVersion: 'notice-2026-04' });
     await api().withdraw(ref, 'marketing', { topics: ['dog-food'] });
     await api().withdraw(ref, 'marketing');
-    const expiresAt = new Date(Date.now() + 1200).toISOString();
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
     await api().grant(ref, 'marketing', { expiresAt });
     expect((await api().read(ref, 'marketing')).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
 
-    // No job ran: the grant simply no longer counts.
-    expect((await api().read(ref, 'marketing')).status).toBe(403);
-    const { body } = await api().list(ref);
+    // A minute later no job has run: the grant simply no longer counts.
+    const { read, body } = await whenClockIsLater(61_000, async () => ({ read: await api().read(ref, 'marketing'), body: (await api().list(ref)).body }));
+    expect(read.status).toBe(403);
     expect(body.purposes.find((p: { purpose: string }) => p.purpose === 'marketing')).toMatchObject({ status: 'expired' });
     expect(body.purposes.find((p: { purpose: string }) => p.purpose === 'support')).toMatchObject({ status: 'none' });
     expect(body.history.map((h: { kind: string; source: string }) => `${h.kind}:${h.source}`)).toEqual([

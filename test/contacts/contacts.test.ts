@@ -1,6 +1,7 @@
 import path from 'node:path';
 import request from 'supertest';
 import { appToken, auditEvents, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { whenClockIsLater } from '../support/clock.ts';
 import { zoneWhereItIs } from './zones.ts';
 
 describe('contact authorization', () => {
@@ -140,10 +141,9 @@ describe('contact authorization', () => {
     expect(await codes(partial, { channel: 'email', topic: 'bird-food' })).toEqual(['topic-opted-out']);
     expect(await codes(partial, { channel: 'call', topic: 'bird-food' })).toEqual(['outside-consent-scope', 'topic-opted-out']);
     const lapsed = await as(dialer).subject('13900139024');
-    await as(dialer).consent(lapsed, { expiresAt: new Date(Date.now() + 1200).toISOString() });
+    await as(dialer).consent(lapsed, { expiresAt: new Date(Date.now() + 60_000).toISOString() });
     expect(await codes(lapsed, { channel: 'email' })).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await codes(lapsed, { channel: 'email' })).toEqual(['consent-expired']);
+    expect(await whenClockIsLater(61_000, () => codes(lapsed, { channel: 'email' }))).toEqual(['consent-expired']);
   });
 
   it('replays the first answer for a retried Idempotency-Key instead of reserving a second slot', async () => {
@@ -154,6 +154,33 @@ describe('contact authorization', () => {
     expect(first.body.decision).toBe('allow');
     const subjectId = (await gateway.runtime.subjects.subjectOfRef((await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } })).appId, ref))!;
     expect(await gateway.runtime.db.read.contactReservation.count({ where: { subjectId } })).toBe(1);
+  });
+
+  it('a key reused among 20 concurrent keyed requests is refused for that request alone: one 422, the rest answered as they would be alone', async () => {
+    const refs = await Promise.all(Array.from({ length: 21 }, (_, i) => as(dialer).subject(`1390014${String(i).padStart(4, '0')}`)));
+    const [first, second, ...others] = refs as [string, string, ...string[]];
+    // Sent together, so that the grouped transaction of capped, keyed authorizations holds the reused key beside fresh ones.
+    const answers = await Promise.all([
+      as(dialer).authorize({ ref: first, channel: 'sms', purpose: 'survey' }, 'grouped-shared-key'),
+      ...others.map((ref, i) => as(dialer).authorize({ ref, channel: 'sms', purpose: 'survey' }, `grouped-fresh-${i}`)),
+      as(dialer).authorize({ ref: second, channel: 'sms', purpose: 'survey' }, 'grouped-shared-key'),
+    ]);
+    const shared = [answers[0]!, answers.at(-1)!];
+    expect(shared.map((a) => a.status).sort()).toEqual([200, 422]);
+    const kept = shared.find((a) => a.status === 200)!;
+    expect(kept.body.decision).toBe('allow');
+    expect(answers.slice(1, -1).map((a) => [a.status, a.body.decision])).toEqual(others.map(() => [200, 'allow']));
+    // Every allow holds its slot, the key's first use included; the refused request reserved nothing.
+    for (const answer of answers.filter((a) => a.status === 200)) expect(await gateway.runtime.db.read.contactReservation.count({ where: { ticket: answer.body.ticket } })).toBe(1);
+    const winner = kept === answers[0] ? first : second;
+    const loser = winner === first ? second : first;
+    const reservationsOf = async (ref: string) => {
+      const { subjectId } = await gateway.runtime.db.read.subjectRef.findUniqueOrThrow({ where: { ref } });
+      return gateway.runtime.db.read.contactReservation.count({ where: { subjectId } });
+    };
+    expect([await reservationsOf(winner), await reservationsOf(loser)]).toEqual([1, 0]);
+    // The key replays the answer that stands.
+    expect((await as(dialer).authorize({ ref: winner, channel: 'sms', purpose: 'survey' }, 'grouped-shared-key')).body).toEqual(kept.body);
   });
 
   it('refuses an Idempotency-Key reused with another request, and never hands out the first person’s ticket', async () => {

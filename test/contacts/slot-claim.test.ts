@@ -5,6 +5,8 @@ import { insertStatements, requireThat } from '../../src/storage/raw-sql.ts';
 import * as contacts from '../../src/modules/contacts/store.ts';
 import { noKeyVersionAfter } from '../../src/modules/key-ring/store.ts';
 import { databaseKind, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { backendOf, someoneWaitsFor } from '../support/locks.ts';
+import { bareSubject } from '../support/subject-owned.ts';
 
 /**
  * Guarded writes (Database.writeAloneIf, PostgreSQL): a capped contact is
@@ -46,7 +48,7 @@ onPostgres('guarded writes on PostgreSQL', () => {
   const stored = (r: contacts.ReservationRow) => db.read.contactReservation.count({ where: { ticket: r.ticket } });
 
   it('keeps a slot only while the slots counted are still those held', async () => {
-    const subjectId = `sub_${randomUUID()}`;
+    const subjectId = await bareSubject(gateway);
     const from = since();
     const first = await slotsOf(subjectId, from);
     expect(first.held(new Date())).toEqual([]);
@@ -73,7 +75,7 @@ onPostgres('guarded writes on PostgreSQL', () => {
   });
 
   it("waits for a decision that holds the subject's lock, and sees the slot it committed", async () => {
-    const subjectId = `sub_${randomUUID()}`;
+    const subjectId = await bareSubject(gateway);
     const from = since();
     const seen = (await slotsOf(subjectId, from)).seen;
     let release!: () => void;
@@ -82,9 +84,11 @@ onPostgres('guarded writes on PostgreSQL', () => {
     const isLocked = new Promise<void>((resolve) => (locked = resolve));
     const held = slot(subjectId);
     // A capped decision on the transaction path: the subject's lock, then its slot, written at commit.
+    let holder = 0;
     const decision = db.transaction(async (tx) => {
       await contacts.lockSubjectContacts(tx, [subjectId]);
       contacts.reserveSlot(tx, held);
+      holder = await backendOf(tx);
       locked();
       await released;
     });
@@ -92,7 +96,7 @@ onPostgres('guarded writes on PostgreSQL', () => {
     const late = slot(subjectId);
     let settled = false;
     const claimed = claim(late, from, seen).finally(() => (settled = true));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await someoneWaitsFor(gateway, holder);
     expect(settled).toBe(false);
     release();
     await decision;
@@ -103,7 +107,7 @@ onPostgres('guarded writes on PostgreSQL', () => {
   });
 
   it('writes nothing when any guard refuses, and leaves other failures 503', async () => {
-    const a = slot(`sub_${randomUUID()}`);
+    const a = slot(await bareSubject(gateway));
     const from = since();
     const { seen } = await slotsOf(a.subjectId, from);
     const rows = insertStatements(contacts.reservationRows([a]));

@@ -1,8 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Prisma } from '../../src/generated/postgresql/client.ts';
 import type { Tx } from '../../src/storage/database.ts';
-import { databaseKind, REPO_ROOT, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { databaseKind, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { rowsOf, schemaText, subjectOwnedTables } from '../support/subject-owned.ts';
 
 /**
  * The migration SQL (per engine) and prisma/schema.prisma are written by hand
@@ -56,7 +55,7 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   ConsentEvent: {
     row: {
       id: 'ce_parity',
-      subjectId: 'sub_x',
+      subjectId: 'sub_parity',
       seq: 1,
       purpose: 'marketing',
       kind: 'grant',
@@ -135,23 +134,26 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   },
   JobLease: { row: { name: 'parity', holder: 'replica', until: at } },
   RateLimit: { row: { key: 'parity-key', hits: 7, resetAt: at } },
-  ConsentState: { row: { subjectId: 'sub_x', purpose: 'marketing', state: '{"status":"active"}' } },
+  ConsentState: { row: { subjectId: 'sub_parity', purpose: 'marketing', state: '{"status":"active"}' } },
   DataUpgrade: { row: { name: 'parity-upgrade', doneAt: at } },
   // Recorded by the first start; updated here, never inserted twice.
   MasterKeyCheck: { row: { id: 1, fingerprint: 'f'.repeat(32), recordedAt: at }, via: 'update' },
   Replica: { row: { instanceId: 'r-1', policyVersion: 'v-1', startedAt: at, seenAt: at } },
 };
 
-/** Each model's columns as prisma/schema.prisma declares them. */
+/** Each model's columns as prisma/schema.prisma declares them (relation fields, whose type is a model, are no columns). */
 function declaredColumns(): Map<string, string[]> {
-  const schema = fs.readFileSync(path.join(REPO_ROOT, 'prisma', 'schema.prisma'), 'utf8');
+  const schema = schemaText();
+  const modelNames = new Set([...schema.matchAll(/^model (\w+) \{/gm)].map((m) => m[1]!));
   const models = new Map<string, string[]>();
   for (const [, name, body] of schema.matchAll(/^model (\w+) \{\n([\s\S]*?)^\}/gm)) {
     const columns = body!
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line !== '' && !line.startsWith('//') && !line.startsWith('@@'))
-      .map((line) => line.split(/\s+/)[0]!);
+      .map((line) => line.split(/\s+/))
+      .filter(([, type]) => !modelNames.has(type!.replace(/[[\]?]/g, '')))
+      .map(([column]) => column!);
     models.set(name!, columns);
   }
   return models;
@@ -198,6 +200,16 @@ describe(`schema parity on ${databaseKind}`, () => {
           .then((found) => ({ model, found })),
       ).resolves.toEqual({ model, found: row });
     }
+  });
+
+  it('deletes every row of every subject-owned table with its subject, and refuses a row for a subject that does not exist', async () => {
+    const db = gateway.runtime.db;
+    const tables = subjectOwnedTables();
+    expect(tables).toEqual(['consent_event', 'consent_state', 'contact_reservation', 'subject_change', 'subject_field', 'subject_identifier', 'subject_ref']);
+    expect(await rowsOf(gateway, tables, 'sub_parity')).toEqual(Object.fromEntries(tables.map((t) => [t, 1])));
+    await db.transaction((tx) => tx.subject.delete({ where: { id: 'sub_parity' } }));
+    expect(await rowsOf(gateway, tables, 'sub_parity')).toEqual(Object.fromEntries(tables.map((t) => [t, 0])));
+    await expect(db.transaction((tx) => tx.consentState.create({ data: { subjectId: 'sub_nobody', purpose: 'marketing', state: '{}' } }))).rejects.toMatchObject({ status: 404 });
   });
 
   it('enforces the unique constraints the model declares', async () => {

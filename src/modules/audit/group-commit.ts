@@ -1,3 +1,4 @@
+import { SubjectGone } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Database } from '../../storage/database.ts';
 import { createBatches } from '../../storage/grouped-transactions.ts';
@@ -41,6 +42,20 @@ export function createAuditGroupCommit(db: Database) {
     async refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
       await batches.run({ ctx, input: { ...event, decision: 'deny' } });
       throw error;
+    },
+    /**
+     * A write that lost a race with the erasure of its subject (SubjectGone:
+     * nothing was written) is refused as an unknown ref is, and audited as
+     * one; any other outcome passes through.
+     */
+    async unlessErased<T>(ctx: RequestContext, event: Omit<AuditEventInput, 'decision' | 'reasons'>, write: Promise<T>): Promise<T> {
+      try {
+        return await write;
+      } catch (error) {
+        if (!(error instanceof SubjectGone)) throw error;
+        await batches.run({ ctx, input: { ...event, decision: 'deny', reasons: [{ code: 'unknown-ref' }] } });
+        throw error;
+      }
     },
   };
 }

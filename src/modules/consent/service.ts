@@ -143,53 +143,57 @@ export function createConsentService(deps: ConsentServiceDeps) {
       policyUrl: deps.policyUrl,
       jurisdiction: policy.defaults.region,
     });
-    const state = await writes.run(subjectId, async (tx) => {
-      const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
-      const at = new Date();
-      const gpcPurposes = signals.gpc ? gpcWithdrawals(kept, at, purpose) : [];
-      const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
-      for (const p of gpcPurposes) {
+    const state = await audit.unlessErased(
+      ctx,
+      { action, subject: subjectId, purpose },
+      writes.run(subjectId, async (tx) => {
+        const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
+        const at = new Date();
+        const gpcPurposes = signals.gpc ? gpcWithdrawals(kept, at, purpose) : [];
+        const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
+        for (const p of gpcPurposes) {
+          append(tx, subjectId, {
+            ...common,
+            id: randomUUID(),
+            purpose: p,
+            kind: 'withdraw',
+            channels: null,
+            topics: null,
+            recipients: null,
+            source: 'gpc',
+            noticeVersion: null,
+            expiresAt: null,
+            receiptId: null,
+          });
+        }
         append(tx, subjectId, {
           ...common,
           id: randomUUID(),
-          purpose: p,
-          kind: 'withdraw',
-          channels: null,
-          topics: null,
-          recipients: null,
-          source: 'gpc',
-          noticeVersion: null,
-          expiresAt: null,
-          receiptId: null,
+          purpose,
+          kind: 'grant' as const,
+          channels: input.channels ?? null,
+          topics: input.topics ?? null,
+          recipients: input.recipients ?? null,
+          source: input.source,
+          noticeVersion: input.noticeVersion,
+          expiresAt,
+          receiptId,
+          receipt,
         });
-      }
-      append(tx, subjectId, {
-        ...common,
-        id: randomUUID(),
-        purpose,
-        kind: 'grant' as const,
-        channels: input.channels ?? null,
-        topics: input.topics ?? null,
-        recipients: input.recipients ?? null,
-        source: input.source,
-        noticeVersion: input.noticeVersion,
-        expiresAt,
-        receiptId,
-        receipt,
-      });
-      for (const p of gpcPurposes) await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
-      await appendAuditEvent(tx, ctx, {
-        action,
-        decision: 'allow',
-        subject: subjectId,
-        purpose,
-        reasons: [
-          { code: 'receipt', detail: receiptId },
-          { code: 'notice', detail: input.noticeVersion },
-        ],
-      });
-      return consentAt(keptOf(kept, purpose), at);
-    });
+        for (const p of gpcPurposes) await appendAuditEvent(tx, ctx, { action: 'consent.withdraw', decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
+        await appendAuditEvent(tx, ctx, {
+          action,
+          decision: 'allow',
+          subject: subjectId,
+          purpose,
+          reasons: [
+            { code: 'receipt', detail: receiptId },
+            { code: 'notice', detail: input.noticeVersion },
+          ],
+        });
+        return consentAt(keptOf(kept, purpose), at);
+      }),
+    );
     return { state, receipt };
   }
 
@@ -205,52 +209,56 @@ export function createConsentService(deps: ConsentServiceDeps) {
         new PolicyViolation(problems.violations.map((v) => `${v.field}: ${v.reason}`).join('; '), problems.violations),
       );
     }
-    const state = await writes.run(subjectId, async (tx) => {
-      const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
-      const at = new Date();
-      const before = consentAt(keptOf(kept, purpose), at);
-      const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
-      // Withdrawing what is not in force is answered with the state, audited, and leaves the ledger as it is.
-      if (before.status === 'active') {
-        append(tx, subjectId, {
-          ...common,
-          id: randomUUID(),
-          purpose,
-          kind: 'withdraw' as const,
-          channels: input.channels ?? null,
-          topics: input.topics ?? null,
-          recipients: input.recipients ?? null,
-          source: input.source,
-          noticeVersion: null,
-          expiresAt: null,
-          receiptId: null,
-        });
-      }
-      for (const p of signals.gpc ? gpcWithdrawals(kept, at, purpose) : []) {
-        append(tx, subjectId, {
-          ...common,
-          id: randomUUID(),
-          purpose: p,
-          kind: 'withdraw' as const,
-          channels: null,
-          topics: null,
-          recipients: null,
-          source: 'gpc',
-          noticeVersion: null,
-          expiresAt: null,
-          receiptId: null,
-        });
-        await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
-      }
-      const scope = [
-        ...(input.channels ?? []).map((c) => ({ code: 'channel', detail: c })),
-        ...(input.topics ?? []).map((t) => ({ code: 'topic', detail: t })),
-        // Recipient names are caller text; the trail keeps how many, not which.
-        ...(input.recipients ? [{ code: 'recipients', detail: String(input.recipients.length) }] : []),
-      ];
-      await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: before.status === 'active' ? scope : [{ code: 'nothing-in-force' }] });
-      return consentAt(keptOf(kept, purpose), at);
-    });
+    const state = await audit.unlessErased(
+      ctx,
+      { action, subject: subjectId, purpose },
+      writes.run(subjectId, async (tx) => {
+        const kept = await keptStates(tx, subjectId, [purpose, ...(signals.gpc ? salePurposes : [])]);
+        const at = new Date();
+        const before = consentAt(keptOf(kept, purpose), at);
+        const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
+        // Withdrawing what is not in force is answered with the state, audited, and leaves the ledger as it is.
+        if (before.status === 'active') {
+          append(tx, subjectId, {
+            ...common,
+            id: randomUUID(),
+            purpose,
+            kind: 'withdraw' as const,
+            channels: input.channels ?? null,
+            topics: input.topics ?? null,
+            recipients: input.recipients ?? null,
+            source: input.source,
+            noticeVersion: null,
+            expiresAt: null,
+            receiptId: null,
+          });
+        }
+        for (const p of signals.gpc ? gpcWithdrawals(kept, at, purpose) : []) {
+          append(tx, subjectId, {
+            ...common,
+            id: randomUUID(),
+            purpose: p,
+            kind: 'withdraw' as const,
+            channels: null,
+            topics: null,
+            recipients: null,
+            source: 'gpc',
+            noticeVersion: null,
+            expiresAt: null,
+            receiptId: null,
+          });
+          await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
+        }
+        const scope = [
+          ...(input.channels ?? []).map((c) => ({ code: 'channel', detail: c })),
+          ...(input.topics ?? []).map((t) => ({ code: 'topic', detail: t })),
+          // Recipient names are caller text; the trail keeps how many, not which.
+          ...(input.recipients ? [{ code: 'recipients', detail: String(input.recipients.length) }] : []),
+        ];
+        await appendAuditEvent(tx, ctx, { action, decision: 'allow', subject: subjectId, purpose, reasons: before.status === 'active' ? scope : [{ code: 'nothing-in-force' }] });
+        return consentAt(keptOf(kept, purpose), at);
+      }),
+    );
     return { state };
   }
 
@@ -321,6 +329,8 @@ export function createConsentService(deps: ConsentServiceDeps) {
     list,
     withdrawForSubject,
     eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteLedger(tx, subjectId),
+    /** The lock every grant and withdrawal of the subject takes first; an erasure takes it before it holds the subject. */
+    lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectLedger(tx, [subjectId]),
     lastEntryPerPurpose: (subjectIds: string[]) => store.lastEntryPerPurpose(db.read, subjectIds),
   };
 }

@@ -115,10 +115,10 @@ export function createContactService(deps: ContactServiceDeps) {
     // capped contact under the subject's lock, in a transaction; so does a capped request for a ref that
     // this process is already deciding, since its guard would most likely find the slots changed.
     const guarded = !idempotencyKey && db.writeAloneIf !== undefined && !(capped && cappedRunning.has(input.ref));
-    if (!capped) return decideContact();
+    if (!capped) return audit.unlessErased(ctx, { action, purpose: input.purpose }, decideContact());
     cappedRunning.set(input.ref, (cappedRunning.get(input.ref) ?? 0) + 1);
     try {
-      return await decideContact();
+      return await audit.unlessErased(ctx, { action, purpose: input.purpose }, decideContact());
     } finally {
       const left = cappedRunning.get(input.ref)! - 1;
       if (left === 0) cappedRunning.delete(input.ref);
@@ -210,17 +210,21 @@ export function createContactService(deps: ContactServiceDeps) {
         return answer;
       }
       const doNotCallSources = await listing();
-      return reservations.run(subjectId, async (tx) => {
+      // A key used before is looked up again under the lock (a request with the same key may have just
+      // committed). The piece only reads it: a reused key is refused, and audited, after the group, since
+      // a refusal answers its own request only and the group holds the write lock meanwhile.
+      const outcome = await reservations.run(subjectId, async (tx): Promise<{ previous: { requestHash: string; response: string } } | { answer: AuthorizeAnswer }> => {
         if (idempotencyKey) {
-          const replayed = await replay(await store.findIdempotent(tx, caller.clientId, idempotencyKey));
-          if (replayed) return replayed;
+          const previous = await store.findIdempotent(tx, caller.clientId, idempotencyKey);
+          if (previous) return { previous };
         }
         const { answer, event, reservation } = decide(doNotCallSources, await store.reservationsSince(tx, subjectId, input.channel, since, now));
         if (reservation) store.reserveSlot(tx, reservation);
         await appendAuditEvent(tx, ctx, event);
         if (idempotencyKey) await store.saveIdempotent(tx, { appId: caller.clientId, key: idempotencyKey, requestHash, response: JSON.stringify(answer), at: now });
-        return answer;
+        return { answer };
       });
+      return 'answer' in outcome ? outcome.answer : (await replay(outcome.previous))!;
     }
   }
 
@@ -341,6 +345,8 @@ export function createContactService(deps: ContactServiceDeps) {
     outcome,
     contactsOfSubject,
     eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteReservations(tx, subjectId),
+    /** The lock every capped decision of the subject takes first; an erasure takes it before it holds the subject. */
+    lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectContacts(tx, [subjectId]),
     lastReservationPerPurpose: (subjectIds: string[]) => store.lastReservationPerPurpose(db.read, subjectIds),
   };
 }

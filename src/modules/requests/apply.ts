@@ -107,17 +107,31 @@ export function createRequestActions(deps: RequestActionDeps) {
 
     /**
      * Erases each subject in one transaction across modules: values and data
-     * key, refs, consent ledger and contact slots go; the audit trail stays.
-     * A number the person had opted out with stays suppressed, as a pseudonym
-     * on the internal do-not-call list.
+     * key, refs, consent ledger and contact slots go (the foreign keys of
+     * migration 0016 take every row that references the subject with it); the
+     * audit trail stays. A number the person had opted out with stays
+     * suppressed, as a pseudonym on the internal do-not-call list.
+     *
+     * What the erasure decides, it decides holding the subject (holdSubject):
+     * whether the person opted out, and with `stillDue` (retention) whether the
+     * subject is still due, so a grant or a contact that lands just before the
+     * erasure is either seen here or waits and then fails (404); none is wiped
+     * unseen, none survives.
      */
-    async erase(ctx: RequestContext, subjectIds: string[], why: 'request' | 'retention'): Promise<number> {
+    async erase(ctx: RequestContext, subjectIds: string[], why: 'request' | 'retention', stillDue?: (subjectId: string) => Promise<boolean>): Promise<number> {
       let erased = 0;
       for (const id of subjectIds) {
-        const optedOut = (await consent.recordOf(id)).withdrawals > 0;
-        const phones = optedOut ? await phonesOf([id], { kind: 'phone' }) : [];
+        // Read first, decided on under the hold: a number changed meanwhile is suppressed with the one read.
+        const phones = await phonesOf([id], { kind: 'phone' });
         const done = await db.transaction(async (tx) => {
-          for (const phone of phones) await doNotCall.suppressInTransaction(tx, ctx, phone, 'erasure-keeps-opt-out');
+          // The writers' own locks first, then the subject row, the order every writer takes them in (a
+          // grant: its ledger lock, then its rows' foreign-key check), so an erasure and a writer never deadlock.
+          await consent.lockSubject(tx, id);
+          await contacts.lockSubject(tx, id);
+          if (!(await subjects.holdSubject(tx, id))) return false;
+          if (stillDue && !(await stillDue(id))) return false;
+          const optedOut = (await consent.recordOf(id)).withdrawals > 0;
+          for (const phone of optedOut ? phones : []) await doNotCall.suppressInTransaction(tx, ctx, phone, 'erasure-keeps-opt-out');
           await consent.eraseSubjectRows(tx, id);
           await contacts.eraseSubjectRows(tx, id);
           const existed = await subjects.eraseSubjectRows(tx, id);

@@ -6,10 +6,13 @@ export type RequestType = (typeof requestTypes)[number];
 
 /**
  * Where a request stands. pending-verification → (code) → completed (access,
- * opt-out) or pending-approval (correction, erasure) → completed or rejected;
- * locked after too many wrong codes; expired when the code ran out unused.
+ * opt-out) or pending-approval (correction, erasure) → approved → completed,
+ * or → rejected; locked after too many wrong codes; expired when the code ran
+ * out unused. `approved` is the decision taken and its effect being applied:
+ * the decision is recorded first, so the data always matches it (a crash
+ * before completion is carried on by the sweep).
  */
-export const requestStatuses = ['pending-verification', 'verified', 'pending-approval', 'completed', 'rejected', 'locked', 'expired'] as const;
+export const requestStatuses = ['pending-verification', 'verified', 'pending-approval', 'approved', 'completed', 'rejected', 'locked', 'expired'] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
 export const CLOSED_STATUSES: readonly RequestStatus[] = ['completed', 'rejected', 'locked', 'expired'];
 

@@ -279,6 +279,13 @@ export function createRequestService(deps: RequestsDeps) {
     return result;
   }
 
+  /**
+   * An agent's decision. The request moves first, under a guard (only from
+   * pending-approval), with the decision's step and event: of two agents
+   * deciding at once exactly one moves it, and only then is the winner's
+   * effect applied (applyApproved), so the data always matches the decision
+   * that stands, also after a crash in between.
+   */
   async function decide(ctx: RequestContext, id: string, input: { decision: 'approve' | 'reject'; reason: string }): Promise<RequestView> {
     const row = await requestFor(id, undefined);
     if (row.status !== 'pending-approval') {
@@ -289,39 +296,56 @@ export function createRequestService(deps: RequestsDeps) {
       );
     }
     const subjects = JSON.parse(row.subjects ?? '[]') as string[];
-    const steps: Array<Omit<store.StepRow, 'requestId' | 'seq'>> = [];
-    if (input.decision === 'approve') {
-      if (row.type === 'correction') {
-        const correction = openFor(row)?.correction ?? {};
-        const changed = await actions.applyCorrection(ctx, subjects, correction);
-        steps.push({ step: 'corrected', actorType: 'system', actorId: null, detail: changed.length > 0 ? `changed ${changed.join(', ')}` : 'nothing to change', at: new Date() });
-      } else {
-        const erased = await actions.erase(ctx, subjects, 'request');
-        steps.push({ step: 'erased', actorType: 'system', actorId: null, detail: `${erased} record(s) erased`, at: new Date() });
-      }
-    }
-    const next: RequestStatus = input.decision === 'approve' ? 'completed' : 'rejected';
-    const done = await db.transaction(async (tx) => {
+    const approve = input.decision === 'approve';
+    const moved = await db.transaction(async (tx) => {
       const now = new Date();
-      if (!(await store.updateRequest(tx, id, 'pending-approval', { status: next, decisionReason: input.reason, sealedIdentifier: null, updatedAt: now, closedAt: now }))) return false;
-      await store.appendSteps(tx, id, [
-        { step: input.decision === 'approve' ? 'approved' : 'rejected', actorType: ctx.actor.type, actorId: ctx.actor.id ?? null, detail: input.reason, at: now },
-        ...steps,
-        ...(next === 'completed' ? [{ step: 'completed', actorType: 'system', actorId: null, detail: null, at: now }] : []),
-      ]);
+      const data = approve
+        ? { status: 'approved', decisionReason: input.reason, updatedAt: now }
+        : { status: 'rejected', decisionReason: input.reason, sealedIdentifier: null, updatedAt: now, closedAt: now };
+      if (!(await store.updateRequest(tx, id, 'pending-approval', data))) return false;
+      await store.appendSteps(tx, id, [{ step: approve ? 'approved' : 'rejected', actorType: ctx.actor.type, actorId: ctx.actor.id ?? null, detail: input.reason, at: now }]);
       // The reason is the agent's own words, shown to the person; the trail keeps the decision only.
       await appendAuditEvent(tx, ctx, { action: `requests.request.${input.decision}`, decision: 'allow', subject: subjects.length === 1 ? subjects[0] : undefined, reasons: [{ code: row.type }] });
-      if (next === 'completed') await appendAuditEvent(tx, ctx, { action: 'requests.request.complete', decision: 'info', reasons: [{ code: row.type }] });
       return true;
     });
-    if (!done) throw new RequestStateConflict('another agent decided this request first', 'completed');
+    if (!moved) {
+      const now = (await store.findRequest(db.read, id))!.status as RequestStatus;
+      return audit.refuse(ctx, { action: `requests.request.${input.decision}`, reasons: [{ code: `status-${now}` }] }, new RequestStateConflict('another agent decided this request first', now));
+    }
+    if (approve) await applyApproved(ctx, id);
     return toView((await store.findRequest(db.read, id))!);
+  }
+
+  /**
+   * The effect of an approved correction or erasure, then completion. Safe to
+   * run again (the sweep does, for a request a crash left approved): an
+   * erased subject is gone already and a correction applied twice changes
+   * nothing the second time; only one run completes the request.
+   */
+  async function applyApproved(ctx: RequestContext, id: string): Promise<void> {
+    const row = await store.findRequest(db.read, id);
+    if (row?.status !== 'approved') return;
+    const subjects = JSON.parse(row.subjects ?? '[]') as string[];
+    let effect: Omit<store.StepRow, 'requestId' | 'seq'>;
+    if (row.type === 'correction') {
+      const changed = await actions.applyCorrection(ctx, subjects, openFor(row)?.correction ?? {});
+      effect = { step: 'corrected', actorType: 'system', actorId: null, detail: changed.length > 0 ? `changed ${changed.join(', ')}` : 'nothing to change', at: new Date() };
+    } else {
+      const erased = await actions.erase(ctx, subjects, 'request');
+      effect = { step: 'erased', actorType: 'system', actorId: null, detail: `${erased} record(s) erased`, at: new Date() };
+    }
+    await db.transaction(async (tx) => {
+      const now = new Date();
+      if (!(await store.updateRequest(tx, id, 'approved', { status: 'completed', sealedIdentifier: null, updatedAt: now, closedAt: now }))) return;
+      await store.appendSteps(tx, id, [effect, { step: 'completed', actorType: 'system', actorId: null, detail: null, at: now }]);
+      await appendAuditEvent(tx, ctx, { action: 'requests.request.complete', decision: 'info', reasons: [{ code: row.type }] });
+    });
   }
 
   async function queue(ctx: RequestContext, query: QueueQuery): Promise<{ requests: RequestView[]; next: string | null }> {
     const limit = query.limit ?? 50;
     const now = new Date();
-    const openStatuses = ['pending-verification', 'verified', 'pending-approval'];
+    const openStatuses = ['pending-verification', 'verified', 'pending-approval', 'approved'];
     const rows = await store.queuePage(
       db.read,
       { status: query.status, type: query.type, overdueAt: query.overdue === 'true' ? now : undefined, openStatuses, after: query.cursor ? decodeKeysetCursor(query.cursor, REQUEST_ID) : undefined },
@@ -367,7 +391,9 @@ export function createRequestService(deps: RequestsDeps) {
     }
     const stuck = await store.stuckVerified(db.read, new Date(now.getTime() - 60_000), 100);
     for (const id of stuck) await advance(ctx, id);
-    return { expired, advanced: stuck.length };
+    const approved = await store.stuckApproved(db.read, new Date(now.getTime() - 60_000), 100);
+    for (const id of approved) await applyApproved(ctx, id);
+    return { expired, advanced: stuck.length + approved.length };
   }
 
   return { submit, verify, view, decide, queue, exportFor, sweep, options: () => requestOptions(policy) };

@@ -122,7 +122,16 @@ export async function queuePage(
 
 /** Requests left verified but not carried on (a crash between the two steps): the sweep resumes them. */
 export async function stuckVerified(db: DbClient, before: Date, limit: number): Promise<string[]> {
-  return (await db.privacyRequest.findMany({ where: { status: 'verified', updatedAt: { lt: before } }, select: { id: true }, take: limit })).map((r) => r.id);
+  return stuckIn(db, 'verified', before, limit);
+}
+
+/** Requests approved but not completed since `before`: a crash between the decision and its effect. */
+export async function stuckApproved(db: DbClient, before: Date, limit: number): Promise<string[]> {
+  return stuckIn(db, 'approved', before, limit);
+}
+
+async function stuckIn(db: DbClient, status: string, before: Date, limit: number): Promise<string[]> {
+  return (await db.privacyRequest.findMany({ where: { status, updatedAt: { lt: before } }, select: { id: true }, take: limit })).map((r) => r.id);
 }
 
 /** Requests whose code ran out before anyone entered it (the sweep closes them). */

@@ -49,6 +49,8 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     heldData: (subjectId: string) => heldData(vault, subjectId),
     correctSubject: (ctx: RequestContext, subjectId: string, correction: Record<string, AttributeValue>) => correctSubject(vault, ctx, subjectId, correction),
     eraseSubjectRows: (tx: Tx, subjectId: string) => eraseSubjectRows(tx, subjectId),
+    /** The subject lifecycle rule's lock (see holdSubject): an erasure decides under it; false when the subject is gone. */
+    holdSubject: (tx: Tx, subjectId: string) => store.holdSubject(tx, subjectId),
     lastWritePerPurpose: (subjectIds: string[]) => lastWritePerPurpose(vault, subjectIds),
     subjectPage: (afterId: string, size: number) => store.subjectPage(db.read, afterId, size),
     sealLegacyTimezones: () => sealLegacyTimezones(vault),

@@ -1,9 +1,9 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { createKeyedBatches } from '../../storage/grouped-transactions.ts';
 import { lockTable } from '../../storage/locks.ts';
-import { insertRows, placeholders } from '../../storage/raw-sql.ts';
+import { engineOf, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import { placeAlongside, type AlongsideColumns, type ReadAlongside } from '../../storage/alongside.ts';
-import { integer, type SqlInteger } from '../../storage/sql-values.ts';
+import { instant, integer, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
 
 export interface SubjectRow {
   id: string;
@@ -181,6 +181,22 @@ export async function findSubject(db: DbClient | Tx, id: string): Promise<Subjec
   return (await db.subject.findUnique({ where: { id } })) ?? undefined;
 }
 
+/**
+ * A subject read by a write that will change it: on PostgreSQL the row is
+ * locked now (FOR NO KEY UPDATE, which foreign-key checks of other writers
+ * do not wait for) so that an erasure waiting for the row and this write
+ * never wait for each other. Undefined when the subject was erased meanwhile.
+ */
+export async function findSubjectForWrite(tx: Tx, id: string): Promise<SubjectRow | undefined> {
+  if (engineOf(tx) !== 'postgresql') return findSubject(tx, id);
+  const [row] = await query<{ id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; createdAt: SqlInstant; updatedAt: SqlInstant }>(
+    tx,
+    'SELECT id, timezone, key_version AS "keyVersion", wrapped_key AS "wrappedKey", created_at AS "createdAt", updated_at AS "updatedAt" FROM subject WHERE id = ? FOR NO KEY UPDATE',
+    [id],
+  );
+  return row && { ...row, keyVersion: integer(row.keyVersion), createdAt: instant(row.createdAt), updatedAt: instant(row.updatedAt) };
+}
+
 export async function touchSubject(tx: Tx, id: string, at: Date, timezone: string | undefined): Promise<void> {
   await tx.subject.update({ where: { id }, data: { updatedAt: at, ...(timezone !== undefined ? { timezone } : {}) } });
 }
@@ -290,6 +306,19 @@ export async function reindexSubjects(tx: Tx, subjectIds: string[], identifiers:
 }
 
 /** Erasure: every row of the subject, its wrapped data key with them; what was encrypted under it is unreadable from here on. */
+/**
+ * Holds a subject against every writer until the transaction ends, and says
+ * whether it (still) exists. PostgreSQL: the row lock conflicts with the
+ * foreign-key check each writer of the subject's rows makes (FOR KEY SHARE),
+ * so writers in flight commit first and new ones wait, then fail if the
+ * subject is gone; reads made after this one see every write that will ever
+ * land for the subject. SQLite: the transaction holds the one write lock already.
+ */
+export async function holdSubject(tx: Tx, subjectId: string): Promise<boolean> {
+  const lock = engineOf(tx) === 'postgresql' ? ' FOR UPDATE' : '';
+  return (await query(tx, `SELECT 1 AS held FROM subject WHERE id = ?${lock}`, [subjectId])).length > 0;
+}
+
 export async function deleteSubject(tx: Tx, subjectId: string): Promise<boolean> {
   await tx.subjectField.deleteMany({ where: { subjectId } });
   await tx.subjectIdentifier.deleteMany({ where: { subjectId } });

@@ -128,7 +128,11 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
     subject = { id, timezone: sealTimezone(dataKey, id, input.timezone) ?? null, keyVersion: current, wrappedKey: seal(keys.wrappingKey(current), dataKey, id), createdAt: now, updatedAt: now };
     await store.insertSubject(tx, subject);
   } else {
-    subject = (await store.findSubject(tx, subjectId))!;
+    // Read holding the row (the subject lifecycle rule, see holdSubject): the write changes it last, so it takes the
+    // lock that change needs now rather than upgrading later, which could deadlock with an erasure waiting for it.
+    const held = await store.findSubjectForWrite(tx, subjectId);
+    if (!held) return { refused: new NotFound('no subject with this ref') };
+    subject = held;
     dataKey = dataKeyOf(subject);
   }
 
