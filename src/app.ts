@@ -40,7 +40,7 @@ export function createApp(runtime: Runtime): Express {
   // accepted; the limit applies to the inflated size.
   const json = (limit: string) => express.json({ limit, strict: true, type: ['application/json', 'application/*+json'], verify: verifyJsonBody });
   // A campaign list of 100,000 refs is a few MB; only that route accepts such a body, parsed off the event loop.
-  app.use('/v1/contacts/scrub', express.raw({ limit: '8mb', type: ['application/json', 'application/*+json'] }), largeJsonBodies());
+  app.use('/v1/contacts/scrub', express.raw({ limit: '8mb', type: ['application/json', 'application/*+json'] }), largeJsonBodies(runtime.closeables));
   // strict: only objects and arrays at the top level; a bare string or number is not a request body.
   app.use(json(config.bodyLimit));
 

@@ -7,6 +7,7 @@ import { checkMasterKey } from './modules/key-ring/master-key-check.ts';
 import { joinReplicas } from './modules/replicas/membership.ts';
 import { deriveSigningKey, type SigningKey } from './crypto/signing-key.ts';
 import type { Logger } from './logger.ts';
+import { createCloseables, type Closeables } from './shared/closeables.ts';
 import { OidcVerifier } from './modules/auth/oidc.ts';
 import { createAuthService, type AuthService } from './modules/auth/service.ts';
 import type { OpsState } from './modules/ops/routes.ts';
@@ -60,6 +61,8 @@ export interface Runtime {
   metrics: Metrics;
   registry: OpenAPIRegistry;
   ops: OpsState;
+  /** What this runtime opened (and what the app built on it adds, e.g. its worker threads); closed by close(). */
+  closeables: Closeables;
   close(): Promise<void>;
 }
 
@@ -91,16 +94,32 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const masterKey = loadMasterKey(config.masterKey, config.dataDir, logger, { announceExisting: options.announceDevelopmentKey !== false });
   const signingKey = await deriveSigningKey(masterKey);
   await prepareSchema(config, logger);
-  const db = await openDatabase(config.database);
+  const closeables = createCloseables((name, error) => logger.warn(`could not close ${name} cleanly`, { error: error instanceof Error ? error.message : String(error) }));
+  const db = closeables.add('database', await openDatabase(config.database), (opened) => opened.close());
+  try {
+    return await assembleRuntime(config, logger, options, { loaded, masterKey, signingKey, db, closeables });
+  } catch (error) {
+    // A start-up that fails at any step closes what it opened, so the process exits instead of hanging.
+    await closeables.closeAll();
+    throw error;
+  }
+}
+
+async function assembleRuntime(
+  config: Config,
+  logger: Logger,
+  options: { integrate?: boolean; background?: boolean },
+  opened: { loaded: ReturnType<typeof loadPolicy>; masterKey: Buffer; signingKey: SigningKey; db: Database; closeables: Closeables },
+): Promise<Runtime> {
+  const { loaded, masterKey, signingKey, db, closeables } = opened;
   // Refusals come before any work: another master key than the database's, or (for a serving
   // process) another policy version than the live replicas serve.
-  const membership = await (async () => {
-    await checkMasterKey(db, masterKey);
-    return options.background ? joinReplicas(db, loaded.version) : undefined;
-  })().catch(async (error: unknown) => {
-    await db.close();
-    throw error;
-  });
+  await checkMasterKey(db, masterKey);
+  const membership = options.background
+    ? closeables.add('replica membership', await joinReplicas(db, loaded.version), (m) =>
+        m.leave().catch((error: unknown) => logger.warn('could not leave the replica list; it is forgotten once not renewed', { error: error instanceof Error ? error.message : String(error) })),
+      )
+    : undefined;
   setAuditVocabulary(db, { purposes: Object.keys(loaded.policy.purposes), fields: [...Object.keys(loaded.policy.fields), ...AUDIT_FILTER_NAMES] });
   const oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
   const audit = createAuditGroupCommit(db);
@@ -130,12 +149,16 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     policyUrl: config.privacyNoticeUrl,
     subjectOfRef: (appId, ref) => subjects.subjectOfRef(appId, ref),
   });
-  const auditIntegrator = createAuditIntegrator({
-    db,
-    signingKey,
-    logger,
-    settings: { enabled: config.audit.integrator, headIntervalMs: config.audit.headIntervalMs, headEveryEvents: config.audit.headEveryEvents, pollMs: config.audit.sweepMs, batchSize: 5000 },
-  });
+  const auditIntegrator = closeables.add(
+    'audit integrator',
+    createAuditIntegrator({
+      db,
+      signingKey,
+      logger,
+      settings: { enabled: config.audit.integrator, headIntervalMs: config.audit.headIntervalMs, headEveryEvents: config.audit.headEveryEvents, pollMs: config.audit.sweepMs, batchSize: 5000 },
+    }),
+    (integrator) => integrator.stop(),
+  );
   const folded = await upgradeOnce(db, 'consent-state-0011', () => consent.foldLegacyLedgers());
   if (folded > 0) logger.info('kept consent state computed for ledgers written before 0.2', { ledgers: folded });
   const legacy = await upgradeOnce(db, 'sealed-timezones', () => subjects.sealLegacyTimezones());
@@ -145,7 +168,7 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const doNotCall = createDoNotCall({ db, audit, pseudonyms, noteSealingKey: keys.noteSealingKey });
   const contacts = createContactService({ db, policy: loaded.policy, audit, subjects, consent, doNotCall });
   const auditSearch = createAuditSearch({ db, audit, subjectsMatching: (value) => subjects.subjectsMatching(value), officerId: (value) => auth.officerIdOf(value) });
-  const notifier = createNotifier({ db, audit, logger, sealingKey: keys.requestSealingKey, webhookUrl: config.notifier.webhookUrl });
+  const notifier = closeables.add('notifier', createNotifier({ db, audit, logger, sealingKey: keys.requestSealingKey, webhookUrl: config.notifier.webhookUrl }), (n) => n.stop());
   const actionDeps = { db, policy: loaded.policy, subjects, consent, contacts, doNotCall, auditSearch, appNames: async () => new Map((await auth.listApps()).map((a) => [a.clientId, a.name])) };
   const requestActions = createRequestActions(actionDeps);
   const people = createPeopleService({ policy: loaded.policy, audit, pseudonyms, subjects, consent, contacts, doNotCall, appNames: actionDeps.appNames });
@@ -161,15 +184,19 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     settings: { perIdentifierPerHour: config.requests.perIdentifierPerHour },
   });
   const retention = (ctx: RequestContext, retentionOptions: { dryRun: boolean; now?: Date }) => runRetention(actionDeps, requestActions, ctx, retentionOptions);
-  const maintenance = createMaintenance({
-    db,
-    logger,
-    intervalMs: config.retentionSweepMs,
-    policyVersion: loaded.version,
-    sweepRequests: (ctx) => requests.sweep(ctx),
-    purgeMessages: () => notifier.purge(),
-    retention: (ctx) => retention(ctx, { dryRun: false }),
-  });
+  const maintenance = closeables.add(
+    'maintenance',
+    createMaintenance({
+      db,
+      logger,
+      intervalMs: config.retentionSweepMs,
+      policyVersion: loaded.version,
+      sweepRequests: (ctx) => requests.sweep(ctx),
+      purgeMessages: () => notifier.purge(),
+      retention: (ctx) => retention(ctx, { dryRun: false }),
+    }),
+    (m) => m.stop(),
+  );
   if (options.background) {
     notifier.start();
     maintenance.start();
@@ -197,19 +224,14 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
     metrics: createMetrics(),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },
+    closeables,
     async close() {
       // Events written by this process are placed before it goes (the CLI's, a draining replica's).
       if (integrating)
         await auditIntegrator
           .flush()
           .catch((error: unknown) => logger.warn('could not place the last audit events; another process will', { error: error instanceof Error ? error.message : String(error) }));
-      await maintenance.stop();
-      await notifier.stop();
-      await auditIntegrator.stop();
-      await membership
-        ?.leave()
-        .catch((error: unknown) => logger.warn('could not leave the replica list; it is forgotten once not renewed', { error: error instanceof Error ? error.message : String(error) }));
-      await db.close();
+      await closeables.closeAll();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Worker } from 'node:worker_threads';
+import type { Closeables } from '../shared/closeables.ts';
 import { MalformedBody, ValidationError, type FieldProblem } from '../shared/errors.ts';
 import { typeScriptWorker } from '../shared/typescript-worker.ts';
 import { inspectJson } from './json-inspection.ts';
@@ -14,25 +15,30 @@ type Outcome = { problem: FieldProblem } | { value: unknown } | { malformed: tru
  * body (express.raw: limit and Content-Encoding handled there) is inspected
  * and parsed on a worker thread when large, so parsing 8 MB never holds the
  * event loop, and other requests (health checks among them) are answered
- * meanwhile. Same checks and same errors as the small-body parser.
+ * meanwhile. Same checks and same errors as the small-body parser. The
+ * worker is started on the first large body and terminated when the
+ * runtime closes (`closeables`); between bodies it does not keep the
+ * process alive.
  */
-export function largeJsonBodies(): RequestHandler {
+export function largeJsonBodies(closeables: Closeables): RequestHandler {
   let worker: Worker | undefined;
   let next = 0;
   const waiting = new Map<number, (outcome: Outcome) => void>();
   const pool = () => {
     if (worker) return worker;
     const started = typeScriptWorker(require.resolve('./json-parse-worker.ts'));
-    started.unref();
     started.on('message', (message: Outcome & { id: number }) => {
       waiting.get(message.id)?.(message);
       waiting.delete(message.id);
+      // Idle again: the worker must not keep the process alive (a listener on 'message' refs it).
+      if (waiting.size === 0) started.unref();
     });
     started.on('error', () => {
       for (const settle of waiting.values()) settle({ malformed: true });
       waiting.clear();
       worker = undefined;
     });
+    closeables.add('large JSON parser', started, (w) => w.terminate());
     return (worker = started);
   };
   const parseAside = (bytes: Buffer): Promise<Outcome> =>
@@ -40,7 +46,10 @@ export function largeJsonBodies(): RequestHandler {
       const id = next++;
       waiting.set(id, resolve);
       const copy = new Uint8Array(bytes);
-      pool().postMessage({ id, bytes: copy }, [copy.buffer]);
+      const parser = pool();
+      // Busy: a body is being parsed, so the process stays up for its answer.
+      parser.ref();
+      parser.postMessage({ id, bytes: copy }, [copy.buffer]);
     });
   const parseHere = (bytes: Buffer): Outcome => {
     const problem = inspectJson(bytes);
