@@ -6,21 +6,9 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, SubjectGone, Unavailable } from '../shared/errors.ts';
 import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
-import {
-  combinedStatement,
-  execute,
-  executeAll,
-  guardRefused,
-  nativeStatements,
-  param,
-  query,
-  registerTransaction,
-  runAfterCommit,
-  runBeforeCommit,
-  type NativeStatements,
-  type SqlStatement,
-} from './raw-sql.ts';
+import { combinedStatement, execute, executeAll, guardRefused, nativeStatements, param, query, type NativeStatements, type SqlStatement } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
+import { openUnitOfWork, type UnitOfWork } from './unit-of-work.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
 
 /**
@@ -29,7 +17,8 @@ import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
  * Stores must not use provider-only options such as `skipDuplicates`.
  */
 export type DbClient = PostgresClient;
-export type Tx = Prisma.TransactionClient;
+/** One of Custos's write transactions: Prisma's transaction client, and the unit of work it gathers (`unit`). */
+export type Tx = Prisma.TransactionClient & { readonly unit: UnitOfWork };
 
 export interface Database {
   readonly kind: DatabaseConfig['kind'];
@@ -143,30 +132,51 @@ function asUnavailable(error: unknown): unknown {
 }
 
 /**
- * One of Custos's own transactions, on either engine: registered for raw SQL,
- * `first` run before the work (SQLite takes its write lock there), the
- * before-commit hooks (the audit append) as its last step, the after-commit
- * hooks once it has committed. Errors from the database become 503 Unavailable.
+ * One of Custos's own transactions, on either engine: handed its unit of work
+ * (`tx.unit`), `first` run before the work (SQLite takes its write lock
+ * there), the unit's last writes (the audit events, a group's reservations, the
+ * consent ledger's entries) as its last step, on PostgreSQL as one statement
+ * when they fit in one, and the unit's after-commit work once it has
+ * committed. Errors from the database become 503 Unavailable (or 404 for a
+ * subject erased meanwhile).
  */
 async function runTransaction<T>(
   client: DbClient,
   binding: { owner: Database; engine: Database['kind']; native?: () => NativeStatements | undefined; first?: (tx: Tx) => Promise<unknown>; options?: { maxWait: number; timeout: number } },
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  let hooks: ReturnType<typeof registerTransaction> | undefined;
+  let opened: ReturnType<typeof openUnitOfWork> | undefined;
   try {
-    const result = await client.$transaction(async (tx) => {
-      hooks = registerTransaction(tx, binding.owner, binding.engine, binding.native?.());
+    const result = await client.$transaction(async (prisma) => {
+      opened = openUnitOfWork(binding.engine, binding.owner, binding.native?.());
+      const tx = withUnit(prisma, opened.unit);
       await binding.first?.(tx);
       const out = await work(tx);
-      await runBeforeCommit(tx);
+      const writes = opened.lastWrites();
+      const combined = binding.engine === 'postgresql' ? combinedStatement(writes) : undefined;
+      await executeAll(tx, combined ? [combined] : writes);
       return out;
     }, binding.options ?? TRANSACTION_OPTIONS);
-    runAfterCommit(hooks);
+    opened?.committed();
     return result;
   } catch (error) {
     throw asUnavailable(error);
   }
+}
+
+/**
+ * Prisma's transaction client with this transaction's unit of work beside it.
+ * A view, not a change: Prisma hands out the same client object to other
+ * transactions, so nothing is set on it.
+ */
+function withUnit(prisma: Prisma.TransactionClient, unit: UnitOfWork): Tx {
+  return new Proxy(prisma, {
+    get(target, property) {
+      if (property === 'unit') return unit;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as Tx;
 }
 
 /** One plain statement outside a transaction; errors from the database become 503 Unavailable. */

@@ -1,5 +1,5 @@
 import type { Tx } from './database.ts';
-import { engineOf, execute } from './raw-sql.ts';
+import { execute } from './raw-sql.ts';
 
 /**
  * Keys whose writers must take turns. Each namespace keeps the hash seed it
@@ -18,7 +18,7 @@ const NAMESPACES = { consent: 7, contact: 11 } as const;
  * database's one write lock.
  */
 export async function lockKeys(tx: Tx, namespace: keyof typeof NAMESPACES, keys: readonly string[]): Promise<void> {
-  if (engineOf(tx) !== 'postgresql' || keys.length === 0) return;
+  if (tx.unit.engine !== 'postgresql' || keys.length === 0) return;
   await execute(tx, `SELECT pg_advisory_xact_lock(hashtextextended(k, ${NAMESPACES[namespace]})) FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS t(k, n) ORDER BY n`, [
     JSON.stringify(keys.map((key) => `${namespace}:${key}`)),
   ]);
@@ -26,5 +26,5 @@ export async function lockKeys(tx: Tx, namespace: keyof typeof NAMESPACES, keys:
 
 /** A PostgreSQL table lock until the transaction ends (SQLite: as above, nothing to take). Table names are ours, never input. */
 export async function lockTable(tx: Tx, table: string, mode: 'ROW EXCLUSIVE' | 'EXCLUSIVE'): Promise<void> {
-  if (engineOf(tx) === 'postgresql') await execute(tx, `LOCK TABLE ${table} IN ${mode} MODE`);
+  if (tx.unit.engine === 'postgresql') await execute(tx, `LOCK TABLE ${table} IN ${mode} MODE`);
 }

@@ -20,79 +20,6 @@ export interface NativeStatements {
   all<T>(sql: string, params: unknown[]): T[] | Promise<T[]>;
 }
 
-interface Binding {
-  /** The Database that opened the transaction. */
-  owner: object;
-  engine: Engine;
-  native?: NativeStatements;
-  beforeCommit: Array<() => SqlStatement[]>;
-  afterCommit: Array<() => void>;
-}
-
-const transactions = new WeakMap<object, Binding>();
-
-export function registerTransaction(tx: Tx, owner: object, engine: Engine, native?: NativeStatements): { afterCommit: Array<() => void> } {
-  const binding: Binding = { owner, engine, native, beforeCommit: [], afterCommit: [] };
-  transactions.set(tx, binding);
-  return binding;
-}
-
-/**
- * Writes to make as the transaction's last step, after everything else in it,
- * built then from what the transaction gathered: the audit trail appends a
- * transaction's events there, contact authorization its group's reservations,
- * and the consent ledger its entries and kept states, each as one multi-row
- * INSERT. On PostgreSQL all of them go as
- * one statement (combinedStatement) when they fit in one.
- */
-export function beforeCommit(tx: Tx, writes: () => SqlStatement[]): void {
-  bindingOf(tx).beforeCommit.push(writes);
-}
-
-/**
- * Work for once the transaction has committed (never if it rolls back): the
- * audit trail wakes its integrator there, so a new event is placed in the log
- * within milliseconds rather than at the next periodic sweep.
- */
-export function afterCommit(tx: Tx, hook: () => void): void {
-  bindingOf(tx).afterCommit.push(hook);
-}
-
-/** Called by Database.transaction after a successful commit. A hook's failure cannot undo the commit, so it is not the caller's. */
-export function runAfterCommit(binding: { afterCommit: Array<() => void> } | undefined): void {
-  for (const hook of binding?.afterCommit ?? []) {
-    try {
-      hook();
-    } catch {
-      // Hooks only wake background work that also runs on a timer.
-    }
-  }
-}
-
-/** Called by Database.transaction once the work is done. */
-export async function runBeforeCommit(tx: Tx): Promise<void> {
-  const { engine, beforeCommit: hooks } = bindingOf(tx);
-  const writes = hooks.flatMap((hook) => hook());
-  const combined = engine === 'postgresql' ? combinedStatement(writes) : undefined;
-  await executeAll(tx, combined ? [combined] : writes);
-}
-
-function bindingOf(tx: Tx): Binding {
-  const binding = transactions.get(tx);
-  if (!binding) throw new Error('raw SQL needs a transaction opened by Database.transaction');
-  return binding;
-}
-
-/** The Database a transaction belongs to, for work that must stay with that database (waking its integrator). */
-export function ownerOf(tx: Tx): object {
-  return bindingOf(tx).owner;
-}
-
-/** The engine of one of Custos's transactions: stores ask the transaction, not their callers. */
-export function engineOf(tx: Tx): Engine {
-  return bindingOf(tx).engine;
-}
-
 /**
  * `?` placeholders as PostgreSQL's `$1, $2, …`. A `?` inside a string literal,
  * a quoted identifier, a comment or a dollar-quoted body is text, not a
@@ -148,7 +75,7 @@ export function placeholders(count: number): string {
 }
 
 export async function execute(tx: Tx, sql: string, params: unknown[] = []): Promise<number> {
-  const { engine, native } = bindingOf(tx);
+  const { engine, native } = tx.unit;
   const values = params.map((p) => param(engine, p));
   return native ? native.run(sql, values) : tx.$executeRawUnsafe(adapt(engine, sql), ...values);
 }
@@ -162,7 +89,7 @@ export async function executeAll(tx: Tx, statements: readonly SqlStatement[]): P
 
 /** Rows as the driver returns them: SQLite integers as bigint, dates as ISO text. */
 export async function query<T>(tx: Tx, sql: string, params: unknown[] = []): Promise<T[]> {
-  const { engine, native } = bindingOf(tx);
+  const { engine, native } = tx.unit;
   const values = params.map((p) => param(engine, p));
   return native ? native.all<T>(sql, values) : tx.$queryRawUnsafe<T[]>(adapt(engine, sql), ...values);
 }

@@ -2,14 +2,23 @@ import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { afterCommit, beforeCommit, ownerOf, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
+import { type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
 import { leafContentOf } from './leaf.ts';
 import type { AuditEvent, AuditEventInput } from './schema.ts';
+import { unitStateKey } from '../../storage/unit-of-work.ts';
 import { eventInserts, eventsInInsertOrder, eventWrites, insertEventsAlone, type AuditRow, type NewAuditRow } from './store.ts';
 
 /** An event, and for events written alone, the rows of the access it records, which commit with it. */
 export type Entry = { ctx: RequestContext; input: AuditEventInput; alongside?: TableRows };
-const pending = new WeakMap<Tx, Entry[]>();
+
+/** The events a unit of work appends, inserted as its last step; the first one also wakes the integrator after commit. */
+const PENDING_EVENTS = unitStateKey('audit events', (unit): Entry[] => {
+  const entries: Entry[] = [];
+  unit.lastly(() => eventInserts(rowsOf(unit.database, entries)));
+  const listeners = appendListeners.get(unit.database);
+  if (listeners) unit.afterCommit(() => listeners.forEach((wake) => wake()));
+  return entries;
+});
 
 /**
  * The names the policy declares (purposes, fields), per open database. A
@@ -50,15 +59,7 @@ export function onAuditAppended(db: Database, listener: () => void): () => void 
  */
 export async function appendAuditEvents(tx: Tx, ctx: RequestContext, inputs: AuditEventInput[]): Promise<void> {
   if (inputs.length === 0) return;
-  let queued = pending.get(tx);
-  if (!queued) {
-    const list: Entry[] = (queued = []);
-    pending.set(tx, list);
-    beforeCommit(tx, () => eventInserts(rowsOf(ownerOf(tx), list)));
-    const listeners = appendListeners.get(ownerOf(tx));
-    if (listeners) afterCommit(tx, () => listeners.forEach((wake) => wake()));
-  }
-  queued.push(...inputs.map((input) => ({ ctx, input })));
+  tx.unit.state(PENDING_EVENTS).push(...inputs.map((input) => ({ ctx, input })));
 }
 
 export function appendAuditEvent(tx: Tx, ctx: RequestContext, input: AuditEventInput): Promise<void> {

@@ -2,7 +2,7 @@
 // integrator's tree tiles and heads, officers' searches and stats) shares the row shapes decoded here.
 import type { Database, Tx } from '../../storage/database.ts';
 import { instant, integer, nullableInteger, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
-import { engineOf, execute, insertRows, insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
+import { execute, insertRows, insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
 
 /** An event as the writer stores it: no place in the log yet. */
 export interface NewAuditRow {
@@ -109,7 +109,7 @@ export const eventWrites = (rows: NewAuditRow[], alongside: readonly TableRows[]
  */
 export async function lockTreeState(tx: Tx, options: { skipIfTaken?: boolean } = {}): Promise<TreeStateRow | undefined> {
   let lock = '';
-  if (engineOf(tx) === 'sqlite') await execute(tx, 'UPDATE audit_tree_state SET id = id WHERE id = 1');
+  if (tx.unit.engine === 'sqlite') await execute(tx, 'UPDATE audit_tree_state SET id = id WHERE id = 1');
   // FOR UPDATE conflicts with the row lock of the UPDATE above, which replicas of earlier versions take.
   else lock = options.skipIfTaken ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE';
   const [row] = await query<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(

@@ -1,9 +1,10 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
-import { beforeCommit, execute, insertStatements, placeholders, query } from '../../storage/raw-sql.ts';
+import { execute, insertStatements, placeholders, query } from '../../storage/raw-sql.ts';
 import type { ColumnAlongside } from '../../storage/alongside.ts';
 import type { ConsentState } from './schema.ts';
 import type { LedgerEntry } from './state.ts';
+import { unitStateKey } from '../../storage/unit-of-work.ts';
 import { flag, instant, integer, nullableInstant, nullableInteger, type SqlFlag, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
 
 const list = (text: string | null) => (text === null ? null : (JSON.parse(text) as string[]));
@@ -90,27 +91,23 @@ interface LedgerWrites {
   /** The kept states the transaction moved on: subject and purpose. */
   moved: Map<string, { subjectId: string; purpose: string }>;
 }
-const inTransaction = new WeakMap<Tx, LedgerWrites>();
-
-function ledgerWritesOf(tx: Tx): LedgerWrites {
-  let writes = inTransaction.get(tx);
-  if (!writes) {
-    const fresh: LedgerWrites = (writes = { subjects: new Map(), entries: [], moved: new Map() });
-    inTransaction.set(tx, fresh);
-    beforeCommit(tx, () => [
-      ...insertStatements({ table: 'consent_event', columns: ENTRY_COLUMNS, rows: fresh.entries }),
-      ...insertStatements(
-        {
-          table: 'consent_state',
-          columns: STATE_COLUMNS,
-          rows: [...fresh.moved.values()].map(({ subjectId, purpose }) => [subjectId, purpose, JSON.stringify(fresh.subjects.get(subjectId)!.kept.get(purpose))]),
-        },
-        { replaceOn: ['subject_id', 'purpose'] },
-      ),
-    ]);
-  }
+const LEDGER_WRITES = unitStateKey('consent ledger', (unit): LedgerWrites => {
+  const writes: LedgerWrites = { subjects: new Map(), entries: [], moved: new Map() };
+  unit.lastly(() => [
+    ...insertStatements({ table: 'consent_event', columns: ENTRY_COLUMNS, rows: writes.entries }),
+    ...insertStatements(
+      {
+        table: 'consent_state',
+        columns: STATE_COLUMNS,
+        rows: [...writes.moved.values()].map(({ subjectId, purpose }) => [subjectId, purpose, JSON.stringify(writes.subjects.get(subjectId)!.kept.get(purpose))]),
+      },
+      { replaceOn: ['subject_id', 'purpose'] },
+    ),
+  ]);
   return writes;
-}
+});
+
+const ledgerWritesOf = (tx: Tx): LedgerWrites => tx.unit.state(LEDGER_WRITES);
 
 /**
  * The kept states of some purposes of one subject, inside a write under the

@@ -1,8 +1,9 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
 import type { ColumnAlongside } from '../../storage/alongside.ts';
-import { beforeCommit, insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
+import { insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
+import { unitStateKey } from '../../storage/unit-of-work.ts';
 
 export interface ReservationRow {
   ticket: string;
@@ -36,8 +37,6 @@ export async function lockSubjectContacts(tx: Tx, subjectIds: string[]): Promise
  */
 const HOLDS_SLOT = `status <> 'released' AND NOT (status = 'reserved' AND revealed_at IS NULL AND expires_at <= ?)`;
 
-/** Reservations made in a transaction, written as one multi-row INSERT as its last step (a group shares one statement). */
-const made = new WeakMap<Tx, ReservationRow[]>();
 const RESERVATION_COLUMNS = ['ticket', 'subject_id', 'app_id', 'channel', 'purpose', 'topic', 'status', 'reserved_at', 'expires_at', 'revealed_at', 'outcome_at'];
 
 /** The HOLDS_SLOT rule for a reservation still in memory. */
@@ -50,8 +49,15 @@ const oldestFirst = (rows: Array<Pick<ReservationRow, 'purpose' | 'reservedAt'>>
 
 type SlotRow = Pick<ReservationRow, 'subjectId' | 'channel' | 'purpose' | 'status' | 'reservedAt' | 'expiresAt' | 'revealedAt'>;
 
+/** Reservations made in a unit of work, written as one multi-row INSERT as its last step (a group shares one statement). */
+const MADE = unitStateKey('contact reservations', (unit): ReservationRow[] => {
+  const rows: ReservationRow[] = [];
+  unit.lastly(() => insertStatements(reservationRows(rows)));
+  return rows;
+});
+
 /** Slots read for a group's subjects under their locks (loadHeldSlots): reservations since `from`, not released. */
-const loaded = new WeakMap<Tx, { from: Date; rows: Map<string, SlotRow[]> }>();
+const LOADED = unitStateKey('held slots', (): { group?: { from: Date; rows: Map<string, SlotRow[]> } } => ({}));
 
 /**
  * Reads the reservations of all these subjects since `from` that may hold a
@@ -76,7 +82,7 @@ export async function loadHeldSlots(tx: Tx, subjectIds: string[], from: Date): P
       rows.get(r.subjectId)!.push({ ...r, reservedAt: instant(r.reservedAt), expiresAt: instant(r.expiresAt), revealedAt: r.revealedAt === null ? null : instant(r.revealedAt) });
     }
   }
-  loaded.set(tx, { from, rows });
+  tx.unit.state(LOADED).group = { from, rows };
 }
 
 /**
@@ -129,7 +135,7 @@ export async function reservationsSince(tx: Tx, subjectId: string, channel: stri
   // An empty window (no cap applies to this contact): nothing to count, so no statement.
   if (since.getTime() >= now.getTime()) return [];
   const inWindow = (r: SlotRow) => r.subjectId === subjectId && r.channel === channel && r.reservedAt.getTime() > since.getTime() && holdsSlot(r, now);
-  const group = loaded.get(tx);
+  const group = tx.unit.state(LOADED).group;
   let stored: Array<{ purpose: string; reservedAt: Date }>;
   if (group && group.from.getTime() <= since.getTime() && group.rows.has(subjectId)) stored = group.rows.get(subjectId)!.filter(inWindow);
   else {
@@ -140,7 +146,7 @@ export async function reservationsSince(tx: Tx, subjectId: string, channel: stri
     );
     stored = rows.map((r) => ({ purpose: r.purpose, reservedAt: instant(r.reservedAt) }));
   }
-  const mine = (made.get(tx) ?? []).filter(inWindow);
+  const mine = tx.unit.state(MADE).filter(inWindow);
   return oldestFirst([...stored, ...mine]);
 }
 
@@ -151,13 +157,7 @@ export async function reservationsSince(tx: Tx, subjectId: string, channel: stri
  * reservationsSince in the same transaction counts it.
  */
 export function reserveSlot(tx: Tx, r: ReservationRow): void {
-  let rows = made.get(tx);
-  if (!rows) {
-    const list: ReservationRow[] = (rows = []);
-    made.set(tx, list);
-    beforeCommit(tx, () => insertStatements(reservationRows(list)));
-  }
-  rows.push(r);
+  tx.unit.state(MADE).push(r);
 }
 
 /** Reservations as rows to write, for a write that needs no lock (no cap counts slots): the audit trail writes them with their events. */

@@ -1,5 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { engineOf, execute, placeholders, requireThat, type SqlStatement } from '../../storage/raw-sql.ts';
+import { execute, placeholders, requireThat, type SqlStatement } from '../../storage/raw-sql.ts';
 import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { tagOfDigest } from '../pseudonyms/derive.ts';
 
@@ -89,7 +89,7 @@ export async function startImport(tx: Tx, run: { importId: string; source: strin
  */
 export async function insertDncNumbers(tx: Tx, importNo: number, tags: BigInt64Array): Promise<number> {
   const json = `[${tags.join(',')}]`;
-  return engineOf(tx) === 'sqlite'
+  return tx.unit.engine === 'sqlite'
     ? execute(tx, 'INSERT OR IGNORE INTO dnc_number (import_no, tag) SELECT ?, value FROM json_each(?)', [importNo, json])
     : execute(tx, 'INSERT INTO dnc_number (import_no, tag) SELECT ?::integer, t::bigint FROM jsonb_array_elements_text(?::jsonb) AS t ON CONFLICT DO NOTHING', [importNo, json]);
 }

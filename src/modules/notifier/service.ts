@@ -4,7 +4,7 @@ import { decodeKeysetCursor, encodeKeysetCursor } from '../../shared/keyset-curs
 import type { RequestContext } from '../../shared/request-context.ts';
 import { uuidV7 } from '../../shared/uuid-v7.ts';
 import type { Database, Tx } from '../../storage/database.ts';
-import { afterCommit } from '../../storage/raw-sql.ts';
+
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import * as store from './store.ts';
 
@@ -85,7 +85,7 @@ export function createNotifier(deps: NotifierDeps) {
       createdAt: now,
       deliveredAt: null,
     });
-    if (webhookUrl) afterCommit(tx, () => wake());
+    if (webhookUrl) tx.unit.afterCommit(() => wake());
     return id;
   }
 

@@ -1,7 +1,7 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { createKeyedBatches } from '../../storage/grouped-transactions.ts';
 import { lockTable } from '../../storage/locks.ts';
-import { engineOf, insertRows, placeholders, query } from '../../storage/raw-sql.ts';
+import { insertRows, placeholders, query } from '../../storage/raw-sql.ts';
 import { placeAlongside, type AlongsideColumns, type ReadAlongside } from '../../storage/alongside.ts';
 import { instant, integer, type SqlInstant, type SqlInteger } from '../../storage/sql-values.ts';
 
@@ -188,7 +188,7 @@ export async function findSubject(db: DbClient | Tx, id: string): Promise<Subjec
  * never wait for each other. Undefined when the subject was erased meanwhile.
  */
 export async function findSubjectForWrite(tx: Tx, id: string): Promise<SubjectRow | undefined> {
-  if (engineOf(tx) !== 'postgresql') return findSubject(tx, id);
+  if (tx.unit.engine !== 'postgresql') return findSubject(tx, id);
   const [row] = await query<{ id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; createdAt: SqlInstant; updatedAt: SqlInstant }>(
     tx,
     'SELECT id, timezone, key_version AS "keyVersion", wrapped_key AS "wrappedKey", created_at AS "createdAt", updated_at AS "updatedAt" FROM subject WHERE id = ? FOR NO KEY UPDATE',
@@ -315,7 +315,7 @@ export async function reindexSubjects(tx: Tx, subjectIds: string[], identifiers:
  * land for the subject. SQLite: the transaction holds the one write lock already.
  */
 export async function holdSubject(tx: Tx, subjectId: string): Promise<boolean> {
-  const lock = engineOf(tx) === 'postgresql' ? ' FOR UPDATE' : '';
+  const lock = tx.unit.engine === 'postgresql' ? ' FOR UPDATE' : '';
   return (await query(tx, `SELECT 1 AS held FROM subject WHERE id = ?${lock}`, [subjectId])).length > 0;
 }
 
