@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
@@ -6,7 +7,8 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { CustosError, SubjectGone, Unavailable } from '../shared/errors.ts';
 import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
-import { combinedStatement, execute, executeAll, guardRefused, nativeStatements, param, query, type NativeStatements, type SqlStatement } from './raw-sql.ts';
+import { combinedStatement, engineAdapter, type EngineAdapter } from './engine.ts';
+import { execute, executeAll, GUARD_REFUSED, guardRefused, nativeStatements, query, type NativeStatements, type SqlStatement } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
 import { openUnitOfWork, type UnitOfWork } from './unit-of-work.ts';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.ts';
@@ -22,6 +24,8 @@ export type Tx = Prisma.TransactionClient & { readonly unit: UnitOfWork };
 
 export interface Database {
   readonly kind: DatabaseConfig['kind'];
+  /** Every difference between the engines, for the stores' SQL. */
+  readonly adapter: EngineAdapter;
   /** Reads outside a transaction; sees committed data only. */
   readonly read: DbClient;
   /** A read in plain SQL (`?` placeholders) for hot paths where one joined query replaces several Prisma calls. */
@@ -30,23 +34,16 @@ export interface Database {
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * Writes that commit together and need nothing read under a lock (`?`
-   * placeholders). PostgreSQL runs them as one statement with no BEGIN and
-   * COMMIT around it (combinedStatement): one round trip instead of three or
-   * more. SQLite runs them in a write transaction (which takes its write lock
-   * first). Answers the rows the last statement wrote.
+   * placeholders), kept only if every guard still holds as they are written:
+   * false, and nothing written, when one does not. A guard is a SQL
+   * expression that raises GUARD_REFUSED when its condition fails
+   * (requireThat, EngineAdapter.recheckUnderLock), so a decision made on
+   * values read a statement earlier commits with no lock held meanwhile.
+   * PostgreSQL sends it all as one statement with no BEGIN and COMMIT (the
+   * guards are its main query): one round trip. SQLite runs it in a write
+   * transaction (its one write lock; no round trip to save), the guards last.
    */
-  writeAlone(statements: readonly SqlStatement[]): Promise<number>;
-  /**
-   * PostgreSQL only: the same one-statement write, kept only if every guard
-   * still holds when it runs (false, and nothing written, when one does not).
-   * A guard is a SQL expression that raises GUARD_REFUSED when its condition
-   * fails (custos_require, contact_slots_claim); the guards are the
-   * statement's main query, so a decision made on values read a statement
-   * earlier costs no transaction and no second read to commit. SQLite has no
-   * such write: its writers take turns on one lock anyway, and a transaction
-   * there costs no round trip, so callers take their transaction path.
-   */
-  writeAloneIf?(guards: readonly SqlStatement[], statements: readonly SqlStatement[]): Promise<boolean>;
+  writeAlone(statements: readonly SqlStatement[], guards?: readonly SqlStatement[]): Promise<boolean>;
   ping(): Promise<void>;
   /** Throws when the database answers but cannot take a write (disk full, read-only, a standby). */
   probeWrite(): Promise<void>;
@@ -142,19 +139,17 @@ function asUnavailable(error: unknown): unknown {
  */
 async function runTransaction<T>(
   client: DbClient,
-  binding: { owner: Database; engine: Database['kind']; native?: () => NativeStatements | undefined; first?: (tx: Tx) => Promise<unknown>; options?: { maxWait: number; timeout: number } },
+  binding: { owner: Database; native?: () => NativeStatements | undefined; first?: (tx: Tx) => Promise<unknown>; options?: { maxWait: number; timeout: number } },
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   let opened: ReturnType<typeof openUnitOfWork> | undefined;
   try {
     const result = await client.$transaction(async (prisma) => {
-      opened = openUnitOfWork(binding.engine, binding.owner, binding.native?.());
+      opened = openUnitOfWork(binding.owner.adapter, binding.owner, binding.native?.());
       const tx = withUnit(prisma, opened.unit);
       await binding.first?.(tx);
       const out = await work(tx);
-      const writes = opened.lastWrites();
-      const combined = binding.engine === 'postgresql' ? combinedStatement(writes) : undefined;
-      await executeAll(tx, combined ? [combined] : writes);
+      await executeAll(tx, opened.lastWrites());
       return out;
     }, binding.options ?? TRANSACTION_OPTIONS);
     opened?.committed();
@@ -177,6 +172,38 @@ function withUnit(prisma: Prisma.TransactionClient, unit: UnitOfWork): Tx {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   }) as Tx;
+}
+
+/** The guards of a write as the one query that evaluates them all. */
+const guardQuery = (guards: readonly SqlStatement[]): SqlStatement => ({ sql: `SELECT ${guards.map((g) => g.sql).join(', ')}`, params: guards.flatMap((g) => g.params) });
+
+/** Runs a guarded write; false when a guard refused it (nothing was written). */
+async function keptUnlessRefused(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (guardRefused(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * The functions guards and digests call, on a SQLite connection (PostgreSQL
+ * has them from its migrations): custos_require raises the guard's refusal
+ * as PostgreSQL's does (the same SQLSTATE as the error's code), custos_md5
+ * digests what a decision counted (EngineAdapter.orderedDigest).
+ */
+function registerSqliteFunctions(connection: SqliteDatabase.Database): void {
+  connection.function('custos_require', { varargs: false, deterministic: false }, (ok: unknown, what: unknown) => {
+    if (ok !== 1 && ok !== 1n && ok !== true) throw Object.assign(new Error(`guard refused: ${String(what)}`), { code: GUARD_REFUSED });
+    return 1;
+  });
+  connection.function('custos_md5', { deterministic: true }, (text: unknown) =>
+    createHash('md5')
+      .update(String(text ?? ''))
+      .digest('hex'),
+  );
 }
 
 /** One plain statement outside a transaction; errors from the database become 503 Unavailable. */
@@ -226,6 +253,7 @@ const SQLITE_CACHE_KIB = 64 * 1024;
 function nativeSqliteReader(file: string) {
   const connection = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
   connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
+  registerSqliteFunctions(connection);
   return { statements: nativeStatements(connection), close: () => connection.close() };
 }
 
@@ -236,26 +264,35 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   for (const client of [writer, reader]) await client.$queryRawUnsafe(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
   const native = nativeSqliteReader(config.url);
   const connection = writerConnection();
-  // Without the connection (an adapter that hides it) raw statements take Prisma's path: slower, same result.
-  const writerStatements = connection ? nativeStatements(connection) : undefined;
+  // The guards' functions live on the connection, so it must be ours to reach (the adapter keeps it in its `client` field).
+  if (!connection) throw new Error("the SQLite adapter did not show its connection; this build of Custos needs @prisma/adapter-better-sqlite3's connection to register its guard functions");
+  registerSqliteFunctions(connection);
+  const writerStatements = nativeStatements(connection);
   const read = reader as unknown as DbClient;
+  const adapter = engineAdapter('sqlite');
   const database: Database = {
     kind: 'sqlite',
+    adapter,
     read,
     readRaw: <T>(sql: string, params: unknown[] = []) =>
       rawStatement(() =>
         native.statements.all<T>(
           sql,
-          params.map((p) => param('sqlite', p)),
+          params.map((p) => adapter.param(p)),
         ),
       ),
     transaction: (work) =>
-      runTransaction(
-        writer as unknown as DbClient,
-        { owner: database, engine: 'sqlite', native: () => writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') },
-        work,
+      runTransaction(writer as unknown as DbClient, { owner: database, native: () => writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') }, work),
+    writeAlone: (writes, guards = []) =>
+      keptUnlessRefused(() =>
+        database.transaction(async (tx) => {
+          await executeAll(tx, writes);
+          if (guards.length > 0) {
+            const check = guardQuery(guards);
+            await query(tx, check.sql, check.params);
+          }
+        }),
       ),
-    writeAlone: (writes) => database.transaction((tx) => executeAll(tx, writes)),
     async ping() {
       await read.$queryRawUnsafe('SELECT 1');
     },
@@ -291,25 +328,20 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
   const transactionOptions = { maxWait: config.statementTimeoutMs, timeout: config.statementTimeoutMs * 2 };
   const database: Database = {
     kind: 'postgresql',
+    adapter: engineAdapter('postgresql'),
     read: client,
     readRaw: (sql, params = []) => rawStatement(() => statements.all(sql, params)),
-    writeAlone: (writes) => {
-      const combined = combinedStatement(writes);
-      // Too many values for one statement: the same writes, together, in a transaction.
-      if (!combined) return database.transaction((tx) => executeAll(tx, writes));
-      return rawStatement(() => statements.run(combined.sql, combined.params));
-    },
-    async writeAloneIf(guards, writes) {
-      const check = { sql: `SELECT ${guards.map((g) => g.sql).join(', ')}`, params: guards.flatMap((g) => g.params) };
-      const combined = combinedStatement([...writes, check]);
-      try {
-        if (combined) await rawStatement(() => statements.all(combined.sql, combined.params));
-        else await database.transaction(async (tx) => (await executeAll(tx, writes), await query(tx, check.sql, check.params)));
-        return true;
-      } catch (error) {
-        if (guardRefused(error)) return false;
-        throw error;
-      }
+    writeAlone(writes, guards = []) {
+      const all = guards.length > 0 ? [...writes, guardQuery(guards)] : [...writes];
+      const combined = combinedStatement(all);
+      return keptUnlessRefused(() =>
+        combined
+          ? rawStatement(() => statements.all(combined.sql, combined.params))
+          : // Too many values for one statement: the same writes and guards, together, in a transaction.
+            database.transaction(async (tx) => {
+              for (const { sql, params } of all) await query(tx, sql, params);
+            }),
+      );
     },
     transaction: (work) =>
       withTransactionConnection((connection) =>
@@ -317,7 +349,6 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
           client,
           {
             owner: database,
-            engine: 'postgresql',
             native: () => {
               const held = connection();
               return held && postgresStatements(held);

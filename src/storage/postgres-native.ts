@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { adapt, type NativeStatements } from './raw-sql.ts';
+import { numberedPlaceholders } from './engine.ts';
+import type { NativeStatements } from './raw-sql.ts';
 
 /**
  * Custos's own SQL on PostgreSQL goes to node-postgres directly, not through
@@ -40,7 +41,7 @@ function statementOf(sql: string, parameters: number): { text: string; name?: st
   let statement = prepared.get(sql);
   if (!statement) {
     if (prepared.size >= MAX_CACHED) prepared.clear();
-    const text = adapt('postgresql', sql);
+    const text = numberedPlaceholders(sql);
     const name = parameters <= MAX_NAMED_PARAMETERS ? `custos_${createHash('sha256').update(text).digest('hex').slice(0, 24)}` : undefined;
     prepared.set(sql, (statement = { text, name }));
   }

@@ -1,4 +1,5 @@
-import type { Database, Tx } from './database.ts';
+import type { Tx } from './database.ts';
+import { MAX_PARAMETERS } from './engine.ts';
 
 /**
  * Plain SQL for the hot and bulk paths (audit appends, bulk loads), where
@@ -7,7 +8,6 @@ import type { Database, Tx } from './database.ts';
  * placeholders and adapted per engine. Only Custos's own transactions can run
  * it, because the transaction knows its engine.
  */
-type Engine = Database['kind'];
 
 /**
  * Statements run directly on the connection that holds the transaction
@@ -20,64 +20,15 @@ export interface NativeStatements {
   all<T>(sql: string, params: unknown[]): T[] | Promise<T[]>;
 }
 
-/**
- * `?` placeholders as PostgreSQL's `$1, $2, …`. A `?` inside a string literal,
- * a quoted identifier, a comment or a dollar-quoted body is text, not a
- * placeholder; `??` stands for a literal `?` (PostgreSQL's jsonb operator).
- * SQLite takes `?` as it is.
- */
-export function adapt(engine: Engine, sql: string): string {
-  if (engine === 'sqlite') return sql;
-  let out = '';
-  let n = 0;
-  for (let i = 0; i < sql.length;) {
-    const c = sql[i]!;
-    const rest = sql.slice(i);
-    const skipped =
-      c === "'"
-        ? /^'(?:[^']|'')*'/.exec(rest)
-        : c === '"'
-          ? /^"(?:[^"]|"")*"/.exec(rest)
-          : c === '-' && sql[i + 1] === '-'
-            ? /^--[^\n]*/.exec(rest)
-            : c === '/' && sql[i + 1] === '*'
-              ? /^\/\*[\s\S]*?\*\//.exec(rest)
-              : c === '$'
-                ? /^(\$[A-Za-z_]*\$)[\s\S]*?\1/.exec(rest)
-                : null;
-    if (skipped) {
-      out += skipped[0];
-      i += skipped[0].length;
-    } else if (c === '?' && sql[i + 1] === '?') {
-      out += '?';
-      i += 2;
-    } else if (c === '?') {
-      out += `$${++n}`;
-      i += 1;
-    } else {
-      out += c;
-      i += 1;
-    }
-  }
-  return out;
-}
-
-/** Dates as Prisma stores them on each engine, so rows written here read back through Prisma. */
-export function param(engine: Engine, value: unknown): unknown {
-  if (value instanceof Date) return engine === 'sqlite' ? value.toISOString().replace('Z', '+00:00') : value;
-  if (typeof value === 'boolean' && engine === 'sqlite') return value ? 1 : 0;
-  return value;
-}
-
 /** `?, ?, ?` for a list of `count` values (an IN list or a row). */
 export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
 }
 
 export async function execute(tx: Tx, sql: string, params: unknown[] = []): Promise<number> {
-  const { engine, native } = tx.unit;
-  const values = params.map((p) => param(engine, p));
-  return native ? native.run(sql, values) : tx.$executeRawUnsafe(adapt(engine, sql), ...values);
+  const { adapter, native } = tx.unit;
+  const values = params.map((p) => adapter.param(p));
+  return native ? native.run(sql, values) : tx.$executeRawUnsafe(adapter.adapt(sql), ...values);
 }
 
 /** Statements one after another in the transaction; answers the rows the last one wrote. */
@@ -89,9 +40,9 @@ export async function executeAll(tx: Tx, statements: readonly SqlStatement[]): P
 
 /** Rows as the driver returns them: SQLite integers as bigint, dates as ISO text. */
 export async function query<T>(tx: Tx, sql: string, params: unknown[] = []): Promise<T[]> {
-  const { engine, native } = tx.unit;
-  const values = params.map((p) => param(engine, p));
-  return native ? native.all<T>(sql, values) : tx.$queryRawUnsafe<T[]>(adapt(engine, sql), ...values);
+  const { adapter, native } = tx.unit;
+  const values = params.map((p) => adapter.param(p));
+  return native ? native.all<T>(sql, values) : tx.$queryRawUnsafe<T[]>(adapter.adapt(sql), ...values);
 }
 
 /** A prepared-statement cache over one better-sqlite3 connection. */
@@ -112,9 +63,6 @@ export function nativeStatements(connection: { prepare(sql: string): { run(...pa
     all: <T>(sql: string, params: unknown[]) => prepared(sql).all(...params) as T[],
   };
 }
-
-// Both engines accept at least 32,766 bound parameters per statement.
-const MAX_PARAMETERS = 30_000;
 
 /** One statement with `?` placeholders and its values. */
 export interface SqlStatement {
@@ -157,38 +105,11 @@ export async function insertRows(tx: Tx, table: string, columns: readonly string
   await executeAll(tx, insertStatements({ table, columns, rows }));
 }
 
-/** The SQLSTATE a write guard raises when its condition no longer holds (migration 0015_guarded_writes). */
+/** The SQLSTATE a write guard raises when its condition no longer holds (custos_require, custos_recheck_locked; on SQLite the registered custos_require). */
 export const GUARD_REFUSED = 'CX409';
-
-/**
- * A guard over a condition evaluated in the write's own statement (its
- * snapshot): `condition` is a boolean SQL expression, `what` says in the error
- * what failed (ours, never input). For conditions that no lock protects.
- */
-export function requireThat(condition: string, params: unknown[], what: string): SqlStatement {
-  return { sql: `custos_require(${condition}, '${what.replace(/'/g, "''")}')`, params };
-}
 
 /** Whether a write failed because one of its guards refused it (also when wrapped as 503 Unavailable). */
 export function guardRefused(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) if ((e as { code?: unknown }).code === GUARD_REFUSED) return true;
   return false;
-}
-
-/**
- * Several writes as one PostgreSQL statement, atomic on its own: every
- * statement but the last becomes a data-modifying WITH clause, which
- * PostgreSQL runs to completion whether or not the rest reads it. Placeholders
- * stay `?`, in text order, so the values simply follow one another. Undefined
- * for no writes, or when together they would pass the parameter limit (run
- * them one by one in a transaction then). The clauses run in no set order, so
- * callers combine writes to different tables, or ones whose order does not
- * matter; each is a plain INSERT, UPDATE or DELETE with no WITH of its own
- * (the last may be a SELECT: a guarded write's guards).
- */
-export function combinedStatement(statements: readonly SqlStatement[]): SqlStatement | undefined {
-  if (statements.length <= 1) return statements[0];
-  if (statements.reduce((n, s) => n + s.params.length, 0) > MAX_PARAMETERS) return undefined;
-  const clauses = statements.slice(0, -1).map((s, i) => `w${i} AS (${s.sql})`);
-  return { sql: `WITH ${clauses.join(', ')} ${statements.at(-1)!.sql}`, params: statements.flatMap((s) => s.params) };
 }

@@ -1,6 +1,5 @@
+import type { EngineAdapter } from './engine.ts';
 import type { NativeStatements, SqlStatement } from './raw-sql.ts';
-
-type Engine = 'sqlite' | 'postgresql';
 
 /**
  * What one write transaction gathers, handed explicitly to everything that
@@ -15,7 +14,8 @@ type Engine = 'sqlite' | 'postgresql';
  * ends, the unit and everything on it go with it.
  */
 export interface UnitOfWork {
-  readonly engine: Engine;
+  /** What differs between the engines (SQL dialect, locks): stores ask it, never which engine runs. */
+  readonly adapter: EngineAdapter;
   /** The Database that opened the transaction (for work that must stay with it: waking its integrator). */
   readonly database: object;
   /** Statements on the connection that holds the transaction, when the driver shows it (else Prisma's raw path). */
@@ -39,12 +39,12 @@ export function unitStateKey<S>(name: string, create: (unit: UnitOfWork) => S): 
 }
 
 /** The unit a Database opens for one transaction, with what only the Database runs: its last writes and its after-commit work. */
-export function openUnitOfWork(engine: Engine, database: object, native?: NativeStatements) {
+export function openUnitOfWork(adapter: EngineAdapter, database: object, native?: NativeStatements) {
   const last: Array<() => SqlStatement[]> = [];
   const after: Array<() => void> = [];
   const states = new Map<UnitStateKey<unknown>, unknown>();
   const unit: UnitOfWork = {
-    engine,
+    adapter,
     database,
     native,
     lastly: (writes) => void last.push(writes),
@@ -56,8 +56,8 @@ export function openUnitOfWork(engine: Engine, database: object, native?: Native
   };
   return {
     unit,
-    /** The last writes, in the order they were asked for. */
-    lastWrites: (): SqlStatement[] => last.flatMap((writes) => writes()),
+    /** The last writes, in the order they were asked for, as the engine sends them. */
+    lastWrites: (): SqlStatement[] => adapter.lastWrites(last.flatMap((writes) => writes())),
     /** A hook's failure cannot undo the commit, so it is not the caller's: hooks only wake work that also runs on a timer. */
     committed(): void {
       for (const hook of after) {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { isUniqueViolation } from '../../src/storage/database.ts';
-import { adapt, execute, query } from '../../src/storage/raw-sql.ts';
+import { postgresEngine, sqliteEngine } from '../../src/storage/engine.ts';
+import { execute, query } from '../../src/storage/raw-sql.ts';
 import { databaseKind, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /**
@@ -10,12 +11,12 @@ import { databaseKind, startTestGateway, type TestGateway } from '../support/gat
  */
 describe('placeholders for PostgreSQL', () => {
   it('numbers only the ? that are placeholders', () => {
-    expect(adapt('postgresql', 'SELECT ? AS a, \'why?\' AS b, "odd?name" AS c -- is it?\n, ? /* what? */ , $$ body? $$, ?')).toBe(
+    expect(postgresEngine.adapt('SELECT ? AS a, \'why?\' AS b, "odd?name" AS c -- is it?\n, ? /* what? */ , $$ body? $$, ?')).toBe(
       'SELECT $1 AS a, \'why?\' AS b, "odd?name" AS c -- is it?\n, $2 /* what? */ , $$ body? $$, $3',
     );
-    expect(adapt('postgresql', "SELECT 'it''s ?', ?")).toBe("SELECT 'it''s ?', $1");
-    expect(adapt('postgresql', "SELECT data ?? 'key' FROM t WHERE id = ?")).toBe("SELECT data ? 'key' FROM t WHERE id = $1");
-    expect(adapt('sqlite', 'SELECT ?')).toBe('SELECT ?');
+    expect(postgresEngine.adapt("SELECT 'it''s ?', ?")).toBe("SELECT 'it''s ?', $1");
+    expect(postgresEngine.adapt("SELECT data ?? 'key' FROM t WHERE id = ?")).toBe("SELECT data ? 'key' FROM t WHERE id = $1");
+    expect(sqliteEngine.adapt('SELECT ?')).toBe('SELECT ?');
   });
 });
 
@@ -68,7 +69,7 @@ describe(`raw SQL inside transactions on ${databaseKind}`, () => {
   it('writes statements alone all together or not at all', async () => {
     const db = gateway.runtime.db;
     const source = (name: string) => ({ sql: 'INSERT INTO dnc_source (source, import_id, entries, imported_at) VALUES (?, ?, ?, ?)', params: [name, 'imp', 2, at] });
-    expect(await db.writeAlone([source('alone-1'), source('alone-2')])).toBe(1);
+    expect(await db.writeAlone([source('alone-1'), source('alone-2')])).toBe(true);
     expect(await db.read.dncSource.count({ where: { source: { in: ['alone-1', 'alone-2'] } } })).toBe(2);
 
     // The second collides: the first, new, is not written either.

@@ -86,8 +86,7 @@ export async function appendAuditEntriesAlone(db: Database, entries: Entry[]): P
  * where the database has no guarded write (SQLite): the caller decides again.
  */
 export async function appendAuditEntryIf(db: Database, guards: readonly SqlStatement[], entry: Entry): Promise<boolean> {
-  if (!db.writeAloneIf) return false;
-  const written = await db.writeAloneIf(guards, eventWrites(rowsOf(db, [entry]), entry.alongside ? [entry.alongside] : []));
+  const written = await db.writeAlone(eventWrites(rowsOf(db, [entry]), entry.alongside ? [entry.alongside] : []), guards);
   if (written) appendListeners.get(db)?.forEach((wake) => wake());
   return written;
 }

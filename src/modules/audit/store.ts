@@ -108,10 +108,8 @@ export const eventWrites = (rows: NewAuditRow[], alongside: readonly TableRows[]
  * integrators queued there 80 ms a time). SQLite has one writer: no one else can hold it.
  */
 export async function lockTreeState(tx: Tx, options: { skipIfTaken?: boolean } = {}): Promise<TreeStateRow | undefined> {
-  let lock = '';
-  if (tx.unit.engine === 'sqlite') await execute(tx, 'UPDATE audit_tree_state SET id = id WHERE id = 1');
-  // FOR UPDATE conflicts with the row lock of the UPDATE above, which replicas of earlier versions take.
-  else lock = options.skipIfTaken ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE';
+  // FOR UPDATE conflicts with the row lock of an UPDATE of the row, which replicas of earlier versions take.
+  const lock = tx.unit.adapter.rowLock('update', { skipLocked: options.skipIfTaken });
   const [row] = await query<{ treeSize: SqlInteger; chainHash: string; frontier: string }>(
     tx,
     `SELECT tree_size AS "treeSize", chain_hash AS "chainHash", frontier FROM audit_tree_state WHERE id = 1${lock}`,

@@ -4,19 +4,23 @@ import { addDuration, parseDuration, subtractDuration } from '../policies/durati
 import type { Policy } from '../policies/schema.ts';
 import { quietHoursAt } from './quiet-hours.ts';
 
+/** Every reason the contact rules can give (the API's deny codes). */
+export const DENY_CODES = [
+  'purpose-not-granted',
+  'channel-not-allowed',
+  'no-consent',
+  'consent-expired',
+  'opted-out',
+  'topic-opted-out',
+  'outside-consent-scope',
+  'recipient-not-consented',
+  'do-not-call',
+  'frequency-cap',
+  'quiet-hours',
+] as const;
+
 export interface DenyReason {
-  code:
-    | 'purpose-not-granted'
-    | 'channel-not-allowed'
-    | 'no-consent'
-    | 'consent-expired'
-    | 'opted-out'
-    | 'topic-opted-out'
-    | 'outside-consent-scope'
-    | 'recipient-not-consented'
-    | 'do-not-call'
-    | 'frequency-cap'
-    | 'quiet-hours';
+  code: (typeof DENY_CODES)[number];
   detail: string;
 }
 

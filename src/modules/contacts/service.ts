@@ -82,12 +82,12 @@ export function createContactService(deps: ContactServiceDeps) {
    * that applies, counted across all apps, agents and regions, and the slot
    * is written under the subject's lock only if the slots counted are still
    * the slots held: N concurrent requests can never allow more than the cap.
-   * On PostgreSQL a request without an Idempotency-Key is decided on what its
-   * first statement read and written by a second, guarded one (two round
-   * trips, no transaction); if a guard refuses, or on SQLite, or with a key,
-   * the slots are counted under the lock in a transaction that concurrent
-   * authorizations share (grouped), decided one after another. A contact that
-   * no cap counts takes no lock.
+   * A request without an Idempotency-Key is decided on what its first
+   * statement read and written by a second, guarded one (on PostgreSQL two
+   * round trips, no transaction; on SQLite the guard runs in the write's
+   * transaction); if a guard refuses, or with a key, the slots are counted
+   * under the lock in a transaction that concurrent authorizations share
+   * (grouped), decided one after another. The same algorithm on both engines.
    */
   async function authorize(ctx: RequestContext, caller: ContactCaller, input: { ref: string } & ContactRequest, idempotencyKey?: string): Promise<AuthorizeAnswer> {
     const action = 'contacts.authorize';
@@ -110,11 +110,11 @@ export function createContactService(deps: ContactServiceDeps) {
     const now = new Date();
     const since = capHorizon(policy, input, now);
     const capped = since.getTime() < now.getTime();
-    // PostgreSQL decides a request without a key on what one statement read, and writes the decision in a
-    // second whose guards re-check it (Database.writeAloneIf). SQLite, and requests with a key, decide a
-    // capped contact under the subject's lock, in a transaction; so does a capped request for a ref that
-    // this process is already deciding, since its guard would most likely find the slots changed.
-    const guarded = !idempotencyKey && db.writeAloneIf !== undefined && !(capped && cappedRunning.has(input.ref));
+    // A request without a key is decided on what one statement read, and its decision written by a second whose
+    // guards re-check it as it commits (Database.writeAlone with guards), on both engines. Requests with a key decide
+    // a capped contact under the subject's lock, in a transaction (the key's first answer is stored with it); so does
+    // a capped request for a ref this process is already deciding, since its guard would most likely find the slots changed.
+    const guarded = !idempotencyKey && !(capped && cappedRunning.has(input.ref));
     if (!capped) return audit.unlessErased(ctx, { action, purpose: input.purpose }, decideContact());
     cappedRunning.set(input.ref, (cappedRunning.get(input.ref) ?? 0) + 1);
     try {
@@ -130,7 +130,7 @@ export function createContactService(deps: ContactServiceDeps) {
       // Slots are read from the whole minute before the window starts (the rules count each cap's own window from
       // them), so that reads of one channel in the same minute have one shape and share a statement.
       const slotsFrom = new Date(Math.floor(since.getTime() / 60_000) * 60_000);
-      const slots = guarded && capped ? store.slotsColumn(input.channel, slotsFrom) : undefined;
+      const slots = guarded && capped ? store.slotsColumn(db.adapter, input.channel, slotsFrom) : undefined;
       const details = await subjects.contactDetailsOfRef(caller.clientId, input.ref, listedField(input), [consentRead.column, slots] as const);
       if (!details) return refuse(ctx, { action, purpose: input.purpose, reason: 'unknown-ref' }, new NotFound('no subject with this ref'));
       const { subjectId } = details;
@@ -185,7 +185,7 @@ export function createContactService(deps: ContactServiceDeps) {
           const rows = store.reservationRows([decision.reservation]);
           const guards = [
             ...(details.value ? doNotCall.unlistedGuards(details.value) : []),
-            ...(slotsRead ? [store.claimSlot(subjectId, input.channel, slotsFrom, slotsRead.seen, decision.reservation.ticket)] : []),
+            ...(slotsRead ? [store.claimSlot(db.adapter, subjectId, input.channel, slotsFrom, slotsRead.seen, decision.reservation.ticket)] : []),
           ];
           if (guards.length === 0) {
             await audit.record(ctx, decision.event, rows);

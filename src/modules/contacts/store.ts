@@ -2,6 +2,7 @@ import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
 import type { ColumnAlongside } from '../../storage/alongside.ts';
 import { insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
+import type { EngineAdapter } from '../../storage/engine.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 import { unitStateKey } from '../../storage/unit-of-work.ts';
 
@@ -86,10 +87,11 @@ export async function loadHeldSlots(tx: Tx, subjectIds: string[], from: Date): P
 }
 
 /**
- * The slots a capped decision counts, read beside the subject (PostgreSQL,
- * in the statement that reads it): the subject's reservations on the channel
- * since the window start that are not released, and `seen`, the value the
- * claim compares them by (contact_slots_seen, migration 0015).
+ * The slots a capped decision counts, read beside the subject (in the
+ * statement that reads it): the subject's reservations on the channel since
+ * the window start that are not released, and `seen`, a digest of them with
+ * what can still change about them (status, reveal), which the claim
+ * compares as the slot is written.
  */
 export interface SlotsRead {
   seen: string;
@@ -97,15 +99,20 @@ export interface SlotsRead {
   held(now: Date): Array<{ purpose: string; reservedAt: Date }>;
 }
 
-export function slotsColumn(channel: string, since: Date): ColumnAlongside<SlotsRead> {
+/** The reservations a capped decision counts: not released, on the channel, since the window start, except the write's own. */
+const COUNTED = (adapter: EngineAdapter, key: string) => `FROM contact_reservation WHERE subject_id = ${key} AND channel = ? AND reserved_at > ${adapter.asTimestamp('?')} AND status <> 'released'`;
+
+/** The digest of what was counted, over one subject's counted reservations (the same text the claim recomputes). */
+const seenOf = (adapter: EngineAdapter) => adapter.orderedDigest(`ticket || '/' || status || '/' || (CASE WHEN revealed_at IS NULL THEN 'true' ELSE 'false' END)`, 'ticket');
+
+export function slotsColumn(adapter: EngineAdapter, channel: string, since: Date): ColumnAlongside<SlotsRead> {
   return {
-    select: (key) =>
-      `(SELECT json_build_object('seen', contact_slots_seen(${key}, ?, ?, ''), 'rows', COALESCE(json_agg(json_build_array(purpose, status, reserved_at, expires_at, revealed_at)), '[]'::json))
-          FROM contact_reservation WHERE subject_id = ${key} AND channel = ? AND reserved_at > ? AND status <> 'released')`,
-    params: [channel, since, channel, since],
+    select: (key) => `(SELECT ${adapter.jsonObject({ seen: seenOf(adapter), rows: adapter.jsonRowsAgg(['purpose', 'status', 'reserved_at', 'expires_at', 'revealed_at']) })} ${COUNTED(adapter, key)})`,
+    params: [channel, since],
     decode(raw) {
       const read = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { seen: string; rows: Array<[string, string, string, string, string | null]> };
-      const utc = (text: string) => new Date(`${text}Z`);
+      // PostgreSQL's JSON gives a timestamp without its zone (UTC here); SQLite's text keeps its +00:00.
+      const utc = (text: string) => new Date(/[zZ]|[+-]\d\d:\d\d$/.test(text) ? text : `${text}Z`);
       const rows = read.rows.map(([purpose, status, reservedAt, expiresAt, revealedAt]) => ({
         purpose,
         status,
@@ -122,12 +129,14 @@ export function slotsColumn(channel: string, since: Date): ColumnAlongside<Slots
 }
 
 /**
- * The guard of a slot written from a SlotsRead (Database.writeAloneIf): takes
- * the subject's lock, as every capped decision does, and refuses the write if
- * the slots counted changed since they were read. `ticket` is the slot's own.
+ * The guard of a slot written from a SlotsRead: under the subject's contact
+ * lock (the lock every capped decision takes), the slots counted, less the
+ * slot being written (`ticket`), must still be those read, or nothing is
+ * written and the request is decided again under the lock.
  */
-export function claimSlot(subjectId: string, channel: string, since: Date, seen: string, ticket: string): SqlStatement {
-  return { sql: 'contact_slots_claim(?, ?, ?, ?, ?)', params: [subjectId, channel, since, seen, ticket] };
+export function claimSlot(adapter: EngineAdapter, subjectId: string, channel: string, since: Date, seen: string, ticket: string): SqlStatement {
+  const check = { sql: `SELECT ${seenOf(adapter)} ${COUNTED(adapter, '?')} AND ticket <> ?`, params: [subjectId, channel, since, ticket] };
+  return adapter.recheckUnderLock('contact', subjectId, check, seen, 'contact slots changed since they were counted');
 }
 
 /** Slots held in a window on this channel since `since`, as of `now`, including those reserved earlier in this transaction. */

@@ -1,5 +1,6 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
-import { execute, placeholders, requireThat, type SqlStatement } from '../../storage/raw-sql.ts';
+import { execute, placeholders, type SqlStatement } from '../../storage/raw-sql.ts';
+import { requireThat } from '../../storage/engine.ts';
 import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { tagOfDigest } from '../pseudonyms/derive.ts';
 
@@ -89,9 +90,9 @@ export async function startImport(tx: Tx, run: { importId: string; source: strin
  */
 export async function insertDncNumbers(tx: Tx, importNo: number, tags: BigInt64Array): Promise<number> {
   const json = `[${tags.join(',')}]`;
-  return tx.unit.engine === 'sqlite'
-    ? execute(tx, 'INSERT OR IGNORE INTO dnc_number (import_no, tag) SELECT ?, value FROM json_each(?)', [importNo, json])
-    : execute(tx, 'INSERT INTO dnc_number (import_no, tag) SELECT ?::integer, t::bigint FROM jsonb_array_elements_text(?::jsonb) AS t ON CONFLICT DO NOTHING', [importNo, json]);
+  const { adapter } = tx.unit;
+  // WHERE true: SQLite reads an ON CONFLICT after a bare FROM as a join's.
+  return execute(tx, `INSERT INTO dnc_number (import_no, tag) SELECT ?, ${adapter.asBigint('value')} FROM ${adapter.jsonElements()} WHERE true ON CONFLICT DO NOTHING`, [importNo, json]);
 }
 
 /** Puts an import in force for its source; returns the import it replaced. */

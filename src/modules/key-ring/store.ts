@@ -1,7 +1,8 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { nullableInteger, type SqlInteger } from '../../storage/sql-values.ts';
-import { requireThat, type SqlStatement } from '../../storage/raw-sql.ts';
+import { requireThat } from '../../storage/engine.ts';
+import type { SqlStatement } from '../../storage/raw-sql.ts';
 
 /**
  * The current key version as a value of another module's statement: a lookup

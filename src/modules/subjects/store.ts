@@ -94,8 +94,8 @@ function refReadsOf(db: Database) {
         `SELECT r.ref AS "ref", r.app_id AS "appId", s.id AS "id", s.timezone AS "timezone", s.key_version AS "keyVersion", s.wrapped_key AS "wrappedKey", f.field AS "field", f.ciphertext AS "ciphertext"${placed.select}
            FROM subject_ref r JOIN subject s ON s.id = r.subject_id
            LEFT JOIN subject_field f ON f.subject_id = s.id AND ${fieldFilter}
-          WHERE r.ref ${db.kind === 'postgresql' ? '= ANY(?::text[])' : 'IN (SELECT value FROM json_each(?))'}`,
-        [...placed.params, ...fields, db.kind === 'postgresql' ? refs : JSON.stringify(refs)],
+          WHERE ${db.adapter.inList('r.ref')}`,
+        [...placed.params, ...fields, db.adapter.listParam(refs)],
       );
       const byRef = new Map<string, RefRow[]>(refs.map((ref) => [ref, []]));
       for (const row of rows) byRef.get(row.ref)?.push(row);
@@ -188,10 +188,9 @@ export async function findSubject(db: DbClient | Tx, id: string): Promise<Subjec
  * never wait for each other. Undefined when the subject was erased meanwhile.
  */
 export async function findSubjectForWrite(tx: Tx, id: string): Promise<SubjectRow | undefined> {
-  if (tx.unit.engine !== 'postgresql') return findSubject(tx, id);
   const [row] = await query<{ id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; createdAt: SqlInstant; updatedAt: SqlInstant }>(
     tx,
-    'SELECT id, timezone, key_version AS "keyVersion", wrapped_key AS "wrappedKey", created_at AS "createdAt", updated_at AS "updatedAt" FROM subject WHERE id = ? FOR NO KEY UPDATE',
+    `SELECT id, timezone, key_version AS "keyVersion", wrapped_key AS "wrappedKey", created_at AS "createdAt", updated_at AS "updatedAt" FROM subject WHERE id = ?${tx.unit.adapter.rowLock('no-key-update')}`,
     [id],
   );
   return row && { ...row, keyVersion: integer(row.keyVersion), createdAt: instant(row.createdAt), updatedAt: instant(row.updatedAt) };
@@ -315,7 +314,7 @@ export async function reindexSubjects(tx: Tx, subjectIds: string[], identifiers:
  * land for the subject. SQLite: the transaction holds the one write lock already.
  */
 export async function holdSubject(tx: Tx, subjectId: string): Promise<boolean> {
-  const lock = tx.unit.engine === 'postgresql' ? ' FOR UPDATE' : '';
+  const lock = tx.unit.adapter.rowLock('update');
   return (await query(tx, `SELECT 1 AS held FROM subject WHERE id = ?${lock}`, [subjectId])).length > 0;
 }
 
