@@ -21,10 +21,12 @@ export interface ReservationRow {
 }
 
 /**
- * Every authorization of one subject runs under this lock, so counting the
- * slots in use and reserving one are a single atomic step: PostgreSQL takes a
- * transaction-scoped advisory lock per subject (across all replicas); SQLite
- * serialises every writer already.
+ * Every capped decision of one subject counts its slots under this lock (the
+ * grouped transaction takes it, the guarded write's recheck takes it as it
+ * commits), so counting the slots in use and reserving one are a single
+ * atomic step; an erasure takes it too. PostgreSQL: a transaction-scoped
+ * advisory lock per subject (across all replicas); SQLite serialises every
+ * writer already. An uncapped contact counts nothing and takes no lock.
  */
 export async function lockSubjectContacts(tx: Tx, subjectIds: string[]): Promise<void> {
   await lockKeys(tx, 'contact', subjectIds);
