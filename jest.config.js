@@ -26,6 +26,7 @@ const fast = [
   '<rootDir>/test/policies/*.test.ts',
   '<rootDir>/test/subjects/collection.test.ts',
   '<rootDir>/test/storage/engine-conformance.test.ts',
+  '<rootDir>/test/requests/state-machine.test.ts',
 ];
 
 module.exports = {

@@ -138,3 +138,17 @@ async function stuckIn(db: DbClient, status: string, before: Date, limit: number
 export async function expiredUnverified(db: DbClient, now: Date, limit: number): Promise<RequestRow[]> {
   return db.privacyRequest.findMany({ where: { status: 'pending-verification', codeExpiresAt: { lt: now } }, take: limit });
 }
+
+/** The storage the request operations use: this module's SQL functions, or an in-memory fake for unit tests (test/requests/fake-store.ts). */
+export interface RequestStore {
+  insertRequest: typeof insertRequest;
+  findRequest: typeof findRequest;
+  updateRequest: typeof updateRequest;
+  countRecentForIdentifier: typeof countRecentForIdentifier;
+  appendSteps: typeof appendSteps;
+  stepsOf: typeof stepsOf;
+  queuePage: typeof queuePage;
+  stuckVerified: typeof stuckVerified;
+  stuckApproved: typeof stuckApproved;
+  expiredUnverified: typeof expiredUnverified;
+}
