@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SqlStatement } from './raw-sql.ts';
 
 export type Engine = 'sqlite' | 'postgresql';
@@ -32,7 +33,11 @@ export interface EngineAdapter {
   /** A JSON object of named SQL expressions, and a JSON array of each row's expressions aggregated over a query's rows. */
   jsonObject(members: Record<string, string>): string;
   jsonRowsAgg(expressions: string[]): string;
-  /** The text of `expression` over all rows, ordered by `orderBy`, joined by commas, as a short digest ('' for none hashes the same on both engines). */
+  /**
+   * The text of `expression` over all rows, ordered by `orderBy` in byte order
+   * (collation C, as JavaScript compares code units for ASCII), joined by
+   * commas, as the hex MD5 that orderedDigestOf computes of the same texts.
+   */
   orderedDigest(expression: string, orderBy: string): string;
   /** The statement that takes these advisory keys until the transaction ends, in the order given; none where writers are serialised. */
   lockKeys(namespace: LockNamespace, keys: readonly string[]): SqlStatement | undefined;
@@ -132,7 +137,7 @@ export const postgresEngine: EngineAdapter = {
       .map(([name, sql]) => `'${name}', ${sql}`)
       .join(', ')})`,
   jsonRowsAgg: (expressions) => `COALESCE(json_agg(json_build_array(${expressions.join(', ')})), '[]'::json)`,
-  orderedDigest: (expression, orderBy) => `md5(COALESCE(string_agg(${expression}, ',' ORDER BY ${orderBy}), ''))`,
+  orderedDigest: (expression, orderBy) => `md5(COALESCE(string_agg(${expression}, ',' ORDER BY ${orderBy} COLLATE "C"), ''))`,
   lockKeys: (namespace, keys) =>
     keys.length === 0
       ? undefined
@@ -188,5 +193,13 @@ export const sqliteEngine: EngineAdapter = {
   lastWrites: (statements) => statements,
   recheckUnderLock: (_namespace, _key, check, expected, what) => requireThat(`(${check.sql}) IS ?`, [...check.params, expected], what),
 };
+
+/** What EngineAdapter.orderedDigest gives for these texts, computed here (ASCII texts, sorted by their sort keys in byte order). */
+export function orderedDigestOf(rows: ReadonlyArray<{ text: string; orderBy: string }>): string {
+  const sorted = [...rows].sort((a, b) => (a.orderBy < b.orderBy ? -1 : a.orderBy > b.orderBy ? 1 : 0));
+  return createHash('md5')
+    .update(sorted.map((r) => r.text).join(','))
+    .digest('hex');
+}
 
 export const engineAdapter = (kind: Engine): EngineAdapter => (kind === 'postgresql' ? postgresEngine : sqliteEngine);

@@ -1,5 +1,6 @@
 import { CustosError, SubjectGone } from '../shared/errors.ts';
-import { isUniqueViolation, type Database, type Tx } from './database.ts';
+import type { Database, Tx } from './database.ts';
+import { isUniqueViolation } from './storage-errors.ts';
 
 interface Item<I, R> {
   item: I;

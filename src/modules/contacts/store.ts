@@ -2,7 +2,7 @@ import type { Database, DbClient, Tx } from '../../storage/database.ts';
 import { lockKeys } from '../../storage/locks.ts';
 import type { ColumnAlongside } from '../../storage/alongside.ts';
 import { insertStatements, placeholders, query, type SqlStatement, type TableRows } from '../../storage/raw-sql.ts';
-import type { EngineAdapter } from '../../storage/engine.ts';
+import { orderedDigestOf, type EngineAdapter } from '../../storage/engine.ts';
 import { instant, type SqlInstant } from '../../storage/sql-values.ts';
 import { unitStateKey } from '../../storage/unit-of-work.ts';
 
@@ -104,18 +104,25 @@ export interface SlotsRead {
 /** The reservations a capped decision counts: not released, on the channel, since the window start, except the write's own. */
 const COUNTED = (adapter: EngineAdapter, key: string) => `FROM contact_reservation WHERE subject_id = ${key} AND channel = ? AND reserved_at > ${adapter.asTimestamp('?')} AND status <> 'released'`;
 
-/** The digest of what was counted, over one subject's counted reservations (the same text the claim recomputes). */
-const seenOf = (adapter: EngineAdapter) => adapter.orderedDigest(`ticket || '/' || status || '/' || (CASE WHEN revealed_at IS NULL THEN 'true' ELSE 'false' END)`, 'ticket');
+/** The text each counted reservation adds to the digest of what was counted: what can still change about it. */
+const SEEN_TEXT = `ticket || '/' || status || '/' || (CASE WHEN revealed_at IS NULL THEN 'true' ELSE 'false' END)`;
 
+/**
+ * The slots a capped decision counts, as one column of the subject's read:
+ * the counted reservations as rows; `seen`, their digest, is computed here
+ * from those rows (orderedDigestOf) the way the claim's recheck computes it
+ * in SQL, so the read itself aggregates no digest.
+ */
 export function slotsColumn(adapter: EngineAdapter, channel: string, since: Date): ColumnAlongside<SlotsRead> {
   return {
-    select: (key) => `(SELECT ${adapter.jsonObject({ seen: seenOf(adapter), rows: adapter.jsonRowsAgg(['purpose', 'status', 'reserved_at', 'expires_at', 'revealed_at']) })} ${COUNTED(adapter, key)})`,
+    select: (key) => `(SELECT ${adapter.jsonRowsAgg(['ticket', 'purpose', 'status', 'reserved_at', 'expires_at', 'revealed_at'])} ${COUNTED(adapter, key)})`,
     params: [channel, since],
     decode(raw) {
-      const read = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { seen: string; rows: Array<[string, string, string, string, string | null]> };
+      const read = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? [])) as Array<[string, string, string, string, string, string | null]>;
       // PostgreSQL's JSON gives a timestamp without its zone (UTC here); SQLite's text keeps its +00:00.
       const utc = (text: string) => new Date(/[zZ]|[+-]\d\d:\d\d$/.test(text) ? text : `${text}Z`);
-      const rows = read.rows.map(([purpose, status, reservedAt, expiresAt, revealedAt]) => ({
+      const rows = read.map(([ticket, purpose, status, reservedAt, expiresAt, revealedAt]) => ({
+        ticket,
         purpose,
         status,
         reservedAt: utc(reservedAt),
@@ -123,7 +130,7 @@ export function slotsColumn(adapter: EngineAdapter, channel: string, since: Date
         revealedAt: revealedAt === null ? null : utc(revealedAt),
       }));
       return {
-        seen: read.seen,
+        seen: orderedDigestOf(rows.map((r) => ({ text: `${r.ticket}/${r.status}/${r.revealedAt === null}`, orderBy: r.ticket }))),
         held: (now) => oldestFirst(rows.filter((r) => holdsSlot(r, now))),
       };
     },
@@ -137,7 +144,7 @@ export function slotsColumn(adapter: EngineAdapter, channel: string, since: Date
  * written and the request is decided again under the lock.
  */
 export function claimSlot(adapter: EngineAdapter, subjectId: string, channel: string, since: Date, seen: string, ticket: string): SqlStatement {
-  const check = { sql: `SELECT ${seenOf(adapter)} ${COUNTED(adapter, '?')} AND ticket <> ?`, params: [subjectId, channel, since, ticket] };
+  const check = { sql: `SELECT ${adapter.orderedDigest(SEEN_TEXT, 'ticket')} ${COUNTED(adapter, '?')} AND ticket <> ?`, params: [subjectId, channel, since, ticket] };
   return adapter.recheckUnderLock('contact', subjectId, check, seen, 'contact slots changed since they were counted');
 }
 

@@ -1,0 +1,44 @@
+import { Forbidden, Unauthenticated } from '../../shared/errors.ts';
+import type { Auth } from './auth.ts';
+import type { OfficerRole, Principal } from './schema.ts';
+
+/**
+ * Resolves a bearer token to its principal. Besides the token itself, the
+ * app's or officer's current record is checked (re-read at least every
+ * ACCOUNT_RECHECK_MS), so a removed app or a narrowed grant stops working
+ * even while its tokens are unexpired.
+ */
+export async function authenticate(a: Auth, token: string): Promise<Principal> {
+  const { oidc, verifyCustosToken, currentOfficer, currentApp } = a;
+  const claims = peekClaims(token);
+  if (oidc && claims.iss === oidc.issuer) {
+    const officer = await oidc.verify(token);
+    return { kind: 'officer', id: officer.id, username: officer.username, role: officer.role, via: 'oidc' };
+  }
+  const verified = await verifyCustosToken(token, claims.aud);
+  if (verified.kind === 'officer') {
+    const officer = await currentOfficer(verified.officerId);
+    if (!officer || officer.disabledAt) throw new Unauthenticated('the officer account no longer exists or is disabled');
+    if (officer.role !== verified.role) throw new Unauthenticated("the officer's role has changed; sign in again");
+    return { kind: 'officer', id: officer.id, username: officer.username, role: verified.role, via: 'password' };
+  }
+  const app = await currentApp(verified.clientId);
+  if (!app || app.removedAt) throw new Unauthenticated('the client has been removed');
+  return { kind: 'app', clientId: app.id, name: app.name, purposes: verified.scope.filter((p) => app.purposes.includes(p)), reveal: app.reveal };
+}
+
+export function requireRole(principal: Principal, roles: readonly OfficerRole[]): void {
+  if (principal.kind !== 'officer' || !roles.includes(principal.role)) throw new Forbidden(`this route needs an officer with role ${roles.join(' or ')}`);
+}
+
+/** Reads `iss` and `aud` without trusting them, only to pick which verifier to use. */
+function peekClaims(token: string): { iss?: unknown; aud?: unknown } {
+  const payload = token.split('.')[1];
+  if (!payload) throw new Unauthenticated('the token is malformed');
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+    return typeof claims === 'object' && claims !== null ? (claims as { iss?: unknown; aud?: unknown }) : {};
+  } catch {
+    throw new Unauthenticated('the token is malformed');
+  }
+}

@@ -1,0 +1,43 @@
+import { Forbidden, Unauthenticated } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Auth } from './auth.ts';
+import type { OidcVerifier } from './oidc.ts';
+import { verifySecret } from './passwords.ts';
+import * as store from './store.ts';
+import { signOfficerToken } from './tokens.ts';
+
+export async function signInOfficer(a: Auth, ctx: RequestContext, username: string, password: string) {
+  const { db, audit, signer, settings } = a;
+  const officer = await store.findOfficerByUsername(db.read, username);
+  const usable = officer && !officer.disabledAt ? officer : undefined;
+  const ok = await verifySecret(usable?.passwordHash, password);
+  // The attempted username is not recorded for unknown accounts: people type passwords into it.
+  const actor = officer ? { type: 'officer' as const, id: officer.id } : { type: 'anonymous' as const };
+  if (!usable || !ok) {
+    return audit.refuse(
+      { ...ctx, actor },
+      { action: 'auth.officer.sign-in', reasons: [{ code: officer?.disabledAt ? 'disabled' : 'bad-credentials' }] },
+      new Unauthenticated('unknown username or wrong password', 'invalid_grant'),
+    );
+  }
+  const token = await signOfficerToken(signer, usable.id, usable.role, settings.officerSessionTtlSeconds);
+  await audit.record({ ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'password' }] });
+  return { access_token: token, token_type: 'Bearer' as const, expires_in: settings.officerSessionTtlSeconds, role: usable.role };
+}
+
+/** The console's return from the provider: the code redeemed, the token verified, the sign-in audited like a password one. */
+export async function signInWithProvider(a: Auth, ctx: RequestContext, input: { code: string; codeVerifier: string; redirectUri: string }) {
+  const { oidc, audit, settings } = a;
+  if (!oidc) throw new Unauthenticated('sign-in with an OpenID Connect provider is not configured');
+  let redeemed: Awaited<ReturnType<OidcVerifier['redeem']>>;
+  try {
+    redeemed = await oidc.redeem(input);
+  } catch (error) {
+    if (!(error instanceof Unauthenticated || error instanceof Forbidden)) throw error;
+    const code = error instanceof Forbidden ? 'no-role' : 'provider-refused';
+    return audit.refuse({ ...ctx, actor: { type: 'anonymous' } }, { action: 'auth.officer.sign-in', reasons: [{ code }] }, error);
+  }
+  const actor = { type: 'officer' as const, id: redeemed.officer.id };
+  await audit.record({ ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'oidc' }] });
+  return { access_token: redeemed.accessToken, token_type: 'Bearer' as const, expires_in: redeemed.expiresIn ?? settings.officerSessionTtlSeconds, role: redeemed.officer.role };
+}

@@ -1,0 +1,108 @@
+import type { SigningKey } from '../../crypto/signing-key.ts';
+import { NotFound } from '../../shared/errors.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Database, Tx } from '../../storage/database.ts';
+import { createTransactionGroups } from '../../storage/grouped-transactions.ts';
+import type { AuditGroupCommit } from '../audit/group-commit.ts';
+import type { Policy, PurposeDefinition } from '../policies/schema.ts';
+import type { ConsentState } from './schema.ts';
+import { applyEntry, consentAt, emptyConsent, foldConsent, type LedgerEntry } from './state.ts';
+import * as store from './store.ts';
+
+export interface ConsentCaller {
+  clientId: string;
+  purposes: readonly string[];
+}
+
+export interface ConsentServiceDeps {
+  db: Database;
+  policy: Policy;
+  audit: AuditGroupCommit;
+  signingKey: SigningKey;
+  issuer: string;
+  /** Where receipts point for the privacy notice. */
+  policyUrl: string;
+  /** The subjects module resolves refs; consent never reads its tables. */
+  subjectOfRef: (appId: string, ref: string) => Promise<string | undefined>;
+}
+
+/** A request's context as far as consent cares: did the person's browser send Sec-GPC: 1? */
+export interface ConsentSignals {
+  gpc: boolean;
+}
+
+export type Violation = { field: string; reason: string };
+export type Kept = ReadonlyMap<string, ConsentState>;
+export type NewLedgerEntry = Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string };
+
+export const keptOf = (kept: Kept, purpose: string): ConsentState => kept.get(purpose) ?? emptyConsent(purpose);
+
+/**
+ * What the ledger's write paths share (one a file: grant.ts, withdraw.ts,
+ * opt-out.ts; reads in reads.ts, list.ts): grants, withdrawals and a
+ * customer's own opt-out share one append step (ledger entry and kept state
+ * together, under the subject's lock).
+ */
+export interface Consent extends ConsentServiceDeps {
+  deps: ConsentServiceDeps;
+  /** Purposes a Global Privacy Control signal opts out of: those that sell or share personal data. */
+  salePurposes: string[];
+  refuse: AuditGroupCommit['refuse'];
+  /** Grants and withdrawals that arrive together share one transaction; each subject's ledger lock is taken before any write of the group. */
+  writes: ReturnType<typeof createTransactionGroups>;
+  resolve(ctx: RequestContext, caller: ConsentCaller, ref: string, action: string, purpose?: string): Promise<string>;
+  purposeProblems(
+    caller: ConsentCaller,
+    purpose: string,
+    scope: { channels?: string[]; topics?: string[]; recipients?: string[] },
+  ): { definition?: PurposeDefinition; violations: Violation[]; forbidden?: boolean };
+  stateOf(purpose: string, entries: LedgerEntry[], now: Date): ConsentState;
+  /** The kept states of some purposes, read under the ledger lock: one row each, whatever the ledger's length; moved on by append. */
+  keptStates(tx: Tx, subjectId: string, purposes: string[]): Promise<Kept>;
+  /** Appends one ledger entry and moves the kept state on by that entry, in the same transaction. */
+  append(tx: Tx, subjectId: string, entry: NewLedgerEntry): void;
+  /** GPC: every sale purpose still active, to withdraw as entries of the same transaction. */
+  gpcWithdrawals(kept: Kept, now: Date, except?: string): string[];
+}
+
+export function createConsent(deps: ConsentServiceDeps): Consent {
+  const { db, policy, audit } = deps;
+  const salePurposes = Object.entries(policy.purposes)
+    .filter(([, p]) => p.sale)
+    .map(([name]) => name);
+  const refuse = audit.refuse;
+  return {
+    ...deps,
+    deps,
+    salePurposes,
+    refuse,
+    writes: createTransactionGroups(db, { maxGroup: 200, lock: store.lockSubjectLedger }),
+    async resolve(ctx, caller, ref, action, purpose) {
+      const subjectId = await deps.subjectOfRef(caller.clientId, ref);
+      return subjectId ?? refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
+    },
+    purposeProblems(caller, purpose, scope) {
+      const definition = policy.purposes[purpose];
+      if (!definition) return { violations: [{ field: 'purpose', reason: 'unknown-purpose' }] };
+      if (!caller.purposes.includes(purpose)) return { definition, violations: [], forbidden: true };
+      const violations: Violation[] = [];
+      scope.channels?.forEach(
+        (c, i) => definition.channels.includes(c) || violations.push({ field: `channels[${i}]`, reason: `not a channel of ${purpose} (${definition.channels.join(', ') || 'none'})` }),
+      );
+      scope.topics?.forEach((t, i) => definition.topics.includes(t) || violations.push({ field: `topics[${i}]`, reason: `not a topic of ${purpose} (${definition.topics.join(', ') || 'none'})` }));
+      // Recipients are checked against the policy when it lists them for the purpose.
+      if (definition.recipients.length > 0) {
+        scope.recipients?.forEach(
+          (r, i) => definition.recipients.includes(r) || violations.push({ field: `recipients[${i}]`, reason: `not a recipient of ${purpose} (${definition.recipients.join(', ')})` }),
+        );
+      }
+      return { definition, violations };
+    },
+    stateOf: (purpose, entries, now) => foldConsent(purpose, policy.purposes[purpose]!, entries, now),
+    keptStates: (tx, subjectId, purposes) => store.ledgerStates(tx, subjectId, purposes),
+    append(tx, subjectId, entry) {
+      store.appendLedger(tx, subjectId, entry, (kept, seq) => applyEntry(policy.purposes[entry.purpose]!, kept ?? emptyConsent(entry.purpose), { ...entry, seq }));
+    },
+    gpcWithdrawals: (kept, now, except) => salePurposes.filter((p) => p !== except && consentAt(keptOf(kept, p), now).status === 'active'),
+  };
+}
