@@ -107,7 +107,8 @@ export interface Config {
         roleClaim: string;
         jwksUri: string | undefined;
         /** The console's sign-in (authorization code with PKCE); without a client id, officers bring provider tokens to the API only. */
-        console: { clientId: string; clientSecret: string | undefined; scope: string; resource: string | undefined } | undefined;
+        /** The console's OIDC client; `redirectUri` is the one address codes may be redeemed for (the console at CUSTOS_PUBLIC_URL). */
+        console: { clientId: string; clientSecret: string | undefined; scope: string; resource: string | undefined; redirectUri: string } | undefined;
       }
     | undefined;
   logLevel: Environment['LOG_LEVEL'];
@@ -172,7 +173,15 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
             audience: env.OIDC_AUDIENCE,
             roleClaim: env.OIDC_ROLE_CLAIM,
             jwksUri: env.OIDC_JWKS_URI,
-            console: env.OIDC_CLIENT_ID ? { clientId: env.OIDC_CLIENT_ID, clientSecret: env.OIDC_CLIENT_SECRET, scope: env.OIDC_SCOPE, resource: env.OIDC_RESOURCE } : undefined,
+            console: env.OIDC_CLIENT_ID
+              ? {
+                  clientId: env.OIDC_CLIENT_ID,
+                  clientSecret: env.OIDC_CLIENT_SECRET,
+                  scope: env.OIDC_SCOPE,
+                  resource: env.OIDC_RESOURCE,
+                  redirectUri: `${(env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '')}/console`,
+                }
+              : undefined,
           }
         : undefined,
     logLevel: env.LOG_LEVEL,

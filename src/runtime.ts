@@ -221,7 +221,7 @@ async function assembleRuntime(
     people,
     runRetention: retention,
     maintenance,
-    metrics: createMetrics(),
+    metrics: createMetrics(logger.health),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },
     closeables,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
-import type { Logger } from '../logger.ts';
+import type { LogHealth, Logger } from '../logger.ts';
 import './express-augment.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -11,9 +11,23 @@ export interface Metrics {
   httpDuration: client.Histogram<'method' | 'route' | 'status'>;
 }
 
-export function createMetrics(): Metrics {
+export function createMetrics(logHealth?: LogHealth): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'custos_' });
+  if (logHealth) {
+    let reported = { failures: 0, dropped: 0 };
+    new client.Counter({
+      name: 'custos_log_write_failures_total',
+      help: 'Log lines that could not be written (failed: the destination refused them, e.g. a full disk; dropped: it took no more). Logging never stops the gateway.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+      collect() {
+        this.inc({ outcome: 'failed' }, logHealth.failures - reported.failures);
+        this.inc({ outcome: 'dropped' }, logHealth.dropped - reported.dropped);
+        reported = { ...logHealth };
+      },
+    });
+  }
   const httpDuration = new client.Histogram({
     name: 'custos_http_request_duration_seconds',
     help: 'HTTP request latency by route pattern',

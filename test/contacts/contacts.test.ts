@@ -322,6 +322,15 @@ describe('contact authorization', () => {
     const ref = await as(dialer).subject('13900139008');
     const added = await request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '13900139008', note: 'asked on the phone' });
     expect(added.status).toBe(201);
+    expect(added.body).toEqual({ id: expect.stringMatching(/^dnc_/), added: true });
+    // Listed again (another format, at the same moment twice): the entry it has, never a 503, and no second entry.
+    const entries = await gateway.runtime.db.read.dncEntry.count({ where: { source: 'internal' } });
+    const again = await Promise.all([1, 2].map(() => request(gateway.app).post('/v1/dnc/entries').set('Authorization', `Bearer ${officer}`).send({ phone: '+86 139 0013 9008' })));
+    expect(again.map((a) => [a.status, a.body])).toEqual([
+      [200, { id: added.body.id, added: false }],
+      [200, { id: added.body.id, added: false }],
+    ]);
+    expect(await gateway.runtime.db.read.dncEntry.count({ where: { source: 'internal' } })).toBe(entries);
     const check = await request(gateway.app).get('/v1/dnc/check').query({ phone: '+86 139-0013-9008' }).set('Authorization', `Bearer ${officer}`);
     expect(check.body).toEqual({ listed: true, sources: ['internal'] });
     expect(JSON.stringify(await gateway.runtime.db.read.dncEntry.findMany())).not.toContain('13900139008');

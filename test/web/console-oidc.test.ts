@@ -21,7 +21,14 @@ withBrowser('console sign-in with an OpenID Connect provider', () => {
     origin = `http://127.0.0.1:${port}`;
     provider = await startProcess([path.join(__dirname, '..', 'support', 'oidc-provider.mjs')], { ready: /READY (\S+)/, env: { OIDC_TEST_REDIRECT_URI: `${origin}/console` } });
     const issuer = (provider as ChildProcess & { match: RegExpMatchArray }).match[1]!;
-    gateway = await startTestGateway({ OIDC_ISSUER: issuer, OIDC_AUDIENCE: 'custos-console', OIDC_CLIENT_ID: 'custos-console', OIDC_RESOURCE: 'urn:custos', OIDC_SCOPE: 'openid profile console' });
+    gateway = await startTestGateway({
+      CUSTOS_PUBLIC_URL: origin,
+      OIDC_ISSUER: issuer,
+      OIDC_AUDIENCE: 'custos-console',
+      OIDC_CLIENT_ID: 'custos-console',
+      OIDC_RESOURCE: 'urn:custos',
+      OIDC_SCOPE: 'openid profile console',
+    });
     pages = await appInBrowser(gateway.app, '127.0.0.1', port);
   }, 60_000);
   afterAll(async () => {
@@ -95,6 +102,12 @@ withBrowser('console sign-in with an OpenID Connect provider', () => {
       .send({ code: 'stolen', codeVerifier: 'x'.repeat(43), redirectUri: `${origin}/console` });
     expect(refused.status).toBe(401);
     expect(refused.body.detail).toMatch(/invalid_grant/);
+    // A code sent back for another address than the console's is refused before the provider is asked.
+    const elsewhere = await request(gateway.app)
+      .post('/v1/officers/oidc/session')
+      .send({ code: 'stolen', codeVerifier: 'x'.repeat(43), redirectUri: 'https://attacker.example/console' });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.errors).toEqual([{ path: 'redirectUri', message: `must be the console's address, ${origin}/console (CUSTOS_PUBLIC_URL + /console)` }]);
     expect((await auditEvents(gateway, 'auth.officer.sign-in')).filter((e) => e.decision === 'deny').map((e) => e.reasons[0]!.code)).toEqual(expect.arrayContaining(['no-role', 'provider-refused']));
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../../config.ts';
-import { Forbidden, Unauthenticated, Unavailable } from '../../shared/errors.ts';
+import { Forbidden, Unauthenticated, Unavailable, ValidationError } from '../../shared/errors.ts';
 import { officerRoleSchema, type OfficerRole, type OidcSignIn } from './schema.ts';
 import { describeTokenError } from './tokens.ts';
 
@@ -80,6 +80,11 @@ export class OidcVerifier {
    */
   async redeem(input: { code: string; codeVerifier: string; redirectUri: string }): Promise<{ accessToken: string; expiresIn: number | undefined; officer: OidcOfficer }> {
     const client = this.settings.console;
+    // Only the console's own address: a code redeemed for another redirect (a page an attacker controls, where a
+    // provider that does not pin its redirects sent the code) is refused before the provider sees it.
+    if (client && input.redirectUri !== client.redirectUri) {
+      throw new ValidationError([{ path: 'redirectUri', message: `must be the console's address, ${client.redirectUri} (CUSTOS_PUBLIC_URL + /console)` }]);
+    }
     const { tokenEndpoint } = await this.#discovered();
     if (!client || !tokenEndpoint) throw new Unauthenticated('sign-in with the OpenID Connect provider is not configured');
     const form = new URLSearchParams({ grant_type: 'authorization_code', code: input.code, code_verifier: input.codeVerifier, redirect_uri: input.redirectUri, client_id: client.clientId });

@@ -8,6 +8,8 @@ import type { DoNotCall } from './service.ts';
 const dncEntrySchema = z.strictObject({ phone: z.string().min(1).max(64), note: z.string().max(500).optional() });
 const officerRoles = ['privacy-agent', 'admin'] as const;
 
+const dncEntryAddedSchema = z.object({ id: z.string(), added: z.boolean().describe('false when the number was on the internal list already') });
+
 export function dncRoutes(deps: { doNotCall: DoNotCall; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
   const { doNotCall, env, registry } = deps;
   const router = Router();
@@ -19,9 +21,14 @@ export function dncRoutes(deps: { doNotCall: DoNotCall; env: RouteEnvironment; r
     tags: ['do-not-call'],
     access: { kind: 'officer', roles: officerRoles },
     body: dncEntrySchema,
-    responses: { 201: { description: 'Added', schema: z.object({ id: z.string() }) }, 422: problem('Not a phone number') },
+    responses: {
+      201: { description: 'Added', schema: dncEntryAddedSchema },
+      200: { description: 'The number was listed internally already (by an officer or an opt-out): its entry', schema: dncEntryAddedSchema },
+      422: problem('Not a phone number'),
+    },
     async handle({ body, ctx }) {
-      return { status: 201, body: await doNotCall.addEntry(ctx, body) };
+      const entry = await doNotCall.addEntry(ctx, body);
+      return { status: entry.added ? 201 : 200, body: entry };
     },
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { seal } from '../../crypto/envelope.ts';
 import { InvalidIdentifier, NotFound } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
-import type { Database, Tx } from '../../storage/database.ts';
+import { isUniqueViolation, type Database, type Tx } from '../../storage/database.ts';
 import type { SqlStatement } from '../../storage/raw-sql.ts';
 import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import { appendAuditEvent } from '../audit/service.ts';
@@ -66,14 +66,28 @@ export function createDoNotCall(deps: DoNotCallDeps) {
     /** Which of many digests (a campaign's numbers) are listed, and where: the scrub's one lookup. */
     matches: (digests: string[]) => store.dncMatches(db, digests),
 
-    async addEntry(ctx: RequestContext, input: { phone: string; note?: string }): Promise<{ id: string }> {
+    /**
+     * Lists a number internally. A number listed already (by an officer, or by
+     * an opt-out) keeps its entry: the answer names it, with `added: false`,
+     * and the trail records that it was listed already. Two officers adding
+     * the same number at once: the second's insert collides, and it answers
+     * from the entry the first made.
+     */
+    async addEntry(ctx: RequestContext, input: { phone: string; note?: string }): Promise<{ id: string; added: boolean }> {
       const key = await pseudonyms.currentDigest('phone', normalizedPhone(input.phone));
-      const id = await db.transaction(async (tx) => {
-        const added = await insertInternal(tx, key, input.note);
-        await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: added }] });
-        return added;
-      });
-      return { id };
+      const add = () =>
+        db.transaction(async (tx) => {
+          const existing = await store.findInternalEntry(tx, key.digest);
+          const id = existing ?? (await insertInternal(tx, key, input.note));
+          await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }, ...(existing ? [{ code: 'listed-already' }] : [])] });
+          return { id, added: existing === undefined };
+        });
+      try {
+        return await add();
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        return add();
+      }
     },
 
     async removeEntry(ctx: RequestContext, id: string): Promise<void> {
