@@ -196,6 +196,8 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   // The guards' functions live on the connection, so it must be ours to reach (the adapter keeps it in its `client` field).
   if (!connection) throw new Error("the SQLite adapter did not show its connection; this build of Custos needs @prisma/adapter-better-sqlite3's connection to register its guard functions");
   registerSqliteFunctions(connection);
+  // Deleted rows (an erasure's) are overwritten with zeros, not left readable in free pages of the file.
+  connection.pragma('secure_delete = ON');
   const writerStatements = nativeStatements(connection);
   const read = reader as unknown as DbClient;
   const adapter = engineAdapter('sqlite');

@@ -252,6 +252,13 @@ describe('contact authorization', () => {
     expect(await codes({ ref: narrowed, recipient: 'brand-b' })).toBe('recipient-not-consented');
     expect(await codes({ ref: narrowed })).toBe('recipient-not-consented');
     expect(await codes({ ref: narrowed, recipient: 'nobody-we-know' })).toBe(422);
+    // A purpose that declares no recipients takes none: caller text never reaches the trail or the ledger.
+    const typed = 'Acme Pet Food 13900139099';
+    expect((await as(dialer).authorize({ ref: narrowed, purpose: 'support', channel: 'call', recipient: typed })).body.violations).toEqual([
+      { field: 'recipient', reason: 'not a recipient of support (the policy declares none)' },
+    ]);
+    expect((await request(gateway.app).get(`/v1/subjects/${narrowed}`).query({ purpose: 'support', recipient: typed }).set('Authorization', `Bearer ${dialer}`)).status).toBe(422);
+    expect(JSON.stringify(await auditEvents(gateway))).not.toMatch(/Acme|13900139099/);
     const scrub = await request(gateway.app)
       .post('/v1/contacts/scrub')
       .set('Authorization', `Bearer ${dialer}`)

@@ -90,12 +90,12 @@ export function createConsent(deps: ConsentServiceDeps): Consent {
         (c, i) => definition.channels.includes(c) || violations.push({ field: `channels[${i}]`, reason: `not a channel of ${purpose} (${definition.channels.join(', ') || 'none'})` }),
       );
       scope.topics?.forEach((t, i) => definition.topics.includes(t) || violations.push({ field: `topics[${i}]`, reason: `not a topic of ${purpose} (${definition.topics.join(', ') || 'none'})` }));
-      // Recipients are checked against the policy when it lists them for the purpose.
-      if (definition.recipients.length > 0) {
-        scope.recipients?.forEach(
-          (r, i) => definition.recipients.includes(r) || violations.push({ field: `recipients[${i}]`, reason: `not a recipient of ${purpose} (${definition.recipients.join(', ')})` }),
-        );
-      }
+      // Recipients are names the policy declares for the purpose, like topics: caller text never reaches the ledger or the trail.
+      scope.recipients?.forEach(
+        (r, i) =>
+          definition.recipients.includes(r) ||
+          violations.push({ field: `recipients[${i}]`, reason: `not a recipient of ${purpose} (${definition.recipients.join(', ') || 'the policy declares none'})` }),
+      );
       return { definition, violations };
     },
     stateOf: (purpose, entries, now) => foldConsent(purpose, policy.purposes[purpose]!, entries, now),

@@ -75,8 +75,9 @@ export async function validateRequest(c: Contacts, ctx: RequestContext, input: C
   if (!definition) problems.push({ field: 'purpose', reason: 'unknown-purpose' });
   if (!policy.channels.includes(input.channel)) problems.push({ field: 'channel', reason: 'unknown-channel' });
   if (definition && input.topic !== undefined && !definition.topics.includes(input.topic)) problems.push({ field: 'topic', reason: `not a topic of ${input.purpose}` });
-  if (definition && input.recipient !== undefined && definition.recipients.length > 0 && !definition.recipients.includes(input.recipient)) {
-    problems.push({ field: 'recipient', reason: `not a recipient of ${input.purpose}` });
+  // Recipients are names the policy declares, like topics: caller text never reaches the trail or the ledger.
+  if (definition && input.recipient !== undefined && !definition.recipients.includes(input.recipient)) {
+    problems.push({ field: 'recipient', reason: `not a recipient of ${input.purpose} (${definition.recipients.join(', ') || 'the policy declares none'})` });
   }
   if (problems.length > 0) {
     await refuse(ctx, { action, purpose: input.purpose, reason: 'invalid-request' }, new PolicyViolation(problems.map((p) => `${p.field}: ${p.reason}`).join('; '), problems));

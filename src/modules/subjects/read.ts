@@ -12,6 +12,11 @@ export async function readSubject(vault: Vault, consentReadOf: ConsentReadOf, ct
   const action = 'subjects.subject.read';
   const access = grantedPurpose(policy, caller.purposes, purpose);
   if ('violation' in access) return refuse(ctx, { action, purpose, reasons: [{ code: access.violation.reason }] }, readRefusal(access.violation));
+  // A recipient is a name the policy declares for the purpose, never caller text.
+  if (recipient !== undefined && !access.definition.recipients.includes(recipient)) {
+    const reason = `not a recipient of ${purpose} (${access.definition.recipients.join(', ') || 'the policy declares none'})`;
+    return refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-recipient' }] }, new PolicyViolation(`recipient: ${reason}`, [{ field: 'recipient', reason }]));
+  }
   // The consent is read in the same statement as the subject.
   const consent = consentReadOf(purpose, { recipient });
   const found = isRefShaped(ref) ? await store.readSubjectByRef(db, ref, access.definition.read, [consent.column] as const) : undefined;
