@@ -5,6 +5,15 @@ import { formatKeyPath } from '../shared/key-path.ts';
 /** Deeper than this, a JSON body is refused before it is parsed. No Custos route needs more than a few levels. */
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * More objects and arrays than this, and a body is refused before it is
+ * parsed: parsing and copying a tree costs by its nodes, not its bytes (8 MB
+ * of nested empty arrays took seconds). A campaign of 100,000 refs is one
+ * object and one array; a body of a hundred thousand objects is a bulk
+ * import, which goes to /v1/imports as NDJSON.
+ */
+export const MAX_JSON_CONTAINERS = 10_000;
+
 // JSON.parse keeps "__proto__" as an own key; code that later copies keys onto an object would then
 // change its prototype. Such keys are refused at the edge, for every route.
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -34,7 +43,7 @@ function hex4(buf: Buffer, at: number): number {
 /**
  * Checks a JSON body's raw bytes in one linear pass, before JSON.parse sees
  * them, without recursion: valid UTF-8, nesting no deeper than
- * MAX_JSON_DEPTH, no key twice in one object (a proxy and Custos must not
+ * MAX_JSON_DEPTH and no more than MAX_JSON_CONTAINERS objects and arrays, no key twice in one object (a proxy and Custos must not
  * read two different values), no reserved key, and no string holding a NUL
  * or half a surrogate pair (which PostgreSQL cannot store and which would
  * otherwise turn distinct identifiers into the same one). Answers the first
@@ -49,6 +58,7 @@ export function inspectJson(buf: Buffer): FieldProblem | undefined {
   // A key of the innermost object: the path of that object, then the key.
   const pathOfKey = (key: string): string => formatKeyPath([...segments(stack.slice(0, -1)), key]);
   const n = buf.length;
+  let containers = 0;
   let nextBackslash = -1;
   for (let i = 0; i < n; i++) {
     const c = buf[i]!;
@@ -100,6 +110,7 @@ export function inspectJson(buf: Buffer): FieldProblem | undefined {
       i = j;
     } else if (c === 0x7b || c === 0x5b) {
       if (stack.length >= MAX_JSON_DEPTH) return { path: pathHere(), message: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
+      if (++containers > MAX_JSON_CONTAINERS) return { path: pathHere(), message: `holds more than ${MAX_JSON_CONTAINERS} objects and arrays in all` };
       stack.push({ object: c === 0x7b, keys: undefined, key: undefined, index: 0, expectKey: c === 0x7b });
     } else if (c === 0x7d || c === 0x5d) {
       stack.pop();

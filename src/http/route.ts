@@ -78,7 +78,7 @@ export function bearerOf(req: Request): string | undefined {
   return /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(req.get('authorization') ?? '')?.[1];
 }
 
-function bearerToken(req: Request): string {
+export function bearerToken(req: Request): string {
   const token = bearerOf(req);
   if (!token) throw new Unauthenticated('send "Authorization: Bearer <token>"', req.get('authorization') ? 'invalid_token' : 'invalid_request');
   return token;

@@ -3,7 +3,7 @@ import http, { type Server } from 'node:http';
 import { answerClientError } from '../../src/server.ts';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { MAX_JSON_DEPTH, inspectJson } from '../../src/http/json-inspection.ts';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, inspectJson } from '../../src/http/json-inspection.ts';
 import { appToken, auditEvents, createTestApp, createTestOfficer, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** Bodies and URLs an attacker sends: every one answers a clear 4xx problem+json, never a 500. */
@@ -46,6 +46,26 @@ describe('hostile input', () => {
     const justDeepEnough = '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH);
     expect(inspectJson(Buffer.from(justDeepEnough))).toBeUndefined();
     expect(inspectJson(Buffer.from('[' + justDeepEnough + ']'))).toMatchObject({ message: expect.stringContaining('deeper') });
+  });
+
+  it('answers an anonymous scrub with 401 before reading its body, and refuses a body of too many nodes before parsing it', async () => {
+    // Headers that announce 8 MB, then only the first bytes: the 401 comes while the body is still unsent.
+    const early = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${base}/v1/contacts/scrub`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': String(8 * 1024 * 1024) } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, connection: res.headers.connection });
+        req.destroy();
+      });
+      req.on('error', (error) => (error.message.includes('socket hang up') ? undefined : reject(error)));
+      req.write('['.repeat(1024));
+    });
+    expect(early).toEqual({ status: 401, connection: 'close' });
+    // Signed in: 64,000 arrays 60 deep is within the depth limit, and refused by its count before any parsing.
+    const hostile = `[${Array.from({ length: 64_000 }, () => '['.repeat(59) + ']'.repeat(59)).join(',')}]`;
+    expect(hostile.length).toBeGreaterThan(7 * 1024 * 1024);
+    expectProblem(await send('/v1/contacts/scrub', hostile, { Authorization: `Bearer ${token}` }), 400, `more than ${MAX_JSON_CONTAINERS} objects and arrays`);
+    // A real campaign, 100,000 refs, is far from it.
+    expect(inspectJson(Buffer.from(JSON.stringify({ channel: 'sms', purpose: 'marketing', refs: Array.from({ length: 100_000 }, (_, i) => `ref_${i}`) })))).toBeUndefined();
   });
 
   it('refuses a key sent twice in one object, naming it, however it is escaped', async () => {
