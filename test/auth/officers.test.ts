@@ -1,4 +1,10 @@
 import request from 'supertest';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { ACCOUNT_RECHECK_MS } from '../../src/modules/auth/service.ts';
+import { createRuntime } from '../../src/runtime.ts';
+import { whenClockIsLater } from '../support/clock.ts';
 import { auditEvents, createTestOfficer, officerToken, startTestGateway, systemContext, type TestGateway } from '../support/gateway.ts';
 
 describe('officers sign in with a password and act within their role', () => {
@@ -95,5 +101,40 @@ describe('officers sign in with a password and act within their role', () => {
     });
     await createTestOfficer(gateway, 'admin', 'carol');
     await expect(createTestOfficer(gateway, 'admin', 'carol')).rejects.toMatchObject({ status: 409 });
+  });
+});
+
+describe('officer sign-out', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(() => gateway.close());
+
+  it('ends the session on this replica at once and on every other within the recheck bound, audited', async () => {
+    // A second replica on the same database, with its own caches.
+    const replica = await createRuntime(loadConfig({ ...gateway.env, AUDIT_INTEGRATOR: 'false' }), createLogger('error'));
+    try {
+      const other = createApp(replica);
+      const officer = await createTestOfficer(gateway, 'auditor');
+      const token = await officerToken(gateway, officer.username, officer.password);
+      const stats = (app: typeof other) => request(app).get('/v1/audit/stats').set('Authorization', `Bearer ${token}`);
+      expect((await stats(gateway.app)).status).toBe(200);
+      expect((await stats(other)).status).toBe(200);
+
+      expect((await request(gateway.app).delete('/v1/officers/session').set('Authorization', `Bearer ${token}`)).status).toBe(204);
+      const here = await stats(gateway.app);
+      expect({ status: here.status, detail: here.body.detail }).toEqual({ status: 401, detail: 'this session has ended (signed out); sign in again' });
+      // The other replica read "not ended" a moment ago and may keep that for ACCOUNT_RECHECK_MS; past it, it refuses too.
+      expect((await whenClockIsLater(ACCOUNT_RECHECK_MS + 1, () => stats(other))).status).toBe(401);
+      // Signing out again, or with no session, is a 401 like any other use of the token.
+      expect((await request(gateway.app).delete('/v1/officers/session').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+      expect((await auditEvents(gateway, 'auth.officer.sign-out')).map((e) => e.actor)).toEqual([{ type: 'officer', id: officer.id }]);
+      // A new sign-in is a new session.
+      const again = await officerToken(gateway, officer.username, officer.password);
+      expect((await request(gateway.app).get('/v1/audit/stats').set('Authorization', `Bearer ${again}`)).status).toBe(200);
+    } finally {
+      await replica.close();
+    }
   });
 });

@@ -139,6 +139,7 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   // Recorded by the first start; updated here, never inserted twice.
   MasterKeyCheck: { row: { id: 1, fingerprint: 'f'.repeat(32), recordedAt: at }, via: 'update' },
   Replica: { row: { instanceId: 'r-1', policyVersion: 'v-1', startedAt: at, seenAt: at } },
+  RevokedSession: { row: { jti: 'jti-parity', officerId: 'off_parity', expiresAt: at, revokedAt: at } },
 };
 
 /** Each model's columns as prisma/schema.prisma declares them (relation fields, whose type is a model, are no columns). */

@@ -49,7 +49,7 @@ export function newClientId(): string {
 export const ACCOUNT_RECHECK_MS = 1000;
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
-export type VerifiedToken = { kind: 'app'; clientId: string; scope: string[] } | { kind: 'officer'; officerId: string; role: OfficerRole };
+export type VerifiedToken = { kind: 'app'; clientId: string; scope: string[] } | { kind: 'officer'; officerId: string; role: OfficerRole; jti: string; exp: number };
 
 /**
  * What the auth operations share (one a file: apps.ts, client-token.ts,
@@ -62,6 +62,9 @@ export interface Auth extends AuthServiceDeps {
   verifiedTokens: ExpiringCache<VerifiedToken>;
   apps: ExpiringCache<store.AppRecord | null>;
   officers: ExpiringCache<store.OfficerRecord | null>;
+  /** Sessions known to be ended or not, by session id, for ACCOUNT_RECHECK_MS. */
+  revoked: ExpiringCache<boolean>;
+  isRevoked(sessionId: string): Promise<boolean>;
   verifyCustosToken(token: string, audience: unknown): Promise<VerifiedToken>;
   currentApp(clientId: string): Promise<store.AppRecord | undefined>;
   currentOfficer(officerId: string): Promise<store.OfficerRecord | undefined>;
@@ -84,7 +87,7 @@ export function createAuth(deps: AuthServiceDeps): Auth {
     let exp: number;
     if (audience === OFFICER_AUDIENCE) {
       const claims = await verifyOfficerToken(signer, token);
-      verified = { kind: 'officer', officerId: claims.officerId, role: claims.role };
+      verified = { kind: 'officer', officerId: claims.officerId, role: claims.role, jti: claims.jti, exp: claims.exp };
       exp = claims.exp;
     } else {
       const claims = await verifyAppToken(signer, token);
@@ -102,6 +105,17 @@ export function createAuth(deps: AuthServiceDeps): Auth {
       apps.set(clientId, app, Date.now() + ACCOUNT_RECHECK_MS);
     }
     return app ?? undefined;
+  }
+
+  const revoked = new ExpiringCache<boolean>(VERIFIED_TOKEN_CACHE_SIZE);
+  /** Whether a session was ended (signed out): re-read at least every ACCOUNT_RECHECK_MS, so a sign-out holds on every replica within it. */
+  async function isRevoked(sessionId: string): Promise<boolean> {
+    let known = revoked.get(sessionId);
+    if (known === undefined) {
+      known = await store.isSessionRevoked(db.read, sessionId);
+      revoked.set(sessionId, known, Date.now() + ACCOUNT_RECHECK_MS);
+    }
+    return known;
   }
 
   async function currentOfficer(officerId: string): Promise<store.OfficerRecord | undefined> {
@@ -122,5 +136,5 @@ export function createAuth(deps: AuthServiceDeps): Auth {
     if (problems.length > 0) throw new ValidationError(problems);
   }
 
-  return { ...deps, signer, verifiedTokens, apps, officers, verifyCustosToken, currentApp, currentOfficer, checkGrants };
+  return { ...deps, signer, verifiedTokens, apps, officers, revoked, verifyCustosToken, currentApp, currentOfficer, isRevoked, checkGrants };
 }

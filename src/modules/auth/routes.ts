@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { SigningKey } from '../../crypto/signing-key.ts';
-import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { bearerOf, mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { credentialRateLimit, type RateLimitStores } from '../../http/rate-limit.ts';
 import { verifyFormBody } from '../../http/problem.ts';
 import {
@@ -122,6 +122,19 @@ export function authRoutes(deps: {
     responses: { 200: { description: 'Officer session token', schema: officerSessionResponseSchema }, 429: { description: 'Too many attempts; see Retry-After' } },
     async handle({ body, ctx }) {
       return { body: await auth.signInOfficer(ctx, body.username, body.password), headers: { 'Cache-Control': 'no-store' } };
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'delete',
+    path: '/v1/officers/session',
+    summary: "Sign out: ends the session of the token sent, on every replica (within a second), for a password or a provider's sign-in",
+    tags: ['officers'],
+    access: { kind: 'officer', roles: officerRoles },
+    responses: { 204: { description: 'Signed out; the token is refused from now on' } },
+    async handle({ req, ctx }) {
+      await auth.signOutOfficer(ctx, bearerOf(req)!);
+      return { status: 204, headers: { 'Cache-Control': 'no-store' } };
     },
   });
 

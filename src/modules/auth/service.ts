@@ -5,7 +5,7 @@ import { authenticate, requireRole } from './authenticate.ts';
 import { issueClientToken } from './client-token.ts';
 import { createOfficer, officerIdOf, removeOfficer } from './officers.ts';
 import type { OfficerRole } from './schema.ts';
-import { signInOfficer, signInWithProvider } from './sign-in.ts';
+import { signInOfficer, signInWithProvider, signOutOfficer } from './sign-in.ts';
 import * as store from './store.ts';
 
 export { ACCOUNT_RECHECK_MS, type AuthServiceDeps, type AuthSettings, type CreatedApp } from './auth.ts';
@@ -27,6 +27,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     /** How the console sends officers to the organisation's provider, if it may. */
     oidcSignIn: async () => (oidc ? oidc.signIn() : undefined),
     signInWithProvider: (ctx: RequestContext, input: { code: string; codeVerifier: string; redirectUri: string }) => signInWithProvider(a, ctx, input),
+    signOutOfficer: (ctx: RequestContext, token: string) => signOutOfficer(a, ctx, token),
     authenticate: (token: string) => authenticate(a, token),
     officerIdOf: (usernameOrId: string) => officerIdOf(a, usernameOrId),
     requireRole,

@@ -1,6 +1,8 @@
 import { Forbidden, Unauthenticated } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
+import { appendAuditEvent } from '../audit/service.ts';
 import type { Auth } from './auth.ts';
+import { sessionIdOf } from './authenticate.ts';
 import type { OidcVerifier } from './oidc.ts';
 import { verifySecret } from './passwords.ts';
 import * as store from './store.ts';
@@ -40,4 +42,29 @@ export async function signInWithProvider(a: Auth, ctx: RequestContext, input: { 
   const actor = { type: 'officer' as const, id: redeemed.officer.id };
   await audit.record({ ...ctx, actor }, { action: 'auth.officer.sign-in', decision: 'allow', reasons: [{ code: 'oidc' }] });
   return { access_token: redeemed.accessToken, token_type: 'Bearer' as const, expires_in: redeemed.expiresIn ?? settings.officerSessionTtlSeconds, role: redeemed.officer.role };
+}
+
+/**
+ * Ends the session of the token presented, on every replica (within
+ * ACCOUNT_RECHECK_MS; at once on this one): its id is kept as revoked until
+ * the token would have expired.
+ */
+export async function signOutOfficer(a: Auth, ctx: RequestContext, token: string): Promise<void> {
+  const { db, verifyCustosToken, oidc, revoked } = a;
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { iss?: unknown; aud?: unknown; exp?: unknown };
+  let session: { id: string; officerId: string; expiresAt: Date };
+  if (oidc && claims.iss === oidc.issuer) {
+    const officer = await oidc.verify(token);
+    session = { id: sessionIdOf(token), officerId: officer.id, expiresAt: new Date(typeof claims.exp === 'number' ? claims.exp * 1000 : Date.now() + 86_400_000) };
+  } else {
+    const verified = await verifyCustosToken(token, claims.aud);
+    if (verified.kind !== 'officer') throw new Unauthenticated('only an officer session can be ended here');
+    session = { id: verified.jti, officerId: verified.officerId, expiresAt: new Date(verified.exp * 1000) };
+  }
+  const at = new Date();
+  await db.transaction(async (tx) => {
+    await store.revokeSession(tx, { jti: session.id, officerId: session.officerId, expiresAt: session.expiresAt, at });
+    await appendAuditEvent(tx, { ...ctx, actor: { type: 'officer', id: session.officerId } }, { action: 'auth.officer.sign-out', decision: 'info' });
+  });
+  revoked.set(session.id, true, session.expiresAt.getTime());
 }

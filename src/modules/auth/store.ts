@@ -90,3 +90,14 @@ export const officerView = (officer: OfficerRecord) => ({
   createdAt: officer.createdAt.toISOString(),
   removedAt: officer.disabledAt?.toISOString() ?? null,
 });
+
+/** Ends an officer session on every replica: its token id is refused until the token would have expired. */
+export async function revokeSession(tx: Tx, row: { jti: string; officerId: string; expiresAt: Date; at: Date }): Promise<void> {
+  await tx.revokedSession.upsert({ where: { jti: row.jti }, create: { jti: row.jti, officerId: row.officerId, expiresAt: row.expiresAt, revokedAt: row.at }, update: {} });
+  // Housekeeping: revocations of tokens that have expired anyway protect nothing.
+  await tx.revokedSession.deleteMany({ where: { expiresAt: { lt: row.at } } });
+}
+
+export async function isSessionRevoked(db: DbClient, jti: string): Promise<boolean> {
+  return (await db.revokedSession.count({ where: { jti } })) > 0;
+}

@@ -73,9 +73,9 @@ export async function verifyAppToken(signer: TokenSigner, token: string): Promis
   return { clientId: payload.sub!, scope, exp: payload.exp! };
 }
 
-export async function verifyOfficerToken(signer: TokenSigner, token: string): Promise<{ officerId: string; role: OfficerRole; exp: number }> {
+export async function verifyOfficerToken(signer: TokenSigner, token: string): Promise<{ officerId: string; role: OfficerRole; exp: number; jti: string }> {
   const payload = await verifyCustosToken(signer, token, OFFICER_AUDIENCE);
   const role = officerRoleSchema.safeParse(payload.role);
   if (!role.success) throw new Unauthenticated('the token carries no valid role');
-  return { officerId: payload.sub!, role: role.data, exp: payload.exp! };
+  return { officerId: payload.sub!, role: role.data, exp: payload.exp!, jti: payload.jti! };
 }

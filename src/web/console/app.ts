@@ -188,9 +188,14 @@ $('#oidc-sign-in').addEventListener(
   guarded(() => signInAtProvider($('#sign-in').dataset.resume || undefined)),
 );
 document.querySelectorAll<HTMLButtonElement>('nav [data-view]').forEach((b) => b.addEventListener('click', () => show(b.dataset.view!)));
+// Signing out ends the session at Custos (on every replica), not only in this tab; the tab forgets it either way.
 $('#sign-out').addEventListener('click', () => {
-  keepToken(null);
-  signedOut(undefined);
+  void call('/v1/officers/session', { method: 'DELETE' })
+    .catch(() => undefined)
+    .finally(() => {
+      keepToken(null);
+      signedOut(undefined);
+    });
 });
 onSubmit('#queue-form', loadQueue);
 $('#decision-form').addEventListener('submit', guarded(decide));
