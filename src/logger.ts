@@ -32,6 +32,9 @@ const jsonLine = winston.format((info) => {
   }
 });
 
+/** The destinations that have their one error listener, and the loggers it counts for. */
+const watched = new WeakMap<NodeJS.WritableStream, Set<LogHealth>>();
+
 // A destination that takes no more (a stuck pipe) holds at most this much; later lines are dropped and counted.
 const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
@@ -43,10 +46,15 @@ const MAX_PENDING_BYTES = 4 * 1024 * 1024;
  * fail-closed rule in the database; logs are best effort.
  */
 function failSafe(destination: NodeJS.WritableStream & { writableLength?: number }, health: LogHealth): Writable {
-  // Without a listener, an 'error' on stdout is an uncaught exception that ends the process.
-  destination.on('error', () => {
-    health.failures += 1;
-  });
+  // Without a listener, an 'error' on stdout is an uncaught exception that ends the process. One listener per
+  // destination (stdout is shared by every logger of the process) counts for every logger writing to it.
+  let healths = watched.get(destination);
+  if (!healths) {
+    const counted = (healths = new Set());
+    watched.set(destination, counted);
+    destination.on('error', () => counted.forEach((h) => (h.failures += 1)));
+  }
+  healths.add(health);
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
       if ((destination.writableLength ?? 0) > MAX_PENDING_BYTES) health.dropped += 1;
