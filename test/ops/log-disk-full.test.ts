@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { freePort } from '../support/browser.ts';
 import { cleanUpEnvironment, databaseKind, REPO_ROOT, testEnvironment } from '../support/gateway.ts';
-import { CUSTOS_BIN } from '../support/processes.ts';
+import { CUSTOS_BIN, runProcess } from '../support/processes.ts';
 
 /**
  * A full log disk does not stop the gateway. `custos serve` runs with its
@@ -17,6 +17,7 @@ runs(`logging to a full disk, on ${databaseKind}`, () => {
   it('keeps serving, and counts the log lines it could not write', async () => {
     const port = await freePort();
     const env = testEnvironment({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', PATH: process.env.PATH ?? '' });
+    expect((await runProcess([CUSTOS_BIN, 'migrate'], { env, timeoutMs: 60_000 })).code).toBe(0);
     const full = fs.openSync('/dev/full', 'w');
     const child = spawn(process.execPath, [CUSTOS_BIN, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', full, 'pipe'] });
     let stderr = '';
