@@ -112,7 +112,8 @@ export interface Config {
       }
     | undefined;
   logLevel: Environment['LOG_LEVEL'];
-  audit: { integrator: boolean; headIntervalMs: number; headEveryEvents: number; sweepMs: number; origin: string };
+  /** `origin` is what this process would name a new log; `originSet` whether AUDIT_LOG_ORIGIN named it (a log keeps the name of its first start). */
+  audit: { integrator: boolean; headIntervalMs: number; headEveryEvents: number; sweepMs: number; origin: string; originSet: boolean };
   notifier: { webhookUrl: string | undefined };
   requests: { ratePerMinute: number; perIdentifierPerHour: number };
   /** 0: no periodic retention sweep in this process. */
@@ -192,6 +193,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       sweepMs: env.AUDIT_SWEEP_MS,
       // A checkpoint's origin names the log; by default the public host, which is unique per deployment.
       origin: env.AUDIT_LOG_ORIGIN ?? `${new URL(env.CUSTOS_PUBLIC_URL ?? `http://localhost:${env.PORT}`).host}/custos-audit`,
+      originSet: env.AUDIT_LOG_ORIGIN !== undefined,
     },
     notifier: { webhookUrl: env.NOTIFIER_WEBHOOK_URL },
     requests: { ratePerMinute: env.REQUESTS_RATE_LIMIT_PER_MINUTE, perIdentifierPerHour: env.REQUESTS_PER_IDENTIFIER_PER_HOUR },

@@ -13,6 +13,7 @@ import { createAuthService, type AuthService } from './modules/auth/service.ts';
 import type { OpsState } from './modules/ops/routes.ts';
 import { createAuditGroupCommit } from './modules/audit/group-commit.ts';
 import { createAuditIntegrator, type AuditIntegrator } from './modules/audit/integrator.ts';
+import { pinnedLogOrigin } from './modules/audit/log-origin.ts';
 import { createAuditLog, type AuditLog } from './modules/audit/log.ts';
 import { setAuditVocabulary } from './modules/audit/service.ts';
 import { AUDIT_FILTER_NAMES, createAuditSearch, type AuditSearch } from './modules/audit/search.ts';
@@ -61,6 +62,8 @@ export interface Runtime {
   metrics: Metrics;
   registry: OpenAPIRegistry;
   ops: OpsState;
+  /** The audit log's name (checkpoint origin), fixed at the database's first start. */
+  auditOrigin: string;
   /** What this runtime opened (and what the app built on it adds, e.g. its worker threads); closed by close(). */
   closeables: Closeables;
   close(): Promise<void>;
@@ -115,6 +118,7 @@ async function assembleRuntime(
   // Refusals come before any work: another master key than the database's, or (for a serving
   // process) another policy version than the live replicas serve.
   await checkMasterKey(db, masterKey);
+  const auditOrigin = await pinnedLogOrigin(db, config.audit);
   const membership = options.background
     ? closeables.add('replica membership', await joinReplicas(db, loaded.version), (m) =>
         m.leave().catch((error: unknown) => logger.warn('could not leave the replica list; it is forgotten once not renewed', { error: error instanceof Error ? error.message : String(error) })),
@@ -214,7 +218,8 @@ async function assembleRuntime(
     doNotCall,
     pseudonyms,
     auditIntegrator,
-    auditLog: createAuditLog({ db, signingKey, origin: config.audit.origin, tree: createTreeReader(db) }),
+    auditLog: createAuditLog({ db, signingKey, origin: auditOrigin, tree: createTreeReader(db) }),
+    auditOrigin,
     auditSearch,
     notifier,
     requests,

@@ -25,7 +25,7 @@ export async function verifyAuditCommand(options: { json?: boolean; from?: strin
       let checkpoint: { treeSize: number; rootHash: string } | undefined;
       if (noteText !== undefined) {
         try {
-          checkpoint = openCheckpoint(noteText, runtime.config.audit.origin, runtime.signingKey.publicKey);
+          checkpoint = openCheckpoint(noteText, runtime.auditOrigin, runtime.signingKey.publicKey);
         } catch (error) {
           if (error instanceof CheckpointError) return error.message;
           throw error;

@@ -139,6 +139,8 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
   // Recorded by the first start; updated here, never inserted twice.
   MasterKeyCheck: { row: { id: 1, fingerprint: 'f'.repeat(32), recordedAt: at }, via: 'update' },
   Replica: { row: { instanceId: 'r-1', policyVersion: 'v-1', startedAt: at, seenAt: at } },
+  // Recorded by the first start, like the master key's fingerprint.
+  AuditLogOrigin: { row: { id: 1, origin: 'parity.example/audit', recordedAt: at }, via: 'update' },
   RevokedSession: { row: { jti: 'jti-parity', officerId: 'off_parity', expiresAt: at, revokedAt: at } },
 };
 
