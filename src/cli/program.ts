@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { officerRoles } from '../modules/auth/schema.ts';
 import { createAppCommand, listAppsCommand, removeAppCommand } from './apps.ts';
 import { verifyAuditCommand } from './audit.ts';
+import { backupCommand } from './backup.ts';
 import { seedDemoCommand } from './demo.ts';
 import { importDncCommand } from './dnc.ts';
 import { describeCliFailure, printProblem, processIo, useCliIo, type CliIo } from './io.ts';
@@ -25,6 +26,13 @@ function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: (text) => void io.stdout.write(text), writeErr: (text) => void io.stderr.write(text) });
 
   program.command('serve').description('run the gateway (configuration from the environment; see .env.example)').action(serveCommand);
+
+  program
+    .command('backup')
+    .description('an online copy of the embedded database to a new file, safe while the server runs (PostgreSQL: use pg_dump)')
+    .argument('<out>', 'the file to write (must not exist)')
+    .option('--json', 'print the result as JSON')
+    .action(backupCommand);
 
   program
     .command('migrate')

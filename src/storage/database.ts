@@ -48,6 +48,13 @@ export interface Database {
    * transaction (its one write lock; no round trip to save), the guards last.
    */
   writeAlone(statements: readonly SqlStatement[], guards?: readonly SqlStatement[]): Promise<boolean>;
+  /**
+   * An online copy of the whole database to `destination` (a new file),
+   * taken while the gateway serves: SQLite's backup API copies a consistent
+   * snapshot page by page. PostgreSQL has its own tools for this (pg_dump,
+   * pg_basebackup): undefined there.
+   */
+  backup?(destination: string): Promise<{ pages: number }>;
   ping(): Promise<void>;
   /** Throws when the database answers but cannot take a write (disk full, read-only, a standby). */
   probeWrite(): Promise<void>;
@@ -232,6 +239,11 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
     transaction: (work) =>
       runTransaction(writer as unknown as DbClient, { owner: database, native: () => writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') }, work),
     writeAlone: (writes, guards = []) => (guards.length === 0 ? database.transaction((tx) => executeAll(tx, writes)).then(() => true) : guardedWrites.run({ writes, guards })),
+    async backup(destination) {
+      if (fs.existsSync(destination)) throw new Error(`${destination} exists already; a backup never overwrites a file`);
+      const { totalPages } = await connection.backup(destination);
+      return { pages: totalPages };
+    },
     async ping() {
       await read.$queryRawUnsafe('SELECT 1');
     },
