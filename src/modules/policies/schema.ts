@@ -25,7 +25,7 @@ export const purposeSchema = z.strictObject({
   reveal: uniqueNames.default([]),
   channels: uniqueNames.default([]),
   topics: uniqueNames.default([]),
-  /** Brands or partners a consent may be narrowed to; when listed, grants and contacts may name only these. */
+  /** Brands or partners a consent may be narrowed to; grants, reads and contacts may name only these (none when empty). */
   recipients: uniqueNames.default([]),
   retention: isoDuration.optional(),
   /** Selling or sharing personal data; a Global Privacy Control signal opts out of it. */
