@@ -57,6 +57,7 @@ export const environmentSchema = z
     NOTIFIER_WEBHOOK_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), 'must be an http:// or https:// URL'),
     REQUESTS_RATE_LIMIT_PER_MINUTE: isoSeconds(10),
     REQUESTS_PER_IDENTIFIER_PER_HOUR: isoSeconds(3),
+    REQUESTS_PER_IDENTIFIER_CEILING_PER_HOUR: isoSeconds(10),
     RETENTION_SWEEP_MS: z.coerce.number().int().min(0).default(3_600_000),
     AUDIT_LOG_ORIGIN: optionalText.refine((v) => v === undefined || /^[^\s+]+$/.test(v), 'must be one word with no spaces or +, e.g. custos.example.com/audit'),
   })
@@ -115,7 +116,7 @@ export interface Config {
   /** `origin` is what this process would name a new log; `originSet` whether AUDIT_LOG_ORIGIN named it (a log keeps the name of its first start). */
   audit: { integrator: boolean; headIntervalMs: number; headEveryEvents: number; sweepMs: number; origin: string; originSet: boolean };
   notifier: { webhookUrl: string | undefined };
-  requests: { ratePerMinute: number; perIdentifierPerHour: number };
+  requests: { ratePerMinute: number; perIdentifierPerHour: number; perIdentifierCeilingPerHour: number };
   /** 0: no periodic retention sweep in this process. */
   retentionSweepMs: number;
 }
@@ -196,7 +197,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       originSet: env.AUDIT_LOG_ORIGIN !== undefined,
     },
     notifier: { webhookUrl: env.NOTIFIER_WEBHOOK_URL },
-    requests: { ratePerMinute: env.REQUESTS_RATE_LIMIT_PER_MINUTE, perIdentifierPerHour: env.REQUESTS_PER_IDENTIFIER_PER_HOUR },
+    requests: {
+      ratePerMinute: env.REQUESTS_RATE_LIMIT_PER_MINUTE,
+      perIdentifierPerHour: env.REQUESTS_PER_IDENTIFIER_PER_HOUR,
+      perIdentifierCeilingPerHour: env.REQUESTS_PER_IDENTIFIER_CEILING_PER_HOUR,
+    },
     retentionSweepMs: env.RETENTION_SWEEP_MS,
   };
 }

@@ -185,7 +185,7 @@ async function assembleRuntime(
     actions: requestActions,
     sealingKey: keys.requestSealingKey,
     secretKey: keys.requestSecretKey,
-    settings: { perIdentifierPerHour: config.requests.perIdentifierPerHour },
+    settings: { perIdentifierPerHour: config.requests.perIdentifierPerHour, perIdentifierCeilingPerHour: config.requests.perIdentifierCeilingPerHour },
   });
   const retention = (ctx: RequestContext, retentionOptions: { dryRun: boolean; now?: Date }) => runRetention(actionDeps, requestActions, ctx, retentionOptions);
   const maintenance = closeables.add(

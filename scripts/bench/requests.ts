@@ -22,7 +22,7 @@ export async function accessExportFigure(runtime: Runtime, appId: string, email:
     await runtime.db.transaction((tx) => appendAuditEvents(tx, appCtx, batch));
   }
   await runtime.auditIntegrator.flush();
-  const submitted = await runtime.requests.submit(ctx, { type: 'access', identifier: { email } }, { gpc: false });
+  const submitted = await runtime.requests.submit(ctx, { type: 'access', identifier: { email } }, { gpc: false, address: '198.51.100.7' });
   const { messages } = await runtime.notifier.outbox(ctx, { requestId: submitted.id, limit: 1 });
   const code = /(\d{6})/.exec(messages[0]!.text)![1]!;
   await runtime.requests.verify(ctx, submitted.id, code, submitted.statusToken);

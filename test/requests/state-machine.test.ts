@@ -66,7 +66,7 @@ describe('privacy request state machine (fakes)', () => {
       actions,
       sealingKey: randomBytes(32),
       secretKey: randomBytes(32),
-      settings: { perIdentifierPerHour: options.perIdentifierPerHour ?? 3 },
+      settings: { perIdentifierPerHour: options.perIdentifierPerHour ?? 3, perIdentifierCeilingPerHour: 10 },
       store,
     });
     const codeFor = (id: string) => /code is (\d{6})/.exec(messages.find((m) => m.requestId === id)!.text)![1]!;
@@ -74,7 +74,7 @@ describe('privacy request state machine (fakes)', () => {
   }
 
   async function verified(m: ReturnType<typeof machine>, type: 'access' | 'erasure' | 'correction', phone = '13800138000') {
-    const submitted = await m.service.submit(ctx, { type, identifier: { phone }, ...(type === 'correction' ? { correction: { name: 'Li Na' } } : {}) }, { gpc: false });
+    const submitted = await m.service.submit(ctx, { type, identifier: { phone }, ...(type === 'correction' ? { correction: { name: 'Li Na' } } : {}) }, { gpc: false, address: '198.51.100.7' });
     const view = await m.service.verify(ctx, submitted.id, m.codeFor(submitted.id), submitted.statusToken);
     return { ...submitted, view };
   }
@@ -90,7 +90,7 @@ describe('privacy request state machine (fakes)', () => {
 
   it(`locks a request after ${CODE_MAX_ATTEMPTS} wrong codes, and the right code no longer works`, async () => {
     const m = machine();
-    const { id, statusToken } = await m.service.submit(ctx, { type: 'access', identifier: { phone: '13800138001' } }, { gpc: false });
+    const { id, statusToken } = await m.service.submit(ctx, { type: 'access', identifier: { phone: '13800138001' } }, { gpc: false, address: '198.51.100.7' });
     const right = m.codeFor(id);
     const wrong = right === '000000' ? '111111' : '000000';
     for (let i = 1; i < CODE_MAX_ATTEMPTS; i++) await expect(m.service.verify(ctx, id, wrong, statusToken)).rejects.toMatchObject({ status: 422 });
@@ -104,10 +104,27 @@ describe('privacy request state machine (fakes)', () => {
 
   it('refuses a fourth request for one identifier within the hour, audited, and counts none of the refused', async () => {
     const m = machine({ perIdentifierPerHour: 3 });
-    for (let i = 0; i < 3; i++) await m.service.submit(ctx, { type: 'access', identifier: { phone: '13800138002' } }, { gpc: false });
-    await expect(m.service.submit(ctx, { type: 'access', identifier: { phone: '13800138002' } }, { gpc: false })).rejects.toMatchObject({ status: 429 });
+    for (let i = 0; i < 3; i++) await m.service.submit(ctx, { type: 'access', identifier: { phone: '13800138002' } }, { gpc: false, address: '198.51.100.7' });
+    await expect(m.service.submit(ctx, { type: 'access', identifier: { phone: '13800138002' } }, { gpc: false, address: '198.51.100.7' })).rejects.toMatchObject({ status: 429 });
     expect(m.store.rows.size).toBe(3);
     expect(m.events.filter((e) => e.decision === 'deny').map((e) => e.reasons?.[0]?.code)).toEqual(['rate-limited']);
+  });
+
+  it("someone else's three requests for a number do not use up its owner's own; the ceiling over every address still bounds the messages", async () => {
+    const m = machine({ perIdentifierPerHour: 3 });
+    const phone = { phone: '13800138003' };
+    const from = (address: string) => m.service.submit(ctx, { type: 'access', identifier: phone }, { gpc: false, address });
+    for (let i = 0; i < 3; i++) await from('203.0.113.66');
+    await expect(from('203.0.113.66')).rejects.toMatchObject({ status: 429 });
+    // The person, from their own address, still reaches their request.
+    const own = await from('198.51.100.20');
+    expect(own.status).toBe('pending-verification');
+    // Many addresses together stop at the ceiling (10 an hour): the number gets no more than 10 messages.
+    for (let i = 0; i < 6; i++) await from(`192.0.2.${i}`);
+    await expect(from('192.0.2.200')).rejects.toMatchObject({ status: 429 });
+    expect(m.messages.filter((x) => x.to === '+8613800138003')).toHaveLength(10);
+    // No address is stored, only its keyed hash.
+    expect(JSON.stringify([...m.store.rows.values()])).not.toMatch(/203\.0\.113|198\.51\.100|192\.0\.2/);
   });
 
   it('an approval and a rejection at once: exactly one wins, and only an approval erases', async () => {

@@ -100,6 +100,7 @@ const fixtures: Record<Prisma.ModelName, Fixture> = {
       status: 'pending-approval',
       identifierKind: 'phone',
       identifierDigest: 'digest',
+      submitterDigest: 'submitter',
       sealedIdentifier: 'sealed-id',
       sealedCorrection: 'sealed-correction',
       scope: '{"topics":["bird-food"]}',

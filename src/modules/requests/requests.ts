@@ -24,7 +24,8 @@ export interface RequestsDeps {
   actions: RequestActions;
   sealingKey: Buffer;
   secretKey: Buffer;
-  settings: { perIdentifierPerHour: number };
+  /** Requests for one identifier per hour: from one submitting address, and from all of them. */
+  settings: { perIdentifierPerHour: number; perIdentifierCeilingPerHour: number };
   /** The requests' storage; the SQL store unless a test hands an in-memory one (createFakeRequestStore). */
   store?: RequestStore;
 }

@@ -41,7 +41,7 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
       429: problem('Too many requests from this address, or for this identifier in the last hour'),
     },
     async handle({ body, ctx, req }) {
-      return { status: 202, body: await requests.submit(ctx, body, { gpc: req.get('sec-gpc')?.trim() === '1' }), headers: noStore };
+      return { status: 202, body: await requests.submit(ctx, body, { gpc: req.get('sec-gpc')?.trim() === '1', address: req.ip ?? 'unknown' }), headers: noStore };
     },
   });
 

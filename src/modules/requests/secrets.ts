@@ -22,6 +22,11 @@ export function tokenHash(key: Buffer, token: string): string {
   return createHmac('sha256', key).update(`status-token\u0000${token}`).digest('base64url');
 }
 
+/** Who submitted, as a keyed hash of the client address: comparable within this deployment, never the address. */
+export function submitterHash(key: Buffer, address: string): string {
+  return createHmac('sha256', key).update(`submitter\u0000${address}`).digest('base64url').slice(0, 22);
+}
+
 /** Bound to the request, so a code hash copied to another request does not verify there. */
 export function codeHash(key: Buffer, requestId: string, code: string): string {
   return createHmac('sha256', key).update(`code\u0000${requestId}\u0000${code}`).digest('base64url');

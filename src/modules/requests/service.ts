@@ -21,7 +21,7 @@ export type { RequestsDeps } from './requests.ts';
 export function createRequestService(deps: RequestsDeps) {
   const r = createRequests(deps);
   return {
-    submit: (ctx: RequestContext, input: Submission, signals: { gpc: boolean }) => submit(r, ctx, input, signals),
+    submit: (ctx: RequestContext, input: Submission, signals: { gpc: boolean; address: string }) => submit(r, ctx, input, signals),
     verify: (ctx: RequestContext, id: string, code: string, token: string | undefined) => verify(r, ctx, id, code, token),
     view: (ctx: RequestContext, id: string, options: { token?: string; audited: boolean }) => view(r, ctx, id, options),
     decide: (ctx: RequestContext, id: string, input: { decision: 'approve' | 'reject'; reason: string }) => decide(r, ctx, id, input),

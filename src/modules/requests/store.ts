@@ -8,6 +8,7 @@ export interface RequestRow {
   status: string;
   identifierKind: string;
   identifierDigest: string;
+  submitterDigest: string | null;
   sealedIdentifier: string | null;
   sealedCorrection: string | null;
   scope: string | null;
@@ -40,6 +41,7 @@ const REQUEST_COLUMNS: Array<[keyof RequestRow, string]> = [
   ['status', 'status'],
   ['identifierKind', 'identifier_kind'],
   ['identifierDigest', 'identifier_digest'],
+  ['submitterDigest', 'submitter_digest'],
   ['sealedIdentifier', 'sealed_identifier'],
   ['sealedCorrection', 'sealed_correction'],
   ['scope', 'scope'],
@@ -79,9 +81,22 @@ export async function updateRequest(tx: Tx, id: string, from: string | { status:
   return count === 1;
 }
 
-export async function countRecentForIdentifier(tx: Tx, digest: string, since: Date): Promise<{ count: number; oldest: Date | undefined }> {
-  const rows = await query<{ createdAt: SqlInstant }>(tx, 'SELECT created_at AS "createdAt" FROM privacy_request WHERE identifier_digest = ? AND created_at >= ? ORDER BY created_at', [digest, since]);
-  return { count: rows.length, oldest: rows[0] ? instant(rows[0].createdAt) : undefined };
+/** The requests for an identifier since `since`: how many, from this submitter and in all, and the oldest of each (when a slot frees). */
+export async function countRecentForIdentifier(tx: Tx, digest: string, since: Date, submitter: string): Promise<RecentRequests> {
+  const rows = await query<{ createdAt: SqlInstant; submitter: string | null }>(
+    tx,
+    'SELECT created_at AS "createdAt", submitter_digest AS "submitter" FROM privacy_request WHERE identifier_digest = ? AND created_at >= ? ORDER BY created_at',
+    [digest, since],
+  );
+  const mine = rows.filter((r) => r.submitter === submitter);
+  return { all: rows.length, oldest: rows[0] ? instant(rows[0].createdAt) : undefined, fromSubmitter: mine.length, oldestFromSubmitter: mine[0] ? instant(mine[0].createdAt) : undefined };
+}
+
+export interface RecentRequests {
+  all: number;
+  oldest: Date | undefined;
+  fromSubmitter: number;
+  oldestFromSubmitter: Date | undefined;
 }
 
 /** `firstSeq` when the caller knows it (a new request starts at 1); otherwise after the last step. */

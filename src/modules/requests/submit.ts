@@ -5,7 +5,7 @@ import { addDuration } from '../policies/duration.ts';
 import { codeMessage } from './messages.ts';
 import type { Requests } from './requests.ts';
 import type { RequestStatus, Submission } from './schema.ts';
-import { CODE_LIFETIME_MS, codeHash, newCode, newRequestId, newStatusToken, tokenHash } from './secrets.ts';
+import { CODE_LIFETIME_MS, codeHash, newCode, newRequestId, newStatusToken, submitterHash, tokenHash } from './secrets.ts';
 import { DELIVERY, validateSubmission } from './submission-rules.ts';
 
 const HOUR_MS = 3600 * 1000;
@@ -17,7 +17,12 @@ const HOUR_MS = 3600 * 1000;
  * counts the identifier's recent requests inside it, so two in one group see
  * each other.
  */
-export async function submit(r: Requests, ctx: RequestContext, input: Submission, signals: { gpc: boolean }): Promise<{ id: string; status: RequestStatus; statusToken: string; dueAt: string }> {
+export async function submit(
+  r: Requests,
+  ctx: RequestContext,
+  input: Submission,
+  signals: { gpc: boolean; address: string },
+): Promise<{ id: string; status: RequestStatus; statusToken: string; dueAt: string }> {
   const { policy, audit, pseudonyms, notifier, store, deadline, submissions, customer, sealFor, deps } = r;
   const { kind, normalized, correction } = validateSubmission(policy, pseudonyms, input);
   const digest = (await pseudonyms.currentDigest(kind, normalized)).digest;
@@ -28,17 +33,24 @@ export async function submit(r: Requests, ctx: RequestContext, input: Submission
   const code = newCode();
   const codeExpiresAt = new Date(now.getTime() + CODE_LIFETIME_MS);
   const dueAt = addDuration(now, deadline);
+  const submitter = submitterHash(deps.secretKey, signals.address);
   // Submissions share transactions (one commit for many): each counts the identifier's recent
-  // requests inside it, so two in one group see each other.
+  // requests inside it, so two in one group see each other. The cap counts per identifier and
+  // submitting address, so a party asking for someone else's number uses up only its own share and
+  // the person can still make their own request; the ceiling over every address bounds the
+  // messages a number receives in an hour, however many addresses ask for it.
   const limited = await submissions.run(undefined, async (tx) => {
-    const recent = await store.countRecentForIdentifier(tx, digest, new Date(now.getTime() - HOUR_MS));
-    if (recent.count >= deps.settings.perIdentifierPerHour) return { retryAfterMs: recent.oldest!.getTime() + HOUR_MS - now.getTime() };
+    const recent = await store.countRecentForIdentifier(tx, digest, new Date(now.getTime() - HOUR_MS), submitter);
+    const { perIdentifierPerHour, perIdentifierCeilingPerHour } = deps.settings;
+    if (recent.fromSubmitter >= perIdentifierPerHour) return { retryAfterMs: recent.oldestFromSubmitter!.getTime() + HOUR_MS - now.getTime() };
+    if (recent.all >= perIdentifierCeilingPerHour) return { retryAfterMs: recent.oldest!.getTime() + HOUR_MS - now.getTime() };
     await store.insertRequest(tx, {
       id,
       type: input.type,
       status: 'pending-verification',
       identifierKind: kind,
       identifierDigest: digest,
+      submitterDigest: submitter,
       sealedIdentifier: sealFor(id, { identifier: normalized, correction }),
       sealedCorrection: null,
       scope: input.scope ? JSON.stringify(input.scope) : null,

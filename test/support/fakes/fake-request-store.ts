@@ -39,9 +39,10 @@ export function createFakeRequestStore(): RequestStore & FakeParticipant & { row
       rows.set(id, { ...row, ...data });
       return true;
     },
-    async countRecentForIdentifier(_tx, digest, since) {
+    async countRecentForIdentifier(_tx, digest, since, submitter) {
       const recent = [...rows.values()].filter((r) => r.identifierDigest === digest && r.createdAt >= since).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-      return { count: recent.length, oldest: recent[0]?.createdAt };
+      const mine = recent.filter((r) => r.submitterDigest === submitter);
+      return { all: recent.length, oldest: recent[0]?.createdAt, fromSubmitter: mine.length, oldestFromSubmitter: mine[0]?.createdAt };
     },
     async appendSteps(_tx, requestId, added, firstSeq) {
       if (added.length === 0) return;
