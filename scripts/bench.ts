@@ -15,7 +15,7 @@ import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
-import { accessExportFigure, healthzDuringBigScrub, subjectWithLongLedger } from './bench/requests.ts';
+import { accessExportFigure, healthzDuringBigScrub, healthzDuringHostileBodies, subjectWithLongLedger } from './bench/requests.ts';
 import { openDatabaseWork } from './bench/database-work.ts';
 import { asyncOpsPerSecond, measure, measureSpread, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
@@ -348,6 +348,12 @@ async function main(): Promise<void> {
       const big = await healthzDuringBigScrub(gateway.url, token, allRefs);
       console.log(
         `GET /healthz while one ${big.bodyMb} MB scrub body is parsed, checked and scrubbed (HTTP ${big.status}, ${big.scrubMs} ms): ${big.samples} requests, p50 ${big.p50} ms, p99 ${big.p99} ms, max ${big.max} ms`,
+      );
+    }
+    if (only.test('healthz during hostile bodies')) {
+      const hostile = await healthzDuringHostileBodies(gateway.url, token);
+      console.log(
+        `GET /healthz while 3 unauthenticated and 3 authenticated hostile 8 MB bodies arrive (answers: ${hostile.anonymous.join(', ')} without a token, within ${hostile.anonymousMs} ms; ${hostile.signedIn.join(', ')} with one): ${hostile.samples} requests, p50 ${hostile.p50} ms, p99 ${hostile.p99} ms, max ${hostile.max} ms`,
       );
     }
     if (only.test('audit')) await benchAuditQueries(gateway.url, gateway.process.child.pid!, officer, auditSubjects, env);

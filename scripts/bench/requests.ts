@@ -64,6 +64,37 @@ export async function healthzDuringBigScrub(
 }
 
 /**
+ * /healthz latency while hostile 8 MB bodies arrive at the scrub route: three
+ * without a token (each must get its 401 before its body is read) and three
+ * with one (64,000 arrays nested 59 deep: refused by the node count before
+ * any parsing). Answers the /healthz figures and each hostile answer.
+ */
+export async function healthzDuringHostileBodies(
+  url: string,
+  token: string,
+): Promise<{ samples: number; p50: number; p99: number; max: number; anonymous: number[]; signedIn: number[]; anonymousMs: number }> {
+  const hostile = `[${Array.from({ length: 64_000 }, () => '['.repeat(59) + ']'.repeat(59)).join(',')}]`;
+  const send = (auth: boolean) =>
+    fetch(`${url}/v1/contacts/scrub`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${token}` } : {}) }, body: hostile })
+      .then(async (r) => (await r.arrayBuffer(), r.status))
+      .catch(() => 0);
+  const latencies: number[] = [];
+  let done = false;
+  const started = performance.now();
+  const anonymous = Promise.all([1, 2, 3].map(() => send(false))).then((statuses) => ({ statuses, ms: performance.now() - started }));
+  const all = Promise.all([anonymous, Promise.all([1, 2, 3].map(() => send(true)))]).finally(() => (done = true));
+  while (!done) {
+    const t = performance.now();
+    await (await fetch(`${url}/healthz`)).arrayBuffer();
+    latencies.push(performance.now() - t);
+  }
+  const [anon, signedIn] = await all;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
+  return { samples: latencies.length, p50: at(0.5), p99: at(0.99), max: at(1), anonymous: anon.statuses, signedIn, anonymousMs: Math.round(anon.ms) };
+}
+
+/**
  * A subject whose consent ledger holds `entries` entries (alternating topic
  * withdrawals and grants, appended in large transactions), with its kept state
  * folded as Custos does for old ledgers: the long-history consent scenario.
