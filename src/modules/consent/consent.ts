@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SigningKey } from '../../crypto/signing-key.ts';
 import { NotFound } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
@@ -63,6 +64,8 @@ export interface Consent extends ConsentServiceDeps {
   append(tx: Tx, subjectId: string, entry: NewLedgerEntry): void;
   /** GPC: every sale purpose still active, to withdraw as entries of the same transaction. */
   gpcWithdrawals(kept: Kept, now: Date, except?: string): string[];
+  /** Appends the withdrawal of a whole purpose that a Sec-GPC: 1 signal makes (source `gpc`). */
+  appendGpcWithdrawal(tx: Tx, subjectId: string, purpose: string, common: Pick<NewLedgerEntry, 'actorId' | 'requestId' | 'at' | 'gpc'>): void;
 }
 
 export function createConsent(deps: ConsentServiceDeps): Consent {
@@ -71,6 +74,8 @@ export function createConsent(deps: ConsentServiceDeps): Consent {
     .filter(([, p]) => p.sale)
     .map(([name]) => name);
   const refuse = audit.refuse;
+  const append: Consent['append'] = (tx, subjectId, entry) =>
+    store.appendLedger(tx, subjectId, entry, (kept, seq) => applyEntry(policy.purposes[entry.purpose]!, kept ?? emptyConsent(entry.purpose), { ...entry, seq }));
   return {
     ...deps,
     deps,
@@ -100,9 +105,21 @@ export function createConsent(deps: ConsentServiceDeps): Consent {
     },
     stateOf: (purpose, entries, now) => foldConsent(purpose, policy.purposes[purpose]!, entries, now),
     keptStates: (tx, subjectId, purposes) => store.ledgerStates(tx, subjectId, purposes),
-    append(tx, subjectId, entry) {
-      store.appendLedger(tx, subjectId, entry, (kept, seq) => applyEntry(policy.purposes[entry.purpose]!, kept ?? emptyConsent(entry.purpose), { ...entry, seq }));
-    },
+    append,
     gpcWithdrawals: (kept, now, except) => salePurposes.filter((p) => p !== except && consentAt(keptOf(kept, p), now).status === 'active'),
+    appendGpcWithdrawal: (tx, subjectId, purpose, common) =>
+      append(tx, subjectId, {
+        ...common,
+        id: randomUUID(),
+        purpose,
+        kind: 'withdraw',
+        channels: null,
+        topics: null,
+        recipients: null,
+        source: 'gpc',
+        noticeVersion: null,
+        expiresAt: null,
+        receiptId: null,
+      }),
   };
 }

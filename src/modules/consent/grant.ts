@@ -60,19 +60,7 @@ export async function grant(c: Consent, ctx: RequestContext, caller: ConsentCall
       const gpcPurposes = signals.gpc ? c.gpcWithdrawals(kept, at, purpose) : [];
       const common = { actorId: ctx.actor.id ?? null, requestId: ctx.requestId, at, gpc: signals.gpc };
       for (const p of gpcPurposes) {
-        c.append(tx, subjectId, {
-          ...common,
-          id: randomUUID(),
-          purpose: p,
-          kind: 'withdraw',
-          channels: null,
-          topics: null,
-          recipients: null,
-          source: 'gpc',
-          noticeVersion: null,
-          expiresAt: null,
-          receiptId: null,
-        });
+        c.appendGpcWithdrawal(tx, subjectId, p, common);
       }
       c.append(tx, subjectId, {
         ...common,

@@ -44,19 +44,7 @@ export async function withdraw(c: Consent, ctx: RequestContext, caller: ConsentC
         });
       }
       for (const p of signals.gpc ? c.gpcWithdrawals(kept, at, purpose) : []) {
-        c.append(tx, subjectId, {
-          ...common,
-          id: randomUUID(),
-          purpose: p,
-          kind: 'withdraw' as const,
-          channels: null,
-          topics: null,
-          recipients: null,
-          source: 'gpc',
-          noticeVersion: null,
-          expiresAt: null,
-          receiptId: null,
-        });
+        c.appendGpcWithdrawal(tx, subjectId, p, common);
         await appendAuditEvent(tx, ctx, { action, decision: 'info', subject: subjectId, purpose: p, reasons: [{ code: 'gpc' }] });
       }
       const scope = [
