@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { PolicyError } from '../modules/policies/load.ts';
+import { servedPolicyVersions } from '../modules/replicas/membership.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { CustosError, ValidationError } from '../shared/errors.ts';
 import type { RequestContext } from '../shared/request-context.ts';
@@ -52,6 +53,13 @@ export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>, opt
   // The development-key notice is for `serve`; a CLI command mentions the key only when it creates it.
   const runtime = await createRuntime(config, cliLogger(config), { announceDevelopmentKey: false, ...options });
   try {
+    // A command acts on the database it is given: if the servers on it decide by other policy files, say so first.
+    const served = (await servedPolicyVersions(runtime.db)).filter((v) => v !== runtime.loaded.version);
+    if (served.length > 0) {
+      current.stderr.write(
+        `custos: note: the servers on this database run policy version ${served.join(', ')}; this command loaded ${runtime.loaded.version} from POLICY_DIR=${config.policyDir}, so it decides by other rules than they do\n`,
+      );
+    }
     return await work(runtime);
   } finally {
     await runtime.close();

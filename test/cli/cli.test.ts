@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { migrationFiles } from '../../src/storage/migrate.ts';
+import { loadConfig } from '../../src/config.ts';
 import { cleanUpEnvironment, databaseKind, testEnvironment } from '../support/gateway.ts';
 import { runCustosInProcess } from '../support/cli.ts';
 import { CUSTOS_BIN, runCustos, startProcess } from '../support/processes.ts';
@@ -36,6 +37,25 @@ describe('custos CLI', () => {
     const list = JSON.parse((await runCustosInProcess(['apps', 'list', '--json'], { env })).stdout);
     expect(list).toContainEqual(expect.objectContaining({ clientId: created.clientId, removedAt: null }));
     expect(JSON.stringify(list)).not.toContain(created.clientSecret);
+  });
+
+  it('says so when the servers on its database run another policy version than the command loaded', async () => {
+    const quiet = await runCustosInProcess(['apps', 'list', '--json'], { env });
+    expect(quiet.stderr).toBe('');
+    // A live server of another policy version, as its replica row says (written here as `custos serve` would).
+    const { openDatabase } = await import('../../src/storage/database.ts');
+    const db = await openDatabase(loadConfig(env).database);
+    try {
+      const now = new Date();
+      await db.writeAlone([{ sql: 'INSERT INTO replica (instance_id, policy_version, started_at, seen_at) VALUES (?, ?, ?, ?)', params: ['other-server', 'feedfacecafe0001', now, now] }]);
+      const noted = await runCustosInProcess(['apps', 'list', '--json'], { env });
+      expect(noted.code).toBe(0);
+      expect(noted.stderr).toMatch(/^custos: note: the servers on this database run policy version feedfacecafe0001; this command loaded [0-9a-f]{16} from POLICY_DIR=/);
+      expect(() => JSON.parse(noted.stdout)).not.toThrow();
+    } finally {
+      await db.writeAlone([{ sql: 'DELETE FROM replica WHERE instance_id = ?', params: ['other-server'] }]);
+      await db.close();
+    }
   });
 
   it('apps create refuses a purpose the policy does not define, exit 1', async () => {

@@ -51,3 +51,13 @@ export async function joinReplicas(db: Database, policyVersion: string) {
     },
   };
 }
+
+/**
+ * The policy versions the live replicas of this database serve (none when no
+ * server runs on it): what a CLI command compares its own with, so that one
+ * run with other policy files than the servers says so before it acts.
+ */
+export async function servedPolicyVersions(db: Database, now = new Date()): Promise<string[]> {
+  const rows = await db.readRaw<{ policyVersion: string }>('SELECT DISTINCT policy_version AS "policyVersion" FROM replica WHERE seen_at >= ?', [new Date(now.getTime() - GONE_AFTER_MS)]);
+  return rows.map((r) => r.policyVersion).sort();
+}
