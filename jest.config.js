@@ -27,6 +27,7 @@ const fast = [
   '<rootDir>/test/subjects/collection.test.ts',
   '<rootDir>/test/storage/engine-conformance.test.ts',
   '<rootDir>/test/requests/state-machine.test.ts',
+  '<rootDir>/test/auth/auth-service.test.ts',
 ];
 
 module.exports = {

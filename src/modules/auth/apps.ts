@@ -3,10 +3,9 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import { newClientId, type Auth, type CreatedApp } from './auth.ts';
 import { hashSecret } from './passwords.ts';
-import * as store from './store.ts';
 
 export async function createApp(a: Auth, ctx: RequestContext, input: { name: string; purposes: string[]; reveal: string[] }): Promise<CreatedApp> {
-  const { db, checkGrants } = a;
+  const { db, checkGrants, store } = a;
   const purposes = [...new Set(input.purposes)];
   const reveal = [...new Set(input.reveal)];
   checkGrants(purposes, reveal);
@@ -21,7 +20,7 @@ export async function createApp(a: Auth, ctx: RequestContext, input: { name: str
 }
 
 export async function removeApp(a: Auth, ctx: RequestContext, clientId: string): Promise<boolean> {
-  const { db, apps } = a;
+  const { db, apps, store } = a;
   return db
     .transaction(async (tx) => {
       const removed = await store.markAppRemoved(tx, clientId, new Date());

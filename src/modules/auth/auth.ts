@@ -24,6 +24,8 @@ export interface AuthServiceDeps {
   oidc: OidcVerifier | undefined;
   /** Events of accesses that write nothing else (tokens, sign-ins), committed in groups. */
   audit: AuditGroupCommit;
+  /** Apps, officers and ended sessions; the SQL store unless a test hands an in-memory one. */
+  store?: store.AuthStore;
 }
 
 export interface CreatedApp {
@@ -57,6 +59,7 @@ export type VerifiedToken = { kind: 'app'; clientId: string; scope: string[] } |
  * signer, and the caches of verified tokens and account records.
  */
 export interface Auth extends AuthServiceDeps {
+  store: store.AuthStore;
   signer: TokenSigner;
   /** A token's signature and claims never change, so a verified token is remembered until it expires (apps reuse one token for its whole lifetime). */
   verifiedTokens: ExpiringCache<VerifiedToken>;
@@ -73,6 +76,7 @@ export interface Auth extends AuthServiceDeps {
 
 export function createAuth(deps: AuthServiceDeps): Auth {
   const { db, policy, settings } = deps;
+  const accounts: store.AuthStore = deps.store ?? store;
   const signer: TokenSigner = { issuer: settings.issuer, key: settings.signingKey };
   // A token's signature and claims never change, so a verified token is remembered until it
   // expires (apps reuse one token for its whole lifetime). Expiry is still enforced by the cache.
@@ -101,7 +105,7 @@ export function createAuth(deps: AuthServiceDeps): Auth {
   async function currentApp(clientId: string): Promise<store.AppRecord | undefined> {
     let app = apps.get(clientId);
     if (app === undefined) {
-      app = (await store.findApp(db.read, clientId)) ?? null;
+      app = (await accounts.findApp(db.read, clientId)) ?? null;
       apps.set(clientId, app, Date.now() + ACCOUNT_RECHECK_MS);
     }
     return app ?? undefined;
@@ -112,7 +116,7 @@ export function createAuth(deps: AuthServiceDeps): Auth {
   async function isRevoked(sessionId: string): Promise<boolean> {
     let known = revoked.get(sessionId);
     if (known === undefined) {
-      known = await store.isSessionRevoked(db.read, sessionId);
+      known = await accounts.isSessionRevoked(db.read, sessionId);
       revoked.set(sessionId, known, Date.now() + ACCOUNT_RECHECK_MS);
     }
     return known;
@@ -121,7 +125,7 @@ export function createAuth(deps: AuthServiceDeps): Auth {
   async function currentOfficer(officerId: string): Promise<store.OfficerRecord | undefined> {
     let officer = officers.get(officerId);
     if (officer === undefined) {
-      officer = (await store.findOfficer(db.read, officerId)) ?? null;
+      officer = (await accounts.findOfficer(db.read, officerId)) ?? null;
       officers.set(officerId, officer, Date.now() + ACCOUNT_RECHECK_MS);
     }
     return officer ?? undefined;
@@ -136,5 +140,5 @@ export function createAuth(deps: AuthServiceDeps): Auth {
     if (problems.length > 0) throw new ValidationError(problems);
   }
 
-  return { ...deps, signer, verifiedTokens, apps, officers, revoked, verifyCustosToken, currentApp, currentOfficer, isRevoked, checkGrants };
+  return { ...deps, store: accounts, signer, verifiedTokens, apps, officers, revoked, verifyCustosToken, currentApp, currentOfficer, isRevoked, checkGrants };
 }

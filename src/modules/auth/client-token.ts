@@ -2,12 +2,11 @@ import { OAuthError } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { CLIENT_ID_PATTERN, type Auth } from './auth.ts';
 import { verifySecret } from './passwords.ts';
-import * as store from './store.ts';
 import { signAppToken } from './tokens.ts';
 
 /** RFC 6749 section 4.4 client credentials grant. Every answer, issued or refused, is audited. */
 export async function issueClientToken(a: Auth, ctx: RequestContext, request: { grantType?: string; clientId?: string; clientSecret?: string; scope?: string }) {
-  const { db, policy, audit, signer, settings } = a;
+  const { db, policy, audit, signer, settings, store } = a;
   const knownFormat = request.clientId !== undefined && CLIENT_ID_PATTERN.test(request.clientId);
   const refuse = async (error: OAuthError, actorId?: string): Promise<never> => {
     const actor = actorId ? { type: 'app' as const, id: actorId } : { type: 'anonymous' as const };

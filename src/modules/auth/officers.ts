@@ -5,11 +5,10 @@ import { appendAuditEvent } from '../audit/service.ts';
 import type { Auth } from './auth.ts';
 import { hashSecret } from './passwords.ts';
 import { officerRoleSchema, passwordSchema, usernameSchema, type CreatedOfficer, type OfficerRole } from './schema.ts';
-import * as store from './store.ts';
 
 /** Without a password, one is generated and returned once (Custos keeps only its hash). */
 export async function createOfficer(a: Auth, ctx: RequestContext, input: { username: string; role: OfficerRole; password?: string }): Promise<CreatedOfficer> {
-  const { db } = a;
+  const { db, store } = a;
   const password = input.password ?? randomBytes(18).toString('base64url');
   const problems = [
     ...(usernameSchema.safeParse(input.username).error?.issues.map((i) => ({ path: 'username', message: i.message })) ?? []),
@@ -34,7 +33,7 @@ export async function createOfficer(a: Auth, ctx: RequestContext, input: { usern
  * Officers cannot remove themselves, so the last admin cannot lock everyone out by accident.
  */
 export async function removeOfficer(a: Auth, ctx: RequestContext, officerId: string): Promise<boolean> {
-  const { db, officers } = a;
+  const { db, officers, store } = a;
   if (ctx.actor.type === 'officer' && ctx.actor.id === officerId) throw new Conflict('you cannot remove your own account; ask another admin');
   return db
     .transaction(async (tx) => {
@@ -47,7 +46,7 @@ export async function removeOfficer(a: Auth, ctx: RequestContext, officerId: str
 
 /** The id of an officer named by username or id ('oidc:<sub>' ids pass through); for audit filters. */
 export async function officerIdOf(a: Auth, usernameOrId: string): Promise<string | undefined> {
-  const { db } = a;
+  const { db, store } = a;
   if (usernameOrId.startsWith('oidc:')) return usernameOrId;
   const byName = await store.findOfficerByUsername(db.read, usernameOrId);
   if (byName) return byName.id;

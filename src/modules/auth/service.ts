@@ -6,7 +6,7 @@ import { issueClientToken } from './client-token.ts';
 import { createOfficer, officerIdOf, removeOfficer } from './officers.ts';
 import type { OfficerRole } from './schema.ts';
 import { signInOfficer, signInWithProvider, signOutOfficer } from './sign-in.ts';
-import * as store from './store.ts';
+import { appView, officerView } from './store.ts';
 
 export { ACCOUNT_RECHECK_MS, type AuthServiceDeps, type AuthSettings, type CreatedApp } from './auth.ts';
 
@@ -17,11 +17,11 @@ export function createAuthService(deps: AuthServiceDeps) {
   return {
     createApp: (ctx: RequestContext, input: { name: string; purposes: string[]; reveal: string[] }) => createApp(a, ctx, input),
     removeApp: (ctx: RequestContext, clientId: string) => removeApp(a, ctx, clientId),
-    listApps: async () => (await store.listApps(db.read)).map(store.appView),
+    listApps: async () => (await a.store.listApps(db.read)).map(appView),
     /** RFC 6749 section 4.4 client credentials grant. Every answer, issued or refused, is audited. */
     issueClientToken: (ctx: RequestContext, request: { grantType?: string; clientId?: string; clientSecret?: string; scope?: string }) => issueClientToken(a, ctx, request),
     createOfficer: (ctx: RequestContext, input: { username: string; role: OfficerRole; password?: string }) => createOfficer(a, ctx, input),
-    listOfficers: async () => (await store.listOfficers(db.read)).map(store.officerView),
+    listOfficers: async () => (await a.store.listOfficers(db.read)).map(officerView),
     removeOfficer: (ctx: RequestContext, officerId: string) => removeOfficer(a, ctx, officerId),
     signInOfficer: (ctx: RequestContext, username: string, password: string) => signInOfficer(a, ctx, username, password),
     /** How the console sends officers to the organisation's provider, if it may. */

@@ -5,11 +5,10 @@ import type { Auth } from './auth.ts';
 import { sessionIdOf } from './authenticate.ts';
 import type { OidcVerifier } from './oidc.ts';
 import { verifySecret } from './passwords.ts';
-import * as store from './store.ts';
 import { signOfficerToken } from './tokens.ts';
 
 export async function signInOfficer(a: Auth, ctx: RequestContext, username: string, password: string) {
-  const { db, audit, signer, settings } = a;
+  const { db, audit, signer, settings, store } = a;
   const officer = await store.findOfficerByUsername(db.read, username);
   const usable = officer && !officer.disabledAt ? officer : undefined;
   const ok = await verifySecret(usable?.passwordHash, password);
@@ -50,7 +49,7 @@ export async function signInWithProvider(a: Auth, ctx: RequestContext, input: { 
  * the token would have expired.
  */
 export async function signOutOfficer(a: Auth, ctx: RequestContext, token: string): Promise<void> {
-  const { db, verifyCustosToken, oidc, revoked } = a;
+  const { db, verifyCustosToken, oidc, revoked, store } = a;
   const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { iss?: unknown; aud?: unknown; exp?: unknown };
   let session: { id: string; officerId: string; expiresAt: Date };
   if (oidc && claims.iss === oidc.issuer) {

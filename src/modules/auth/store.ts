@@ -101,3 +101,18 @@ export async function revokeSession(tx: Tx, row: { jti: string; officerId: strin
 export async function isSessionRevoked(db: DbClient, jti: string): Promise<boolean> {
   return (await db.revokedSession.count({ where: { jti } })) > 0;
 }
+
+/** The storage the auth operations use: these SQL functions, or an in-memory fake for unit tests (test/support/fakes/). */
+export interface AuthStore {
+  insertApp: typeof insertApp;
+  findApp: typeof findApp;
+  listApps: typeof listApps;
+  markAppRemoved: typeof markAppRemoved;
+  insertOfficer: typeof insertOfficer;
+  findOfficerByUsername: typeof findOfficerByUsername;
+  findOfficer: typeof findOfficer;
+  listOfficers: typeof listOfficers;
+  markOfficerDisabled: typeof markOfficerDisabled;
+  revokeSession: typeof revokeSession;
+  isSessionRevoked: typeof isSessionRevoked;
+}
