@@ -28,6 +28,7 @@ const fast = [
   '<rootDir>/test/storage/engine-conformance.test.ts',
   '<rootDir>/test/requests/state-machine.test.ts',
   '<rootDir>/test/auth/auth-service.test.ts',
+  '<rootDir>/test/consent/consent-service.test.ts',
 ];
 
 module.exports = {

@@ -25,6 +25,8 @@ export interface ConsentServiceDeps {
   policyUrl: string;
   /** The subjects module resolves refs; consent never reads its tables. */
   subjectOfRef: (appId: string, ref: string) => Promise<string | undefined>;
+  /** The ledger's storage; the SQL store unless a test hands an in-memory one. */
+  store?: store.ConsentLedgerStore;
 }
 
 /** A request's context as far as consent cares: did the person's browser send Sec-GPC: 1? */
@@ -46,6 +48,7 @@ export const keptOf = (kept: Kept, purpose: string): ConsentState => kept.get(pu
  */
 export interface Consent extends ConsentServiceDeps {
   deps: ConsentServiceDeps;
+  store: store.ConsentLedgerStore;
   /** Purposes a Global Privacy Control signal opts out of: those that sell or share personal data. */
   salePurposes: string[];
   refuse: AuditGroupCommit['refuse'];
@@ -74,14 +77,16 @@ export function createConsent(deps: ConsentServiceDeps): Consent {
     .filter(([, p]) => p.sale)
     .map(([name]) => name);
   const refuse = audit.refuse;
+  const ledger: store.ConsentLedgerStore = deps.store ?? store;
   const append: Consent['append'] = (tx, subjectId, entry) =>
-    store.appendLedger(tx, subjectId, entry, (kept, seq) => applyEntry(policy.purposes[entry.purpose]!, kept ?? emptyConsent(entry.purpose), { ...entry, seq }));
+    ledger.appendLedger(tx, subjectId, entry, (kept, seq) => applyEntry(policy.purposes[entry.purpose]!, kept ?? emptyConsent(entry.purpose), { ...entry, seq }));
   return {
     ...deps,
     deps,
+    store: ledger,
     salePurposes,
     refuse,
-    writes: createTransactionGroups(db, { maxGroup: 200, lock: store.lockSubjectLedger }),
+    writes: createTransactionGroups(db, { maxGroup: 200, lock: ledger.lockSubjectLedger }),
     async resolve(ctx, caller, ref, action, purpose) {
       const subjectId = await deps.subjectOfRef(caller.clientId, ref);
       return subjectId ?? refuse(ctx, { action, purpose, reasons: [{ code: 'unknown-ref' }] }, new NotFound('no subject with this ref'));
@@ -104,7 +109,7 @@ export function createConsent(deps: ConsentServiceDeps): Consent {
       return { definition, violations };
     },
     stateOf: (purpose, entries, now) => foldConsent(purpose, policy.purposes[purpose]!, entries, now),
-    keptStates: (tx, subjectId, purposes) => store.ledgerStates(tx, subjectId, purposes),
+    keptStates: (tx, subjectId, purposes) => ledger.ledgerStates(tx, subjectId, purposes),
     append,
     gpcWithdrawals: (kept, now, except) => salePurposes.filter((p) => p !== except && consentAt(keptOf(kept, p), now).status === 'active'),
     appendGpcWithdrawal: (tx, subjectId, purpose, common) =>

@@ -2,13 +2,12 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import type { Consent, ConsentCaller } from './consent.ts';
 import type { ConsentHistoryEntry, ConsentState } from './schema.ts';
 import { describeHistory } from './state.ts';
-import * as store from './store.ts';
 
 export async function list(c: Consent, ctx: RequestContext, caller: ConsentCaller, ref: string): Promise<{ ref: string; purposes: ConsentState[]; history: ConsentHistoryEntry[] }> {
   const { db, policy, audit } = c;
   const action = 'consent.list';
   const subjectId = await c.resolve(ctx, caller, ref, action);
-  const entries = await store.readLedger(db.read, subjectId);
+  const entries = await c.store.readLedger(db.read, subjectId);
   const now = new Date();
   const visible = caller.purposes.filter((p) => policy.purposes[p]);
   const result = {

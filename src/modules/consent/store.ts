@@ -233,3 +233,11 @@ export async function readPurposeLedgerIn(tx: Tx, subjectId: string, purpose: st
   const rows = await tx.consentEvent.findMany({ where: { subjectId, purpose }, orderBy: { seq: 'asc' } });
   return rows.map(toEntry);
 }
+
+/** The ledger storage the consent write paths use (grant, withdraw, opt-out, list): these SQL functions, or an in-memory fake for unit tests. */
+export interface ConsentLedgerStore {
+  lockSubjectLedger: typeof lockSubjectLedger;
+  ledgerStates: typeof ledgerStates;
+  appendLedger: typeof appendLedger;
+  readLedger: typeof readLedger;
+}
