@@ -49,7 +49,7 @@ export interface Database {
    */
   writeAlone(statements: readonly SqlStatement[], guards?: readonly SqlStatement[]): Promise<boolean>;
   /**
-   * An online copy of the whole database to `destination` (a new file),
+   * An online copy of the whole database to `destination` (a new file: the caller checks none is there),
    * taken while the gateway serves: SQLite's backup API copies a consistent
    * snapshot page by page. PostgreSQL has its own tools for this (pg_dump,
    * pg_basebackup): undefined there.
@@ -240,7 +240,6 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
       runTransaction(writer as unknown as DbClient, { owner: database, native: () => writerStatements, first: (tx) => execute(tx, 'UPDATE storage_write_lock SET id = id WHERE id = 1') }, work),
     writeAlone: (writes, guards = []) => (guards.length === 0 ? database.transaction((tx) => executeAll(tx, writes)).then(() => true) : guardedWrites.run({ writes, guards })),
     async backup(destination) {
-      if (fs.existsSync(destination)) throw new Error(`${destination} exists already; a backup never overwrites a file`);
       const { totalPages } = await connection.backup(destination);
       return { pages: totalPages };
     },
@@ -289,9 +288,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
         combined
           ? rawStatement(() => statements.all(combined.sql, combined.params))
           : // Too many values for one statement: the same writes and guards, together, in a transaction.
-            database.transaction(async (tx) => {
-              for (const { sql, params } of all) await query(tx, sql, params);
-            }),
+            database.transaction((tx) => executeAll(tx, all)),
       );
     },
     transaction: (work) =>

@@ -25,6 +25,11 @@ export function createAuditGroupCommit(db: Database) {
     await appendAuditEntriesAlone(db, entries);
     return entries.map(() => undefined);
   });
+  /** Refusals are accesses too: the refusal is audited (committed) before the error goes out. Every module refuses this way. */
+  async function refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
+    await batches.run({ ctx, input: { ...event, decision: 'deny' } });
+    throw error;
+  }
   return {
     record(ctx: RequestContext, input: AuditEventInput, alongside?: TableRows): Promise<void> {
       return batches.run({ ctx, input, alongside });
@@ -33,16 +38,12 @@ export function createAuditGroupCommit(db: Database) {
      * An access decided on values read a statement earlier, with the guards
      * that re-check them as it is written (Database.writeAloneIf): written
      * alone, not with the group. False, and nothing written, when a guard no
-     * longer holds or the database has no guarded write (SQLite).
+     * longer holds.
      */
     recordIf(ctx: RequestContext, input: AuditEventInput, alongside: TableRows | undefined, guards: readonly SqlStatement[]): Promise<boolean> {
       return appendAuditEntryIf(db, guards, { ctx, input, alongside });
     },
-    /** Refusals are accesses too: the refusal is audited (committed) before the error goes out. Every module refuses this way. */
-    async refuse(ctx: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error): Promise<never> {
-      await batches.run({ ctx, input: { ...event, decision: 'deny' } });
-      throw error;
-    },
+    refuse,
     /**
      * A write that lost a race with the erasure of its subject (SubjectGone:
      * nothing was written) is refused as an unknown ref is, and audited as
@@ -53,8 +54,7 @@ export function createAuditGroupCommit(db: Database) {
         return await write;
       } catch (error) {
         if (!(error instanceof SubjectGone)) throw error;
-        await batches.run({ ctx, input: { ...event, decision: 'deny', reasons: [{ code: 'unknown-ref' }] } });
-        throw error;
+        return refuse(ctx, { ...event, reasons: [{ code: 'unknown-ref' }] }, error);
       }
     },
   };

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../config.ts';
 import type { Database } from '../../storage/database.ts';
+import { recordedOnce } from '../../storage/recorded-once.ts';
 
 /**
  * The log's name, the same for every process of one database: the first
@@ -10,12 +11,7 @@ import type { Database } from '../../storage/database.ts';
  * names another is refused.
  */
 export async function pinnedLogOrigin(db: Database, configured: { origin: string; originSet: boolean }, at = new Date()): Promise<string> {
-  const read = async () => (await db.readRaw<{ origin: string }>('SELECT origin FROM audit_log_origin WHERE id = 1'))[0]?.origin;
-  let recorded = await read();
-  if (recorded === undefined) {
-    await db.writeAlone([{ sql: 'INSERT INTO audit_log_origin (id, origin, recorded_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING', params: [configured.origin, at] }]);
-    recorded = (await read())!;
-  }
+  const recorded = await recordedOnce(db, 'audit_log_origin', 'origin', configured.origin, at);
   if (configured.originSet && recorded !== configured.origin) {
     throw new ConfigError([
       {

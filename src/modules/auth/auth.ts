@@ -102,34 +102,20 @@ export function createAuth(deps: AuthServiceDeps): Auth {
     return verified;
   }
 
-  async function currentApp(clientId: string): Promise<store.AppRecord | undefined> {
-    let app = apps.get(clientId);
-    if (app === undefined) {
-      app = (await accounts.findApp(db.read, clientId)) ?? null;
-      apps.set(clientId, app, Date.now() + ACCOUNT_RECHECK_MS);
-    }
-    return app ?? undefined;
-  }
-
-  const revoked = new ExpiringCache<boolean>(VERIFIED_TOKEN_CACHE_SIZE);
-  /** Whether a session was ended (signed out): re-read at least every ACCOUNT_RECHECK_MS, so a sign-out holds on every replica within it. */
-  async function isRevoked(sessionId: string): Promise<boolean> {
-    let known = revoked.get(sessionId);
+  /** What the database says of `key`, as this replica last read it: re-read at least every ACCOUNT_RECHECK_MS. */
+  async function rechecked<V>(cache: ExpiringCache<V>, key: string, read: () => Promise<V>): Promise<V> {
+    let known = cache.get(key);
     if (known === undefined) {
-      known = await accounts.isSessionRevoked(db.read, sessionId);
-      revoked.set(sessionId, known, Date.now() + ACCOUNT_RECHECK_MS);
+      known = await read();
+      cache.set(key, known, Date.now() + ACCOUNT_RECHECK_MS);
     }
     return known;
   }
-
-  async function currentOfficer(officerId: string): Promise<store.OfficerRecord | undefined> {
-    let officer = officers.get(officerId);
-    if (officer === undefined) {
-      officer = (await accounts.findOfficer(db.read, officerId)) ?? null;
-      officers.set(officerId, officer, Date.now() + ACCOUNT_RECHECK_MS);
-    }
-    return officer ?? undefined;
-  }
+  const currentApp = async (clientId: string) => (await rechecked(apps, clientId, async () => (await accounts.findApp(db.read, clientId)) ?? null)) ?? undefined;
+  const currentOfficer = async (officerId: string) => (await rechecked(officers, officerId, async () => (await accounts.findOfficer(db.read, officerId)) ?? null)) ?? undefined;
+  const revoked = new ExpiringCache<boolean>(VERIFIED_TOKEN_CACHE_SIZE);
+  /** Whether a session was ended (signed out): a sign-out holds on every replica within ACCOUNT_RECHECK_MS. */
+  const isRevoked = (sessionId: string) => rechecked(revoked, sessionId, () => accounts.isSessionRevoked(db.read, sessionId));
 
   function checkGrants(purposes: string[], reveal: string[]): void {
     const problems = [

@@ -44,13 +44,13 @@ export function sessionIdOf(token: string, jti?: string): string {
   return jti ?? `sha256:${createHash('sha256').update(token).digest('hex')}`;
 }
 
-/** Reads `iss` and `aud` without trusting them, only to pick which verifier to use. */
-function peekClaims(token: string): { iss?: unknown; aud?: unknown } {
+/** Reads `iss`, `aud` and `exp` without trusting them, only to pick which verifier to use (or for how long to keep a revocation). */
+export function peekClaims(token: string): { iss?: unknown; aud?: unknown; exp?: unknown } {
   const payload = token.split('.')[1];
   if (!payload) throw new Unauthenticated('the token is malformed');
   try {
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
-    return typeof claims === 'object' && claims !== null ? (claims as { iss?: unknown; aud?: unknown }) : {};
+    return typeof claims === 'object' && claims !== null ? (claims as { iss?: unknown; aud?: unknown; exp?: unknown }) : {};
   } catch {
     throw new Unauthenticated('the token is malformed');
   }

@@ -2,7 +2,7 @@ import { Forbidden, Unauthenticated } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { appendAuditEvent } from '../audit/service.ts';
 import type { Auth } from './auth.ts';
-import { sessionIdOf } from './authenticate.ts';
+import { peekClaims, sessionIdOf } from './authenticate.ts';
 import type { OidcVerifier } from './oidc.ts';
 import { verifySecret } from './passwords.ts';
 import { signOfficerToken } from './tokens.ts';
@@ -50,7 +50,7 @@ export async function signInWithProvider(a: Auth, ctx: RequestContext, input: { 
  */
 export async function signOutOfficer(a: Auth, ctx: RequestContext, token: string): Promise<void> {
   const { db, verifyCustosToken, oidc, revoked, store } = a;
-  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { iss?: unknown; aud?: unknown; exp?: unknown };
+  const claims = peekClaims(token);
   let session: { id: string; officerId: string; expiresAt: Date };
   if (oidc && claims.iss === oidc.issuer) {
     const officer = await oidc.verify(token);

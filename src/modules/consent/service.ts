@@ -24,7 +24,6 @@ export function createConsentService(deps: ConsentServiceDeps) {
     list: (ctx: RequestContext, caller: ConsentCaller, ref: string) => list(c, ctx, caller, ref),
     withdrawForSubject: (ctx: RequestContext, subjectId: string, withdrawals: Array<{ purpose: string; channels?: string[]; topics?: string[] }>, source: string) =>
       withdrawForSubject(c, ctx, subjectId, withdrawals, source),
-    eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteLedger(tx, subjectId),
     /** The lock every grant and withdrawal of the subject takes first; an erasure takes it before it holds the subject. */
     lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectLedger(tx, [subjectId]),
     lastEntryPerPurpose: (subjectIds: string[]) => store.lastEntryPerPurpose(db.read, subjectIds),

@@ -174,12 +174,6 @@ export async function receiptsOf(db: DbClient, subjectId: string): Promise<Map<s
   return new Map(rows.map((r) => [r.receiptId!, r.receipt!]));
 }
 
-/** Erasure: the subject's whole ledger goes with the subject. */
-export async function deleteLedger(tx: Tx, subjectId: string): Promise<void> {
-  await tx.consentEvent.deleteMany({ where: { subjectId } });
-  await tx.consentState.deleteMany({ where: { subjectId } });
-}
-
 /** The last ledger entry under each purpose, per subject (retention). */
 export async function lastEntryPerPurpose(db: DbClient, subjectIds: string[]): Promise<Array<{ subjectId: string; purpose: string; at: Date }>> {
   if (subjectIds.length === 0) return [];

@@ -30,7 +30,6 @@ export function createContactService(deps: ContactServiceDeps) {
         outcome: r.status,
       }));
     },
-    eraseSubjectRows: (tx: Tx, subjectId: string) => store.deleteReservations(tx, subjectId),
     /** The lock every capped decision of the subject takes first; an erasure takes it before it holds the subject. */
     lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectContacts(tx, [subjectId]),
     lastReservationPerPurpose: (subjectIds: string[]) => store.lastReservationPerPurpose(db.read, subjectIds),

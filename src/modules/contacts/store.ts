@@ -233,11 +233,6 @@ export async function reservationsOf(db: DbClient, subjectId: string): Promise<R
   return db.contactReservation.findMany({ where: { subjectId }, orderBy: { reservedAt: 'asc' } });
 }
 
-/** Erasure: the subject's contact slots and tickets go with the subject. */
-export async function deleteReservations(tx: Tx, subjectId: string): Promise<void> {
-  await tx.contactReservation.deleteMany({ where: { subjectId } });
-}
-
 /** The last contact reserved under each purpose, per subject (retention). */
 export async function lastReservationPerPurpose(db: DbClient, subjectIds: string[]): Promise<Array<{ subjectId: string; purpose: string; at: Date }>> {
   if (subjectIds.length === 0) return [];

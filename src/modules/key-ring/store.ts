@@ -1,4 +1,5 @@
 import type { Database, DbClient, Tx } from '../../storage/database.ts';
+import { recordedOnce } from '../../storage/recorded-once.ts';
 import type { ScalarAlongside } from '../../storage/alongside.ts';
 import { nullableInteger, type SqlInteger } from '../../storage/sql-values.ts';
 import { requireThat } from '../../storage/engine.ts';
@@ -40,9 +41,5 @@ export async function addKeyVersion(tx: Tx, version: number, at: Date): Promise<
  * (a plain read on every later start; of racing first starts, one wins).
  */
 export async function recordedKeyFingerprint(db: Database, fingerprint: string, at: Date): Promise<string> {
-  const read = async () => (await db.readRaw<{ fingerprint: string }>('SELECT fingerprint FROM master_key_check WHERE id = 1'))[0]?.fingerprint;
-  const recorded = await read();
-  if (recorded !== undefined) return recorded;
-  await db.writeAlone([{ sql: 'INSERT INTO master_key_check (id, fingerprint, recorded_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING', params: [fingerprint, at] }]);
-  return (await read())!;
+  return recordedOnce(db, 'master_key_check', 'fingerprint', fingerprint, at);
 }

@@ -106,10 +106,10 @@ export function createRequestActions(deps: RequestActionDeps) {
     },
 
     /**
-     * Erases each subject in one transaction across modules: values and data
-     * key, refs, consent ledger and contact slots go (the foreign keys of
-     * migration 0016 take every row that references the subject with it); the
-     * audit trail stays. A number the person had opted out with stays
+     * Erases each subject in one transaction: its values and data key go, and
+     * with the subject row every row of every module that references it
+     * (refs, consent ledger, contact slots: the foreign keys of migration
+     * 0016); the audit trail stays. A number the person had opted out with stays
      * suppressed, as a pseudonym on the internal do-not-call list.
      *
      * What the erasure decides, it decides holding the subject (holdSubject):
@@ -132,8 +132,6 @@ export function createRequestActions(deps: RequestActionDeps) {
           if (stillDue && !(await stillDue(id))) return false;
           const optedOut = (await consent.recordOf(id)).withdrawals > 0;
           for (const phone of optedOut ? phones : []) await doNotCall.suppressInTransaction(tx, ctx, phone, 'erasure-keeps-opt-out');
-          await consent.eraseSubjectRows(tx, id);
-          await contacts.eraseSubjectRows(tx, id);
           const existed = await subjects.eraseSubjectRows(tx, id);
           if (existed) await appendAuditEvent(tx, ctx, { action: why === 'request' ? 'requests.subject.erase' : 'retention.subject.erase', decision: 'info', subject: id, reasons: [{ code: why }] });
           return existed;

@@ -74,7 +74,7 @@ export async function correctSubject(vault: Vault, ctx: RequestContext, subjectI
   return { changed: outcome.result.changed };
 }
 
-/** Erasure of the subject's rows inside the caller's transaction (the requests module erases every module's rows together). */
+/** Erasure of the subject inside the caller's transaction: every module's rows of the person go with its row (the foreign keys cascade). */
 export async function eraseSubjectRows(tx: Tx, subjectId: string): Promise<boolean> {
   return store.deleteSubject(tx, subjectId);
 }

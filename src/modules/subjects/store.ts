@@ -318,11 +318,8 @@ export async function holdSubject(tx: Tx, subjectId: string): Promise<boolean> {
   return (await query(tx, `SELECT 1 AS held FROM subject WHERE id = ?${lock}`, [subjectId])).length > 0;
 }
 
+/** The subject row; every row that references it goes with it (ON DELETE CASCADE, migration 0016). */
 export async function deleteSubject(tx: Tx, subjectId: string): Promise<boolean> {
-  await tx.subjectField.deleteMany({ where: { subjectId } });
-  await tx.subjectIdentifier.deleteMany({ where: { subjectId } });
-  await tx.subjectChange.deleteMany({ where: { subjectId } });
-  await tx.subjectRef.deleteMany({ where: { subjectId } });
   return (await tx.subject.deleteMany({ where: { id: subjectId } })).count > 0;
 }
 
