@@ -19,6 +19,7 @@ import { notifierRoutes } from './modules/notifier/routes.ts';
 import { peopleRoutes } from './modules/people/routes.ts';
 import { webRoutes } from './web/routes.ts';
 import { requestRoutes } from './modules/requests/routes.ts';
+import { importRoutes } from './modules/imports/routes.ts';
 import type { Runtime } from './runtime.ts';
 
 const VERSION = '0.1.0';
@@ -63,6 +64,7 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(notifierRoutes({ notifier: runtime.notifier, env, registry })));
   app.use(guardedRouter(peopleRoutes({ people: runtime.people, env, registry })));
   app.use(guardedRouter(adminRoutes({ auth, env, registry })));
+  app.use(guardedRouter(importRoutes({ imports: runtime.imports, env, registry })));
   app.use(webRoutes());
   app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
   app.use(

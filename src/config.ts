@@ -59,6 +59,8 @@ export const environmentSchema = z
     REQUESTS_PER_IDENTIFIER_PER_HOUR: isoSeconds(3),
     REQUESTS_PER_IDENTIFIER_CEILING_PER_HOUR: isoSeconds(10),
     RETENTION_SWEEP_MS: z.coerce.number().int().min(0).default(3_600_000),
+    IMPORT_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(1024 * 1024 * 1024),
+    IMPORT_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
     AUDIT_LOG_ORIGIN: optionalText.refine((v) => v === undefined || /^[^\s+]+$/.test(v), 'must be one word with no spaces or +, e.g. custos.example.com/audit'),
   })
   .superRefine((env, ctx) => {
@@ -119,6 +121,8 @@ export interface Config {
   requests: { ratePerMinute: number; perIdentifierPerHour: number; perIdentifierCeilingPerHour: number };
   /** 0: no periodic retention sweep in this process. */
   retentionSweepMs: number;
+  /** Uploads to POST /v1/imports, and how long an import's hold on its app lasts unless its batches renew it. */
+  imports: { maxUploadBytes: number; leaseMs: number };
 }
 
 export class ConfigError extends Error {
@@ -203,5 +207,6 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       perIdentifierCeilingPerHour: env.REQUESTS_PER_IDENTIFIER_CEILING_PER_HOUR,
     },
     retentionSweepMs: env.RETENTION_SWEEP_MS,
+    imports: { maxUploadBytes: env.IMPORT_MAX_UPLOAD_BYTES, leaseMs: env.IMPORT_LEASE_MS },
   };
 }

@@ -21,6 +21,7 @@ import { createTreeReader } from './modules/audit/tree-reader.ts';
 import { createConsentService, type ConsentService } from './modules/consent/service.ts';
 import { createContactService, type ContactService } from './modules/contacts/service.ts';
 import { createDoNotCall, type DoNotCall } from './modules/dnc/service.ts';
+import { createImportService, type ImportService } from './modules/imports/service.ts';
 import { createKeyRing } from './modules/key-ring/key-ring.ts';
 import { createNotifier, type Notifier } from './modules/notifier/service.ts';
 import { createPeopleService, type PeopleService } from './modules/people/service.ts';
@@ -56,6 +57,7 @@ export interface Runtime {
   notifier: Notifier;
   requests: RequestService;
   people: PeopleService;
+  imports: ImportService;
   /** Retention by hand (`custos retention run`); serving processes also sweep periodically. */
   runRetention(ctx: RequestContext, options: { dryRun: boolean; now?: Date }): Promise<RetentionReport>;
   maintenance: Maintenance;
@@ -187,6 +189,21 @@ async function assembleRuntime(
     secretKey: keys.requestSecretKey,
     settings: { perIdentifierPerHour: config.requests.perIdentifierPerHour, perIdentifierCeilingPerHour: config.requests.perIdentifierCeilingPerHour },
   });
+  const imports = closeables.add(
+    'imports',
+    createImportService({
+      db,
+      policy: loaded.policy,
+      audit,
+      subjects,
+      consent,
+      contacts,
+      doNotCall,
+      activeApp: (clientId) => auth.activeApp(clientId),
+      settings: config.imports,
+    }),
+    (i) => i.stop(),
+  );
   const retention = (ctx: RequestContext, retentionOptions: { dryRun: boolean; now?: Date }) => runRetention(actionDeps, requestActions, ctx, retentionOptions);
   const maintenance = closeables.add(
     'maintenance',
@@ -224,6 +241,7 @@ async function assembleRuntime(
     notifier,
     requests,
     people,
+    imports,
     runRetention: retention,
     maintenance,
     metrics: createMetrics(logger.health),

@@ -5,6 +5,7 @@ import { verifyAuditCommand } from './audit.ts';
 import { backupCommand } from './backup.ts';
 import { seedDemoCommand } from './demo.ts';
 import { importDncCommand } from './dnc.ts';
+import { importCommand } from './import.ts';
 import { describeCliFailure, printProblem, processIo, useCliIo, type CliIo } from './io.ts';
 import { rotateKeysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -103,6 +104,20 @@ function buildProgram(io: CliIo): Command {
     .action(importDncCommand);
 
   program
+    .command('import')
+    .argument('<file>', 'customers, one import record a line (NDJSON, SPEC §10), or a CSV export with --mapping')
+    .requiredOption('--app <client-id>', 'the app the people are written for (its purposes decide what may be collected; it gets their refs)')
+    .option('--format <format>', 'ndjson or csv', 'ndjson')
+    .option('--mapping <file>', 'for CSV: a YAML file saying which column holds which field')
+    .option('--dry-run', 'check every row and report what an import would do; write nothing')
+    .option('--resume [import-id]', "carry on an import that ended early (the app's last one unless an id is given), after the lines it committed")
+    .option('--max-errors <n>', 'stop after this many refused rows (what was committed stays)')
+    .option('--refs <file>', "write the CRM's ids beside the app's refs to this file, one {\"id\",\"ref\"} a line")
+    .option('--json', 'print the report (counts, refusals, refs) as JSON')
+    .description('import an existing customer base: people, their consent history, do-not-call flags and recent contacts; resumable and idempotent')
+    .action(importCommand);
+
+  program
     .command('retention')
     .description("each purpose's retention (policy)")
     .command('run')
@@ -133,6 +148,8 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     // Commander has already said what was wrong with the command line (or printed the help).
     if (error instanceof CommanderError) return error.exitCode;
     printProblem(describeCliFailure(error));
-    return 1;
+    // A command may say which code its failure exits with (an import file refused whole: 2, nothing written).
+    const code = (error as { exitCode?: unknown } | null)?.exitCode;
+    return typeof code === 'number' ? code : 1;
   }
 }

@@ -39,7 +39,7 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   access: Access;
   body?: B;
   /** Request body media type; JSON unless stated. */
-  bodyType?: 'application/json' | 'application/x-www-form-urlencoded';
+  bodyType?: 'application/json' | 'application/x-www-form-urlencoded' | 'application/x-ndjson';
   /** False when the handler validates the body itself (documented all the same). */
   validateBody?: boolean;
   /** A request without a body is validated as `{}` (e.g. DELETE with optional narrowing). */

@@ -18,6 +18,11 @@ export function createAuthService(deps: AuthServiceDeps) {
     createApp: (ctx: RequestContext, input: { name: string; purposes: string[]; reveal: string[] }) => createApp(a, ctx, input),
     removeApp: (ctx: RequestContext, clientId: string) => removeApp(a, ctx, clientId),
     listApps: async () => (await a.store.listApps(db.read)).map(appView),
+    /** An app in service (not removed), as another module acts for it (an import writes as the app it names). */
+    activeApp: async (clientId: string) => {
+      const app = await a.store.findApp(db.read, clientId);
+      return app && !app.removedAt ? appView(app) : undefined;
+    },
     /** RFC 6749 section 4.4 client credentials grant. Every answer, issued or refused, is audited. */
     issueClientToken: (ctx: RequestContext, request: { grantType?: string; clientId?: string; clientSecret?: string; scope?: string }) => issueClientToken(a, ctx, request),
     createOfficer: (ctx: RequestContext, input: { username: string; role: OfficerRole; password?: string }) => createOfficer(a, ctx, input),

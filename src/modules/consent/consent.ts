@@ -36,7 +36,7 @@ export interface ConsentSignals {
 
 export type Violation = { field: string; reason: string };
 export type Kept = ReadonlyMap<string, ConsentState>;
-export type NewLedgerEntry = Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string };
+export type NewLedgerEntry = Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string; evidence?: string | null; importId?: string | null };
 
 export const keptOf = (kept: Kept, purpose: string): ConsentState => kept.get(purpose) ?? emptyConsent(purpose);
 

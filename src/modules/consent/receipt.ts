@@ -13,9 +13,12 @@ export interface ReceiptInput {
   topics: string[];
   recipients: string[];
   source: string;
-  noticeVersion: string;
+  noticeVersion: string | null;
   expiresAt: Date | null;
+  /** When the person gave the consent (for imported history, its original time). */
   at: Date;
+  /** A grant brought in from another system: which import, and when the receipt was issued. */
+  imported?: { importId: string; at: Date };
   issuer: string;
   /** The organisation's privacy notice (PRIVACY_NOTICE_URL). */
   policyUrl: string;
@@ -34,7 +37,8 @@ export function signConsentReceipt(key: SigningKey, r: ReceiptInput): Promise<st
     version: 'KI-CR-v1.1.0',
     jurisdiction: r.jurisdiction,
     consentTimestamp: Math.floor(r.at.getTime() / 1000),
-    collectionMethod: r.source,
+    // Kantara's collectionMethod says how consent was obtained: an imported grant says it came through an import.
+    collectionMethod: r.imported ? `${r.source} (imported)` : r.source,
     consentReceiptID: r.receiptId,
     language: 'en',
     piiPrincipalId: r.principal,
@@ -59,13 +63,20 @@ export function signConsentReceipt(key: SigningKey, r: ReceiptInput): Promise<st
     ],
     sensitive: piiCategory.some((f) => r.fields[f]?.sensitive === true),
     spiCat: piiCategory.filter((f) => r.fields[f]?.sensitive === true),
-    custos: { channels: r.channels, topics: r.topics, recipients: r.recipients, noticeVersion: r.noticeVersion, expiresAt: r.expiresAt?.toISOString() ?? null },
+    custos: {
+      channels: r.channels,
+      topics: r.topics,
+      recipients: r.recipients,
+      noticeVersion: r.noticeVersion,
+      expiresAt: r.expiresAt?.toISOString() ?? null,
+      ...(r.imported ? { imported: { importId: r.imported.importId, at: r.imported.at.toISOString() } } : {}),
+    },
   };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: 'consent-receipt+jwt' })
     .setIssuer(r.issuer)
     .setSubject(r.principal)
     .setJti(r.receiptId)
-    .setIssuedAt(Math.floor(r.at.getTime() / 1000))
+    .setIssuedAt(Math.floor((r.imported?.at ?? r.at).getTime() / 1000))
     .sign(key.privateKey);
 }

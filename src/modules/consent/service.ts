@@ -2,6 +2,7 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import type { Tx } from '../../storage/database.ts';
 import { createConsent, type ConsentCaller, type ConsentServiceDeps, type ConsentSignals } from './consent.ts';
 import { grant } from './grant.ts';
+import { historyProblems, importHistory, type HistoricEvent } from './import-history.ts';
 import { list } from './list.ts';
 import { withdrawForSubject } from './opt-out.ts';
 import { createConsentReads, foldLegacyLedgers } from './reads.ts';
@@ -10,6 +11,7 @@ import * as store from './store.ts';
 import { withdraw } from './withdraw.ts';
 
 export type { ConsentCaller, ConsentServiceDeps, ConsentSignals } from './consent.ts';
+export type { HistoricEvent } from './import-history.ts';
 
 /** The consent ledger, one operation a file (grant, withdraw, opt-out, list; reads in reads.ts), wired here. */
 export function createConsentService(deps: ConsentServiceDeps) {
@@ -27,6 +29,10 @@ export function createConsentService(deps: ConsentServiceDeps) {
     /** The lock every grant and withdrawal of the subject takes first; an erasure takes it before it holds the subject. */
     lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectLedger(tx, [subjectId]),
     lastEntryPerPurpose: (subjectIds: string[]) => store.lastEntryPerPurpose(db.read, subjectIds),
+    // For imports (the imports module): history checked before a row is written, then entered in its transaction.
+    historyProblems: (caller: ConsentCaller, events: HistoricEvent[], now: Date) => historyProblems(c, caller, events, now),
+    importHistory: (tx: Tx, ctx: RequestContext, subject: { id: string; ref: string; isNew: boolean }, events: HistoricEvent[], importId: string) =>
+      importHistory(c, tx, ctx, subject, events, importId),
   };
 }
 

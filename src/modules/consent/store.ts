@@ -18,8 +18,16 @@ export async function lockSubjectLedger(tx: Tx, subjectIds: string[]): Promise<v
   await lockKeys(tx, 'consent', subjectIds);
 }
 
+/**
+ * The order the ledger is folded and shown in: when each event happened, then
+ * the order it was entered. Live entries are entered at their own time, so
+ * this is their entry order; imported history keeps its original times and may
+ * be older than entries made live before the import (see importedHistory).
+ */
+const LEDGER_ORDER = [{ at: 'asc' as const }, { seq: 'asc' as const }];
+
 export async function readLedger(db: DbClient | Tx, subjectId: string): Promise<LedgerEntry[]> {
-  const rows = await db.consentEvent.findMany({ where: { subjectId }, orderBy: { seq: 'asc' } });
+  const rows = await db.consentEvent.findMany({ where: { subjectId }, orderBy: LEDGER_ORDER });
   return rows.map(toEntry);
 }
 
@@ -55,7 +63,7 @@ function toEntry(r: LedgerRow): LedgerEntry {
   };
 }
 
-type NewEntry = Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string };
+type NewEntry = Omit<LedgerEntry, 'seq'> & { id: string; actorId: string | null; requestId: string | null; receipt?: string; evidence?: string | null; importId?: string | null };
 
 const ENTRY_COLUMNS = [
   'id',
@@ -75,6 +83,8 @@ const ENTRY_COLUMNS = [
   'actor_id',
   'request_id',
   'at',
+  'evidence',
+  'import_id',
 ];
 const STATE_COLUMNS = ['subject_id', 'purpose', 'state'];
 
@@ -163,6 +173,8 @@ export function appendLedger(tx: Tx, subjectId: string, entry: NewEntry, next: (
     entry.actorId,
     entry.requestId,
     entry.at,
+    entry.evidence ?? null,
+    entry.importId ?? null,
   ]);
   ledger.kept.set(entry.purpose, next(ledger.kept.get(entry.purpose), seq));
   writes.moved.set(`${subjectId}\u0000${entry.purpose}`, { subjectId, purpose: entry.purpose });
@@ -224,7 +236,7 @@ export async function ledgersWithoutState(db: Database, limit: number): Promise<
 }
 
 export async function readPurposeLedgerIn(tx: Tx, subjectId: string, purpose: string): Promise<LedgerEntry[]> {
-  const rows = await tx.consentEvent.findMany({ where: { subjectId, purpose }, orderBy: { seq: 'asc' } });
+  const rows = await tx.consentEvent.findMany({ where: { subjectId, purpose }, orderBy: LEDGER_ORDER });
   return rows.map(toEntry);
 }
 

@@ -1,12 +1,14 @@
 import type { RequestContext } from '../../shared/request-context.ts';
 import type { Tx } from '../../storage/database.ts';
 import { authorize } from './authorize.ts';
+import { importPastContacts, pastContactProblems, type PastContact } from './import-contacts.ts';
 import { createContacts, type ContactCaller, type ContactServiceDeps } from './contacts.ts';
 import type { ContactRequest } from './rules.ts';
 import { scrub } from './scrub.ts';
 import * as store from './store.ts';
 import { outcome, reveal } from './tickets.ts';
 
+export type { PastContact } from './import-contacts.ts';
 export { CHANNEL_IDENTIFIER, type AuthorizeAnswer, type ContactCaller, type ContactServiceDeps } from './contacts.ts';
 
 /** Contact authorization, one operation a file (authorize, scrub, tickets), wired here; the rules are one pure function (rules.ts). */
@@ -33,6 +35,9 @@ export function createContactService(deps: ContactServiceDeps) {
     /** The lock every capped decision of the subject takes first; an erasure takes it before it holds the subject. */
     lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectContacts(tx, [subjectId]),
     lastReservationPerPurpose: (subjectIds: string[]) => store.lastReservationPerPurpose(db.read, subjectIds),
+    // For imports (the imports module): past contacts checked before a row is written, then counted against the caps.
+    pastContactProblems: (caller: { purposes: readonly string[] }, contacts: PastContact[], now: Date) => pastContactProblems(c, caller, contacts, now),
+    importPastContacts: (tx: Tx, subject: { id: string; isNew: boolean }, appId: string, contacts: PastContact[], now: Date) => importPastContacts(c, tx, subject, appId, contacts, now),
   };
 }
 

@@ -107,14 +107,15 @@ export function createDoNotCall(deps: DoNotCallDeps) {
 
     /**
      * Puts a normalized number on the internal list inside the caller's
-     * transaction (a customer's opt-out, or an erasure that must keep an
-     * opted-out number suppressed); a number already listed internally is left as it is.
+     * transaction (a customer's opt-out, an erasure that must keep an
+     * opted-out number suppressed, an imported do-not-call flag, whose date and
+     * source go in the sealed note); a number already listed internally is left as it is.
      */
-    async suppressInTransaction(tx: Tx, ctx: RequestContext, phone: string, reason: string): Promise<{ id: string; added: boolean }> {
+    async suppressInTransaction(tx: Tx, ctx: RequestContext, phone: string, reason: string, note?: string): Promise<{ id: string; added: boolean }> {
       const key = await pseudonyms.currentDigest('phone', phone);
       const existing = await store.findInternalEntry(tx, key.digest);
       if (existing) return { id: existing, added: false };
-      const id = await insertInternal(tx, key, undefined);
+      const id = await insertInternal(tx, key, note);
       await appendAuditEvent(tx, ctx, { action: 'dnc.entry.add', decision: 'info', reasons: [{ code: 'entry', detail: id }, { code: reason }] });
       return { id, added: true };
     },

@@ -9,6 +9,7 @@ import type { AlongsideColumns } from '../../storage/alongside.ts';
 import { contactDetails, contactDetailsByRefs, contactDetailsOfRef } from './contact-details.ts';
 import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';
+import { importedPersonProblems, subjectsMatchingIn, writeImportedPerson, type ImportedPerson } from './import-write.ts';
 import { sealLegacyTimezones } from './legacy-timezones.ts';
 import { lookupSubject, subjectsMatching } from './lookup.ts';
 import { readSubject } from './read.ts';
@@ -19,6 +20,7 @@ import { createVault, type AppCaller, type ConsentReadOf } from './vault.ts';
 import { writeSubject } from './write.ts';
 
 export type { AppCaller, SubjectView } from './vault.ts';
+export type { ImportedPerson } from './import-write.ts';
 
 export interface SubjectServiceDeps {
   db: Database;
@@ -54,6 +56,11 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     lastWritePerPurpose: (subjectIds: string[]) => lastWritePerPurpose(vault, subjectIds),
     subjectPage: (afterId: string, size: number) => store.subjectPage(db.read, afterId, size),
     sealLegacyTimezones: () => sealLegacyTimezones(vault),
+    // For imports (the imports module): the live write's checks before a row is written, then the write in its transaction.
+    importedPersonProblems: (caller: AppCaller, person: ImportedPerson) => importedPersonProblems(vault, caller, person),
+    subjectsMatchingIn: (tx: Tx, identifiers: Map<string, string>) => subjectsMatchingIn(vault, tx, identifiers),
+    writeImportedPerson: (tx: Tx, ctx: RequestContext, caller: AppCaller, person: ImportedPerson, identifiers: Map<string, string>, importId: string) =>
+      writeImportedPerson(vault, tx, ctx, caller, person, identifiers, importId),
     /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */
     async subjectOfRef(appId: string, ref: string): Promise<string | undefined> {
       if (!isRefShaped(ref)) return undefined;

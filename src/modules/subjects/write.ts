@@ -78,9 +78,14 @@ export interface WriteChanges {
   /** The purpose the audit event names, when the whole write is under one. */
   eventPurpose?: string;
   action: string;
+  /** The action when the write creates the subject (subjects.subject.create unless said). */
+  createAction?: string;
+  /** Reasons the audit event gives first (an import: which one). */
+  reasons?: Array<{ code: string; detail?: string }>;
 }
 
-type WriteOutcome = { refused: Conflict | NotFound; result?: undefined } | { refused?: undefined; result: { ref?: string; subjectId: string; created: boolean; changed: string[] } };
+/** `created`: the app did not know the person before; `isNew`: Custos did not either (this write created the subject). */
+type WriteOutcome = { refused: Conflict | NotFound; result?: undefined } | { refused?: undefined; result: { ref?: string; subjectId: string; created: boolean; isNew: boolean; changed: string[] } };
 
 /**
  * The vault's one write rule set, inside the caller's transaction: identifiers
@@ -114,6 +119,7 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
     return {
       refused: new Conflict('these identifiers belong to different people; Custos never merges subjects silently. Correct the identifiers or update each subject separately.', {
         conflicts: groups.map((g) => ({ fields: g.fields.map((f) => `identifiers.${f}`) })),
+        reason: 'identifiers-match-different-people',
       }),
     };
   }
@@ -151,6 +157,7 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
           'the identifiers match a person who holds another value for some of them; Custos never replaces an identifier by matching. To replace one, PATCH /v1/subjects/{ref} with it.',
           {
             conflicts: differing.map(([kind]) => ({ fields: [`identifiers.${kind}`] })),
+            reason: 'identifier-contradicts-held-value',
           },
         ),
       };
@@ -193,12 +200,12 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
   const purposes = input.eventPurpose === undefined ? [...new Set(changed.map(input.purposeOf))].map((p) => ({ code: 'held-for', detail: p })) : [];
   const replaced = changes.filter((c) => c.change === 'set' && identifiers.has(c.field) && existing.has(c.field)).map((c) => ({ code: 'identifier-replaced', detail: c.field }));
   await appendAuditEvent(tx, ctx, {
-    action: created ? 'subjects.subject.create' : input.action,
+    action: created ? (input.createAction ?? 'subjects.subject.create') : input.action,
     decision: 'allow',
     subject: subject.id,
     purpose: input.eventPurpose,
     fields: changed,
-    reasons: changed.length === 0 ? [{ code: 'no-change' }] : [...purposes, ...replaced],
+    reasons: [...(input.reasons ?? []), ...(changed.length === 0 ? [{ code: 'no-change' }] : [...purposes, ...replaced])],
   });
-  return { result: { ref, subjectId: subject.id, created: !knownToApp, changed } };
+  return { result: { ref, subjectId: subject.id, created: !knownToApp, isNew: created, changed } };
 }

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../shared/canonical-json.ts';
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Tx } from '../../storage/database.ts';
+import { placeholders, query } from '../../storage/raw-sql.ts';
+import { instant, type SqlInstant } from '../../storage/sql-values.ts';
+import type { Consent, ConsentCaller, Violation } from './consent.ts';
+import { signConsentReceipt } from './receipt.ts';
+import type { ConsentState } from './schema.ts';
+import { applyEntry, emptyConsent, type LedgerEntry } from './state.ts';
+
+/** A grant or withdrawal from another system's history, with its original time. */
+export interface HistoricEvent {
+  purpose: string;
+  kind: 'grant' | 'withdraw';
+  at: Date;
+  channels?: string[];
+  topics?: string[];
+  recipients?: string[];
+  source: string;
+  noticeVersion?: string;
+  expiresAt?: Date;
+  evidence?: string;
+}
+
+/**
+ * What the policy says of imported history, checked before anything of the
+ * row is written: the same purpose, channel, topic and recipient rules as a
+ * live grant or withdrawal, consent only for consent-based purposes, and no
+ * event in the future (history has happened).
+ */
+export function historyProblems(c: Consent, caller: ConsentCaller, events: HistoricEvent[], now: Date): Violation[] {
+  const out: Violation[] = [];
+  events.forEach((e, i) => {
+    const at = `consents[${i}]`;
+    const problems = c.purposeProblems(caller, e.purpose, e);
+    if (problems.forbidden) out.push({ field: `${at}.purpose`, reason: 'purpose-not-granted' });
+    for (const v of problems.violations) out.push({ field: `${at}.${v.field}`, reason: v.reason });
+    if (problems.definition && problems.definition.basis !== 'consent') out.push({ field: `${at}.purpose`, reason: `the purpose's lawful basis is ${problems.definition.basis}, not consent` });
+    if (e.at.getTime() > now.getTime()) out.push({ field: `${at}.${e.kind === 'grant' ? 'grantedAt' : 'withdrawnAt'}`, reason: 'is in the future' });
+    if (e.expiresAt && e.expiresAt.getTime() <= e.at.getTime()) out.push({ field: `${at}.expiresAt`, reason: 'is not after grantedAt' });
+  });
+  return out;
+}
+
+/**
+ * The ledger id of an imported event: derived from the subject and the event,
+ * so the same history imported again is recognised and not entered twice.
+ */
+function historicId(subjectId: string, e: HistoricEvent): string {
+  const hex = createHash('sha256')
+    .update(subjectId)
+    .update('\u0000')
+    .update(canonicalJson({ ...e, at: e.at.toISOString(), expiresAt: e.expiresAt?.toISOString() }))
+    .digest('hex');
+  // Shaped as a UUID version 8 (RFC 9562 §5.8: bits of the implementer's choosing), as ledger ids are UUIDs.
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Enters imported history in a subject's ledger, inside the import's
+ * transaction and under the ledger lock (the import takes it for its rows
+ * first). Events already entered (a re-run) are skipped; the rest go in in
+ * their original order and times, and each purpose's kept state becomes the
+ * fold of its whole ledger in time order: an old withdrawal still wins over an
+ * older grant, and history older than what the ledger holds already (a live
+ * grant made before the import) takes its place in time rather than
+ * overriding what came after it. Grants get a receipt that says it was imported.
+ * Answers how many events were entered.
+ */
+export async function importHistory(c: Consent, tx: Tx, ctx: RequestContext, subject: { id: string; ref: string; isNew: boolean }, events: HistoricEvent[], importId: string): Promise<number> {
+  if (events.length === 0) return 0;
+  const { policy, deps } = c;
+  const withIds = [...new Map(events.map((e) => [historicId(subject.id, e), e])).entries()];
+  const known = subject.isNew
+    ? new Set<string>()
+    : await enteredAlready(
+        tx,
+        subject.id,
+        withIds.map(([id]) => id),
+      );
+  const fresh = withIds.filter(([id]) => !known.has(id)).sort(([, a], [, b]) => a.at.getTime() - b.at.getTime());
+  if (fresh.length === 0) return 0;
+  const purposes = [...new Set(fresh.map(([, e]) => e.purpose))];
+  await c.keptStates(tx, subject.id, purposes); // appendLedger moves on the states read here, under the lock
+  const latest = subject.isNew ? new Map<string, Date>() : await latestPerPurpose(tx, subject.id, purposes);
+  // A purpose whose new history is older than what its ledger holds is folded again whole, in time order.
+  const refold = new Map<string, ConsentState>();
+  for (const purpose of purposes) {
+    const first = fresh.find(([, e]) => e.purpose === purpose)![1];
+    const last = latest.get(purpose);
+    if (last && first.at.getTime() < last.getTime())
+      refold.set(
+        purpose,
+        await foldWith(
+          c,
+          tx,
+          subject.id,
+          purpose,
+          fresh.filter(([, e]) => e.purpose === purpose).map(([, e]) => e),
+        ),
+      );
+  }
+  const importedAt = new Date();
+  for (const [id, e] of fresh) {
+    const definition = policy.purposes[e.purpose]!;
+    const receiptId = e.kind === 'grant' ? id : null;
+    const receipt =
+      e.kind === 'grant'
+        ? await signConsentReceipt(deps.signingKey, {
+            receiptId: id,
+            principal: subject.ref,
+            purpose: e.purpose,
+            definition,
+            fields: policy.fields,
+            channels: e.channels ?? definition.channels,
+            topics: e.topics ?? definition.topics,
+            recipients: e.recipients ?? [],
+            source: e.source,
+            noticeVersion: e.noticeVersion ?? null,
+            expiresAt: e.expiresAt ?? null,
+            at: e.at,
+            issuer: deps.issuer,
+            policyUrl: deps.policyUrl,
+            jurisdiction: policy.defaults.region,
+            imported: { importId, at: importedAt },
+          })
+        : undefined;
+    const entry = {
+      id,
+      purpose: e.purpose,
+      kind: e.kind,
+      channels: e.channels ?? null,
+      topics: e.topics ?? null,
+      recipients: e.recipients ?? null,
+      source: e.source,
+      noticeVersion: e.noticeVersion ?? null,
+      expiresAt: e.expiresAt ?? null,
+      gpc: false,
+      receiptId,
+      receipt,
+      at: e.at,
+      actorId: ctx.actor.id ?? null,
+      requestId: ctx.requestId,
+      evidence: e.evidence ?? null,
+      importId,
+    };
+    const whole = refold.get(e.purpose);
+    c.store.appendLedger(tx, subject.id, entry, (before, seq) => whole ?? applyEntry(definition, before ?? emptyConsent(e.purpose), { ...entry, seq }));
+  }
+  return fresh.length;
+}
+
+async function enteredAlready(tx: Tx, subjectId: string, ids: string[]): Promise<Set<string>> {
+  const rows = await query<{ id: string }>(tx, `SELECT id FROM consent_event WHERE subject_id = ? AND id IN (${placeholders(ids.length)})`, [subjectId, ...ids]);
+  return new Set(rows.map((r) => r.id));
+}
+
+async function latestPerPurpose(tx: Tx, subjectId: string, purposes: string[]): Promise<Map<string, Date>> {
+  const rows = await query<{ purpose: string; at: SqlInstant }>(
+    tx,
+    `SELECT purpose, MAX(at) AS "at" FROM consent_event WHERE subject_id = ? AND purpose IN (${placeholders(purposes.length)}) GROUP BY purpose`,
+    [subjectId, ...purposes],
+  );
+  return new Map(rows.map((r) => [r.purpose, instant(r.at)]));
+}
+
+/** The kept state of a purpose once these events join its ledger: the fold of all of it in time order (then entry order). */
+async function foldWith(c: Consent, tx: Tx, subjectId: string, purpose: string, events: HistoricEvent[]): Promise<ConsentState> {
+  const definition = c.policy.purposes[purpose]!;
+  const stored = await c.store.readLedger(tx, subjectId);
+  const joined: LedgerEntry[] = [
+    ...stored.filter((e) => e.purpose === purpose),
+    ...events.map((e, i) => ({
+      seq: Number.MAX_SAFE_INTEGER - events.length + i,
+      purpose,
+      kind: e.kind,
+      channels: e.channels ?? null,
+      topics: e.topics ?? null,
+      recipients: e.recipients ?? null,
+      source: e.source,
+      noticeVersion: e.noticeVersion ?? null,
+      expiresAt: e.expiresAt ?? null,
+      gpc: false,
+      receiptId: null,
+      at: e.at,
+    })),
+  ].sort((a, b) => a.at.getTime() - b.at.getTime() || a.seq - b.seq);
+  return joined.reduce((state, e) => applyEntry(definition, state, e), emptyConsent(purpose));
+}

@@ -1,0 +1,66 @@
+import type { RequestContext } from '../../shared/request-context.ts';
+import type { Tx } from '../../storage/database.ts';
+import type { ConsentService } from '../consent/service.ts';
+import type { ContactService } from '../contacts/service.ts';
+import type { DoNotCall } from '../dnc/service.ts';
+import type { AppCaller, SubjectService } from '../subjects/service.ts';
+import type { RowPlan } from './row-plan.ts';
+import type { ImportCounts, ImportError } from './schema.ts';
+
+export interface BatchWriters {
+  subjects: Pick<SubjectService, 'subjectsMatchingIn' | 'writeImportedPerson'>;
+  consent: Pick<ConsentService, 'lockSubject' | 'importHistory'>;
+  contacts: Pick<ContactService, 'lockSubject' | 'importPastContacts'>;
+  doNotCall: Pick<DoNotCall, 'suppressInTransaction'>;
+}
+
+export interface BatchOutcome {
+  counts: Partial<ImportCounts>;
+  errors: ImportError[];
+  refs: Array<{ line: number; externalId: string; subjectId: string }>;
+}
+
+/**
+ * One batch of checked rows in the caller's transaction, through each
+ * module's live write rules: the people (matched, never merged), their
+ * consent history, do-not-call flag and past contacts, each person's audit
+ * event naming the import. Locks are taken the way every writer takes them
+ * (consent, then contacts, then the subject row): first those of the people
+ * the rows match now, so the batch never holds a subject row while it waits
+ * for a lock an erasure of that person holds. A row refused here (its
+ * identifiers match two people, or contradict a held value) has written
+ * nothing: each module checks before it writes.
+ */
+export async function writeBatch(w: BatchWriters, tx: Tx, ctx: RequestContext, caller: AppCaller, importId: string, plans: RowPlan[], now: Date): Promise<BatchOutcome> {
+  const matched = new Set<string>();
+  for (const plan of plans) for (const id of await w.subjects.subjectsMatchingIn(tx, plan.identifiers)) matched.add(id);
+  const held = [...matched].sort();
+  for (const id of held) await w.consent.lockSubject(tx, id);
+  for (const id of held) await w.contacts.lockSubject(tx, id);
+
+  const counts: Partial<ImportCounts> = {};
+  const add = (key: keyof ImportCounts, n = 1) => void (counts[key] = (counts[key] ?? 0) + n);
+  const errors: ImportError[] = [];
+  const refs: BatchOutcome['refs'] = [];
+  for (const plan of plans) {
+    const written = await w.subjects.writeImportedPerson(tx, ctx, caller, plan.person, plan.identifiers, importId);
+    if ('refused' in written) {
+      add('refused');
+      errors.push(...written.refused.map((p) => ({ line: plan.line, field: p.field, reason: p.reason })));
+      continue;
+    }
+    const subject = { id: written.subjectId, ref: written.ref, isNew: written.isNew };
+    const entered = await w.consent.importHistory(tx, ctx, subject, plan.history, importId);
+    const listed = plan.doNotCall ? (await w.doNotCall.suppressInTransaction(tx, ctx, plan.doNotCall.phone, 'import', plan.doNotCall.note)).added : false;
+    const contacts = await w.contacts.importPastContacts(tx, subject, caller.clientId, plan.contacts, now);
+    add('consentEvents', entered);
+    if (listed) add('doNotCall');
+    add('contacts', contacts.entered);
+    add('contactsTooOld', contacts.tooOld);
+    if (written.isNew) add('created');
+    else if (written.changed.length > 0 || entered > 0 || listed || contacts.entered > 0) add('updated');
+    else add('unchanged');
+    refs.push({ line: plan.line, externalId: plan.externalId, subjectId: written.subjectId });
+  }
+  return { counts, errors, refs };
+}
