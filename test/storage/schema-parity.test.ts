@@ -230,7 +230,7 @@ describe(`schema parity on ${databaseKind}`, () => {
   it('deletes every row of every subject-owned table with its subject, and refuses a row for a subject that does not exist', async () => {
     const db = gateway.runtime.db;
     const tables = subjectOwnedTables();
-    expect(tables).toEqual(['consent_event', 'consent_state', 'contact_reservation', 'subject_change', 'subject_field', 'subject_identifier', 'subject_ref']);
+    expect(tables).toEqual(['consent_event', 'consent_state', 'contact_reservation', 'import_ref', 'subject_change', 'subject_field', 'subject_identifier', 'subject_ref']);
     expect(await rowsOf(gateway, tables, 'sub_parity')).toEqual(Object.fromEntries(tables.map((t) => [t, 1])));
     await db.transaction((tx) => tx.subject.delete({ where: { id: 'sub_parity' } }));
     expect(await rowsOf(gateway, tables, 'sub_parity')).toEqual(Object.fromEntries(tables.map((t) => [t, 0])));

@@ -58,20 +58,41 @@ function historicId(subjectId: string, e: HistoricEvent): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** A subject whose imported history is to be entered, as the import wrote them. */
+export interface HistorySubject {
+  id: string;
+  ref: string;
+  isNew: boolean;
+}
+
 /**
- * Enters imported history in a subject's ledger, inside the import's
- * transaction and under the ledger lock (the import takes it for its rows
+ * Enters imported history in subjects' ledgers, inside the import's
+ * transaction and under the ledger locks (the import takes them for its rows
  * first). Events already entered (a re-run) are skipped; the rest go in in
  * their original order and times, and each purpose's kept state becomes the
  * fold of its whole ledger in time order: an old withdrawal still wins over an
  * older grant, and history older than what the ledger holds already (a live
  * grant made before the import) takes its place in time rather than
- * overriding what came after it. Grants get a receipt that says it was imported.
- * Answers how many events were entered.
+ * overriding what came after it. Grants get a receipt that says it was
+ * imported; the receipts of all the subjects are signed at once (signing
+ * waits on the crypto thread pool, so one at a time would leave it idle).
+ * Answers how many events were entered for each subject, in order.
  */
-export async function importHistory(c: Consent, tx: Tx, ctx: RequestContext, subject: { id: string; ref: string; isNew: boolean }, events: HistoricEvent[], importId: string): Promise<number> {
-  if (events.length === 0) return 0;
-  const { policy, deps } = c;
+export async function importHistories(c: Consent, tx: Tx, ctx: RequestContext, items: Array<{ subject: HistorySubject; events: HistoricEvent[] }>, importId: string): Promise<number[]> {
+  const prepared = [];
+  for (const item of items) prepared.push(await historyToEnter(c, tx, item.subject, item.events));
+  const importedAt = new Date();
+  const receipts = await Promise.all(
+    prepared.map((p, i) => Promise.all(p.fresh.map(([id, e]) => (e.kind === 'grant' ? importedReceipt(c, items[i]!.subject, id, e, importId, importedAt) : undefined)))),
+  );
+  prepared.forEach((p, i) => enterHistory(c, tx, ctx, items[i]!.subject, p, receipts[i]!, importId));
+  return prepared.map((p) => p.fresh.length);
+}
+
+/** What of a subject's imported history is new to its ledger, and, per purpose whose new history is older than its ledger, the kept state folded whole. */
+async function historyToEnter(c: Consent, tx: Tx, subject: HistorySubject, events: HistoricEvent[]): Promise<{ fresh: Array<[string, HistoricEvent]>; refold: Map<string, ConsentState> }> {
+  const refold = new Map<string, ConsentState>();
+  if (events.length === 0) return { fresh: [], refold };
   const withIds = [...new Map(events.map((e) => [historicId(subject.id, e), e])).entries()];
   const known = subject.isNew
     ? new Set<string>()
@@ -81,52 +102,52 @@ export async function importHistory(c: Consent, tx: Tx, ctx: RequestContext, sub
         withIds.map(([id]) => id),
       );
   const fresh = withIds.filter(([id]) => !known.has(id)).sort(([, a], [, b]) => a.at.getTime() - b.at.getTime());
-  if (fresh.length === 0) return 0;
+  if (fresh.length === 0) return { fresh, refold };
   const purposes = [...new Set(fresh.map(([, e]) => e.purpose))];
   await c.keptStates(tx, subject.id, purposes); // appendLedger moves on the states read here, under the lock
   const latest = subject.isNew ? new Map<string, Date>() : await latestPerPurpose(tx, subject.id, purposes);
-  // A purpose whose new history is older than what its ledger holds is folded again whole, in time order.
-  const refold = new Map<string, ConsentState>();
   for (const purpose of purposes) {
-    const first = fresh.find(([, e]) => e.purpose === purpose)![1];
+    const mine = fresh.filter(([, e]) => e.purpose === purpose).map(([, e]) => e);
     const last = latest.get(purpose);
-    if (last && first.at.getTime() < last.getTime())
-      refold.set(
-        purpose,
-        await foldWith(
-          c,
-          tx,
-          subject.id,
-          purpose,
-          fresh.filter(([, e]) => e.purpose === purpose).map(([, e]) => e),
-        ),
-      );
+    if (last && mine[0]!.at.getTime() < last.getTime()) refold.set(purpose, await foldWith(c, tx, subject.id, purpose, mine));
   }
-  const importedAt = new Date();
-  for (const [id, e] of fresh) {
-    const definition = policy.purposes[e.purpose]!;
-    const receiptId = e.kind === 'grant' ? id : null;
-    const receipt =
-      e.kind === 'grant'
-        ? await signConsentReceipt(deps.signingKey, {
-            receiptId: id,
-            principal: subject.ref,
-            purpose: e.purpose,
-            definition,
-            fields: policy.fields,
-            channels: e.channels ?? definition.channels,
-            topics: e.topics ?? definition.topics,
-            recipients: e.recipients ?? [],
-            source: e.source,
-            noticeVersion: e.noticeVersion ?? null,
-            expiresAt: e.expiresAt ?? null,
-            at: e.at,
-            issuer: deps.issuer,
-            policyUrl: deps.policyUrl,
-            jurisdiction: policy.defaults.region,
-            imported: { importId, at: importedAt },
-          })
-        : undefined;
+  return { fresh, refold };
+}
+
+function importedReceipt(c: Consent, subject: HistorySubject, id: string, e: HistoricEvent, importId: string, importedAt: Date): Promise<string> {
+  const { policy, deps } = c;
+  const definition = policy.purposes[e.purpose]!;
+  return signConsentReceipt(deps.signingKey, {
+    receiptId: id,
+    principal: subject.ref,
+    purpose: e.purpose,
+    definition,
+    fields: policy.fields,
+    channels: e.channels ?? definition.channels,
+    topics: e.topics ?? definition.topics,
+    recipients: e.recipients ?? [],
+    source: e.source,
+    noticeVersion: e.noticeVersion ?? null,
+    expiresAt: e.expiresAt ?? null,
+    at: e.at,
+    issuer: deps.issuer,
+    policyUrl: deps.policyUrl,
+    jurisdiction: policy.defaults.region,
+    imported: { importId, at: importedAt },
+  });
+}
+
+function enterHistory(
+  c: Consent,
+  tx: Tx,
+  ctx: RequestContext,
+  subject: HistorySubject,
+  prepared: { fresh: Array<[string, HistoricEvent]>; refold: Map<string, ConsentState> },
+  receipts: Array<string | undefined>,
+  importId: string,
+): void {
+  prepared.fresh.forEach(([id, e], i) => {
+    const definition = c.policy.purposes[e.purpose]!;
     const entry = {
       id,
       purpose: e.purpose,
@@ -138,18 +159,17 @@ export async function importHistory(c: Consent, tx: Tx, ctx: RequestContext, sub
       noticeVersion: e.noticeVersion ?? null,
       expiresAt: e.expiresAt ?? null,
       gpc: false,
-      receiptId,
-      receipt,
+      receiptId: e.kind === 'grant' ? id : null,
+      receipt: receipts[i],
       at: e.at,
       actorId: ctx.actor.id ?? null,
       requestId: ctx.requestId,
       evidence: e.evidence ?? null,
       importId,
     };
-    const whole = refold.get(e.purpose);
+    const whole = prepared.refold.get(e.purpose);
     c.store.appendLedger(tx, subject.id, entry, (before, seq) => whole ?? applyEntry(definition, before ?? emptyConsent(e.purpose), { ...entry, seq }));
-  }
-  return fresh.length;
+  });
 }
 
 async function enteredAlready(tx: Tx, subjectId: string, ids: string[]): Promise<Set<string>> {

@@ -2,7 +2,7 @@ import type { RequestContext } from '../../shared/request-context.ts';
 import type { Tx } from '../../storage/database.ts';
 import { createConsent, type ConsentCaller, type ConsentServiceDeps, type ConsentSignals } from './consent.ts';
 import { grant } from './grant.ts';
-import { historyProblems, importHistory, type HistoricEvent } from './import-history.ts';
+import { historyProblems, importHistories, type HistoricEvent, type HistorySubject } from './import-history.ts';
 import { list } from './list.ts';
 import { withdrawForSubject } from './opt-out.ts';
 import { createConsentReads, foldLegacyLedgers } from './reads.ts';
@@ -31,8 +31,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
     lastEntryPerPurpose: (subjectIds: string[]) => store.lastEntryPerPurpose(db.read, subjectIds),
     // For imports (the imports module): history checked before a row is written, then entered in its transaction.
     historyProblems: (caller: ConsentCaller, events: HistoricEvent[], now: Date) => historyProblems(c, caller, events, now),
-    importHistory: (tx: Tx, ctx: RequestContext, subject: { id: string; ref: string; isNew: boolean }, events: HistoricEvent[], importId: string) =>
-      importHistory(c, tx, ctx, subject, events, importId),
+    importHistories: (tx: Tx, ctx: RequestContext, items: Array<{ subject: HistorySubject; events: HistoricEvent[] }>, importId: string) => importHistories(c, tx, ctx, items, importId),
   };
 }
 

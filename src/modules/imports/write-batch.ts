@@ -9,7 +9,7 @@ import type { ImportCounts, ImportError } from './schema.ts';
 
 export interface BatchWriters {
   subjects: Pick<SubjectService, 'subjectsMatchingIn' | 'writeImportedPerson'>;
-  consent: Pick<ConsentService, 'lockSubject' | 'importHistory'>;
+  consent: Pick<ConsentService, 'lockSubject' | 'importHistories'>;
   contacts: Pick<ContactService, 'lockSubject' | 'importPastContacts'>;
   doNotCall: Pick<DoNotCall, 'suppressInTransaction'>;
 }
@@ -32,35 +32,45 @@ export interface BatchOutcome {
  * nothing: each module checks before it writes.
  */
 export async function writeBatch(w: BatchWriters, tx: Tx, ctx: RequestContext, caller: AppCaller, importId: string, plans: RowPlan[], now: Date): Promise<BatchOutcome> {
-  const matched = new Set<string>();
-  for (const plan of plans) for (const id of await w.subjects.subjectsMatchingIn(tx, plan.identifiers)) matched.add(id);
-  const held = [...matched].sort();
+  const held = (
+    await w.subjects.subjectsMatchingIn(
+      tx,
+      plans.map((p) => p.identifiers),
+    )
+  ).sort();
   for (const id of held) await w.consent.lockSubject(tx, id);
   for (const id of held) await w.contacts.lockSubject(tx, id);
 
   const counts: Partial<ImportCounts> = {};
   const add = (key: keyof ImportCounts, n = 1) => void (counts[key] = (counts[key] ?? 0) + n);
   const errors: ImportError[] = [];
-  const refs: BatchOutcome['refs'] = [];
+  const written: Array<{ plan: RowPlan; subject: { id: string; ref: string; isNew: boolean }; changed: string[] }> = [];
   for (const plan of plans) {
-    const written = await w.subjects.writeImportedPerson(tx, ctx, caller, plan.person, plan.identifiers, importId);
-    if ('refused' in written) {
+    const outcome = await w.subjects.writeImportedPerson(tx, ctx, caller, plan.person, plan.identifiers, importId);
+    if ('refused' in outcome) {
       add('refused');
-      errors.push(...written.refused.map((p) => ({ line: plan.line, field: p.field, reason: p.reason })));
-      continue;
-    }
-    const subject = { id: written.subjectId, ref: written.ref, isNew: written.isNew };
-    const entered = await w.consent.importHistory(tx, ctx, subject, plan.history, importId);
+      errors.push(...outcome.refused.map((p) => ({ line: plan.line, field: p.field, reason: p.reason })));
+    } else written.push({ plan, subject: { id: outcome.subjectId, ref: outcome.ref, isNew: outcome.isNew }, changed: outcome.changed });
+  }
+  // The batch's consent history at once: its receipts are signed together.
+  const entered = await w.consent.importHistories(
+    tx,
+    ctx,
+    written.map((x) => ({ subject: x.subject, events: x.plan.history })),
+    importId,
+  );
+  const refs: BatchOutcome['refs'] = [];
+  for (const [i, { plan, subject, changed }] of written.entries()) {
     const listed = plan.doNotCall ? (await w.doNotCall.suppressInTransaction(tx, ctx, plan.doNotCall.phone, 'import', plan.doNotCall.note)).added : false;
     const contacts = await w.contacts.importPastContacts(tx, subject, caller.clientId, plan.contacts, now);
-    add('consentEvents', entered);
+    add('consentEvents', entered[i]!);
     if (listed) add('doNotCall');
     add('contacts', contacts.entered);
     add('contactsTooOld', contacts.tooOld);
-    if (written.isNew) add('created');
-    else if (written.changed.length > 0 || entered > 0 || listed || contacts.entered > 0) add('updated');
+    if (subject.isNew) add('created');
+    else if (changed.length > 0 || entered[i]! > 0 || listed || contacts.entered > 0) add('updated');
     else add('unchanged');
-    refs.push({ line: plan.line, externalId: plan.externalId, subjectId: written.subjectId });
+    refs.push({ line: plan.line, externalId: plan.externalId, subjectId: subject.id });
   }
   return { counts, errors, refs };
 }

@@ -30,10 +30,10 @@ export function importedPersonProblems(vault: Vault, caller: AppCaller, person: 
   return { problems: problems.map((p) => ({ field: p.path, reason: 'invalid-identifier' })), identifiers: values };
 }
 
-/** The subjects these normalized identifiers match now, in the caller's transaction: an import takes their locks before it writes. */
-export async function subjectsMatchingIn(vault: Vault, tx: Tx, identifiers: Map<string, string>): Promise<string[]> {
+/** The subjects these people's normalized identifiers match now, in one statement in the caller's transaction: an import takes their locks before it writes. */
+export async function subjectsMatchingIn(vault: Vault, tx: Tx, people: Array<Map<string, string>>): Promise<string[]> {
   const current = await currentKeyVersion(tx);
-  const keys = [...identifiers].flatMap(([kind, value]) => vault.digestKeys(kind, value, versionsUpTo(current)));
+  const keys = people.flatMap((identifiers) => [...identifiers].flatMap(([kind, value]) => vault.digestKeys(kind, value, versionsUpTo(current))));
   return [...new Set((await store.findByDigests(tx, keys)).map((m) => m.subjectId))];
 }
 

@@ -58,7 +58,7 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     sealLegacyTimezones: () => sealLegacyTimezones(vault),
     // For imports (the imports module): the live write's checks before a row is written, then the write in its transaction.
     importedPersonProblems: (caller: AppCaller, person: ImportedPerson) => importedPersonProblems(vault, caller, person),
-    subjectsMatchingIn: (tx: Tx, identifiers: Map<string, string>) => subjectsMatchingIn(vault, tx, identifiers),
+    subjectsMatchingIn: (tx: Tx, people: Array<Map<string, string>>) => subjectsMatchingIn(vault, tx, people),
     writeImportedPerson: (tx: Tx, ctx: RequestContext, caller: AppCaller, person: ImportedPerson, identifiers: Map<string, string>, importId: string) =>
       writeImportedPerson(vault, tx, ctx, caller, person, identifiers, importId),
     /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */

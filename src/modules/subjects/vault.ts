@@ -90,8 +90,9 @@ export function createVault(deps: VaultDeps) {
     return String(decryptValue(dataKey ?? dataKeyOf(subject), subject.id, TIMEZONE_FIELD, stored.slice(1)));
   };
 
-  async function refFor(tx: Tx, appId: string, subjectId: string, at: Date): Promise<string> {
-    const existing = await store.findRefOfApp(tx, appId, subjectId);
+  /** The app's ref of the subject, made on first use (`isNew`: the subject was created in this transaction, so no app has one). */
+  async function refFor(tx: Tx, appId: string, subjectId: string, at: Date, isNew = false): Promise<string> {
+    const existing = isNew ? undefined : await store.findRefOfApp(tx, appId, subjectId);
     if (existing) return existing;
     const ref = newRef();
     await store.insertRef(tx, { ref, appId, subjectId, createdAt: at });

@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { uuidV7 } from '../../shared/uuid-v7.ts';
 import { seal } from '../../crypto/envelope.ts';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { Conflict, InvalidIdentifier, NotFound } from '../../shared/errors.ts';
@@ -173,7 +174,7 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
     if (before === undefined && value === null) return false;
     const ciphertext = value === null ? null : encryptValue(dataKey, subject.id, field, value);
     changes.push({
-      id: randomUUID(),
+      id: uuidV7(now.getTime()), // time-ordered: a subject's history is appended at the index's right edge
       subjectId: subject.id,
       field,
       change: value === null ? 'remove' : 'set',
@@ -185,17 +186,23 @@ export async function writeInTransaction(vault: Vault, tx: Tx, ctx: RequestConte
     });
     return true;
   };
+  const newDigests: store.DigestKey[] = [];
   for (const [kind, value] of identifiers) {
-    if (record(kind, value)) await store.replaceIdentifier(tx, subject.id, digestKeys(kind, value, [current])[0]!);
+    if (record(kind, value)) newDigests.push(digestKeys(kind, value, [current])[0]!);
   }
   for (const [field, value] of Object.entries(input.attributes)) record(field, value);
-  for (const change of changes) {
-    if (change.ciphertext === null) await store.removeField(tx, subject.id, change.field);
-    else await store.writeField(tx, subject.id, change.field, change.ciphertext, now);
-  }
+  // A new subject has nothing to replace or remove: its rows are inserted, a statement for each table.
+  await store.replaceIdentifiers(tx, subject.id, newDigests, !created);
+  for (const change of changes) if (change.ciphertext === null) await store.removeField(tx, subject.id, change.field);
+  await store.writeFields(
+    tx,
+    subject.id,
+    changes.flatMap((c) => (c.ciphertext === null ? [] : [{ field: c.field, ciphertext: c.ciphertext }])),
+    now,
+  );
   await store.insertChanges(tx, changes);
   if (!created) await store.touchSubject(tx, subject.id, now, sealTimezone(dataKey, subject.id, input.timezone) ?? undefined);
-  const ref = target.kind === 'ref' ? target.ref : target.kind === 'match' ? await refFor(tx, target.appId, subject.id, now) : undefined;
+  const ref = target.kind === 'ref' ? target.ref : target.kind === 'match' ? await refFor(tx, target.appId, subject.id, now, created) : undefined;
   const changed = changes.map((c) => c.field);
   const purposes = input.eventPurpose === undefined ? [...new Set(changed.map(input.purposeOf))].map((p) => ({ code: 'held-for', detail: p })) : [];
   const replaced = changes.filter((c) => c.change === 'set' && identifiers.has(c.field) && existing.has(c.field)).map((c) => ({ code: 'identifier-replaced', detail: c.field }));
