@@ -119,7 +119,8 @@ export async function runImport(deps: ImportDeps, ctx: RequestContext, request: 
       const counts: ImportCounts = { ...run.counts };
       for (const [key, n] of Object.entries(outcome.counts) as Array<[keyof ImportCounts, number]>) counts[key] += n;
       counts.refused += through.refused;
-      const errors = [...through.errors, ...outcome.errors];
+      // Refusals in file order: those found before the batch's transaction and those found in it.
+      const errors = [...through.errors, ...outcome.errors].sort((a, b) => a.line - b.line);
       return {
         ...run,
         status,
