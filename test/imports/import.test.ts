@@ -207,7 +207,7 @@ describe(`imports on ${databaseKind}`, () => {
       [9, 'doNotCall', 'needs identifiers.phone: the do-not-call list holds phone numbers'],
     ]);
     const afterRun = await tableCounts();
-    expect(afterRun.subject).toBe(before.subject + 2);
+    expect(afterRun.subject).toBe(before.subject! + 2);
     expect(JSON.stringify(run)).not.toContain(canary);
     expect(gateway.logs.join('\n')).not.toContain(canary);
     expect(gateway.logs.join('\n').toLowerCase()).not.toContain(canary.toLowerCase());

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { zoneWhereItIs } from '../contacts/zones.ts';
 import { appToken, createTestApp, createTestOfficer, databaseKind, officerToken, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -6,7 +9,8 @@ import { rowsOf, subjectOwnedTables } from '../support/subject-owned.ts';
 /**
  * Erased means gone, also when writers race the erasure: every writer of a
  * person's rows (consent grant and withdrawal, capped and uncapped contact
- * authorizations, an app's correction of the record) is sent at the same
+ * authorizations, an app's correction of the record, an import of the
+ * person from the CRM) is sent at the same
  * moment as the agent's approval of the person's erasure. Afterwards no
  * subject-owned table (read from the schema) holds a row of that person, and
  * every write was answered 2xx (it landed before the erasure, which then took
@@ -17,12 +21,15 @@ const ROUNDS = 50;
 describe(`writers racing an erasure on ${databaseKind}`, () => {
   let gateway: TestGateway;
   let crm: string;
+  let crmId: string;
   let agent: string;
   let admin: string;
 
   beforeAll(async () => {
     gateway = await startTestGateway({ REQUESTS_RATE_LIMIT_PER_MINUTE: '10000' });
-    crm = await appToken(gateway, await createTestApp(gateway, ['marketing', 'support'], ['call', 'sms', 'email']));
+    const crmApp = await createTestApp(gateway, ['marketing', 'support'], ['call', 'sms', 'email']);
+    crmId = crmApp.clientId;
+    crm = await appToken(gateway, crmApp);
     const officer = await createTestOfficer(gateway, 'privacy-agent');
     agent = await officerToken(gateway, officer.username, officer.password);
     const administrator = await createTestOfficer(gateway, 'admin');
@@ -31,6 +38,20 @@ describe(`writers racing an erasure on ${databaseKind}`, () => {
   afterAll(() => gateway.close());
 
   const app = () => request(gateway.app);
+  const importDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-race-import-'));
+  /** An import's outcome as an answer: 200 when it completed (it may have made the person anew after the erasure), its error's status otherwise. */
+  const importAnswer = async (file: string) => {
+    try {
+      const run = await gateway.runtime.imports.importFile({ actor: { type: 'system', id: 'test' }, requestId: 'race-import', policyVersion: gateway.runtime.loaded.version }, file, {
+        app: crmId,
+        format: 'ndjson',
+        dryRun: false,
+      });
+      return { status: run.status === 'completed' && run.counts.refused === 0 ? 200 : 500, body: {}, text: JSON.stringify(run) };
+    } catch (error) {
+      return { status: (error as { status?: number }).status ?? 500, body: {}, text: String(error) };
+    }
+  };
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   async function codeOf(requestId: string): Promise<string> {
@@ -63,7 +84,7 @@ describe(`writers racing an erasure on ${databaseKind}`, () => {
     const answers = new Map<string, number>();
     for (let round = 0; round < ROUNDS; round++) {
       const { ref, subjectId, requestId } = await personAwaitingErasure(round);
-      const writes: Array<[string, () => request.Test]> = [
+      const writes: Array<[string, () => PromiseLike<{ status: number; body: { receipt?: string }; text: string }>]> = [
         [
           'grant',
           () =>
@@ -91,6 +112,24 @@ describe(`writers racing an erasure on ${databaseKind}`, () => {
               .send({ purpose: 'marketing', identifiers: {}, attributes: { name: 'Wang Fang-Li' } }),
         ],
       ];
+      // An import naming the person (its CRM's row), with history, a flag and a contact, among them.
+      const crmRow = path.join(importDir, `round-${round}.ndjson`);
+      fs.writeFileSync(
+        crmRow,
+        JSON.stringify({
+          id: `crm-${round}`,
+          purpose: 'marketing',
+          identifiers: { phone: `1390013${String(round).padStart(4, '0')}`, email: `race-${round}@example.com` },
+          attributes: { name: 'Wang Fang' },
+          consents: [
+            { purpose: 'marketing', grantedAt: '2024-01-01T00:00:00Z', source: 'crm' },
+            { purpose: 'marketing', withdrawnAt: '2024-06-01T00:00:00Z', topics: ['cat-food'], source: 'crm' },
+          ],
+          doNotCall: { since: '2024-02-01T00:00:00Z', source: 'crm' },
+          contacts: [{ channel: 'call', purpose: 'marketing', at: new Date(Date.now() - 3_600_000).toISOString() }],
+        }) + '\n',
+      );
+      writes.push(['import', () => importAnswer(crmRow)]);
       // The erasure goes at a different point among the writers each round.
       const at = round % (writes.length + 1);
       const erase = () => app().post(`/v1/privacy-requests/${requestId}/decision`).set(bearer(agent)).send({ decision: 'approve', reason: 'the person asked' });

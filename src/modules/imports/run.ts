@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Conflict, NotFound } from '../../shared/errors.ts';
+import { Conflict, NotFound, SubjectGone } from '../../shared/errors.ts';
 import type { RequestContext } from '../../shared/request-context.ts';
 import { isUniqueViolation, type Database } from '../../storage/database.ts';
 import { releaseLease, takeLease } from '../../storage/job-lease.ts';
@@ -146,8 +146,9 @@ export async function runImport(deps: ImportDeps, ctx: RequestContext, request: 
       run = await attempt();
     } catch (error) {
       if (error instanceof DryRun) run = error.outcome as store.ImportRunRow;
-      // Two writers created the same new person at once: the batch is decided again, and now matches them.
-      else if (isUniqueViolation(error)) run = await attempt().catch((again: unknown) => (again instanceof DryRun ? (again.outcome as store.ImportRunRow) : Promise.reject(again)));
+      // Two writers created the same new person at once, or a person the batch matched was erased as it wrote
+      // (nothing of the batch was kept): the batch is decided again on what is there now.
+      else if (isUniqueViolation(error) || error instanceof SubjectGone) run = await attempt().catch((again: unknown) => (again instanceof DryRun ? (again.outcome as store.ImportRunRow) : Promise.reject(again)));
       else throw error;
     }
     request.onProgress?.(run);
