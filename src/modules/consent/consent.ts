@@ -62,7 +62,7 @@ export interface Consent extends ConsentServiceDeps {
   ): { definition?: PurposeDefinition; violations: Violation[]; forbidden?: boolean };
   stateOf(purpose: string, entries: LedgerEntry[], now: Date): ConsentState;
   /** The kept states of some purposes, read under the ledger lock: one row each, whatever the ledger's length; moved on by append. */
-  keptStates(tx: Tx, subjectId: string, purposes: string[]): Promise<Kept>;
+  keptStates(tx: Tx, subjectId: string, purposes: string[], options?: { created?: boolean }): Promise<Kept>;
   /** Appends one ledger entry and moves the kept state on by that entry, in the same transaction. */
   append(tx: Tx, subjectId: string, entry: NewLedgerEntry): void;
   /** GPC: every sale purpose still active, to withdraw as entries of the same transaction. */
@@ -109,7 +109,7 @@ export function createConsent(deps: ConsentServiceDeps): Consent {
       return { definition, violations };
     },
     stateOf: (purpose, entries, now) => foldConsent(purpose, policy.purposes[purpose]!, entries, now),
-    keptStates: (tx, subjectId, purposes) => ledger.ledgerStates(tx, subjectId, purposes),
+    keptStates: (tx, subjectId, purposes, options) => ledger.ledgerStates(tx, subjectId, purposes, options),
     append,
     gpcWithdrawals: (kept, now, except) => salePurposes.filter((p) => p !== except && consentAt(keptOf(kept, p), now).status === 'active'),
     appendGpcWithdrawal: (tx, subjectId, purpose, common) =>

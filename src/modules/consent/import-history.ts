@@ -104,7 +104,7 @@ async function historyToEnter(c: Consent, tx: Tx, subject: HistorySubject, event
   const fresh = withIds.filter(([id]) => !known.has(id)).sort(([, a], [, b]) => a.at.getTime() - b.at.getTime());
   if (fresh.length === 0) return { fresh, refold };
   const purposes = [...new Set(fresh.map(([, e]) => e.purpose))];
-  await c.keptStates(tx, subject.id, purposes); // appendLedger moves on the states read here, under the lock
+  await c.keptStates(tx, subject.id, purposes, { created: subject.isNew }); // appendLedger moves on the states read here, under the lock
   const latest = subject.isNew ? new Map<string, Date>() : await latestPerPurpose(tx, subject.id, purposes);
   for (const purpose of purposes) {
     const mine = fresh.filter(([, e]) => e.purpose === purpose).map(([, e]) => e);

@@ -26,8 +26,8 @@ export function createConsentService(deps: ConsentServiceDeps) {
     list: (ctx: RequestContext, caller: ConsentCaller, ref: string) => list(c, ctx, caller, ref),
     withdrawForSubject: (ctx: RequestContext, subjectId: string, withdrawals: Array<{ purpose: string; channels?: string[]; topics?: string[] }>, source: string) =>
       withdrawForSubject(c, ctx, subjectId, withdrawals, source),
-    /** The lock every grant and withdrawal of the subject takes first; an erasure takes it before it holds the subject. */
-    lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectLedger(tx, [subjectId]),
+    /** The lock every grant and withdrawal of a subject takes first; an erasure (and an import) takes it before it holds the subject. Sorted ids: one statement, in that order. */
+    lockSubjects: (tx: Tx, subjectIds: string[]) => store.lockSubjectLedger(tx, subjectIds),
     lastEntryPerPurpose: (subjectIds: string[]) => store.lastEntryPerPurpose(db.read, subjectIds),
     // For imports (the imports module): history checked before a row is written, then entered in its transaction.
     historyProblems: (caller: ConsentCaller, events: HistoricEvent[], now: Date) => historyProblems(c, caller, events, now),

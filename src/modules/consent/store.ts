@@ -122,11 +122,18 @@ const ledgerWritesOf = (tx: Tx): LedgerWrites => tx.unit.state(LEDGER_WRITES);
 /**
  * The kept states of some purposes of one subject, inside a write under the
  * ledger lock: one statement (with the ledger's last number) the first time a
- * transaction asks, then from what the transaction has moved on. The map is
- * the transaction's own; appendLedger moves it on.
+ * transaction asks, then from what the transaction has moved on (`created`:
+ * the subject was made in this transaction, so none is read). The map is the
+ * transaction's own; appendLedger moves it on.
  */
-export async function ledgerStates(tx: Tx, subjectId: string, purposes: string[]): Promise<ReadonlyMap<string, ConsentState>> {
+export async function ledgerStates(tx: Tx, subjectId: string, purposes: string[], options: { created?: boolean } = {}): Promise<ReadonlyMap<string, ConsentState>> {
   const writes = ledgerWritesOf(tx);
+  // A subject created in this transaction has an empty ledger: nothing to read.
+  if (options.created && !writes.subjects.has(subjectId)) {
+    const fresh = { lastSeq: 0, kept: new Map<string, ConsentState>() };
+    writes.subjects.set(subjectId, fresh);
+    return fresh.kept;
+  }
   const known = writes.subjects.get(subjectId);
   const missing = [...new Set(purposes)].filter((p) => !known?.kept.has(p));
   if (known && missing.length === 0) return known.kept;

@@ -32,8 +32,8 @@ export function createContactService(deps: ContactServiceDeps) {
         outcome: r.status,
       }));
     },
-    /** The lock every capped decision of the subject takes first; an erasure takes it before it holds the subject. */
-    lockSubject: (tx: Tx, subjectId: string) => store.lockSubjectContacts(tx, [subjectId]),
+    /** The lock every capped decision of a subject takes first; an erasure (and an import) takes it before it holds the subject. Sorted ids: one statement, in that order. */
+    lockSubjects: (tx: Tx, subjectIds: string[]) => store.lockSubjectContacts(tx, subjectIds),
     lastReservationPerPurpose: (subjectIds: string[]) => store.lastReservationPerPurpose(db.read, subjectIds),
     // For imports (the imports module): past contacts checked before a row is written, then counted against the caps.
     pastContactProblems: (caller: { purposes: readonly string[] }, contacts: PastContact[], now: Date) => pastContactProblems(c, caller, contacts, now),

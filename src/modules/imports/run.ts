@@ -148,7 +148,8 @@ export async function runImport(deps: ImportDeps, ctx: RequestContext, request: 
       if (error instanceof DryRun) run = error.outcome as store.ImportRunRow;
       // Two writers created the same new person at once, or a person the batch matched was erased as it wrote
       // (nothing of the batch was kept): the batch is decided again on what is there now.
-      else if (isUniqueViolation(error) || error instanceof SubjectGone) run = await attempt().catch((again: unknown) => (again instanceof DryRun ? (again.outcome as store.ImportRunRow) : Promise.reject(again)));
+      else if (isUniqueViolation(error) || error instanceof SubjectGone)
+        run = await attempt().catch((again: unknown) => (again instanceof DryRun ? (again.outcome as store.ImportRunRow) : Promise.reject(again)));
       else throw error;
     }
     request.onProgress?.(run);

@@ -8,9 +8,9 @@ import type { RowPlan } from './row-plan.ts';
 import type { ImportCounts, ImportError } from './schema.ts';
 
 export interface BatchWriters {
-  subjects: Pick<SubjectService, 'subjectsMatchingIn' | 'writeImportedPerson'>;
-  consent: Pick<ConsentService, 'lockSubject' | 'importHistories'>;
-  contacts: Pick<ContactService, 'lockSubject' | 'importPastContacts'>;
+  subjects: Pick<SubjectService, 'subjectsMatchingIn' | 'writeImportedPeople'>;
+  consent: Pick<ConsentService, 'lockSubjects' | 'importHistories'>;
+  contacts: Pick<ContactService, 'lockSubjects' | 'importPastContacts'>;
   doNotCall: Pick<DoNotCall, 'suppressInTransaction'>;
 }
 
@@ -38,15 +38,22 @@ export async function writeBatch(w: BatchWriters, tx: Tx, ctx: RequestContext, c
       plans.map((p) => p.identifiers),
     )
   ).sort();
-  for (const id of held) await w.consent.lockSubject(tx, id);
-  for (const id of held) await w.contacts.lockSubject(tx, id);
+  await w.consent.lockSubjects(tx, held);
+  await w.contacts.lockSubjects(tx, held);
 
   const counts: Partial<ImportCounts> = {};
   const add = (key: keyof ImportCounts, n = 1) => void (counts[key] = (counts[key] ?? 0) + n);
   const errors: ImportError[] = [];
   const written: Array<{ plan: RowPlan; subject: { id: string; ref: string; isNew: boolean }; changed: string[] }> = [];
-  for (const plan of plans) {
-    const outcome = await w.subjects.writeImportedPerson(tx, ctx, caller, plan.person, plan.identifiers, importId);
+  const people = await w.subjects.writeImportedPeople(
+    tx,
+    ctx,
+    caller,
+    plans.map((p) => ({ person: p.person, identifiers: p.identifiers })),
+    importId,
+  );
+  for (const [i, plan] of plans.entries()) {
+    const outcome = people[i]!;
     if ('refused' in outcome) {
       add('refused');
       errors.push(...outcome.refused.map((p) => ({ line: plan.line, field: p.field, reason: p.reason })));

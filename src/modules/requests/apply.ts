@@ -126,8 +126,8 @@ export function createRequestActions(deps: RequestActionDeps) {
         const done = await db.transaction(async (tx) => {
           // The writers' own locks first, then the subject row, the order every writer takes them in (a
           // grant: its ledger lock, then its rows' foreign-key check), so an erasure and a writer never deadlock.
-          await consent.lockSubject(tx, id);
-          await contacts.lockSubject(tx, id);
+          await consent.lockSubjects(tx, [id]);
+          await contacts.lockSubjects(tx, [id]);
           if (!(await subjects.holdSubject(tx, id))) return false;
           if (stillDue && !(await stillDue(id))) return false;
           const optedOut = (await consent.recordOf(id)).withdrawals > 0;

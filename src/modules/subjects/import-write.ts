@@ -6,7 +6,7 @@ import { collectionViolations } from './collection.ts';
 import type { AttributeValue } from './schema.ts';
 import * as store from './store.ts';
 import { versionsUpTo, type AppCaller, type Vault } from './vault.ts';
-import { writeInTransaction } from './write.ts';
+import { writeManyInTransaction } from './write-many.ts';
 
 /** A person as an import brings them: the purpose they are written for, their identifiers, attributes and time zone. */
 export interface ImportedPerson {
@@ -34,43 +34,44 @@ export function importedPersonProblems(vault: Vault, caller: AppCaller, person: 
 export async function subjectsMatchingIn(vault: Vault, tx: Tx, people: Array<Map<string, string>>): Promise<string[]> {
   const current = await currentKeyVersion(tx);
   const keys = people.flatMap((identifiers) => [...identifiers].flatMap(([kind, value]) => vault.digestKeys(kind, value, versionsUpTo(current))));
-  return [...new Set((await store.findByDigests(tx, keys)).map((m) => m.subjectId))];
+  return [...new Set((await store.findOwnersOfDigests(tx, keys)).map((m) => m.subjectId))];
 }
 
 /**
- * Writes an imported person in the import's transaction by the live write's
- * one rule set (writeInTransaction: matched by identifiers, never merged, an
- * identifier never replaced by matching), audited as an import. A refusal
- * writes nothing and names the fields, never the values.
+ * Writes imported people in the import's transaction by the live write's one
+ * rule set (writeManyInTransaction: matched by identifiers, never merged, an
+ * identifier never replaced by matching), each audited as an import. A refusal
+ * writes nothing of its person and names the fields, never the values.
  */
-export async function writeImportedPerson(
+export async function writeImportedPeople(
   vault: Vault,
   tx: Tx,
   ctx: RequestContext,
   caller: AppCaller,
-  person: ImportedPerson,
-  identifiers: Map<string, string>,
+  people: Array<{ person: ImportedPerson; identifiers: Map<string, string> }>,
   importId: string,
-): Promise<{ refused: RowProblem[] } | { subjectId: string; ref: string; isNew: boolean; changed: string[] }> {
-  const outcome = await writeInTransaction(
+): Promise<Array<{ refused: RowProblem[] } | { subjectId: string; ref: string; isNew: boolean; changed: string[] }>> {
+  const outcomes = await writeManyInTransaction(
     vault,
     tx,
     ctx,
-    { kind: 'match', appId: caller.clientId },
-    {
-      identifiers,
-      attributes: person.attributes,
-      timezone: person.timezone,
-      purposeOf: () => person.purpose,
-      eventPurpose: person.purpose,
-      action: 'subjects.subject.import',
-      createAction: 'subjects.subject.import',
-      reasons: [{ code: 'import', detail: importId }],
-    },
+    people.map(({ person, identifiers }) => ({
+      target: { kind: 'match' as const, appId: caller.clientId },
+      input: {
+        identifiers,
+        attributes: person.attributes,
+        timezone: person.timezone,
+        purposeOf: () => person.purpose,
+        eventPurpose: person.purpose,
+        action: 'subjects.subject.import',
+        createAction: 'subjects.subject.import',
+        reasons: [{ code: 'import', detail: importId }],
+      },
+    })),
   );
-  if (outcome.refused) return { refused: refusalOf(outcome.refused) };
-  const { result } = outcome;
-  return { subjectId: result.subjectId, ref: result.ref!, isNew: result.isNew, changed: result.changed };
+  return outcomes.map((outcome) =>
+    outcome.refused ? { refused: refusalOf(outcome.refused) } : { subjectId: outcome.result.subjectId, ref: outcome.result.ref!, isNew: outcome.result.isNew, changed: outcome.result.changed },
+  );
 }
 
 function refusalOf(error: Conflict | NotFound): RowProblem[] {

@@ -9,7 +9,7 @@ import type { AlongsideColumns } from '../../storage/alongside.ts';
 import { contactDetails, contactDetailsByRefs, contactDetailsOfRef } from './contact-details.ts';
 import { correctSubject, eraseSubjectRows, heldData, lastWritePerPurpose, subjectsWithIdentifier } from './customer-data.ts';
 import { seedSubjects } from './demo-seed.ts';
-import { importedPersonProblems, subjectsMatchingIn, writeImportedPerson, type ImportedPerson } from './import-write.ts';
+import { importedPersonProblems, subjectsMatchingIn, writeImportedPeople, type ImportedPerson } from './import-write.ts';
 import { sealLegacyTimezones } from './legacy-timezones.ts';
 import { lookupSubject, subjectsMatching } from './lookup.ts';
 import { readSubject } from './read.ts';
@@ -59,8 +59,8 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     // For imports (the imports module): the live write's checks before a row is written, then the write in its transaction.
     importedPersonProblems: (caller: AppCaller, person: ImportedPerson) => importedPersonProblems(vault, caller, person),
     subjectsMatchingIn: (tx: Tx, people: Array<Map<string, string>>) => subjectsMatchingIn(vault, tx, people),
-    writeImportedPerson: (tx: Tx, ctx: RequestContext, caller: AppCaller, person: ImportedPerson, identifiers: Map<string, string>, importId: string) =>
-      writeImportedPerson(vault, tx, ctx, caller, person, identifiers, importId),
+    writeImportedPeople: (tx: Tx, ctx: RequestContext, caller: AppCaller, people: Array<{ person: ImportedPerson; identifiers: Map<string, string> }>, importId: string) =>
+      writeImportedPeople(vault, tx, ctx, caller, people, importId),
     /** For other modules (consent, contacts): the subject behind an app's ref, on the fast read path. */
     async subjectOfRef(appId: string, ref: string): Promise<string | undefined> {
       if (!isRefShaped(ref)) return undefined;

@@ -42,27 +42,8 @@ export async function lockIdentifierIndex(tx: Tx, mode: 'write' | 'rotate'): Pro
   await lockTable(tx, 'subject_identifier', mode === 'write' ? 'ROW EXCLUSIVE' : 'EXCLUSIVE');
 }
 
-/** Inside one of Custos's transactions (the write path): plain SQL on its connection, prepared once, instead of Prisma's ~0.3 ms a query. */
-const inTransaction = (db: DbClient | Tx): db is Tx => (db as Partial<Tx>).unit !== undefined;
-
 export async function findByDigests(db: DbClient | Tx, keys: DigestKey[]): Promise<Array<{ kind: string; subjectId: string }>> {
   if (keys.length === 0) return [];
-  if (inTransaction(db)) {
-    // Grouped by kind and version (a handful), each an IN list over the primary key: an import asks for a batch's people at once.
-    const groups = new Map<string, DigestKey[]>();
-    for (const key of keys) groups.set(`${key.kind}\u0000${key.keyVersion}`, [...(groups.get(`${key.kind}\u0000${key.keyVersion}`) ?? []), key]);
-    const found: Array<{ kind: string; subjectId: string }> = [];
-    for (const group of groups.values()) {
-      found.push(
-        ...(await query<{ kind: string; subjectId: string }>(
-          db,
-          `SELECT kind, subject_id AS "subjectId" FROM subject_identifier WHERE kind = ? AND key_version = ? AND digest IN (${placeholders(group.length)})`,
-          [group[0]!.kind, group[0]!.keyVersion, ...group.map((k) => k.digest)],
-        )),
-      );
-    }
-    return found;
-  }
   return db.subjectIdentifier.findMany({ where: { OR: keys.map((k) => ({ kind: k.kind, keyVersion: k.keyVersion, digest: k.digest })) }, select: { kind: true, subjectId: true } });
 }
 
@@ -192,78 +173,8 @@ export async function readSubjectsByRefs(
   return found;
 }
 
-export async function insertSubject(tx: Tx, row: SubjectRow): Promise<void> {
-  await execute(tx, 'INSERT INTO subject (id, timezone, key_version, wrapped_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', [
-    row.id,
-    row.timezone,
-    row.keyVersion,
-    row.wrappedKey,
-    row.createdAt,
-    row.updatedAt,
-  ]);
-}
-
 export async function findSubject(db: DbClient | Tx, id: string): Promise<SubjectRow | undefined> {
   return (await db.subject.findUnique({ where: { id } })) ?? undefined;
-}
-
-/**
- * A subject read by a write that will change it: on PostgreSQL the row is
- * locked now (FOR NO KEY UPDATE, which foreign-key checks of other writers
- * do not wait for) so that an erasure waiting for the row and this write
- * never wait for each other. Undefined when the subject was erased meanwhile.
- */
-export async function findSubjectForWrite(tx: Tx, id: string): Promise<SubjectRow | undefined> {
-  const [row] = await query<{ id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; createdAt: SqlInstant; updatedAt: SqlInstant }>(
-    tx,
-    `SELECT id, timezone, key_version AS "keyVersion", wrapped_key AS "wrappedKey", created_at AS "createdAt", updated_at AS "updatedAt" FROM subject WHERE id = ?${tx.unit.adapter.rowLock('no-key-update')}`,
-    [id],
-  );
-  return row && { ...row, keyVersion: integer(row.keyVersion), createdAt: instant(row.createdAt), updatedAt: instant(row.updatedAt) };
-}
-
-export async function touchSubject(tx: Tx, id: string, at: Date, timezone: string | undefined): Promise<void> {
-  if (timezone === undefined) await execute(tx, 'UPDATE subject SET updated_at = ? WHERE id = ?', [at, id]);
-  else await execute(tx, 'UPDATE subject SET updated_at = ?, timezone = ? WHERE id = ?', [at, timezone, id]);
-}
-
-export async function readFields(db: DbClient | Tx, subjectId: string, fields?: string[]): Promise<Map<string, string>> {
-  if (fields?.length === 0) return new Map();
-  const rows = inTransaction(db)
-    ? await query<{ field: string; ciphertext: string }>(db, `SELECT field, ciphertext FROM subject_field WHERE subject_id = ?${fields ? ` AND field IN (${placeholders(fields.length)})` : ''}`, [
-        subjectId,
-        ...(fields ?? []),
-      ])
-    : await db.subjectField.findMany({ where: { subjectId, ...(fields ? { field: { in: fields } } : {}) }, select: { field: true, ciphertext: true } });
-  return new Map(rows.map((r) => [r.field, r.ciphertext]));
-}
-
-/** Sets these fields' values (inserted, or replacing the old), in one statement. */
-export async function writeFields(tx: Tx, subjectId: string, fields: Array<{ field: string; ciphertext: string }>, at: Date): Promise<void> {
-  if (fields.length === 0) return;
-  await executeAll(
-    tx,
-    insertStatements(
-      { table: 'subject_field', columns: ['subject_id', 'field', 'ciphertext', 'updated_at'], rows: fields.map((f) => [subjectId, f.field, f.ciphertext, at]) },
-      { replaceOn: ['subject_id', 'field'] },
-    ),
-  );
-}
-
-export async function removeField(tx: Tx, subjectId: string, field: string): Promise<void> {
-  await execute(tx, 'DELETE FROM subject_field WHERE subject_id = ? AND field = ?', [subjectId, field]);
-}
-
-/** One value per identifier kind: each new digest replaces the subject's old one of its kind (`replacing`: false for a new subject, which has none). */
-export async function replaceIdentifiers(tx: Tx, subjectId: string, keys: DigestKey[], replacing: boolean): Promise<void> {
-  if (keys.length === 0) return;
-  if (replacing) await execute(tx, `DELETE FROM subject_identifier WHERE subject_id = ? AND kind IN (${placeholders(keys.length)})`, [subjectId, ...keys.map((k) => k.kind)]);
-  await insertRows(
-    tx,
-    'subject_identifier',
-    ['kind', 'key_version', 'digest', 'subject_id'],
-    keys.map((k) => [k.kind, k.keyVersion, k.digest, subjectId]),
-  );
 }
 
 const CHANGE_COLUMNS = ['id', 'subject_id', 'field', 'change', 'ciphertext', 'purpose', 'actor_id', 'request_id', 'changed_at'];
@@ -283,12 +194,7 @@ export async function findRef(db: DbClient | Tx, ref: string): Promise<{ appId: 
 }
 
 export async function findRefOfApp(db: DbClient | Tx, appId: string, subjectId: string): Promise<string | undefined> {
-  if (inTransaction(db)) return (await query<{ ref: string }>(db, 'SELECT ref FROM subject_ref WHERE app_id = ? AND subject_id = ?', [appId, subjectId]))[0]?.ref;
   return (await db.subjectRef.findUnique({ where: { appId_subjectId: { appId, subjectId } }, select: { ref: true } }))?.ref;
-}
-
-export async function insertRef(tx: Tx, row: { ref: string; appId: string; subjectId: string; createdAt: Date }): Promise<void> {
-  await execute(tx, 'INSERT INTO subject_ref (ref, app_id, subject_id, created_at) VALUES (?, ?, ?, ?)', [row.ref, row.appId, row.subjectId, row.createdAt]);
 }
 
 /** Bulk load for `custos demo seed`. */
@@ -389,4 +295,139 @@ export async function lastChangePerPurpose(db: DbClient, subjectIds: string[]): 
   if (subjectIds.length === 0) return [];
   const rows = await db.subjectChange.groupBy({ by: ['subjectId', 'purpose'], where: { subjectId: { in: subjectIds } }, _max: { changedAt: true } });
   return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.changedAt! }));
+}
+
+/** Statements over id lists stay well below both engines' parameter limits. */
+const IN_LIMIT = 5000;
+const inChunks = <T>(list: T[]): T[][] => Array.from({ length: Math.ceil(list.length / IN_LIMIT) }, (_, i) => list.slice(i * IN_LIMIT, (i + 1) * IN_LIMIT));
+
+/** Who holds these digests, each with the digest it matched: one statement per kind and key version, an IN list over the primary key. */
+export async function findOwnersOfDigests(tx: Tx, keys: DigestKey[]): Promise<Array<DigestKey & { subjectId: string }>> {
+  const groups = new Map<string, DigestKey[]>();
+  for (const key of keys) {
+    const group = `${key.kind}\u0000${key.keyVersion}`;
+    groups.set(group, [...(groups.get(group) ?? []), key]);
+  }
+  const found: Array<DigestKey & { subjectId: string }> = [];
+  for (const group of groups.values()) {
+    for (const chunk of inChunks([...new Set(group.map((k) => k.digest))])) {
+      const rows = await query<{ kind: string; keyVersion: SqlInteger; digest: string; subjectId: string }>(
+        tx,
+        `SELECT kind, key_version AS "keyVersion", digest, subject_id AS "subjectId" FROM subject_identifier WHERE kind = ? AND key_version = ? AND digest IN (${placeholders(chunk.length)})`,
+        [group[0]!.kind, group[0]!.keyVersion, ...chunk],
+      );
+      found.push(...rows.map((r) => ({ ...r, keyVersion: integer(r.keyVersion) })));
+    }
+  }
+  return found;
+}
+
+/**
+ * Subjects read by writes that will change them: on PostgreSQL the rows are
+ * locked now (FOR NO KEY UPDATE, which foreign-key checks of other writers do
+ * not wait for) so that an erasure waiting for a row and a write never wait
+ * for each other. A subject erased meanwhile is not in the answer.
+ */
+export async function findSubjectsForWrite(tx: Tx, ids: string[]): Promise<Map<string, SubjectRow>> {
+  const out = new Map<string, SubjectRow>();
+  for (const chunk of inChunks([...ids].sort())) {
+    const rows = await query<{ id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; createdAt: SqlInstant; updatedAt: SqlInstant }>(
+      tx,
+      `SELECT id, timezone, key_version AS "keyVersion", wrapped_key AS "wrappedKey", created_at AS "createdAt", updated_at AS "updatedAt" FROM subject WHERE id IN (${placeholders(chunk.length)}) ORDER BY id${tx.unit.adapter.rowLock('no-key-update')}`,
+      chunk,
+    );
+    for (const row of rows) out.set(row.id, { ...row, keyVersion: integer(row.keyVersion), createdAt: instant(row.createdAt), updatedAt: instant(row.updatedAt) });
+  }
+  return out;
+}
+
+/** Some fields of many subjects, in the caller's transaction: subject → field → ciphertext. */
+export async function readFieldsOfSubjects(tx: Tx, subjectIds: string[], fields: string[]): Promise<Map<string, Map<string, string>>> {
+  const out = new Map<string, Map<string, string>>();
+  if (fields.length === 0) return out;
+  for (const chunk of inChunks(subjectIds)) {
+    const rows = await query<{ subjectId: string; field: string; ciphertext: string }>(
+      tx,
+      `SELECT subject_id AS "subjectId", field, ciphertext FROM subject_field WHERE subject_id IN (${placeholders(chunk.length)}) AND field IN (${placeholders(fields.length)})`,
+      [...chunk, ...fields],
+    );
+    for (const r of rows) {
+      if (!out.has(r.subjectId)) out.set(r.subjectId, new Map());
+      out.get(r.subjectId)!.set(r.field, r.ciphertext);
+    }
+  }
+  return out;
+}
+
+/** The refs these apps hold of these subjects: `${appId}\0${subjectId}` → ref. */
+export async function refsOfApps(tx: Tx, appIds: string[], subjectIds: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (appIds.length === 0) return out;
+  for (const chunk of inChunks(subjectIds)) {
+    const rows = await query<{ ref: string; appId: string; subjectId: string }>(
+      tx,
+      `SELECT ref, app_id AS "appId", subject_id AS "subjectId" FROM subject_ref WHERE app_id IN (${placeholders(appIds.length)}) AND subject_id IN (${placeholders(chunk.length)})`,
+      [...appIds, ...chunk],
+    );
+    for (const r of rows) out.set(`${r.appId}\u0000${r.subjectId}`, r.ref);
+  }
+  return out;
+}
+
+export async function insertSubjects(tx: Tx, rows: SubjectRow[]): Promise<void> {
+  if (rows.length > 0)
+    await insertRows(
+      tx,
+      'subject',
+      ['id', 'timezone', 'key_version', 'wrapped_key', 'created_at', 'updated_at'],
+      rows.map((r) => [r.id, r.timezone, r.keyVersion, r.wrappedKey, r.createdAt, r.updatedAt]),
+    );
+}
+
+/** One value per identifier kind: the subjects' digests of these kinds go, for new ones to take their place. */
+export async function deleteIdentifierKinds(tx: Tx, replacing: Array<{ subjectId: string; kinds: string[] }>): Promise<void> {
+  for (const { subjectId, kinds } of replacing) await execute(tx, `DELETE FROM subject_identifier WHERE subject_id = ? AND kind IN (${placeholders(kinds.length)})`, [subjectId, ...kinds]);
+}
+
+export async function insertIdentifiers(tx: Tx, rows: Array<DigestKey & { subjectId: string }>): Promise<void> {
+  if (rows.length > 0)
+    await insertRows(
+      tx,
+      'subject_identifier',
+      ['kind', 'key_version', 'digest', 'subject_id'],
+      rows.map((k) => [k.kind, k.keyVersion, k.digest, k.subjectId]),
+    );
+}
+
+export async function removeFields(tx: Tx, fields: Array<{ subjectId: string; field: string }>): Promise<void> {
+  for (const { subjectId, field } of fields) await execute(tx, 'DELETE FROM subject_field WHERE subject_id = ? AND field = ?', [subjectId, field]);
+}
+
+/** Sets these fields' values (inserted, or replacing the old), a statement for the lot. */
+export async function writeFieldsOfSubjects(tx: Tx, fields: Array<{ subjectId: string; field: string; ciphertext: string }>, at: Date): Promise<void> {
+  if (fields.length === 0) return;
+  await executeAll(
+    tx,
+    insertStatements(
+      { table: 'subject_field', columns: ['subject_id', 'field', 'ciphertext', 'updated_at'], rows: fields.map((f) => [f.subjectId, f.field, f.ciphertext, at]) },
+      { replaceOn: ['subject_id', 'field'] },
+    ),
+  );
+}
+
+/** The subjects were written now; those with a (sealed) time zone given get it. */
+export async function touchSubjects(tx: Tx, subjects: Array<{ id: string; timezone: string | undefined }>, at: Date): Promise<void> {
+  const plain = subjects.filter((s) => s.timezone === undefined).map((s) => s.id);
+  for (const chunk of inChunks(plain)) await execute(tx, `UPDATE subject SET updated_at = ? WHERE id IN (${placeholders(chunk.length)})`, [at, ...chunk]);
+  for (const s of subjects) if (s.timezone !== undefined) await execute(tx, 'UPDATE subject SET updated_at = ?, timezone = ? WHERE id = ?', [at, s.timezone, s.id]);
+}
+
+export async function insertRefs(tx: Tx, rows: Array<{ ref: string; appId: string; subjectId: string; createdAt: Date }>): Promise<void> {
+  if (rows.length > 0)
+    await insertRows(
+      tx,
+      'subject_ref',
+      ['ref', 'app_id', 'subject_id', 'created_at'],
+      rows.map((r) => [r.ref, r.appId, r.subjectId, r.createdAt]),
+    );
 }

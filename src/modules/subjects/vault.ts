@@ -6,7 +6,7 @@ import type { AuditGroupCommit } from '../audit/group-commit.ts';
 import type { ConsentRead } from '../consent/reads.ts';
 import type { KeyRing } from '../key-ring/key-ring.ts';
 import type { Policy } from '../policies/schema.ts';
-import { isRefShaped, newRef } from '../pseudonyms/derive.ts';
+import { isRefShaped } from '../pseudonyms/derive.ts';
 import type { IdentifierPseudonyms } from '../pseudonyms/identifiers.ts';
 import type { Violation } from './collection.ts';
 import { normalizeIdentifier } from '../pseudonyms/normalize.ts';
@@ -90,15 +90,6 @@ export function createVault(deps: VaultDeps) {
     return String(decryptValue(dataKey ?? dataKeyOf(subject), subject.id, TIMEZONE_FIELD, stored.slice(1)));
   };
 
-  /** The app's ref of the subject, made on first use (`isNew`: the subject was created in this transaction, so no app has one). */
-  async function refFor(tx: Tx, appId: string, subjectId: string, at: Date, isNew = false): Promise<string> {
-    const existing = isNew ? undefined : await store.findRefOfApp(tx, appId, subjectId);
-    if (existing) return existing;
-    const ref = newRef();
-    await store.insertRef(tx, { ref, appId, subjectId, createdAt: at });
-    return ref;
-  }
-
   /** The subject behind an app's ref; another app's ref and a made-up one look the same. */
   async function subjectOfRef(client: Tx | Database['read'], appId: string, ref: string): Promise<string | undefined> {
     if (!isRefShaped(ref)) return undefined;
@@ -111,7 +102,7 @@ export function createVault(deps: VaultDeps) {
       .filter(([, f]) => f.kind === 'identifier')
       .map(([name]) => name);
 
-  return { db, policy, keys, audit, refuse, violationError, normalizeAll, digestKeys, dataKeyOf, encryptValue, decryptValue, sealTimezone, openTimezone, refFor, subjectOfRef, identifierFields };
+  return { db, policy, keys, audit, refuse, violationError, normalizeAll, digestKeys, dataKeyOf, encryptValue, decryptValue, sealTimezone, openTimezone, subjectOfRef, identifierFields };
 }
 
 export type Vault = ReturnType<typeof createVault>;
