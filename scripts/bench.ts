@@ -15,6 +15,7 @@ import { migrate } from '../src/storage/migrate.ts';
 import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
+import { benchImports } from './bench/imports.ts';
 import { accessExportFigure, healthzDuringBigScrub, healthzDuringHostileBodies, subjectWithLongLedger } from './bench/requests.ts';
 import { openDatabaseWork } from './bench/database-work.ts';
 import { asyncOpsPerSecond, measure, measureSpread, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
@@ -147,6 +148,10 @@ async function main(): Promise<void> {
     const digestKey = randomBytes(32);
     const digests = opsPerSecond((i) => identifierDigest(digestKey, 'phone', `+86138${String(i).padStart(8, '0')}`), 1_000_000);
     console.log(`pseudonym derivation (HMAC-SHA-256 of a phone number, one core): ${digests.toLocaleString('en')} /s`);
+
+    // Importing a customer base, beside demo seed of as many people (BENCH_ONLY=import runs this alone; BENCH_IMPORT_ROWS sets the count).
+    if (only.test('import')) await benchImports(env, Number(process.env.BENCH_IMPORT_ROWS ?? subjectCount), duration);
+    if (process.env.BENCH_ONLY && /^import/i.test(process.env.BENCH_ONLY)) return;
 
     const { app, refs, allRefs, consented, capRoom, seedSeconds, consentFigure, auditSubjects, auditSeed, exportFigure, longLedger, freshLedger, officer } = await prepareData(env);
     console.log(`seeded ${subjectCount.toLocaleString('en')} subjects in ${seedSeconds.toFixed(1)} s (custos demo seed path)`);
