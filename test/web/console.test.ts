@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { appInBrowser, withBrowser } from '../support/browser.ts';
 import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
@@ -218,6 +220,35 @@ withBrowser('the officer console in a browser', () => {
     await page.click(`#apps tr[data-app="${clientId}"] button`);
     await page.waitForSelector(`#apps tr[data-app="${clientId}"]:has-text("removed")`);
     expect((await request(gateway.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret })).status).toBe(401);
+  }, 60_000);
+
+  it("lists imports on the Admin view with their counts, and hands over an import's refusals as a file", async () => {
+    const crmApp = await createTestApp(gateway, ['marketing']);
+    const file = path.join(os.tmpdir(), `console-import-${Date.now()}.ndjson`);
+    fs.writeFileSync(
+      file,
+      [
+        { id: 'c-1', purpose: 'marketing', identifiers: { phone: '+8613600136001' }, consents: [{ purpose: 'marketing', grantedAt: '2024-01-01T00:00:00Z', source: 'crm' }] },
+        { id: 'c-2', purpose: 'marketing', identifiers: { phone: '+8613600136002' }, attributes: { shoeSize: 42 } },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
+    const run = await gateway.runtime.imports.importFile({ actor: { type: 'system', id: 'test' }, requestId: 'console-import', policyVersion: gateway.runtime.loaded.version }, file, {
+      app: crmApp.clientId,
+      format: 'ndjson',
+      dryRun: false,
+    });
+    const page = await browser.newPage({ acceptDownloads: true });
+    await signIn(page, 'admin');
+    await page.click('nav [data-view=admin]');
+    const rowOf = `#imports tr[data-import="${run.id}"]`;
+    await page.waitForSelector(rowOf);
+    const cells = await page.$$eval(`${rowOf} td`, (tds) => tds.map((td) => td.textContent));
+    expect(cells.slice(2, 8)).toEqual(['completed', '2', '1', '0', '0', '1']);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(`${rowOf} button`)]);
+    expect(download.suggestedFilename()).toBe(`${run.id}-refusals.csv`);
+    expect(fs.readFileSync((await download.path())!, 'utf8')).toBe('line,field,reason\n2,"attributes.shoeSize","unknown-field"\n');
   }, 60_000);
 
   it('exports the current audit search as NDJSON', async () => {

@@ -1,4 +1,4 @@
-import { $, button, row } from '../shared/dom.ts';
+import { $, button, row, saveFile } from '../shared/dom.ts';
 import { call } from './api.ts';
 
 /**
@@ -9,6 +9,21 @@ import { call } from './api.ts';
 type App = { clientId: string; name: string; purposes: string[]; reveal: string[]; createdAt: string; removedAt: string | null };
 type Officer = { id: string; username: string; role: string; createdAt: string; removedAt: string | null };
 type Policy = { policy: { channels: string[]; purposes: Record<string, unknown> } };
+type ImportRun = {
+  id: string;
+  app: string;
+  status: string;
+  dryRun: boolean;
+  linesCommitted: number;
+  counts: { created: number; updated: number; unchanged: number; refused: number };
+  errors: Array<{ line: number; field?: string; reason: string }>;
+  errorCount: number;
+  startedAt: string;
+};
+
+/** How often the list is read again while an import runs. */
+const IMPORT_POLL_MS = 3000;
+let importPoll: ReturnType<typeof setTimeout> | undefined;
 
 let myId: string | undefined;
 
@@ -40,7 +55,12 @@ async function refresh(): Promise<void> {
     choices('#app-purposes', 'purposes', Object.keys(policy.purposes));
     choices('#app-reveal', 'reveal', policy.channels);
   }
-  const [{ apps }, { officers }] = await Promise.all([call<{ apps: App[] }>('/v1/admin/apps'), call<{ officers: Officer[] }>('/v1/admin/officers')]);
+  const [{ apps }, { officers }, { imports }] = await Promise.all([
+    call<{ apps: App[] }>('/v1/admin/apps'),
+    call<{ officers: Officer[] }>('/v1/admin/officers'),
+    call<{ imports: ImportRun[] }>('/v1/imports'),
+  ]);
+  showImports(imports, new Map(apps.map((a) => [a.clientId, a.name])));
   $('#apps').replaceChildren(
     ...apps.map((a) => {
       const tr = row([
@@ -67,6 +87,46 @@ async function refresh(): Promise<void> {
       return tr;
     }),
   );
+}
+
+/** The refusals of an import as a CSV file (line, field, reason: the rows' values were never kept). */
+function refusalsFile(run: ImportRun): Blob {
+  const quote = (text: string) => `"${text.replace(/"/g, '""')}"`;
+  const lines = ['line,field,reason', ...run.errors.map((e) => [String(e.line), quote(e.field ?? ''), quote(e.reason)].join(','))];
+  return new Blob([lines.join('\n') + '\n'], { type: 'text/csv' });
+}
+
+function showImports(imports: ImportRun[], appNames: Map<string, string>): void {
+  $('#imports').replaceChildren(
+    ...imports.map((run) => {
+      const c = run.counts;
+      const tr = row([
+        new Date(run.startedAt).toLocaleString(),
+        appNames.get(run.app) ?? run.app,
+        run.status,
+        run.linesCommitted.toLocaleString(),
+        c.created.toLocaleString(),
+        c.updated.toLocaleString(),
+        c.unchanged.toLocaleString(),
+        c.refused.toLocaleString(),
+        run.errors.length > 0
+          ? button(
+              `Refusals (${run.errorCount > run.errors.length ? `first ${run.errors.length} of ${run.errorCount}` : run.errorCount})`,
+              () => saveFile(refusalsFile(run), `${run.id}-refusals.csv`),
+              `Download the refusals of import ${run.id}`,
+            )
+          : '',
+      ]);
+      tr.dataset.import = run.id;
+      return tr;
+    }),
+  );
+  // A running import's progress, read again while the Admin view is open.
+  if (importPoll) clearTimeout(importPoll);
+  if (imports.some((r) => r.status === 'running'))
+    importPoll = setTimeout(() => {
+      if (!$('#admin').hidden) void refresh();
+    }, IMPORT_POLL_MS);
 }
 
 async function removeApp(app: App): Promise<void> {
