@@ -70,24 +70,31 @@ const rssMb = (pid: number): number | undefined => {
 };
 
 /** Runs a CLI command to its end, sampling its RSS every 200 ms. */
-function runSampled(args: string[], env: Record<string, string>, onSample?: () => Promise<void>): Promise<{ seconds: number; stdout: string; rssMaxMb: number; code: number | null }> {
+function runSampled(
+  args: string[],
+  env: Record<string, string>,
+  onSample?: () => Promise<void>,
+): Promise<{ seconds: number; stdout: string; rssMaxMb: number; rss: Array<{ at: number; mb: number }>; code: number | null }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(process.execPath, [CUSTOS_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     let stdout = '';
     let stderr = '';
     let rssMaxMb = 0;
+    const rss: Array<{ at: number; mb: number }> = [];
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setInterval(() => {
-      rssMaxMb = Math.max(rssMaxMb, rssMb(child.pid!) ?? 0);
+      const mb = rssMb(child.pid!) ?? 0;
+      rssMaxMb = Math.max(rssMaxMb, mb);
+      rss.push({ at: Date.now() - started, mb });
       void onSample?.();
     }, 200);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearInterval(timer);
       if (code !== 0) console.error(stderr);
-      resolve({ seconds: (Date.now() - started) / 1000, stdout, rssMaxMb, code });
+      resolve({ seconds: (Date.now() - started) / 1000, stdout, rssMaxMb, rss, code });
     });
   });
 }
@@ -99,7 +106,7 @@ function runSampled(args: string[], env: Record<string, string>, onSample?: () =
  * its highest, rows/s per quarter of the run, and, while it runs, the p99 of
  * a read the gateway serves on the same database beside the same read idle.
  */
-export async function benchImports(base: Record<string, string>, rows: number, durationSeconds: number): Promise<void> {
+export async function benchImports(base: Record<string, string>, rows: number, durationSeconds: number, options: { besideSeed: boolean }): Promise<void> {
   console.log(
     `\nImport: ${rows.toLocaleString('en')} customers, three consent events each (load average before: ${os
       .loadavg()
@@ -112,8 +119,8 @@ export async function benchImports(base: Record<string, string>, rows: number, d
   writeCustomers(file, rows);
   try {
     for (const env of [seedEnv, importEnv]) await migrate(loadConfig(env).database);
-    const seed = await runSampled(['demo', 'seed', '--subjects', String(rows), '--json'], seedEnv);
-    console.log(`custos demo seed of ${rows.toLocaleString('en')}: ${seed.seconds.toFixed(1)} s (RSS at most ${seed.rssMaxMb.toFixed(0)} MB)`);
+    const seed = options.besideSeed ? await runSampled(['demo', 'seed', '--subjects', String(rows), '--json'], seedEnv) : undefined;
+    if (seed) console.log(`custos demo seed of ${rows.toLocaleString('en')}: ${seed.seconds.toFixed(1)} s (RSS at most ${seed.rssMaxMb.toFixed(0)} MB)`);
 
     // A gateway on the import's database, with people to read while the import runs (seeded first).
     const demo = JSON.parse((await runCustos(['demo', 'seed', '--subjects', '1000', '--json'], { env: importEnv, timeoutMs: 120_000 })).stdout) as { clientId: string; clientSecret: string };
@@ -145,20 +152,19 @@ export async function benchImports(base: Record<string, string>, rows: number, d
       };
       const running = runSampled(['import', file, '--app', crm.clientId, '--json'], importEnv, sample);
       // The read measured during the import's first part (it must not end before the reads do).
-      const during = await read('GET /v1/subjects/{ref}, 4 clients, during the import', Math.min(durationSeconds, Math.max(2, Math.floor(seed.seconds))));
+      const during = await read('GET /v1/subjects/{ref}, 4 clients, during the import', Math.min(durationSeconds, Math.max(2, Math.floor(seed?.seconds ?? durationSeconds))));
       const imported = await running;
       const report = JSON.parse(imported.stdout) as { counts: Record<string, number>; status: string };
       await db.close();
-      const quarters = [1, 2, 3, 4].map((q) => {
-        const end = (imported.seconds * 1000 * q) / 4;
-        const begin = (imported.seconds * 1000 * (q - 1)) / 4;
-        const lineAt = (t: number) => [...progress].reverse().find((p) => p.at <= t)?.line ?? 0;
-        return Math.round((lineAt(end) - lineAt(begin)) / ((end - begin) / 1000));
-      });
+      const quarterBounds = [1, 2, 3, 4].map((q) => [(imported.seconds * 1000 * (q - 1)) / 4, (imported.seconds * 1000 * q) / 4] as const);
+      const lineAt = (t: number) => [...progress].reverse().find((p) => p.at <= t)?.line ?? 0;
+      const quarters = quarterBounds.map(([begin, end]) => Math.round((lineAt(end) - lineAt(begin)) / ((end - begin) / 1000)));
+      const rssQuarters = quarterBounds.map(([begin, end]) => Math.max(0, ...imported.rss.filter((r) => r.at > begin && r.at <= end).map((r) => r.mb)).toFixed(0));
       console.log(
         `custos import of ${rows.toLocaleString('en')}: ${imported.seconds.toFixed(1)} s, ${report.status} (${report.counts.created?.toLocaleString('en')} created, ${report.counts.consentEvents?.toLocaleString('en')} consent events), RSS at most ${imported.rssMaxMb.toFixed(0)} MB`,
       );
-      console.log(`  import / demo seed: ${(imported.seconds / seed.seconds).toFixed(2)}x   rows/s per quarter of the run: ${quarters.map((q) => q.toLocaleString('en')).join(' / ')}`);
+      if (seed) console.log(`  import / demo seed: ${(imported.seconds / seed.seconds).toFixed(2)}x`);
+      console.log(`  rows/s per quarter of the run: ${quarters.map((q) => q.toLocaleString('en')).join(' / ')}; RSS at most, per quarter: ${rssQuarters.join(' / ')} MB`);
       console.log(`  read p99 idle ${idle.p99Ms} ms (${idle.requestsPerSecond} /s), during the import ${during.p99Ms} ms (${during.requestsPerSecond} /s, ${during.non2xx} non-2xx)`);
       console.log(
         `  load average after: ${os
