@@ -35,7 +35,6 @@ describe('privacy request state machine (fakes)', () => {
     const record = async (c: RequestContext, input: AuditEventInput) => void events.push({ ...input, actor: c.actor.type });
     const audit = {
       record,
-      recordIf: async () => true,
       refuse: async (c: RequestContext, event: Omit<AuditEventInput, 'decision'>, error: Error) => {
         await record(c, { ...event, decision: 'deny' });
         throw error;

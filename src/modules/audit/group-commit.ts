@@ -31,17 +31,19 @@ export function createAuditGroupCommit(db: Database) {
     throw error;
   }
   return {
-    record(ctx: RequestContext, input: AuditEventInput, alongside?: TableRows): Promise<void> {
-      return batches.run({ ctx, input, alongside });
-    },
     /**
-     * An access decided on values read a statement earlier, with the guards
-     * that re-check them as it is written (Database.writeAloneIf): written
-     * alone, not with the group. False, and nothing written, when a guard no
-     * longer holds.
+     * An access and what it writes (`alongside`: rows of the module that
+     * decided it), committed with its event before the caller answers. With
+     * `guards` (the values the decision was made on, re-checked as it is
+     * written: Database.writeAlone) it is written alone, not with the group,
+     * and answers false, with nothing written, when a guard no longer holds.
+     * Without, it shares the group's write and answers true. The caller does
+     * not choose how it is written, only what must still hold.
      */
-    recordIf(ctx: RequestContext, input: AuditEventInput, alongside: TableRows | undefined, guards: readonly SqlStatement[]): Promise<boolean> {
-      return appendAuditEntryIf(db, guards, { ctx, input, alongside });
+    async record(ctx: RequestContext, input: AuditEventInput, alongside?: TableRows, guards: readonly SqlStatement[] = []): Promise<boolean> {
+      if (guards.length > 0) return appendAuditEntryIf(db, guards, { ctx, input, alongside });
+      await batches.run({ ctx, input, alongside });
+      return true;
     },
     refuse,
     /**

@@ -112,7 +112,7 @@ export async function authorize(c: Contacts, ctx: RequestContext, caller: Contac
     if (guarded) {
       // Decided on what the read saw, taking the number to be on no list. The write's guards check both as it
       // commits: that no list holds the number, and (for a capped contact) under the subject's lock, that its
-      // slots are still those counted. A contact with nothing to check shares the group commit.
+      // slots are still those counted. A contact with nothing to check shares the group commit (audit.record decides).
       const held = slotsRead?.held(now) ?? [];
       const decision = decide([], held);
       if (decision.reservation) {
@@ -121,11 +121,7 @@ export async function authorize(c: Contacts, ctx: RequestContext, caller: Contac
           ...(details.value ? doNotCall.unlistedGuards(details.value) : []),
           ...(slotsRead ? [store.claimSlot(db.adapter, subjectId, input.channel, slotsFrom, slotsRead.seen, decision.reservation.ticket)] : []),
         ];
-        if (guards.length === 0) {
-          await audit.record(ctx, decision.event, rows);
-          return decision.answer;
-        }
-        if (await audit.recordIf(ctx, decision.event, rows, guards)) return decision.answer;
+        if (await audit.record(ctx, decision.event, rows, guards)) return decision.answer;
         // A guard refused (the number is listed, keys were rotated, or another decision took a slot of this
         // subject meanwhile): nothing was written; decide again, under the lock, with the number looked up.
       } else {

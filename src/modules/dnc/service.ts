@@ -60,7 +60,7 @@ export function createDoNotCall(deps: DoNotCallDeps) {
     /**
      * For a write that assumes the number is listed nowhere: guards that
      * refuse it if it is (or if keys were rotated past what this process
-     * knows), checked in the write's own statement (Database.writeAloneIf).
+     * knows), checked in the write's own statement (Database.writeAlone with guards).
      */
     unlistedGuards: (phone: string): SqlStatement[] => pseudonyms.guardByDigests('phone', phone, store.unlistedGuard),
     /** Which of many digests (a campaign's numbers) are listed, and where: the scrub's one lookup. */

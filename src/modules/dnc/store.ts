@@ -57,7 +57,7 @@ export async function listingSourcesWith<T>(db: Database, digests: string[], alo
   return { sources: [...new Set(rows.flatMap((r) => (r.source === null ? [] : [r.source])))].sort(), alongside: alongside.decode(rows[0]?.alongside ?? null) };
 }
 
-/** A guard (Database.writeAloneIf): no list in force holds any of these digests. */
+/** A guard (Database.writeAlone with guards): no list in force holds any of these digests. */
 export function unlistedGuard(digests: string[]): SqlStatement {
   const byTag = byTagOf(digests);
   return requireThat(

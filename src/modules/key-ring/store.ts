@@ -17,7 +17,7 @@ export const currentKeyVersionAlongside: ScalarAlongside<number> = {
   decode: (raw) => nullableInteger(raw as SqlInteger | null) ?? 1,
 };
 
-/** A guard (Database.writeAloneIf): no key version newer than `version` exists, so digests made up to it cover every version. */
+/** A guard (Database.writeAlone with guards): no key version newer than `version` exists, so digests made up to it cover every version. */
 export function noKeyVersionAfter(version: number): SqlStatement {
   return requireThat(`COALESCE(${currentKeyVersionAlongside.sql}, 1) <= ?`, [version], 'a key version newer than the lookup knew');
 }

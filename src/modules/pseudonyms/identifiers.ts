@@ -55,7 +55,7 @@ export function createIdentifierPseudonyms(deps: { db: Database; policy: Policy;
     },
     /**
      * lookupByDigests for a write that checks the lookup itself, in its own
-     * statement (Database.writeAloneIf): the lookup's guard over the digests
+     * statement (Database.writeAlone with guards): the lookup's guard over the digests
      * of every version up to the newest seen, and a guard that no newer
      * version exists. If one does, the write is refused and the caller looks
      * up with lookupByDigests, which learns the new version.
