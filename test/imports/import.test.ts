@@ -223,6 +223,9 @@ describe(`imports on ${databaseKind}`, () => {
     const run = await importFile(fileOf(rows), { maxErrors: 2 });
     expect(run).toMatchObject({ status: 'stopped', linesCommitted: 5, counts: { created: 3, refused: 2 } });
     expect(await refOf(run.id, 'm-late')).toBeUndefined();
+    // A resume reads the lines the import committed again and refuses a file whose lines differ, or that has fewer.
+    await expect(importFile(fileOf(rows.slice(0, 2)), { resume: run.id })).rejects.toThrow(/is not the file the import read/);
+    await expect(importFile(fileOf([{ ...rows[0]!, id: 'changed' }, ...rows.slice(1)]), { resume: run.id })).rejects.toThrow(/the lines it committed differ/);
     const resumed = await importFile(fileOf(rows), { resume: run.id });
     expect(resumed).toMatchObject({ id: run.id, status: 'completed', linesCommitted: 6, counts: { created: 4, refused: 2 } });
   });

@@ -149,19 +149,9 @@ function enterHistory(
   prepared.fresh.forEach(([id, e], i) => {
     const definition = c.policy.purposes[e.purpose]!;
     const entry = {
+      ...ledgerEntryOf(e, e.kind === 'grant' ? id : null),
       id,
-      purpose: e.purpose,
-      kind: e.kind,
-      channels: e.channels ?? null,
-      topics: e.topics ?? null,
-      recipients: e.recipients ?? null,
-      source: e.source,
-      noticeVersion: e.noticeVersion ?? null,
-      expiresAt: e.expiresAt ?? null,
-      gpc: false,
-      receiptId: e.kind === 'grant' ? id : null,
       receipt: receipts[i],
-      at: e.at,
       actorId: ctx.actor.id ?? null,
       requestId: ctx.requestId,
       evidence: e.evidence ?? null,
@@ -170,6 +160,23 @@ function enterHistory(
     const whole = prepared.refold.get(e.purpose);
     c.store.appendLedger(tx, subject.id, entry, (before, seq) => whole ?? applyEntry(definition, before ?? emptyConsent(e.purpose), { ...entry, seq }));
   });
+}
+
+/** An imported event as the ledger keeps it (its number aside). */
+function ledgerEntryOf(e: HistoricEvent, receiptId: string | null): Omit<LedgerEntry, 'seq'> {
+  return {
+    purpose: e.purpose,
+    kind: e.kind,
+    channels: e.channels ?? null,
+    topics: e.topics ?? null,
+    recipients: e.recipients ?? null,
+    source: e.source,
+    noticeVersion: e.noticeVersion ?? null,
+    expiresAt: e.expiresAt ?? null,
+    gpc: false,
+    receiptId,
+    at: e.at,
+  };
 }
 
 async function enteredAlready(tx: Tx, subjectId: string, ids: string[]): Promise<Set<string>> {
@@ -190,22 +197,8 @@ async function latestPerPurpose(tx: Tx, subjectId: string, purposes: string[]): 
 async function foldWith(c: Consent, tx: Tx, subjectId: string, purpose: string, events: HistoricEvent[]): Promise<ConsentState> {
   const definition = c.policy.purposes[purpose]!;
   const stored = await c.store.readLedger(tx, subjectId);
-  const joined: LedgerEntry[] = [
-    ...stored.filter((e) => e.purpose === purpose),
-    ...events.map((e, i) => ({
-      seq: Number.MAX_SAFE_INTEGER - events.length + i,
-      purpose,
-      kind: e.kind,
-      channels: e.channels ?? null,
-      topics: e.topics ?? null,
-      recipients: e.recipients ?? null,
-      source: e.source,
-      noticeVersion: e.noticeVersion ?? null,
-      expiresAt: e.expiresAt ?? null,
-      gpc: false,
-      receiptId: null,
-      at: e.at,
-    })),
-  ].sort((a, b) => a.at.getTime() - b.at.getTime() || a.seq - b.seq);
+  const joined: LedgerEntry[] = [...stored.filter((e) => e.purpose === purpose), ...events.map((e, i) => ({ ...ledgerEntryOf(e, null), seq: Number.MAX_SAFE_INTEGER - events.length + i }))].sort(
+    (a, b) => a.at.getTime() - b.at.getTime() || a.seq - b.seq,
+  );
   return joined.reduce((state, e) => applyEntry(definition, state, e), emptyConsent(purpose));
 }

@@ -104,6 +104,9 @@ export async function runImport(deps: ImportDeps, ctx: RequestContext, request: 
   };
 
   const resumeAt = run.committedLine;
+  // A resumed run carries on only once it has read the lines the import committed, and found them the same.
+  let resumedAfter = resumeAt === 0;
+  const notTheFile = () => new ImportFileError([{ path: 'file', message: `is not the file the import read: it has no line ${resumeAt} with the rows it committed` }]);
   let chain = CHAIN_START;
   let batch: RowPlan[] = [];
   let batchKeys = new Set<string>();
@@ -160,10 +163,13 @@ export async function runImport(deps: ImportDeps, ctx: RequestContext, request: 
       if (request.signal?.aborted) throw new ImportStopped('the import was stopped before it finished; resume it to carry on');
       chain = chainDigest(chain, row.raw);
       if (row.line <= resumeAt) {
-        if (row.line === resumeAt && chain !== run.committedDigest)
-          throw new ImportFileError([{ path: `line ${row.line}`, message: 'this is not the file the import read: the lines it committed differ' }]);
+        if (row.line === resumeAt) {
+          if (chain !== run.committedDigest) throw new ImportFileError([{ path: `line ${row.line}`, message: 'this is not the file the import read: the lines it committed differ' }]);
+          resumedAfter = true;
+        }
         continue;
       }
+      if (!resumedAfter) throw notTheFile();
       const checked = planRow(deps, caller, row.line, row.record, now());
       if ('plan' in checked) {
         const keys = identityKeys(checked.plan);
@@ -190,7 +196,7 @@ export async function runImport(deps: ImportDeps, ctx: RequestContext, request: 
         await commit('running');
       }
     }
-    if (resumeAt > 0 && pending.line < resumeAt) throw new ImportFileError([{ path: 'file', message: `has fewer lines than the import committed (${resumeAt})` }]);
+    if (!resumedAfter) throw notTheFile();
     await commit('completed');
     return finish();
   } catch (error) {
