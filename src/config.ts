@@ -59,7 +59,11 @@ export const environmentSchema = z
     REQUESTS_PER_IDENTIFIER_PER_HOUR: isoSeconds(3),
     REQUESTS_PER_IDENTIFIER_CEILING_PER_HOUR: isoSeconds(10),
     RETENTION_SWEEP_MS: z.coerce.number().int().min(0).default(3_600_000),
-    IMPORT_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(1024 * 1024 * 1024),
+    IMPORT_MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(1024 * 1024 * 1024),
     IMPORT_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
     AUDIT_LOG_ORIGIN: optionalText.refine((v) => v === undefined || /^[^\s+]+$/.test(v), 'must be one word with no spaces or +, e.g. custos.example.com/audit'),
   })

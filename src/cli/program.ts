@@ -112,7 +112,7 @@ function buildProgram(io: CliIo): Command {
     .option('--dry-run', 'check every row and report what an import would do; write nothing')
     .option('--resume [import-id]', "carry on an import that ended early (the app's last one unless an id is given), after the lines it committed")
     .option('--max-errors <n>', 'stop after this many refused rows (what was committed stays)')
-    .option('--refs <file>', "write the CRM's ids beside the app's refs to this file, one {\"id\",\"ref\"} a line")
+    .option('--refs <file>', 'write the CRM\'s ids beside the app\'s refs to this file, one {"id","ref"} a line')
     .option('--json', 'print the report (counts, refusals, refs) as JSON')
     .description('import an existing customer base: people, their consent history, do-not-call flags and recent contacts; resumable and idempotent')
     .action(importCommand);
