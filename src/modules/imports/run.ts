@@ -39,8 +39,8 @@ export interface ImportRequest {
 }
 
 /** Thrown out of a dry run's transaction so that it rolls back; it carries what the batch did. */
-class DryRun<T> extends Error {
-  constructor(readonly outcome: T) {
+class DryRun extends Error {
+  constructor(readonly outcome: store.ImportRunRow) {
     super('dry run');
   }
 }
@@ -137,23 +137,26 @@ export async function runImport(deps: ImportDeps, ctx: RequestContext, request: 
       };
     };
     const attempt = () =>
-      db.transaction(async (tx) => {
-        const outcome = await writeBatch(deps.writers, tx, ctx, caller, run.id, plans, now());
-        const next = merge(outcome);
-        if (dryRun) throw new DryRun(next);
-        await store.insertRefs(tx, run.id, outcome.refs);
-        await store.saveProgress(tx, next, run.committedLine);
-        return next;
-      });
+      db
+        .transaction(async (tx) => {
+          const outcome = await writeBatch(deps.writers, tx, ctx, caller, run.id, plans, now());
+          const next = merge(outcome);
+          if (dryRun) throw new DryRun(next);
+          await store.insertRefs(tx, run.id, outcome.refs);
+          await store.saveProgress(tx, next, run.committedLine);
+          return next;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof DryRun) return error.outcome;
+          throw error;
+        });
     try {
       run = await attempt();
     } catch (error) {
-      if (error instanceof DryRun) run = error.outcome as store.ImportRunRow;
       // Two writers created the same new person at once, or a person the batch matched was erased as it wrote
       // (nothing of the batch was kept): the batch is decided again on what is there now.
-      else if (isUniqueViolation(error) || error instanceof SubjectGone)
-        run = await attempt().catch((again: unknown) => (again instanceof DryRun ? (again.outcome as store.ImportRunRow) : Promise.reject(again)));
-      else throw error;
+      if (!(isUniqueViolation(error) || error instanceof SubjectGone)) throw error;
+      run = await attempt();
     }
     request.onProgress?.(run);
   };

@@ -82,7 +82,7 @@ export function createImportService(deps: ImportServiceDeps) {
     if (!app) throw new ImportFileError([{ path: 'app', message: 'no app in service with this client id' }]);
     let resume = options.resume;
     if (resume === 'latest') {
-      const last = (await db.read.importRun.findFirst({ where: { appId: app.clientId, dryRun: false }, orderBy: { startedAt: 'desc' }, select: { id: true, status: true } })) ?? undefined;
+      const last = await store.lastRunOfApp(db.read, app.clientId);
       if (!last || last.status === 'completed') throw new NotFound('this app has no import to resume: its last one completed');
       resume = last.id;
     }

@@ -43,6 +43,11 @@ export async function findRun(db: DbClient | Tx, id: string): Promise<ImportRunR
   return row ? toRun(row) : undefined;
 }
 
+/** The app's last import that wrote (not a dry run): what `--resume` carries on. */
+export async function lastRunOfApp(db: DbClient, appId: string): Promise<{ id: string; status: string } | undefined> {
+  return (await db.importRun.findFirst({ where: { appId, dryRun: false }, orderBy: { startedAt: 'desc' }, select: { id: true, status: true } })) ?? undefined;
+}
+
 export async function listRuns(db: DbClient, limit: number): Promise<ImportRunRow[]> {
   return (await db.importRun.findMany({ orderBy: { startedAt: 'desc' }, take: limit })).map(toRun);
 }

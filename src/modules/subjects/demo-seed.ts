@@ -89,7 +89,7 @@ export async function seedSubjects(
 }
 
 async function existingDigests(tx: Tx, keys: store.DigestKey[]): Promise<string[]> {
-  return (await store.findDigests(tx, keys)).map((k) => `${k.kind}:${k.digest}`);
+  return (await store.findOwnersOfDigests(tx, keys)).map((k) => `${k.kind}:${k.digest}`);
 }
 
 const GIVEN = ['Wei', 'Na', 'Fang', 'Lei', 'Jing', 'Min', 'Jun', 'Yan', 'Hao', 'Xin', 'Li', 'Tao'];

@@ -47,24 +47,6 @@ export async function findByDigests(db: DbClient | Tx, keys: DigestKey[]): Promi
   return db.subjectIdentifier.findMany({ where: { OR: keys.map((k) => ({ kind: k.kind, keyVersion: k.keyVersion, digest: k.digest })) }, select: { kind: true, subjectId: true } });
 }
 
-/** Which of many digests exist already (bulk loads): one IN query instead of a deep OR. */
-export async function findDigests(db: DbClient | Tx, keys: DigestKey[]): Promise<DigestKey[]> {
-  if (keys.length === 0) return [];
-  // Grouped by (kind, version) so each query walks the primary key index.
-  const groups = new Map<string, DigestKey[]>();
-  for (const key of keys) {
-    const group = `${key.kind}:${key.keyVersion}`;
-    if (!groups.has(group)) groups.set(group, []);
-    groups.get(group)!.push(key);
-  }
-  const found: DigestKey[] = [];
-  for (const group of groups.values()) {
-    const { kind, keyVersion } = group[0]!;
-    found.push(...(await db.subjectIdentifier.findMany({ where: { kind, keyVersion, digest: { in: group.map((k) => k.digest) } }, select: { kind: true, keyVersion: true, digest: true } })));
-  }
-  return found;
-}
-
 type RefRow = { ref: string; appId: string; id: string; timezone: string | null; keyVersion: SqlInteger; wrappedKey: string; field: string | null; ciphertext: string | null } & Record<
   string,
   unknown
@@ -297,16 +279,20 @@ export async function lastChangePerPurpose(db: DbClient, subjectIds: string[]): 
   return rows.map((r) => ({ subjectId: r.subjectId, purpose: r.purpose, at: r._max.changedAt! }));
 }
 
-/** Statements over id lists stay well below both engines' parameter limits. */
-const IN_LIMIT = 5000;
-const inChunks = <T>(list: T[]): T[][] => Array.from({ length: Math.ceil(list.length / IN_LIMIT) }, (_, i) => list.slice(i * IN_LIMIT, (i + 1) * IN_LIMIT));
+/** Id lists in IN_CHUNK parts: statements stay well below both engines' parameter limits. */
+const inChunks = <T>(list: T[]): T[][] => Array.from({ length: Math.ceil(list.length / IN_CHUNK) }, (_, i) => list.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK));
 
-/** Who holds these digests, each with the digest it matched: one statement per kind and key version, an IN list over the primary key. */
+/**
+ * Who holds these digests, each with the digest it matched (writes, and bulk
+ * loads skipping people held already): one statement per kind and key
+ * version, an IN list over the primary key.
+ */
 export async function findOwnersOfDigests(tx: Tx, keys: DigestKey[]): Promise<Array<DigestKey & { subjectId: string }>> {
   const groups = new Map<string, DigestKey[]>();
   for (const key of keys) {
     const group = `${key.kind}\u0000${key.keyVersion}`;
-    groups.set(group, [...(groups.get(group) ?? []), key]);
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group)!.push(key);
   }
   const found: Array<DigestKey & { subjectId: string }> = [];
   for (const group of groups.values()) {

@@ -112,7 +112,7 @@ async function writePass(vault: Vault, tx: Tx, ctx: RequestContext, writes: Subj
 
   // Writes that would share a person, or a new identifier, with an earlier one wait for the next pass.
   const claimed = new Set<string>();
-  const now_ = new Set<number>();
+  const first = new Set<number>();
   const later: number[] = [];
   for (const i of pending) {
     const r = resolved.get(i)!;
@@ -124,10 +124,10 @@ async function writePass(vault: Vault, tx: Tx, ctx: RequestContext, writes: Subj
     if (claims.some((c) => claimed.has(c))) later.push(i);
     else {
       claims.forEach((c) => claimed.add(c));
-      now_.add(i);
+      first.add(i);
     }
   }
-  const deciding = pending.filter((i) => now_.has(i));
+  const deciding = pending.filter((i) => first.has(i));
 
   // The held subjects, read holding their rows (the subject lifecycle rule, see holdSubject): these writes change
   // them last, so they take the lock that change needs now rather than upgrading later, which could deadlock with an
