@@ -26,6 +26,8 @@ const fast = [
   '<rootDir>/test/policies/*.test.ts',
   '<rootDir>/test/subjects/collection.test.ts',
   '<rootDir>/test/storage/engine-conformance.test.ts',
+  '<rootDir>/test/storage/database-watchdog.test.ts',
+  '<rootDir>/test/storage/storage-errors.test.ts',
   '<rootDir>/test/requests/state-machine.test.ts',
   '<rootDir>/test/auth/auth-service.test.ts',
   '<rootDir>/test/consent/consent-service.test.ts',
@@ -36,6 +38,12 @@ module.exports = {
   maxWorkers: 2,
   projects: [
     { ...shared, displayName: 'fast', testMatch: fast },
-    { ...shared, displayName: 'process', roots: ['<rootDir>/test', '<rootDir>/src'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', ...fast.map((p) => p.replace('<rootDir>', '').replace(/\*/g, '[^/]*').replace(/\./g, '\\.'))] },
+    {
+      ...shared,
+      displayName: 'process',
+      roots: ['<rootDir>/test', '<rootDir>/src'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...fast.map((p) => p.replace('<rootDir>', '').replace(/\*/g, '[^/]*').replace(/\./g, '\\.'))],
+    },
   ],
 };

@@ -23,6 +23,7 @@ export const environmentSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
     DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
     DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    DATABASE_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
     CUSTOS_MASTER_KEY: optionalText.refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)'),
     ACCESS_TOKEN_TTL_SECONDS: isoSeconds(600),
     OFFICER_SESSION_TTL_SECONDS: isoSeconds(8 * 3600),
@@ -85,8 +86,10 @@ export interface DatabaseConfig {
   poolSize: number;
   /** PostgreSQL: how long to wait for a connection (new or from the pool). */
   connectTimeoutMs: number;
-  /** PostgreSQL: the longest one statement may run, enforced by the server and, for a server that stopped answering, by the client. */
+  /** PostgreSQL: the longest one statement may run, enforced by the server (and by the client, a second later). */
   statementTimeoutMs: number;
+  /** PostgreSQL: the longest any request waits on a server that has stopped answering (paused, partitioned) before its 503. */
+  answerTimeoutMs: number;
 }
 
 export interface Config {
@@ -136,7 +139,7 @@ export class ConfigError extends Error {
   }
 }
 
-function databaseConfig(url: string | undefined, dataDir: string, limits: Pick<DatabaseConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>): DatabaseConfig {
+function databaseConfig(url: string | undefined, dataDir: string, limits: Pick<DatabaseConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'answerTimeoutMs'>): DatabaseConfig {
   if (!url) return { kind: 'sqlite', url: path.join(dataDir, 'custos.db'), schema: 'main', ...limits, poolSize: 1 };
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') ?? 'public';
@@ -167,6 +170,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       poolSize: env.DATABASE_POOL_SIZE,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      answerTimeoutMs: env.DATABASE_ANSWER_TIMEOUT_MS,
     }),
     masterKey: env.CUSTOS_MASTER_KEY ? Buffer.from(env.CUSTOS_MASTER_KEY, 'base64') : undefined,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,

@@ -156,6 +156,21 @@ export class Unavailable extends CustosError {
   }
 }
 
+/**
+ * A write was sent and the database stopped answering before it said whether
+ * it committed: it may have been applied. Retrying with the same
+ * Idempotency-Key (or reading the record back) tells which.
+ */
+export class OutcomeUnknown extends CustosError {
+  readonly status = 503;
+  readonly code = 'outcome-unknown';
+  readonly title = 'Outcome unknown';
+  constructor(options?: { cause?: unknown }) {
+    super('The database stopped answering after this write was sent, so it may or may not have been applied. Retry with the same Idempotency-Key to learn which, or read the record back.', options);
+    this.headers['Retry-After'] = '1';
+  }
+}
+
 /** RFC 6749 section 5.2 error, answered by the token endpoint as JSON. */
 export class OAuthError extends Error {
   override name = 'OAuthError';

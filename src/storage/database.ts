@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { Unavailable } from '../shared/errors.ts';
 import { asUnavailable } from './storage-errors.ts';
 import { createBatches } from './grouped-transactions.ts';
 import { createPostgresAdapter, postgresStatements, withTransactionConnection } from './postgres-native.ts';
+import { openWatchedPool } from './postgres-pool.ts';
 import { combinedStatement, engineAdapter, type EngineAdapter } from './engine.ts';
 import { execute, executeAll, GUARD_REFUSED, guardRefused, nativeStatements, query, type NativeStatements, type SqlStatement } from './raw-sql.ts';
 import { PrismaClient as PostgresClient, type Prisma } from '../generated/postgresql/client.ts';
@@ -24,7 +24,7 @@ export type DbClient = PostgresClient;
 /** One of Custos's write transactions: Prisma's transaction client, and the unit of work it gathers (`unit`). */
 export type Tx = Prisma.TransactionClient & { readonly unit: UnitOfWork };
 
-export { isForeignKeyViolation, isStorageError, isUniqueViolation } from './storage-errors.ts';
+export { DatabaseStuck, isForeignKeyViolation, isStorageError, isUniqueViolation } from './storage-errors.ts';
 
 export interface Database {
   readonly kind: DatabaseConfig['kind'];
@@ -79,6 +79,8 @@ async function runTransaction<T>(
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   let opened: ReturnType<typeof openUnitOfWork> | undefined;
+  // From here on the COMMIT is on its way: a failure without an answer may have committed.
+  let committing = false;
   try {
     const result = await client.$transaction(async (prisma) => {
       opened = openUnitOfWork(binding.owner.adapter, binding.owner, binding.native?.());
@@ -86,12 +88,13 @@ async function runTransaction<T>(
       await binding.first?.(tx);
       const out = await work(tx);
       await executeAll(tx, opened.lastWrites());
+      committing = true;
       return out;
     }, binding.options ?? TRANSACTION_OPTIONS);
     opened?.committed();
     return result;
   } catch (error) {
-    throw asUnavailable(error);
+    throw asUnavailable(error, committing);
   }
 }
 
@@ -142,12 +145,16 @@ function registerSqliteFunctions(connection: SqliteDatabase.Database): void {
   );
 }
 
-/** One plain statement outside a transaction; errors from the database become 503 Unavailable. */
-async function rawStatement<T>(send: () => T | Promise<T>): Promise<T> {
+/**
+ * One plain statement outside a transaction; errors from the database become
+ * 503 Unavailable, or OutcomeUnknown for a write (`commits`: the statement is
+ * its own transaction) that was sent and got no answer.
+ */
+async function rawStatement<T>(send: () => T | Promise<T>, commits = false): Promise<T> {
   try {
     return await send();
   } catch (error) {
-    throw asUnavailable(error);
+    throw asUnavailable(error, commits);
   }
 }
 
@@ -258,21 +265,10 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
 }
 
 async function openPostgres(config: DatabaseConfig): Promise<Database> {
-  // A database that is down fails the connection within connectTimeoutMs; one that stopped
-  // answering (paused, a network partition) fails each statement within the client-side
-  // query_timeout; the server ends statements and transactions that run or idle too long.
-  const pool = new pg.Pool({
-    connectionString: config.url,
-    max: config.poolSize,
-    options: `-c search_path=${config.schema}`,
-    connectionTimeoutMillis: config.connectTimeoutMs,
-    statement_timeout: config.statementTimeoutMs,
-    query_timeout: config.statementTimeoutMs + 1000,
-    idle_in_transaction_session_timeout: config.statementTimeoutMs * 2,
-    keepAlive: true,
-  });
-  // An idle connection the server dropped (a restart) is discarded by the pool; the next checkout connects anew.
-  pool.on('error', () => undefined);
+  // A server that stopped answering (paused, a network partition) ends every wait on it within
+  // answerTimeoutMs; one that is only slow keeps its statements (postgres-pool.ts).
+  const watched = openWatchedPool(config, config.answerTimeoutMs);
+  const { pool } = watched;
   const client = new PostgresClient({ adapter: createPostgresAdapter(pool, config.schema), errorFormat: 'minimal' });
   const statements = postgresStatements(pool);
   const transactionOptions = { maxWait: config.statementTimeoutMs, timeout: config.statementTimeoutMs * 2 };
@@ -286,7 +282,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
       const combined = combinedStatement(all);
       return keptUnlessRefused(() =>
         combined
-          ? rawStatement(() => statements.all(combined.sql, combined.params))
+          ? rawStatement(() => statements.all(combined.sql, combined.params), true)
           : // Too many values for one statement: the same writes and guards, together, in a transaction.
             database.transaction((tx) => executeAll(tx, all)),
       );
@@ -307,7 +303,8 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
         ),
       ),
     async ping() {
-      await client.$queryRawUnsafe('SELECT 1');
+      // Natively, so a refusal of the watchdog's (DatabaseStuck) arrives as itself.
+      await statements.all('SELECT 1', []);
     },
     async probeWrite() {
       const [row] = await client.$queryRawUnsafe<Array<{ writable: boolean }>>("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable");
@@ -315,7 +312,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     },
     async close() {
       await client.$disconnect();
-      await pool.end();
+      await watched.close();
     },
   };
   return database;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { CustosError, SubjectGone, Unavailable } from '../shared/errors.ts';
+import { CustosError, OutcomeUnknown, SubjectGone, Unavailable } from '../shared/errors.ts';
 
 /**
  * What a database error means, on either engine and whichever path raised it
@@ -13,7 +13,7 @@ import { CustosError, SubjectGone, Unavailable } from '../shared/errors.ts';
 // or these messages.
 const PG_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const PG_CONNECTION_MESSAGES =
-  /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout|the database system is (starting|shutting) up/;
+  /Connection terminated|custos: not sent|not queryable|timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout|the database system is (starting|shutting) up/;
 
 function isPostgresConnectionError(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
@@ -21,9 +21,20 @@ function isPostgresConnectionError(error: Error): boolean {
   return PG_CONNECTION_MESSAGES.test(error.message);
 }
 
+/**
+ * A statement refused before it was sent, because the database watchdog found
+ * the server stuck (it stopped answering). Nothing of it reached the server.
+ */
+export class DatabaseStuck extends Error {
+  override name = 'DatabaseStuck';
+  constructor() {
+    super('custos: not sent, the database server is not answering');
+  }
+}
+
 /** Errors raised by the database layer, as opposed to bugs in our own code. */
 export function isStorageError(error: unknown): boolean {
-  if (isSqliteError(error)) return true;
+  if (isSqliteError(error) || error instanceof DatabaseStuck) return true;
   if (!(error instanceof Error)) return false;
   if (isPostgresConnectionError(error) || error instanceof pg.DatabaseError) return true;
   return error.name.startsWith('Prisma') || error.constructor.name.startsWith('Prisma') || error.name === 'DriverAdapterError' || 'clientVersion' in error;
@@ -72,13 +83,40 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return false;
 }
 
+// Failures that happen before a statement reaches the server: no connection could be had.
+const NOT_SENT_MESSAGES = /custos: not sent|timeout exceeded when trying to connect|Connection terminated due to connection timeout|ECONNREFUSED|the database system is (starting|shutting) up/;
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03']);
+
+/**
+ * Whether a failed write may still have been applied: it was sent (a COMMIT,
+ * or a write that is its own transaction) and no answer came (a read
+ * timeout, the connection closed under it). Not when it never left (no
+ * connection, the watchdog refused it), nor when the server answered with
+ * an error (a constraint, a guard, a cancelled statement: rolled back).
+ */
+function mayHaveBeenApplied(error: unknown): boolean {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DatabaseStuck || isSqliteError(e)) return false;
+    const { code, message, meta } = e as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+    const original = meta?.driverAdapterError?.cause?.originalCode ?? code;
+    if (typeof original === 'string' && NOT_SENT_CODES.has(original)) return false;
+    // A SQLSTATE the server sent back, other than one that ends the connection: the server answered.
+    if (typeof original === 'string' && /^[0-9A-Z]{5}$/.test(original) && !/^(08|57P0)/.test(original)) return false;
+    if (typeof message === 'string' && NOT_SENT_MESSAGES.test(message)) return false;
+  }
+  return true;
+}
+
 /**
  * Errors from the database become 503 Unavailable (nothing was committed;
- * retry), except a write for an erased subject, which is a 404: retrying
- * it cannot succeed.
+ * retry), except a write for an erased subject, which is a 404 (retrying
+ * it cannot succeed), and a write that was `sent` (its COMMIT, or a write
+ * that commits by itself) when no answer came: OutcomeUnknown, also a 503,
+ * which says it may have been applied.
  */
-export function asUnavailable(error: unknown): unknown {
+export function asUnavailable(error: unknown, sent = false): unknown {
   if (error instanceof CustosError || !isStorageError(error)) return error;
   if (isForeignKeyViolation(error)) return new SubjectGone({ cause: error });
+  if (sent && mayHaveBeenApplied(error)) return new OutcomeUnknown({ cause: error });
   return new Unavailable(undefined, { cause: error });
 }

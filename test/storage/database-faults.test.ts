@@ -30,8 +30,10 @@ runs('a PostgreSQL server that goes down or stops answering', () => {
   let token: string;
   beforeAll(async () => {
     cluster = await startThrowawayPostgres();
-    gateway = await startTestGateway({ DATABASE_URL: cluster.url, DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_STATEMENT_TIMEOUT_MS: '2000' });
-    token = await appToken(gateway, await createTestApp(gateway, ['support']));
+    // Statements keep their default 10 s budget: the bound on a paused server is the watchdog's
+    // (DATABASE_ANSWER_TIMEOUT_MS, 2 s by default), not a short statement timeout.
+    gateway = await startTestGateway({ DATABASE_URL: cluster.url, DATABASE_CONNECT_TIMEOUT_MS: '1000' });
+    token = await appToken(gateway, await createTestApp(gateway, ['support', 'marketing']));
   }, 60_000);
   afterAll(async () => {
     cluster.resume();
@@ -103,6 +105,84 @@ runs('a PostgreSQL server that goes down or stops answering', () => {
     await gateway.runtime.auditIntegrator.flush();
     const created = await listAuditEvents(gateway.runtime.db, { action: 'subjects.subject.create' }, 100_000);
     expect(created.filter((e) => e.decision === 'allow').length).toBeGreaterThanOrEqual(acknowledged.length);
+    const verified = await runCustosInProcess(['audit', 'verify', '--json'], { env: gateway.env });
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, pending: 0 });
+  }, 120_000);
+
+  it('leaves a statement that runs longer than the bound alone while the server answers', async () => {
+    // pg_sleep holds its connection 3 s, past the 2 s bound: the watchdog probes, hears an answer, and lets it finish.
+    await expect(gateway.runtime.db.readRaw('SELECT pg_sleep(3) AS slept')).resolves.toHaveLength(1);
+    expect((await request(gateway.app).get('/readyz')).status).toBe(200);
+  }, 30_000);
+
+  it('paused with requests in flight: every request, in flight or new, is answered within the bound, and a 503 that says nothing changed means nothing did', async () => {
+    // Hang detection only: the documented bound is 2 s (DATABASE_ANSWER_TIMEOUT_MS); anything not
+    // answered within twice that, while the pause lasts three times as long, hangs on the server.
+    const HANG_MS = 4_000;
+    type Outcome = { kind: 'create' | 'read' | 'grant'; phone: string; ref?: string; status: number | 'hung'; code?: string; retryAfter?: string; ms?: number };
+    const outcomes: Outcome[] = [];
+    const held: Array<{ ref: string; phone: string }> = [];
+    let loading = true;
+    let next = 0;
+    const answer = async (kind: Outcome['kind'], phone: string, sent: request.Test, ref?: string) => {
+      const started = performance.now();
+      const response = await within(HANG_MS, sent);
+      const outcome: Outcome = { kind, phone, ref, status: response === 'hung' ? 'hung' : response.status, ms: Math.round(performance.now() - started) };
+      if (response !== 'hung') Object.assign(outcome, { code: response.body?.type?.split(':').at(-1), retryAfter: response.headers['retry-after'] });
+      if (response !== 'hung' && kind === 'create' && response.status === 201) held.push({ ref: response.body.ref, phone });
+      outcomes.push(outcome);
+    };
+    const worker = async (w: number) => {
+      while (loading) {
+        const phone = `1390015${String(next++).padStart(4, '0')}`;
+        const known = held[(next * 7 + w) % Math.max(1, held.length)];
+        if (w % 3 === 0 || !known) await answer('create', phone, write(phone));
+        else if (w % 3 === 1) await answer('read', known.phone, request(gateway.app).get(`/v1/subjects/${known.ref}`).query({ purpose: 'support' }).set('Authorization', `Bearer ${token}`), known.ref);
+        else
+          await answer(
+            'grant',
+            known.phone,
+            request(gateway.app).put(`/v1/subjects/${known.ref}/consents/marketing`).set('Authorization', `Bearer ${token}`).send({ source: 'fault-test', noticeVersion: 'n1' }),
+            known.ref,
+          );
+      }
+    };
+    const workers = Array.from({ length: 9 }, (_, w) => worker(w));
+    expect(await eventually(async () => held.length >= 20, 20_000)).toBe(true);
+    const beforePause = outcomes.length;
+    let ready: request.Response | 'hung';
+    cluster.pause();
+    try {
+      // Requests keep arriving through the whole pause; those in flight when it began are among them.
+      await new Promise((resolve) => setTimeout(resolve, 3 * HANG_MS));
+      ready = await within(HANG_MS, request(gateway.app).get('/readyz'));
+    } finally {
+      cluster.resume();
+    }
+    expect(await eventually(async () => (await write(`1390016${String(next++).padStart(4, '0')}`)).status === 201, 20_000)).toBe(true);
+    loading = false;
+    await Promise.all(workers);
+
+    const during = outcomes.slice(beforePause);
+    if (process.env.FAULT_REPORT) {
+      const tally: Record<string, number> = {};
+      for (const o of during) tally[`${o.kind} ${o.status} ${o.code ?? ''}`] = (tally[`${o.kind} ${o.status} ${o.code ?? ''}`] ?? 0) + 1;
+      console.log(JSON.stringify({ tally, slowestMs: Math.max(...during.map((o) => o.ms ?? 0)) }));
+    }
+    expect(during.filter((o) => o.status === 'hung')).toEqual([]);
+    expect(ready !== 'hung' && ready.body.checks.database).toBe('stuck');
+    const refused = during.filter((o) => o.status === 503);
+    expect(refused.length).toBeGreaterThan(9);
+    for (const o of refused) expect({ code: o.code, retryAfter: o.retryAfter }).toEqual({ code: expect.stringMatching(/^(unavailable|outcome-unknown)$/), retryAfter: expect.any(String) });
+    expect([...new Set(during.map((o) => o.status))].filter((s) => s !== 503).every((s) => s === 200 || s === 201)).toBe(true);
+
+    // Afterwards: every acknowledged person is there; a create answered "nothing was changed" left no one behind.
+    const lookup = (phone: string) => request(gateway.app).get('/v1/subjects/lookup').query({ purpose: 'support', phone }).set('Authorization', `Bearer ${token}`);
+    for (const { phone } of held) expect((await lookup(phone)).status).toBe(200);
+    const notWritten = outcomes.filter((o) => o.kind === 'create' && o.code === 'unavailable');
+    expect(notWritten.length).toBeGreaterThan(0);
+    for (const { phone } of notWritten) expect((await lookup(phone)).status).toBe(404);
+    await gateway.runtime.auditIntegrator.flush();
     const verified = await runCustosInProcess(['audit', 'verify', '--json'], { env: gateway.env });
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, pending: 0 });
   }, 120_000);

@@ -5,7 +5,7 @@ import swaggerUiDir from 'swagger-ui-dist/absolute-path.js';
 import { z } from 'zod';
 import { generateOpenApiDocument } from '../../http/openapi.ts';
 import type { Metrics } from '../../http/observability.ts';
-import type { Database } from '../../storage/database.ts';
+import { DatabaseStuck, type Database } from '../../storage/database.ts';
 
 const READY_BUDGET_MS = 1500;
 
@@ -47,7 +47,7 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
           () => 'ok' as const,
           () => 'cannot-write' as const,
         ),
-      () => 'unreachable' as const,
+      (error: unknown) => (error instanceof DatabaseStuck ? ('stuck' as const) : ('unreachable' as const)),
     );
     checks.database = await Promise.race([probe, stuck]);
     clearTimeout(timer);
