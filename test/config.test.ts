@@ -19,7 +19,15 @@ describe('configuration from the environment', () => {
 
   it('reads PostgreSQL settings, including a schema, from DATABASE_URL', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/test?schema=custos_eu', DATABASE_POOL_SIZE: '20' });
-    expect(config.database).toEqual({ kind: 'postgresql', url: 'postgresql://postgres@127.0.0.1:5432/test', schema: 'custos_eu', poolSize: 20, connectTimeoutMs: 3000, statementTimeoutMs: 10_000, answerTimeoutMs: 2000 });
+    expect(config.database).toEqual({
+      kind: 'postgresql',
+      url: 'postgresql://postgres@127.0.0.1:5432/test',
+      schema: 'custos_eu',
+      poolSize: 20,
+      connectTimeoutMs: 3000,
+      statementTimeoutMs: 10_000,
+      answerTimeoutMs: 2000,
+    });
   });
 
   it.each([

@@ -89,7 +89,12 @@ function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, S
   for (const [status, r] of Object.entries(spec.responses)) {
     responses[status] = r.schema ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : { description: r.description };
   }
-  for (const [status, description] of Object.entries({ 400: 'Invalid request', 401: 'Not authenticated', 403: 'Not allowed', 503: 'Storage or audit trail unavailable (Retry-After). `unavailable`: nothing was changed; `outcome-unknown`: a write was sent and may have been applied (retry with the same Idempotency-Key)' })) {
+  for (const [status, description] of Object.entries({
+    400: 'Invalid request',
+    401: 'Not authenticated',
+    403: 'Not allowed',
+    503: 'Storage or audit trail unavailable (Retry-After). `unavailable`: nothing was changed; `outcome-unknown`: a write was sent and may have been applied (retry with the same Idempotency-Key)',
+  })) {
     if (spec.access.kind === 'public' && (status === '401' || status === '403')) continue;
     responses[status] ??= { description, content: { 'application/problem+json': { schema: problemSchema } } };
   }
