@@ -66,7 +66,14 @@ export function createApp(runtime: Runtime): Express {
   app.use(guardedRouter(adminRoutes({ auth, env, registry })));
   app.use(guardedRouter(importRoutes({ imports: runtime.imports, env, registry })));
   app.use(webRoutes());
-  app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION }));
+  const purposes = Object.values(loaded.policy.purposes);
+  const terms = {
+    purpose: Object.keys(loaded.policy.purposes),
+    channel: loaded.policy.channels,
+    topic: [...new Set(purposes.flatMap((p) => p.topics))],
+    recipient: [...new Set(purposes.flatMap((p) => p.recipients))],
+  };
+  app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION, terms }));
   app.use(
     authRoutes({
       auth,
@@ -77,6 +84,8 @@ export function createApp(runtime: Runtime): Express {
       signInRateLimit: config.signInRateLimitPerMinute,
       bodyLimit: config.bodyLimit,
       rateLimitStores,
+      publicUrl: config.publicUrl,
+      scopes: Object.keys(loaded.policy.purposes),
     }),
   );
 

@@ -88,7 +88,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     const requestId = req.custos?.requestId;
     if (error instanceof OAuthError) {
       res.status(error.status).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-      if (error.error === 'invalid_client' && req.get('authorization')?.startsWith('Basic ')) res.set('WWW-Authenticate', 'Basic realm="custos"');
+      // Every 401 carries a challenge (RFC 9110 section 15.5.2), also when the secret came in the body: the endpoint takes client_secret_basic.
+      if (error.error === 'invalid_client') res.set('WWW-Authenticate', 'Basic realm="custos"');
       res.json({ error: error.error, error_description: error.description });
       return;
     }

@@ -8,8 +8,22 @@ import { formatKeyPath } from '../shared/key-path.ts';
 import './express-augment.ts';
 import { problemSchema } from './openapi.ts';
 
-/** Who may call a route. Declared beside the route, documented in OpenAPI from the same value. */
-export type Access = { kind: 'public' } | { kind: 'app' } | { kind: 'officer'; roles: readonly OfficerRole[] };
+/**
+ * Who may call a route. Declared beside the route, documented in OpenAPI from
+ * the same value. A public route that reads a credential of its own (a
+ * privacy request's status token, or an officer token as an alternative)
+ * names it in `credentials`, and says whether calling without one is
+ * allowed (`optional`), so a generated client knows to send it.
+ */
+export type Access = { kind: 'public'; credentials?: ReadonlyArray<'statusToken' | 'officerToken'>; optional?: boolean } | { kind: 'app' } | { kind: 'officer'; roles: readonly OfficerRole[] };
+
+/** The OpenAPI security requirement of an access rule: `[]` for a public route, so it overrides nothing by accident. */
+function securityOf(access: Access): RouteConfig['security'] {
+  if (access.kind === 'app') return [{ appToken: [] }];
+  if (access.kind === 'officer') return [{ officerToken: [] }];
+  const credentials = (access.credentials ?? []).map((name) => ({ [name]: [] }));
+  return credentials.length > 0 && access.optional ? [{}, ...credentials] : credentials;
+}
 
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -34,6 +48,8 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI form, e.g. /v1/subjects/{ref}. */
   path: string;
+  /** The operation's name in OpenAPI, and so a generated client's method name: a verb and a noun, e.g. readSubject. */
+  operationId: string;
   summary: string;
   tags: string[];
   access: Access;
@@ -46,7 +62,8 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   bodyOptional?: boolean;
   query?: Q;
   params?: P;
-  responses: Record<number, { description: string; schema?: Schema; contentType?: string }>;
+  /** Per status: its schema and media type (JSON unless said), and `also` any other media types it may be answered in. */
+  responses: Record<number, { description: string; schema?: Schema; contentType?: string; also?: Record<string, Schema> }>;
   handle(input: RouteInput<Infer<B>, Infer<Q>, Infer<P>>): Promise<RouteResult | void>;
 }
 
@@ -80,14 +97,18 @@ export function bearerOf(req: Request): string | undefined {
 
 export function bearerToken(req: Request): string {
   const token = bearerOf(req);
-  if (!token) throw new Unauthenticated('send "Authorization: Bearer <token>"', req.get('authorization') ? 'invalid_token' : 'invalid_request');
+  if (!token) throw new Unauthenticated('send "Authorization: Bearer <token>"', req.get('authorization') ? 'invalid_request' : 'none');
   return token;
 }
 
 function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>): RouteConfig {
   const responses: RouteConfig['responses'] = {};
   for (const [status, r] of Object.entries(spec.responses)) {
-    responses[status] = r.schema ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : { description: r.description };
+    const content = {
+      ...(r.schema ? { [r.contentType ?? 'application/json']: { schema: r.schema } } : {}),
+      ...Object.fromEntries(Object.entries(r.also ?? {}).map(([type, schema]) => [type, { schema }])),
+    };
+    responses[status] = Object.keys(content).length > 0 ? { description: r.description, content } : { description: r.description };
   }
   for (const [status, description] of Object.entries({
     400: 'Invalid request',
@@ -101,10 +122,11 @@ function openApiConfig(spec: RouteSpec<Schema | undefined, Schema | undefined, S
   return {
     method: spec.method,
     path: spec.path,
+    operationId: spec.operationId,
     summary: spec.summary,
     tags: spec.tags,
     description: spec.access.kind === 'officer' ? `Officer roles: ${spec.access.roles.join(', ')}` : undefined,
-    security: spec.access.kind === 'app' ? [{ appToken: [] }] : spec.access.kind === 'officer' ? [{ officerToken: [] }] : undefined,
+    security: securityOf(spec.access),
     request: {
       ...(spec.body ? { body: { required: !spec.bodyOptional, content: { [spec.bodyType ?? 'application/json']: { schema: spec.body } } } } : {}),
       ...(spec.query ? { query: spec.query as z.ZodObject } : {}),

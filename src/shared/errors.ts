@@ -73,12 +73,16 @@ export class Unauthenticated extends CustosError {
   readonly status = 401;
   readonly code = 'unauthenticated';
   readonly title = 'Authentication required';
+  /**
+   * `reason` is RFC 6750 section 3.1's error code; `none` when the request
+   * carried no credentials at all, whose challenge then names no error.
+   */
   constructor(
     detail: string,
-    readonly reason = 'invalid_token',
+    readonly reason: 'invalid_token' | 'invalid_request' | 'none' = 'invalid_token',
   ) {
     super(detail);
-    this.headers['WWW-Authenticate'] = `Bearer error="${reason}"`;
+    this.headers['WWW-Authenticate'] = reason === 'none' ? 'Bearer realm="custos"' : `Bearer realm="custos", error="${reason}"`;
   }
 }
 

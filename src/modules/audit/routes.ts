@@ -8,11 +8,13 @@ import type { AuditLog } from './log.ts';
 import { auditDecisions, auditEventSchema } from './schema.ts';
 import type { AuditSearch, ExportFormat } from './search.ts';
 
+// Parsed from the query string's text (no 1e3, no leading zeros, at most 15 digits); documented as the integer it is.
 const count = (what: string) =>
   z
     .string()
     .regex(/^(0|[1-9][0-9]{0,14})$/, `must be a whole number (${what})`)
-    .transform(Number);
+    .transform(Number)
+    .openapi({ type: 'integer', minimum: 0, maximum: 999_999_999_999_999, pattern: undefined });
 const positive = (what: string) => count(what).refine((n) => n >= 1, 'must be at least 1');
 const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-23T00:00:00Z' }).transform((v) => new Date(v));
 const code = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be a code such as frequency-cap');
@@ -72,6 +74,7 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/tree-head',
+    operationId: 'getTreeHead',
     summary: 'The latest signed tree head of the audit log (public, so that auditors and witnesses outside Custos can follow it: sizes and hashes only)',
     tags: ['audit'],
     access: publicLog,
@@ -84,6 +87,7 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/tree-heads',
+    operationId: 'listTreeHeads',
     summary: 'Kept tree heads signed between from and to, oldest first',
     tags: ['audit'],
     access: publicLog,
@@ -97,6 +101,7 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/checkpoint',
+    operationId: 'getCheckpoint',
     summary: 'The latest tree head as a C2SP tlog-checkpoint signed note (Ed25519), for standard witnesses and verifiers',
     tags: ['audit'],
     access: publicLog,
@@ -112,6 +117,7 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/log-info',
+    operationId: 'getLogInfo',
     summary: "What an outside verifier needs: the checkpoint origin, the note verifier key, the leaf format and the tree head signature's JWKS",
     tags: ['audit'],
     access: publicLog,
@@ -132,6 +138,7 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/proofs/inclusion',
+    operationId: 'getInclusionProof',
     summary: 'RFC 9162 inclusion proof of the event at leaf index `index` in the tree of `treeSize` events',
     tags: ['audit'],
     access: publicLog,
@@ -145,6 +152,7 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/proofs/consistency',
+    operationId: 'getConsistencyProof',
     summary: 'RFC 9162 consistency proof that the tree of `from` events is a prefix of the tree of `to` events',
     tags: ['audit'],
     access: publicLog,
@@ -158,12 +166,20 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/events',
+    operationId: 'searchAuditEvents',
     summary: 'Search the audit trail, newest first, with cursor pagination; Accept: application/x-ndjson or text/csv (or format=) streams the whole result as an export. Every search is audited.',
     tags: ['audit'],
     access: { kind: 'officer', roles: OFFICERS_WHO_READ_AUDIT },
     query: eventsQuery,
     responses: {
-      200: { description: 'A page of events (or the export stream)', schema: z.object({ events: z.array(auditEventSchema), nextCursor: z.string().nullable() }) },
+      200: {
+        description: 'A page of events, or the whole result as an export stream (Accept or format=)',
+        schema: z.object({ events: z.array(auditEventSchema), nextCursor: z.string().nullable() }),
+        also: {
+          'application/x-ndjson': z.string().describe('one event a line, as in the JSON page'),
+          'text/csv; charset=utf-8': z.string().describe('RFC 4180, a header line first; values that a spreadsheet would run as a formula are quoted'),
+        },
+      },
       403: problem('Not an auditor or admin'),
     },
     async handle({ query, ctx, req, res }) {
@@ -183,6 +199,7 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/audit/stats',
+    operationId: 'getAuditStats',
     summary: 'Counts of events per hour or day (UTC) by decision, by action and decision, and by deny reason',
     tags: ['audit'],
     access: { kind: 'officer', roles: OFFICERS_WHO_READ_AUDIT },
@@ -198,13 +215,31 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
       })
       .refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' })
       .refine((q) => q.to.getTime() - q.from.getTime() <= 400 * 86_400_000, { path: ['to'], message: 'the range may span at most 400 days' }),
-    responses: { 200: { description: 'Counts per bucket' }, 403: problem('Not an auditor or admin') },
+    responses: { 200: { description: 'Counts per bucket', schema: auditStatsSchema }, 403: problem('Not an auditor or admin') },
     async handle({ query }) {
       return { body: await search.stats(query), headers: { 'Cache-Control': 'no-store' } };
     },
   });
   return router;
 }
+
+const counts = z.record(z.string(), z.number().int());
+const auditStatsSchema = z
+  .object({
+    bucket: z.enum(['hour', 'day']),
+    from: z.string(),
+    to: z.string(),
+    buckets: z.array(
+      z.object({
+        start: z.string().describe('the bucket start (UTC)'),
+        total: z.number().int(),
+        byDecision: counts,
+        byAction: z.record(z.string(), counts).describe('action, then decision'),
+        denyReasons: counts,
+      }),
+    ),
+  })
+  .openapi('AuditStats');
 
 const EXPORT_TYPES: Record<ExportFormat, string> = { ndjson: 'application/x-ndjson', csv: 'text/csv; charset=utf-8' };
 

@@ -21,6 +21,7 @@ export function adminRoutes(deps: { auth: AuthService; env: RouteEnvironment; re
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/admin/apps',
+    operationId: 'listApps',
     summary: 'Apps (machine clients), removed ones included',
     tags: ['admin'],
     access: { kind: 'officer', roles: admins },
@@ -33,6 +34,7 @@ export function adminRoutes(deps: { auth: AuthService; env: RouteEnvironment; re
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/admin/apps',
+    operationId: 'createApp',
     summary: 'Register an app; its client secret is in this answer only',
     tags: ['admin'],
     access: { kind: 'officer', roles: admins },
@@ -47,6 +49,7 @@ export function adminRoutes(deps: { auth: AuthService; env: RouteEnvironment; re
   mountRoute(router, registry, env, {
     method: 'delete',
     path: '/v1/admin/apps/{clientId}',
+    operationId: 'removeApp',
     summary: 'Remove an app; its tokens stop working at once',
     tags: ['admin'],
     access: { kind: 'officer', roles: admins },
@@ -61,6 +64,7 @@ export function adminRoutes(deps: { auth: AuthService; env: RouteEnvironment; re
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/admin/officers',
+    operationId: 'listOfficers',
     summary: 'Officers who sign in with a password, removed ones included',
     tags: ['admin'],
     access: { kind: 'officer', roles: admins },
@@ -73,6 +77,7 @@ export function adminRoutes(deps: { auth: AuthService; env: RouteEnvironment; re
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/admin/officers',
+    operationId: 'createOfficer',
     summary: 'Create an officer; a generated password is in this answer only',
     tags: ['admin'],
     access: { kind: 'officer', roles: admins },
@@ -86,6 +91,7 @@ export function adminRoutes(deps: { auth: AuthService; env: RouteEnvironment; re
   mountRoute(router, registry, env, {
     method: 'delete',
     path: '/v1/admin/officers/{id}',
+    operationId: 'removeOfficer',
     summary: 'Remove an officer; their sessions stop working at once (the record stays, the trail names them)',
     tags: ['admin'],
     access: { kind: 'officer', roles: admins },

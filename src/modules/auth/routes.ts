@@ -21,6 +21,16 @@ import { problemResponse as problem } from '../../http/openapi.ts';
 import type { AuthService } from './service.ts';
 
 const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+const authorizationServerMetadataSchema = z.object({
+  issuer: z.string(),
+  token_endpoint: z.string(),
+  jwks_uri: z.string(),
+  grant_types_supported: z.array(z.string()),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
+  response_types_supported: z.array(z.string()),
+  scopes_supported: z.array(z.string()),
+  service_documentation: z.string(),
+});
 
 /** RFC 6749 section 2.3.1: client_secret_basic, with form-urlencoded id and secret. */
 function basicCredentials(req: Request): { id: string; secret: string } | undefined {
@@ -53,6 +63,10 @@ export function authRoutes(deps: {
   signInRateLimit: number;
   bodyLimit: string;
   rateLimitStores: RateLimitStores;
+  /** The issuer of Custos's tokens and the base of its endpoints (CUSTOS_PUBLIC_URL). */
+  publicUrl: string;
+  /** The scopes an app may ask for: the policy's purposes. */
+  scopes: string[];
 }): Router {
   const { auth, env, registry } = deps;
   const router = Router();
@@ -64,9 +78,37 @@ export function authRoutes(deps: {
   registry.registerPath({
     method: 'get',
     path: '/.well-known/jwks.json',
+    operationId: 'getJwks',
     tags: ['auth'],
     summary: 'Public keys that verify Custos tokens and consent receipts',
+    security: [],
     responses: { 200: { description: 'JWK set', content: { 'application/json': { schema: jwksSchema } } } },
+  });
+
+  // RFC 8414: what an OAuth client library needs to find the token endpoint and check the tokens, by itself.
+  const metadata = {
+    issuer: deps.publicUrl,
+    token_endpoint: `${deps.publicUrl}/oauth/token`,
+    jwks_uri: `${deps.publicUrl}/.well-known/jwks.json`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    // No authorization endpoint: apps only use the client credentials grant.
+    response_types_supported: [] as string[],
+    scopes_supported: deps.scopes,
+    service_documentation: `${deps.publicUrl}/docs`,
+  };
+  router.get('/.well-known/oauth-authorization-server', (req, res) => {
+    req.custos!.route = '/.well-known/oauth-authorization-server';
+    res.set('Cache-Control', 'public, max-age=300').json(metadata);
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/.well-known/oauth-authorization-server',
+    operationId: 'getAuthorizationServerMetadata',
+    tags: ['auth'],
+    summary: 'OAuth 2.0 authorization server metadata (RFC 8414): the token endpoint, its client authentication methods, the key set, and the scopes (the policy purposes)',
+    security: [],
+    responses: { 200: { description: 'Authorization server metadata', content: { 'application/json': { schema: authorizationServerMetadataSchema } } } },
   });
 
   router.post(
@@ -77,6 +119,7 @@ export function authRoutes(deps: {
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/oauth/token',
+    operationId: 'requestToken',
     summary: 'OAuth 2.0 client credentials grant (RFC 6749 section 4.4); scope is a space-separated list of purposes',
     tags: ['auth'],
     access: { kind: 'public' },
@@ -115,11 +158,16 @@ export function authRoutes(deps: {
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/officers/session',
+    operationId: 'signIn',
     summary: 'Officer sign-in with username and password',
     tags: ['officers'],
     access: { kind: 'public' },
     body: officerSessionRequestSchema,
-    responses: { 200: { description: 'Officer session token', schema: officerSessionResponseSchema }, 429: { description: 'Too many attempts; see Retry-After' } },
+    responses: {
+      200: { description: 'Officer session token', schema: officerSessionResponseSchema },
+      401: problem('Unknown username or wrong password (the same answer for both)'),
+      429: { description: 'Too many attempts; see Retry-After' },
+    },
     async handle({ body, ctx }) {
       return { body: await auth.signInOfficer(ctx, body.username, body.password), headers: { 'Cache-Control': 'no-store' } };
     },
@@ -128,6 +176,7 @@ export function authRoutes(deps: {
   mountRoute(router, registry, env, {
     method: 'delete',
     path: '/v1/officers/session',
+    operationId: 'signOut',
     summary: "Sign out: ends the session of the token sent, on every replica (within a second), for a password or a provider's sign-in",
     tags: ['officers'],
     access: { kind: 'officer', roles: officerRoles },
@@ -141,6 +190,7 @@ export function authRoutes(deps: {
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/officers/oidc',
+    operationId: 'getOidcSignIn',
     summary: "Where the console sends officers to sign in with the organisation's OpenID Connect provider",
     tags: ['officers'],
     access: { kind: 'public' },
@@ -154,6 +204,7 @@ export function authRoutes(deps: {
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/officers/oidc/session',
+    operationId: 'signInWithOidc',
     summary: "Officer sign-in with an authorization code from the organisation's provider (PKCE); answers the provider's access token",
     tags: ['officers'],
     access: { kind: 'public' },
@@ -172,6 +223,7 @@ export function authRoutes(deps: {
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/officers/me',
+    operationId: 'getCurrentOfficer',
     summary: 'The signed-in officer and role',
     tags: ['officers'],
     access: { kind: 'officer', roles: officerRoles },

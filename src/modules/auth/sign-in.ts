@@ -18,7 +18,7 @@ export async function signInOfficer(a: Auth, ctx: RequestContext, username: stri
     return audit.refuse(
       { ...ctx, actor },
       { action: 'auth.officer.sign-in', reasons: [{ code: officer?.disabledAt ? 'disabled' : 'bad-credentials' }] },
-      new Unauthenticated('unknown username or wrong password', 'invalid_grant'),
+      new Unauthenticated('unknown username or wrong password', 'none'),
     );
   }
   const token = await signOfficerToken(signer, usable.id, usable.role, settings.officerSessionTtlSeconds);

@@ -15,6 +15,7 @@ export function consentRoutes(deps: { consent: ConsentService; env: RouteEnviron
   mountRoute(router, registry, env, {
     method: 'put',
     path: '/v1/subjects/{ref}/consents/{purpose}',
+    operationId: 'grantConsent',
     summary: 'Record consent for a purpose, optionally narrowed to channels, topics and recipients; answers the state and a signed consent receipt',
     tags: ['consent'],
     access: { kind: 'app' },
@@ -33,6 +34,7 @@ export function consentRoutes(deps: { consent: ConsentService; env: RouteEnviron
   mountRoute(router, registry, env, {
     method: 'delete',
     path: '/v1/subjects/{ref}/consents/{purpose}',
+    operationId: 'withdrawConsent',
     summary: 'Withdraw consent for a purpose, or only some of its channels or topics (body optional); idempotent',
     tags: ['consent'],
     access: { kind: 'app' },
@@ -48,6 +50,7 @@ export function consentRoutes(deps: { consent: ConsentService; env: RouteEnviron
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/subjects/{ref}/consents',
+    operationId: 'listConsents',
     summary: "Current consent per purpose (the app's purposes) and the append-only history",
     tags: ['consent'],
     access: { kind: 'app' },

@@ -1,3 +1,4 @@
+import { policyTerm } from '../../http/openapi.ts';
 import { z } from 'zod';
 
 const uniqueNames = (max: number) =>
@@ -80,5 +81,5 @@ export const consentGrantResultSchema = z.object({
 });
 export const consentStateResultSchema = z.object({ state: consentStateSchema });
 export const consentListSchema = z.object({ ref: z.string(), purposes: z.array(consentStateSchema), history: z.array(consentHistoryEntrySchema) });
-export const consentParamsSchema = z.object({ ref: z.string().max(100), purpose: z.string().max(64) });
+export const consentParamsSchema = z.object({ ref: z.string().max(100), purpose: policyTerm('purpose', z.string().max(64)) });
 export const refOnlyParamsSchema = z.object({ ref: z.string().max(100) });

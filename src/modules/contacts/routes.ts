@@ -1,17 +1,21 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
-import { problemResponse as problem } from '../../http/openapi.ts';
+import { policyTerm, problemResponse as problem } from '../../http/openapi.ts';
+import { DENY_CODES } from './rules.ts';
 import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { sendJsonInBatches } from '../../http/stream-json.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { ContactService } from './service.ts';
 
-const recipientSchema = z.string().min(1).max(200).optional().describe('the brand or partner the contact is for; a consent narrowed to recipients covers only them');
+const channelTerm = policyTerm('channel', z.string().min(1).max(64));
+const purposeTerm = policyTerm('purpose', z.string().min(1).max(64));
+const topicTerm = policyTerm('topic', z.string().min(1).max(64));
+const recipientSchema = policyTerm('recipient', z.string().min(1).max(200)).optional().describe('the brand or partner the contact is for; a consent narrowed to recipients covers only them');
 const authorizeSchema = z
-  .strictObject({ ref: z.string().max(100), channel: z.string().min(1).max(64), purpose: z.string().min(1).max(64), topic: z.string().min(1).max(64).optional(), recipient: recipientSchema })
+  .strictObject({ ref: z.string().max(100), channel: channelTerm, purpose: purposeTerm, topic: topicTerm.optional(), recipient: recipientSchema })
   .openapi('ContactAuthorizeRequest');
-const reasonSchema = z.object({ code: z.string(), detail: z.string() });
+const reasonSchema = z.object({ code: z.enum(DENY_CODES), detail: z.string() }).openapi('ContactDenyReason');
 const authorizeAnswerSchema = z
   .union([
     z.object({ decision: z.literal('allow'), ticket: z.string(), expiresAt: z.string() }),
@@ -26,9 +30,9 @@ const ticketParams = z.object({ ticket: z.string().max(100) });
 export const SCRUB_MAX_REFS = 100_000;
 const scrubSchema = z
   .strictObject({
-    channel: z.string().min(1).max(64),
-    purpose: z.string().min(1).max(64),
-    topic: z.string().min(1).max(64).optional(),
+    channel: channelTerm,
+    purpose: purposeTerm,
+    topic: topicTerm.optional(),
     recipient: recipientSchema,
     refs: z.array(z.string().max(100)).min(1).max(SCRUB_MAX_REFS),
   })
@@ -43,6 +47,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/contacts/authorize',
+    operationId: 'authorizeContact',
     summary:
       'May this person be contacted now, on this channel, for this purpose? An allow reserves a slot against every frequency cap and returns a ticket. Send Idempotency-Key to make retries safe.',
     tags: ['contacts'],
@@ -63,6 +68,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/contacts/scrub',
+    operationId: 'scrubContacts',
     summary: 'Check a whole campaign list (up to 100,000 refs) against consent, do-not-call, quiet hours and caps, without reserving slots',
     tags: ['contacts'],
     access: { kind: 'app' },
@@ -77,6 +83,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/contacts/{ticket}/reveal',
+    operationId: 'revealContact',
     summary: "The raw phone or e-mail for the ticket's channel, once, if the purpose lists it in reveal",
     tags: ['contacts'],
     access: { kind: 'app' },
@@ -94,6 +101,7 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/contacts/{ticket}/outcome',
+    operationId: 'recordContactOutcome',
     summary: 'Record what happened: sent, failed, or not-sent (which gives the reserved slot back)',
     tags: ['contacts'],
     access: { kind: 'app' },

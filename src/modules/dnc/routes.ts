@@ -17,6 +17,7 @@ export function dncRoutes(deps: { doNotCall: DoNotCall; env: RouteEnvironment; r
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/dnc/entries',
+    operationId: 'addDoNotCallEntry',
     summary: 'Add an internal do-not-call entry (stored as a pseudonym only)',
     tags: ['do-not-call'],
     access: { kind: 'officer', roles: officerRoles },
@@ -35,6 +36,7 @@ export function dncRoutes(deps: { doNotCall: DoNotCall; env: RouteEnvironment; r
   mountRoute(router, registry, env, {
     method: 'delete',
     path: '/v1/dnc/entries/{id}',
+    operationId: 'removeDoNotCallEntry',
     summary: 'Remove an internal do-not-call entry',
     tags: ['do-not-call'],
     access: { kind: 'officer', roles: officerRoles },
@@ -49,6 +51,7 @@ export function dncRoutes(deps: { doNotCall: DoNotCall; env: RouteEnvironment; r
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/dnc/check',
+    operationId: 'checkDoNotCall',
     summary: 'Is this number on any do-not-call list?',
     tags: ['do-not-call'],
     access: { kind: 'officer', roles: officerRoles },

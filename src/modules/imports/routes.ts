@@ -32,6 +32,7 @@ export function importRoutes(deps: { imports: ImportService; env: RouteEnvironme
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/imports',
+    operationId: 'startImport',
     summary: 'Import customers with their consent history, do-not-call flags and recent contacts (NDJSON, or CSV with a mapping); the body is streamed',
     tags: ['imports'],
     access: { kind: 'officer', roles: ['admin'] },
@@ -76,6 +77,7 @@ export function importRoutes(deps: { imports: ImportService; env: RouteEnvironme
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/imports',
+    operationId: 'listImports',
     summary: 'The last 50 imports, newest first: progress, counts and refusals',
     tags: ['imports'],
     access: { kind: 'officer', roles: ['admin'] },
@@ -88,6 +90,7 @@ export function importRoutes(deps: { imports: ImportService; env: RouteEnvironme
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/imports/{id}',
+    operationId: 'getImport',
     summary: "An import's progress, counts and refusals (line, field, reason; never a value); refs=true adds the CRM's ids beside the app's refs",
     tags: ['imports'],
     access: { kind: 'officer', roles: ['admin'] },

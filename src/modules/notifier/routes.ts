@@ -26,6 +26,7 @@ export function notifierRoutes(deps: { notifier: Notifier; env: RouteEnvironment
   mountRoute(router, deps.registry, deps.env, {
     method: 'get',
     path: '/v1/notifier/outbox',
+    operationId: 'listNotifierOutbox',
     summary: 'Messages Custos wrote to people (verification codes), newest first: held here when no NOTIFIER_WEBHOOK_URL is set, with their delivery state when one is. Kept one day.',
     tags: ['notifier'],
     access: { kind: 'officer', roles: ['admin'] },

@@ -3,7 +3,7 @@ import express, { Router, type Request } from 'express';
 // The path helper only: the package's index loads the whole 1 MB UI bundle into Node.
 import swaggerUiDir from 'swagger-ui-dist/absolute-path.js';
 import { z } from 'zod';
-import { generateOpenApiDocument } from '../../http/openapi.ts';
+import { generateOpenApiDocument, type PolicyTerm } from '../../http/openapi.ts';
 import type { Metrics } from '../../http/observability.ts';
 import { DatabaseStuck, type Database } from '../../storage/database.ts';
 
@@ -23,7 +23,17 @@ const DOCS_PAGE = `<!doctype html>
 // A separate file rather than an inline script, so helmet's default CSP can stay strict.
 const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });`;
 
-export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: OpenAPIRegistry; state: OpsState; publicUrl: string; policyVersion: string; version: string }): Router {
+export function opsRoutes(deps: {
+  db: Database;
+  metrics: Metrics;
+  registry: OpenAPIRegistry;
+  state: OpsState;
+  publicUrl: string;
+  policyVersion: string;
+  version: string;
+  /** The loaded policy's purposes, channels, topics and recipients, documented as the enums of the fields that name them. */
+  terms: Record<PolicyTerm, readonly string[]>;
+}): Router {
   const router = Router();
   const named = (route: string) => (req: Request) => {
     req.custos!.route = route;
@@ -61,7 +71,7 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
   let document: unknown;
   router.get('/openapi.json', (req, res) => {
     named('/openapi.json')(req);
-    document ??= generateOpenApiDocument(deps.registry, deps.publicUrl, deps.version);
+    document ??= generateOpenApiDocument(deps.registry, deps.publicUrl, deps.version, deps.terms);
     res.json(document);
   });
   // Browsers ask for it on every page; no icon is better than a 404 in every console.
@@ -86,18 +96,31 @@ export function opsRoutes(deps: { db: Database; metrics: Metrics; registry: Open
     express.static(swaggerUiDir(), { index: false, maxAge: '1h' }),
   );
 
-  for (const [path, summary] of [
-    ['/healthz', 'Liveness'],
-    ['/readyz', 'Readiness: database reachable and writable, policy loaded, not draining'],
+  for (const [path, operationId, summary] of [
+    ['/healthz', 'getLiveness', 'Liveness'],
+    ['/readyz', 'getReadiness', 'Readiness: database reachable and writable, policy loaded, not draining'],
   ] as const) {
     deps.registry.registerPath({
       method: 'get',
       path,
+      operationId,
       tags: ['operations'],
       summary,
-      responses: { 200: { description: 'OK', content: { 'application/json': { schema: statusSchema } } }, 503: { description: 'Not ready' } },
+      security: [],
+      responses: {
+        200: { description: 'OK', content: { 'application/json': { schema: statusSchema } } },
+        503: { description: 'Not ready (draining, or the database unreachable, stuck or read-only)', content: { 'application/json': { schema: statusSchema } } },
+      },
     });
   }
-  deps.registry.registerPath({ method: 'get', path: '/metrics', tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } });
+  deps.registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tags: ['operations'],
+    summary: 'Prometheus metrics',
+    security: [],
+    responses: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { [deps.metrics.registry.contentType]: { schema: z.string() } } } },
+  });
   return router;
 }

@@ -25,6 +25,7 @@ export function policyRoutes(deps: { loaded: LoadedPolicy; env: RouteEnvironment
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/purposes',
+    operationId: 'listPurposes',
     summary: "The calling app's purposes and, for each, what it may collect, read, reveal and use to contact",
     tags: ['policy'],
     access: { kind: 'app' },
@@ -42,6 +43,7 @@ export function policyRoutes(deps: { loaded: LoadedPolicy; env: RouteEnvironment
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/policy',
+    operationId: 'getPolicy',
     summary: 'The loaded policy and its version',
     tags: ['policy'],
     access: { kind: 'officer', roles: ['auditor', 'privacy-agent', 'admin'] },

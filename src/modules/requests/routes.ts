@@ -16,7 +16,7 @@ const noStore = { 'Cache-Control': 'no-store' };
 
 function statusToken(req: Request): string {
   const token = bearerOf(req);
-  if (!token || !STATUS_TOKEN.test(token)) throw new Unauthenticated('send the status token of this request as "Authorization: Bearer <statusToken>"');
+  if (!token || !STATUS_TOKEN.test(token)) throw new Unauthenticated('send the status token of this request as "Authorization: Bearer <statusToken>"', token ? 'invalid_token' : 'none');
   return token;
 }
 
@@ -30,6 +30,7 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/privacy-requests',
+    operationId: 'submitPrivacyRequest',
     summary:
       'A person asks, with no account, to see their data (access), to stop marketing (opt-out), to correct a value or to have their data erased. A one-time code goes to the identifier; the answer is the same whether or not Custos holds it. Sec-GPC: 1 is recorded and applied once verified.',
     tags: ['privacy requests'],
@@ -48,6 +49,7 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/privacy-request-options',
+    operationId: 'getPrivacyRequestOptions',
     summary: 'What a person can ask for under the loaded policy (opt-out channels and topics, identifiers, correctable fields); the privacy center builds its forms from it',
     tags: ['privacy requests'],
     access: { kind: 'public' },
@@ -60,10 +62,11 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/privacy-requests/{id}/verify',
+    operationId: 'verifyPrivacyRequest',
     summary:
       'Enter the one-time code (6 digits, 10 minutes, 5 tries). Opt-outs apply at once; an access export is ready at once; corrections and erasures go to an agent. Send the status token as Bearer if you have it.',
     tags: ['privacy requests'],
-    access: { kind: 'public' },
+    access: { kind: 'public', credentials: ['statusToken'], optional: true },
     params: idParams,
     body: verifySchema,
     responses: {
@@ -81,15 +84,16 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/privacy-requests/{id}',
+    operationId: 'getPrivacyRequest',
     summary: "A request's status, due date and steps: for the person with its status token, or for a privacy agent or admin with an officer token",
     tags: ['privacy requests'],
-    access: { kind: 'public' },
+    access: { kind: 'public', credentials: ['statusToken', 'officerToken'] },
     params: idParams,
     responses: { 200: { description: 'The request', schema: requestViewSchema }, 401: problem('No status token or officer token'), 404: problem('No such request for this status token') },
     async handle({ params, ctx, req }) {
       const token = bearerOf(req);
       if (token && STATUS_TOKEN.test(token)) return { body: await requests.view(ctx, params.id, { token, audited: true }), headers: noStore };
-      if (!token) throw new Unauthenticated('send the status token as "Authorization: Bearer <statusToken>", or an officer token', 'invalid_request');
+      if (!token) throw new Unauthenticated('send the status token as "Authorization: Bearer <statusToken>", or an officer token', 'none');
       const principal = await env.authenticate(token);
       env.requireRole(principal, agentRoles);
       req.custos!.principal = principal;
@@ -101,10 +105,11 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/privacy-requests/{id}/export',
+    operationId: 'getPrivacyRequestExport',
     summary:
       'The access export (JSON): every field held and its value, the purposes, legal basis and retention it is held for, the consent history with signed receipts, the contacts made and the access log from the audit trail. Identifier values other than the verified one are withheld.',
     tags: ['privacy requests'],
-    access: { kind: 'public' },
+    access: { kind: 'public', credentials: ['statusToken'] },
     params: idParams,
     responses: {
       200: { description: 'The export', schema: z.object({ requestId: z.string(), generatedAt: z.string() }).passthrough() },
@@ -122,6 +127,7 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/privacy-requests/{id}/decision',
+    operationId: 'decidePrivacyRequest',
     summary: 'Approve or reject a correction or an erasure, with a reason the person sees (e.g. a legal hold). Approval applies it through the vault.',
     tags: ['privacy requests'],
     access: { kind: 'officer', roles: agentRoles },
@@ -140,6 +146,7 @@ export function requestRoutes(deps: { requests: RequestService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/privacy-requests',
+    operationId: 'listPrivacyRequests',
     summary: 'The queue, by due date (policy requests.deadline); overdue requests are flagged. Cursor pagination.',
     tags: ['privacy requests'],
     access: { kind: 'officer', roles: agentRoles },

@@ -13,6 +13,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'post',
     path: '/v1/subjects',
+    operationId: 'writeSubject',
     summary: 'Write a customer for a purpose: creates the subject, or updates the one its normalized identifiers already name',
     tags: ['subjects'],
     access: { kind: 'app' },
@@ -33,6 +34,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/subjects/lookup',
+    operationId: 'lookupSubject',
     summary: "Find the caller's ref for the subject holding one identifier, e.g. ?purpose=support&phone=…",
     tags: ['subjects'],
     access: { kind: 'app' },
@@ -50,6 +52,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'get',
     path: '/v1/subjects/{ref}',
+    operationId: 'readSubject',
     summary: "Read a subject for a purpose: only that purpose's read fields; identifiers as pseudonyms",
     tags: ['subjects'],
     access: { kind: 'app' },
@@ -64,6 +67,7 @@ export function subjectRoutes(deps: { subjects: SubjectService; env: RouteEnviro
   mountRoute(router, registry, env, {
     method: 'patch',
     path: '/v1/subjects/{ref}',
+    operationId: 'updateSubject',
     summary: 'Update a subject under the same minimal-collection rules; null removes an attribute',
     tags: ['subjects'],
     access: { kind: 'app' },

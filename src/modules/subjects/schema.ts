@@ -1,3 +1,4 @@
+import { policyTerm } from '../../http/openapi.ts';
 import { z } from 'zod';
 import { isIanaTimeZone, TIME_ZONE_MESSAGE } from '../../shared/time-zone.ts';
 
@@ -16,7 +17,7 @@ const attributes = z.record(fieldKey, attributeValueSchema).refine((r) => Object
 
 export const subjectCreateSchema = z
   .strictObject({
-    purpose: z.string().min(1).max(64),
+    purpose: policyTerm('purpose', z.string().min(1).max(64)),
     identifiers: identifiers.refine((r) => Object.keys(r).length > 0, 'name at least one identifier, so the same person is recognised next time'),
     attributes: attributes.default({}),
     timezone: timeZone.optional(),
@@ -25,7 +26,7 @@ export const subjectCreateSchema = z
 
 export const subjectUpdateSchema = z
   .strictObject({
-    purpose: z.string().min(1).max(64),
+    purpose: policyTerm('purpose', z.string().min(1).max(64)),
     identifiers: identifiers.default({}),
     attributes: attributes.default({}),
     timezone: timeZone.optional(),
@@ -36,10 +37,10 @@ export type SubjectWriteInput = z.infer<typeof subjectUpdateSchema>;
 
 export const refParamsSchema = z.object({ ref: z.string().max(100) });
 export const purposeQuerySchema = z.strictObject({
-  purpose: z.string().min(1).max(64),
+  purpose: policyTerm('purpose', z.string().min(1).max(64)),
   recipient: z.string().min(1).max(200).optional().describe('the brand or partner the data is read for; a consent narrowed to recipients covers only them'),
 });
-export const lookupQuerySchema = z.object({ purpose: z.string().min(1).max(64) }).catchall(z.string().max(254));
+export const lookupQuerySchema = z.object({ purpose: policyTerm('purpose', z.string().min(1).max(64)) }).catchall(z.string().max(254));
 
 export const subjectWriteResultSchema = z
   .object({ ref: z.string(), created: z.boolean().describe('true when this app did not know the person before'), changed: z.array(z.string()).describe('the fields whose stored value changed') })
