@@ -16,7 +16,7 @@ import { dropSchema } from '../test/support/gateway.ts';
 import { runCustos, startProcess, type ChildProcess } from '../test/support/processes.ts';
 import { seedAuditTrail } from './bench/audit.ts';
 import { benchImports } from './bench/imports.ts';
-import { accessExportFigure, healthzDuringBigScrub, healthzDuringHostileBodies, subjectWithLongLedger } from './bench/requests.ts';
+import { accessExportFigure, healthzDuringBigScrub, healthzDuringHostileBodies, subjectWithLongLedger, suppressionsBesideScrub } from './bench/requests.ts';
 import { openDatabaseWork } from './bench/database-work.ts';
 import { asyncOpsPerSecond, measure, measureSpread, opsPerSecond, printTable, type Figure, type LoadOptions } from './bench/measure.ts';
 
@@ -355,6 +355,15 @@ async function main(): Promise<void> {
       console.log(
         `GET /healthz while one ${big.bodyMb} MB scrub body is parsed, checked and scrubbed (HTTP ${big.status}, ${big.scrubMs} ms): ${big.samples} requests, p50 ${big.p50} ms, p99 ${big.p99} ms, max ${big.max} ms`,
       );
+    }
+    if (only.test('suppressions beside scrub')) {
+      // The app's every ref, both ways (up to the scrub's 100,000 a request).
+      const same = allRefs.slice(0, 100_000);
+      for (const r of await suppressionsBesideScrub(gateway.url, token, same)) {
+        console.log(
+          `suppression list of ${same.length.toLocaleString('en')} refs (GET /v1/suppressions, NDJSON): ${r.listMs} ms, ${r.listed.toLocaleString('en')} listed; scrub of the same refs: ${r.scrubMs} ms, ${r.denied.toLocaleString('en')} denied (HTTP ${r.status.join('/')}); ratio list/scrub ${(r.listMs / r.scrubMs).toFixed(2)}`,
+        );
+      }
     }
     if (only.test('healthz during hostile bodies')) {
       const hostile = await healthzDuringHostileBodies(gateway.url, token);

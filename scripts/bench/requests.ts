@@ -137,3 +137,36 @@ export async function subjectWithLongLedger(runtime: Runtime, appId: string, ref
   await runtime.db.transaction((tx) => tx.consentState.deleteMany({ where: { subjectId } }));
   await runtime.consent.foldLegacyLedgers();
 }
+
+/**
+ * A suppression list of an app's refs (GET /v1/suppressions, streamed
+ * NDJSON) beside a scrub of the same refs (POST /v1/contacts/scrub), in
+ * turns, so the two share the machine's state: the same decisions and audit
+ * events, one asked for with the list in the body, one without.
+ */
+export async function suppressionsBesideScrub(
+  url: string,
+  token: string,
+  refs: string[],
+  rounds = 3,
+): Promise<Array<{ scrubMs: number; listMs: number; listed: number; denied: number; status: [number, number] }>> {
+  const auth = { authorization: `Bearer ${token}` };
+  const out = [];
+  for (let round = 0; round < rounds; round++) {
+    const scrubStarted = performance.now();
+    const scrub = await fetch(`${url}/v1/contacts/scrub`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'sms', purpose: 'marketing', refs }),
+    });
+    const scrubbed = (await scrub.json()) as { denied: unknown[] };
+    const scrubMs = performance.now() - scrubStarted;
+    const listStarted = performance.now();
+    const list = await fetch(`${url}/v1/suppressions?channel=sms&purpose=marketing`, { headers: auth });
+    const text = await list.text();
+    const listMs = performance.now() - listStarted;
+    const lines = text.split('\n').filter(Boolean);
+    out.push({ scrubMs: Math.round(scrubMs), listMs: Math.round(listMs), listed: lines.length - 1, denied: scrubbed.denied.length, status: [scrub.status, list.status] as [number, number] });
+  }
+  return out;
+}

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { problemResponse as problem } from '../../http/openapi.ts';
 import { mountRoute, type RouteEnvironment } from '../../http/route.ts';
+import { streamExport } from '../../http/stream-export.ts';
 import { auditActions } from './actions.ts';
 import type { AuditLog } from './log.ts';
 import { auditDecisions, auditEventSchema } from './schema.ts';
@@ -192,7 +193,9 @@ export function auditRoutes(deps: { log: AuditLog; search: AuditSearch; env: Rou
             ? 'ndjson'
             : 'json');
       if (format === 'json') return { body: await search.search(ctx, filter, { cursor, limit: limit ?? 50 }), headers: { 'Cache-Control': 'no-store' } };
-      await streamExport(res, format, (write) => search.export(ctx, filter, format, write));
+      await streamExport(res, { 'Content-Type': EXPORT_TYPES[format], 'Content-Disposition': `attachment; filename="custos-audit.${format}"`, 'Cache-Control': 'no-store' }, (write) =>
+        search.export(ctx, filter, format, write),
+      );
     },
   });
 
@@ -242,28 +245,3 @@ const auditStatsSchema = z
   .openapi('AuditStats');
 
 const EXPORT_TYPES: Record<ExportFormat, string> = { ndjson: 'application/x-ndjson', csv: 'text/csv; charset=utf-8' };
-
-/** Writes with back-pressure; a client that goes away stops the export. */
-async function streamExport(res: import('express').Response, format: ExportFormat, run: (write: (chunk: string) => Promise<void>) => Promise<void>): Promise<void> {
-  let started = false;
-  let closed = false;
-  res.on('close', () => (closed = true));
-  const write = async (chunk: string) => {
-    if (closed) throw new Error('client went away');
-    if (!started) {
-      started = true;
-      res.status(200).set({ 'Content-Type': EXPORT_TYPES[format], 'Content-Disposition': `attachment; filename="custos-audit.${format}"`, 'Cache-Control': 'no-store' });
-    }
-    if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
-  };
-  try {
-    await run(write);
-  } catch (error) {
-    // Before the first byte the error is an ordinary problem answer; after it, the stream is cut.
-    if (!started) throw error;
-    res.destroy();
-    return;
-  }
-  if (!started) res.status(200).set({ 'Content-Type': EXPORT_TYPES[format], 'Cache-Control': 'no-store' });
-  res.end();
-}

@@ -5,6 +5,7 @@ import { policyTerm, problemResponse as problem } from '../../http/openapi.ts';
 import { DENY_CODES } from './rules.ts';
 import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.ts';
 import { sendJsonInBatches } from '../../http/stream-json.ts';
+import { streamExport } from '../../http/stream-export.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { ContactService } from './service.ts';
 
@@ -39,6 +40,20 @@ const scrubSchema = z
   .openapi('ContactScrubRequest');
 const scrubAnswerSchema = z.object({ allowed: z.array(z.string()), denied: z.array(z.object({ ref: z.string(), reasons: z.array(reasonSchema) })) }).openapi('ContactScrubAnswer');
 const outcomeSchema = z.strictObject({ status: z.enum(['sent', 'failed', 'not-sent']) });
+const suppressionsQuery = z.strictObject({
+  channel: channelTerm,
+  purpose: purposeTerm,
+  topic: topicTerm.optional(),
+  recipient: recipientSchema,
+  format: z.enum(['refs', 'hashed-phone']).default('refs').describe('refs, or salted SHA-256 hashes of the E.164 numbers (apps that may reveal the number on this channel)'),
+});
+const suppressionLineSchema = z
+  .union([
+    z.object({ ref: z.string(), reasons: z.array(z.enum(DENY_CODES)) }),
+    z.object({ phoneHash: z.string().describe('hex SHA-256 of the salt (Custos-Hash-Salt, base64) followed by the E.164 number'), reasons: z.array(z.enum(DENY_CODES)) }),
+    z.object({ complete: z.literal(true), checked: z.number().int(), suppressed: z.number().int() }).describe('the last line: a list without it was cut short'),
+  ])
+  .openapi('SuppressionLine');
 
 export function contactRoutes(deps: { contacts: ContactService; env: RouteEnvironment; registry: OpenAPIRegistry }): Router {
   const { contacts, env, registry } = deps;
@@ -77,6 +92,41 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     async handle({ body, ctx, principal, res }) {
       const answer = await contacts.scrub(ctx, appCaller(principal), body);
       await sendJsonInBatches(res, answer, { 'Cache-Control': 'no-store' });
+    },
+  });
+
+  mountRoute(router, registry, env, {
+    method: 'get',
+    path: '/v1/suppressions',
+    operationId: 'listSuppressions',
+    summary:
+      'A suppression list for systems that contact people offline: every ref of this app that may not be contacted now on this channel, for this purpose (topic, recipient), with the reasons, as NDJSON; the last line says the list is complete. format=hashed-phone lists salted hashes of the numbers instead (the salt, new for each list, in Custos-Hash-Salt). Each person decided is audited, as a scrub is.',
+    tags: ['contacts'],
+    access: { kind: 'app' },
+    query: suppressionsQuery,
+    responses: {
+      200: { description: 'One line per suppressed ref (or hash), then the completion line', schema: suppressionLineSchema, contentType: 'application/x-ndjson' },
+      403: problem('hashed-phone for an app that may not reveal the number on this channel'),
+      422: problem('Unknown channel or purpose, or a topic the purpose lacks'),
+    },
+    async handle({ query, ctx, principal, res }) {
+      const { salt, lines } = await contacts.suppressions(ctx, appCaller(principal), query);
+      const headers: Record<string, string> = { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store', ...(salt ? { 'Custos-Hash-Salt': salt.toString('base64') } : {}) };
+      await streamExport(res, headers, async (write) => {
+        let batch = '';
+        for (;;) {
+          const next = await lines.next();
+          if (next.done) {
+            await write(`${batch}${JSON.stringify({ complete: true, ...next.value })}\n`);
+            return;
+          }
+          batch += `${JSON.stringify(next.value)}\n`;
+          if (batch.length >= 64 * 1024) {
+            await write(batch);
+            batch = '';
+          }
+        }
+      });
     },
   });
 

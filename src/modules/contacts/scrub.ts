@@ -5,59 +5,73 @@ import { CHANNEL_IDENTIFIER, validateRequest, type ContactCaller, type Contacts 
 import { capHorizon, doNotCallApplies, evaluateContact, type ContactFacts, type ContactRequest } from './rules.ts';
 import * as store from './store.ts';
 
-// Refs decided (and audited, in one transaction) at a time by a scrub.
-const SCRUB_PART = 1000;
+// Refs decided (and audited, in one transaction) at a time by a scrub or a suppression list.
+export const SCRUB_PART = 1000;
+
+/** One ref's answer in a bulk decision: no reasons means it may be contacted. */
+export type BulkDecision = { ref: string; reasons: Array<{ code: string; detail: string }>; value: string | null };
 
 /**
- * A whole campaign list at once, with the same rules as authorize but
- * without reserving slots: bulk reads, one audit event per subject decision,
- * appended in bulk. Unknown refs and other apps' refs are denied alike.
+ * Decides a part of a bulk list (at most SCRUB_PART refs) with the same rules
+ * as authorize but without reserving slots: bulk reads, and one audit event
+ * per subject decision, appended in one transaction. Unknown refs and other
+ * apps' refs are denied alike (and not audited: no subject is known). `value`
+ * is the identifier's value when `withValue` (a suppression list of hashes).
  */
+export async function decidePart(c: Contacts, ctx: RequestContext, caller: ContactCaller, input: ContactRequest, part: string[], action: string, now: Date): Promise<BulkDecision[]> {
+  const { db, policy, subjects, consent, doNotCall } = c;
+  const phone = CHANNEL_IDENTIFIER[input.channel] === 'phone';
+  const checkList = phone && doNotCallApplies(policy, input);
+  const since = capHorizon(policy, input, now);
+  const details = await subjects.contactDetailsByRefs(caller.clientId, part, phone ? 'phone' : undefined);
+  const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
+  const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
+  const dnc = checkList ? await doNotCall.matches([...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
+  const held = await store.reservationsSinceMany(db, subjectIds, input.channel, since, now);
+
+  const events: AuditEventInput[] = [];
+  const decisions: BulkDecision[] = [];
+  for (const ref of part) {
+    const d = details.get(ref);
+    if (!d) {
+      decisions.push({ ref, reasons: [{ code: 'unknown-ref', detail: 'no subject with this ref' }], value: null });
+      continue;
+    }
+    const facts: ContactFacts = {
+      appPurposes: caller.purposes,
+      consent: consents.get(d.subjectId)!,
+      doNotCallSources: checkList ? d.digests.flatMap((digest) => dnc.get(digest) ?? []) : [],
+      timezone: d.timezone,
+      held: held.get(d.subjectId) ?? [],
+    };
+    const { reasons } = evaluateContact(policy, input, facts, now);
+    decisions.push({ ref, reasons, value: d.value });
+    events.push({ action, decision: reasons.length === 0 ? 'allow' : 'deny', subject: d.subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code })) });
+  }
+  await db.transaction((tx) => appendAuditEvents(tx, ctx, events));
+  return decisions;
+}
+
+/** A whole campaign list at once (decidePart over parts of it). */
 export async function scrub(
   c: Contacts,
   ctx: RequestContext,
   caller: ContactCaller,
   input: ContactRequest & { refs: string[] },
 ): Promise<{ allowed: string[]; denied: Array<{ ref: string; reasons: Array<{ code: string; detail: string }> }> }> {
-  const { db, policy, subjects, consent, doNotCall } = c;
   const action = 'contacts.scrub';
   await validateRequest(c, ctx, input, action);
   const now = new Date();
   const refs = [...new Set(input.refs)];
-  const checkList = CHANNEL_IDENTIFIER[input.channel] === 'phone' && doNotCallApplies(policy, input);
-  const since = capHorizon(policy, input, now);
   const allowed: string[] = [];
   const denied: Array<{ ref: string; reasons: Array<{ code: string; detail: string }> }> = [];
   // In parts: memory stays bounded by a part, and other requests are served between parts.
   for (let i = 0; i < refs.length; i += SCRUB_PART) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    const part = refs.slice(i, i + SCRUB_PART);
-    const details = await subjects.contactDetailsByRefs(caller.clientId, part, checkList ? 'phone' : undefined);
-    const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
-    const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
-    const dnc = checkList ? await doNotCall.matches([...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
-    const held = await store.reservationsSinceMany(db, subjectIds, input.channel, since, now);
-
-    const events: AuditEventInput[] = [];
-    for (const ref of part) {
-      const d = details.get(ref);
-      if (!d) {
-        denied.push({ ref, reasons: [{ code: 'unknown-ref', detail: 'no subject with this ref' }] });
-        continue;
-      }
-      const facts: ContactFacts = {
-        appPurposes: caller.purposes,
-        consent: consents.get(d.subjectId)!,
-        doNotCallSources: d.digests.flatMap((digest) => dnc.get(digest) ?? []),
-        timezone: d.timezone,
-        held: held.get(d.subjectId) ?? [],
-      };
-      const { reasons } = evaluateContact(policy, input, facts, now);
+    for (const { ref, reasons } of await decidePart(c, ctx, caller, input, refs.slice(i, i + SCRUB_PART), action, now)) {
       if (reasons.length === 0) allowed.push(ref);
       else denied.push({ ref, reasons });
-      events.push({ action, decision: reasons.length === 0 ? 'allow' : 'deny', subject: d.subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code })) });
     }
-    await db.transaction((tx) => appendAuditEvents(tx, ctx, events));
   }
   return { allowed, denied };
 }

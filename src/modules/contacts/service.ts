@@ -5,6 +5,7 @@ import { importPastContacts, pastContactProblems, type PastContact } from './imp
 import { createContacts, type ContactCaller, type ContactServiceDeps } from './contacts.ts';
 import type { ContactRequest } from './rules.ts';
 import { scrub } from './scrub.ts';
+import { suppressions, type SuppressionFormat } from './suppressions.ts';
 import * as store from './store.ts';
 import { outcome, reveal } from './tickets.ts';
 
@@ -18,6 +19,7 @@ export function createContactService(deps: ContactServiceDeps) {
   return {
     authorize: (ctx: RequestContext, caller: ContactCaller, input: { ref: string } & ContactRequest, idempotencyKey?: string) => authorize(c, ctx, caller, input, idempotencyKey),
     scrub: (ctx: RequestContext, caller: ContactCaller, input: ContactRequest & { refs: string[] }) => scrub(c, ctx, caller, input),
+    suppressions: (ctx: RequestContext, caller: ContactCaller & { reveal: readonly string[] }, input: ContactRequest & { format: SuppressionFormat }) => suppressions(c, ctx, caller, input),
     reveal: (ctx: RequestContext, caller: ContactCaller, ticket: string) => reveal(c, ctx, caller, ticket),
     outcome: (ctx: RequestContext, caller: ContactCaller, ticket: string, status: 'sent' | 'failed' | 'not-sent') => outcome(c, ctx, caller, ticket, status),
     /** The contacts made with a subject, as a person's access export shows them. */

@@ -42,24 +42,23 @@ export async function contactDetailsOfRef<A extends AlongsideColumns>(
   return { subjectId: found.subject.id, alongside: found.alongside, ...openDetails(vault, found.subject, field, field ? (found.fields.get(field) ?? null) : null) };
 }
 
+/** What bulk contact decisions read of a ref: see contactDetailsByRefs. */
+export type BulkContactDetails = { subjectId: string; timezone: string | null; digests: string[]; value: string | null };
+
 /**
  * Campaign scrubbing in bulk: for each of the app's refs, the subject id, time
  * zone and, when a field is named, that identifier's pseudonyms (every key
- * version). Refs of other apps and unknown refs are absent from the answer.
+ * version) and its value (for a suppression list of hashed numbers; never
+ * sent as it is). Refs of other apps and unknown refs are absent from the answer.
  */
-export async function contactDetailsByRefs(
-  vault: Vault,
-  appId: string,
-  refs: string[],
-  field: string | undefined,
-): Promise<Map<string, { subjectId: string; timezone: string | null; digests: string[] }>> {
+export async function contactDetailsByRefs(vault: Vault, appId: string, refs: string[], field: string | undefined): Promise<Map<string, BulkContactDetails>> {
   const { db, digestKeys } = vault;
   const rows = await store.readSubjectsByRefs(db, appId, refs.filter(isRefShaped), field ?? null);
   const versions = versionsUpTo(await currentKeyVersion(db.read));
-  const out = new Map<string, { subjectId: string; timezone: string | null; digests: string[] }>();
+  const out = new Map<string, BulkContactDetails>();
   for (const [ref, row] of rows) {
     const { timezone, value } = openDetails(vault, row, field, row.ciphertext);
-    out.set(ref, { subjectId: row.id, timezone, digests: value === null ? [] : digestKeys(field!, value, versions).map((k) => k.digest) });
+    out.set(ref, { subjectId: row.id, timezone, digests: value === null ? [] : digestKeys(field!, value, versions).map((k) => k.digest), value });
   }
   return out;
 }

@@ -55,6 +55,8 @@ export function createSubjectService(deps: SubjectServiceDeps) {
     holdSubject: (tx: Tx, subjectId: string) => store.holdSubject(tx, subjectId),
     lastWritePerPurpose: (subjectIds: string[]) => lastWritePerPurpose(vault, subjectIds),
     subjectPage: (afterId: string, size: number) => store.subjectPage(db.read, afterId, size),
+    /** For suppression lists (the contacts module): an app's refs, a page at a time in subject order. */
+    refsOfApp: (appId: string, afterSubjectId: string, size: number) => store.refsOfAppPage(db, appId, afterSubjectId, size),
     sealLegacyTimezones: () => sealLegacyTimezones(vault),
     // For imports (the imports module): the live write's checks before a row is written, then the write in its transaction.
     importedPersonProblems: (caller: AppCaller, person: ImportedPerson) => importedPersonProblems(vault, caller, person),

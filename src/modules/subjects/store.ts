@@ -222,6 +222,15 @@ export async function insertSubjectsBulk(
   );
 }
 
+/** A page of an app's refs in subject order (the app's unique index on subject_ref), after `afterSubjectId`. */
+export async function refsOfAppPage(db: Database, appId: string, afterSubjectId: string, size: number): Promise<Array<{ ref: string; subjectId: string }>> {
+  return db.readRaw<{ ref: string; subjectId: string }>('SELECT ref AS "ref", subject_id AS "subjectId" FROM subject_ref WHERE app_id = ? AND subject_id > ? ORDER BY subject_id LIMIT ?', [
+    appId,
+    afterSubjectId,
+    size,
+  ]);
+}
+
 export async function subjectPage(db: DbClient | Tx, afterId: string, size: number): Promise<SubjectRow[]> {
   return db.subject.findMany({ where: { id: { gt: afterId } }, orderBy: { id: 'asc' }, take: size });
 }
