@@ -244,7 +244,7 @@ async function assembleRuntime(
     imports,
     runRetention: retention,
     maintenance,
-    metrics: createMetrics(logger.health),
+    metrics: createMetrics(logger.health, db.watchdog),
     registry: createOpenApiRegistry(),
     ops: { shuttingDown: false },
     closeables,

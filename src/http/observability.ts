@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
+import type { Database } from '../storage/database.ts';
 import type { LogHealth, Logger } from '../logger.ts';
 import './express-augment.ts';
 
@@ -11,7 +12,7 @@ export interface Metrics {
   httpDuration: client.Histogram<'method' | 'route' | 'status'>;
 }
 
-export function createMetrics(logHealth?: LogHealth): Metrics {
+export function createMetrics(logHealth?: LogHealth, watchdog?: Database['watchdog']): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'custos_' });
   // prom-client names three gauges with a counter's _total suffix, which Prometheus's own
@@ -28,6 +29,28 @@ export function createMetrics(logHealth?: LogHealth): Metrics {
         this.inc({ outcome: 'failed' }, logHealth.failures - reported.failures);
         this.inc({ outcome: 'dropped' }, logHealth.dropped - reported.dropped);
         reported = { ...logHealth };
+      },
+    });
+  }
+  if (watchdog) {
+    new client.Gauge({
+      name: 'custos_database_stuck',
+      help: '1 while the watchdog finds the PostgreSQL server not answering (statements are refused unsent and answered 503 until a probe answers), else 0',
+      registers: [registry],
+      collect() {
+        this.set(watchdog.stuck ? 1 : 0);
+      },
+    });
+    let reported = { answering: 0, stuck: 0 };
+    new client.Counter({
+      name: 'custos_database_probes_total',
+      help: 'Probes of the PostgreSQL server after a wait on it lasted 40% of DATABASE_ANSWER_TIMEOUT_MS, by verdict: answering (the wait was only slow) or stuck (every wait abandoned)',
+      labelNames: ['verdict'] as const,
+      registers: [registry],
+      collect() {
+        this.inc({ verdict: 'answering' }, watchdog.verdicts.answering - reported.answering);
+        this.inc({ verdict: 'stuck' }, watchdog.verdicts.stuck - reported.stuck);
+        reported = { ...watchdog.verdicts };
       },
     });
   }

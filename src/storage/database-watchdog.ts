@@ -36,6 +36,8 @@ export class DatabaseWatchdog {
   #stuck = false;
   #probing: Promise<void> | undefined;
   #lastProbeAt = -Infinity;
+  /** Probes judged so far, by verdict (for the metrics). */
+  readonly verdicts = { answering: 0, stuck: 0 };
 
   /** `probe` resolves when the server answers and rejects (within its own timeout) when it does not. */
   constructor(probe: () => Promise<void>, options: WatchdogOptions) {
@@ -72,9 +74,11 @@ export class DatabaseWatchdog {
     this.#lastProbeAt = now;
     this.#probing = this.#probe().then(
       () => {
+        this.verdicts.answering++;
         this.#stuck = false;
       },
       () => {
+        this.verdicts.stuck++;
         this.#stuck = true;
         const waits = [...this.#waits];
         this.#waits.clear();

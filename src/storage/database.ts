@@ -55,6 +55,8 @@ export interface Database {
    * pg_basebackup): undefined there.
    */
   backup?(destination: string): Promise<{ pages: number }>;
+  /** PostgreSQL: what the watchdog over the server has found (postgres-pool.ts); undefined on SQLite. */
+  readonly watchdog?: { readonly stuck: boolean; readonly verdicts: { readonly answering: number; readonly stuck: number } };
   ping(): Promise<void>;
   /** Throws when the database answers but cannot take a write (disk full, read-only, a standby). */
   probeWrite(): Promise<void>;
@@ -275,6 +277,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
   const database: Database = {
     kind: 'postgresql',
     adapter: engineAdapter('postgresql'),
+    watchdog: watched.watchdog,
     read: client,
     readRaw: (sql, params = []) => rawStatement(() => statements.all(sql, params)),
     writeAlone(writes, guards = []) {

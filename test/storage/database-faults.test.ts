@@ -111,8 +111,14 @@ runs('a PostgreSQL server that goes down or stops answering', () => {
 
   it('leaves a statement that runs longer than the bound alone while the server answers', async () => {
     // pg_sleep holds its connection 3 s, past the 2 s bound: the watchdog probes, hears an answer, and lets it finish.
+    const probed = async (verdict: string) =>
+      Number(new RegExp(`^custos_database_probes_total\\{verdict="${verdict}"\\} (\\d+)$`, 'm').exec((await request(gateway.app).get('/metrics')).text)?.[1] ?? 0);
+    const answeringBefore = await probed('answering');
     await expect(gateway.runtime.db.readRaw('SELECT pg_sleep(3) AS slept')).resolves.toHaveLength(1);
     expect((await request(gateway.app).get('/readyz')).status).toBe(200);
+    // It was probed, and heard: a slow statement, not a stuck server.
+    expect(await probed('answering')).toBeGreaterThan(answeringBefore);
+    expect((await request(gateway.app).get('/metrics')).text).toMatch(/^custos_database_stuck 0$/m);
   }, 30_000);
 
   it('paused with requests in flight: every request, in flight or new, is answered within the bound, and a 503 that says nothing changed means nothing did', async () => {
@@ -171,6 +177,7 @@ runs('a PostgreSQL server that goes down or stops answering', () => {
     }
     expect(during.filter((o) => o.status === 'hung')).toEqual([]);
     expect(ready !== 'hung' && ready.body.checks.database).toBe('stuck');
+    expect((await request(gateway.app).get('/metrics')).text).toMatch(/^custos_database_probes_total\{verdict="stuck"\} [1-9]\d*$/m);
     const refused = during.filter((o) => o.status === 503);
     expect(refused.length).toBeGreaterThan(9);
     for (const o of refused) expect({ code: o.code, retryAfter: o.retryAfter }).toEqual({ code: expect.stringMatching(/^(unavailable|outcome-unknown)$/), retryAfter: expect.any(String) });
