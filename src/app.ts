@@ -21,8 +21,7 @@ import { webRoutes } from './web/routes.ts';
 import { requestRoutes } from './modules/requests/routes.ts';
 import { importRoutes } from './modules/imports/routes.ts';
 import type { Runtime } from './runtime.ts';
-
-const VERSION = '0.1.0';
+import { CUSTOS_VERSION } from './shared/version.ts';
 
 /** Builds the HTTP app from the modules. Listening and shutdown live in server.ts. */
 export function createApp(runtime: Runtime): Express {
@@ -73,7 +72,7 @@ export function createApp(runtime: Runtime): Express {
     topic: [...new Set(purposes.flatMap((p) => p.topics))],
     recipient: [...new Set(purposes.flatMap((p) => p.recipients))],
   };
-  app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: VERSION, terms }));
+  app.use(opsRoutes({ db: runtime.db, metrics: runtime.metrics, registry, state: runtime.ops, publicUrl: config.publicUrl, policyVersion: loaded.version, version: CUSTOS_VERSION, terms }));
   app.use(
     authRoutes({
       auth,

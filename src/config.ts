@@ -47,6 +47,9 @@ export const environmentSchema = z
     OIDC_SCOPE: z.string().min(1).default('openid profile'),
     OIDC_RESOURCE: optionalText,
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), 'must be an http:// or https:// URL (the collector, OTLP over HTTP)'),
+    OTEL_SERVICE_NAME: z.string().min(1).default('custos'),
+    OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).default(60_000),
     AUDIT_INTEGRATOR: z
       .enum(['true', 'false'])
       .default('true')
@@ -92,7 +95,15 @@ export interface DatabaseConfig {
   answerTimeoutMs: number;
 }
 
+/** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export interface TelemetryConfig {
+  endpoint: string;
+  serviceName: string;
+  metricIntervalMs: number;
+}
+
 export interface Config {
+  telemetry?: TelemetryConfig;
   env: Environment['NODE_ENV'];
   port: number;
   host: string;
@@ -159,6 +170,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   const env = result.data;
   const dataDir = path.resolve(env.CUSTOS_DATA_DIR);
   return {
+    telemetry: env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ''), serviceName: env.OTEL_SERVICE_NAME, metricIntervalMs: env.OTEL_METRIC_EXPORT_INTERVAL }
+      : undefined,
     env: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,

@@ -2,6 +2,8 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Config } from './config.ts';
 import { createOpenApiRegistry } from './http/openapi.ts';
 import { createMetrics, type Metrics } from './http/observability.ts';
+import { startTelemetry, type TelemetryExport } from './http/telemetry-export.ts';
+import { CUSTOS_VERSION } from './shared/version.ts';
 import { loadMasterKey } from './crypto/master-key.ts';
 import { checkMasterKey } from './modules/key-ring/master-key-check.ts';
 import { joinReplicas } from './modules/replicas/membership.ts';
@@ -68,6 +70,8 @@ export interface Runtime {
   auditOrigin: string;
   /** What this runtime opened (and what the app built on it adds, e.g. its worker threads); closed by close(). */
   closeables: Closeables;
+  /** OpenTelemetry's export, when OTEL_EXPORTER_OTLP_ENDPOINT is set: `flush` sends what is buffered now. */
+  telemetry?: TelemetryExport;
   close(): Promise<void>;
 }
 
@@ -100,9 +104,11 @@ export async function createRuntime(config: Config, logger: Logger, options: { i
   const signingKey = await deriveSigningKey(masterKey);
   await prepareSchema(config, logger);
   const closeables = createCloseables((name, error) => logger.warn(`could not close ${name} cleanly`, { error: error instanceof Error ? error.message : String(error) }));
+  // Before the database, so its statements' spans have somewhere to go; off (undefined) unless configured.
+  const telemetry = config.telemetry && closeables.add('telemetry', startTelemetry({ ...config.telemetry, version: CUSTOS_VERSION }), (t) => t.close());
   const db = closeables.add('database', await openDatabase(config.database), (opened) => opened.close());
   try {
-    return await assembleRuntime(config, logger, options, { loaded, masterKey, signingKey, db, closeables });
+    return { ...(await assembleRuntime(config, logger, options, { loaded, masterKey, signingKey, db, closeables })), telemetry };
   } catch (error) {
     // A start-up that fails at any step closes what it opened, so the process exits instead of hanging.
     await closeables.closeAll();

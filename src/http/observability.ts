@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
+import type { Span } from '@opentelemetry/api';
 import type { Database } from '../storage/database.ts';
+import { startRequestSpan, telemetry } from '../shared/telemetry.ts';
 import type { LogHealth, Logger } from '../logger.ts';
 import './express-augment.ts';
 
@@ -74,11 +76,20 @@ export function requestObservability(logger: Logger, metrics: Metrics): RequestH
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     req.custos = { requestId, startedAt: process.hrtime.bigint() };
     res.setHeader('X-Request-Id', requestId);
+    let span: Span | undefined;
     res.on('finish', () => {
       const state = req.custos!;
       const seconds = Number(process.hrtime.bigint() - state.startedAt) / 1e9;
       const route = state.route ?? '(unmatched)';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (span) {
+        // The route pattern is known only now; the URL itself (which may carry identifiers) is never recorded.
+        span.updateName(`${req.method} ${route}`);
+        span.setAttributes({ 'http.route': route, 'http.response.status_code': res.statusCode, ...(state.principal?.kind === 'app' ? { 'custos.client_id': state.principal.clientId } : {}) });
+        if (res.statusCode >= 500) span.setStatus({ code: 2 });
+        span.end();
+        telemetry.requestDuration?.record(seconds, { 'http.request.method': req.method, 'http.route': route, 'http.response.status_code': res.statusCode });
+      }
       const principal = state.principal;
       logger.info('request', {
         requestId,
@@ -90,6 +101,6 @@ export function requestObservability(logger: Logger, metrics: Metrics): RequestH
         ...(principal?.kind === 'officer' ? { officerId: principal.id } : {}),
       });
     });
-    next();
+    span = startRequestSpan(`${req.method}`, { 'http.request.method': req.method, 'custos.request_id': requestId }, next);
   };
 }

@@ -1,7 +1,14 @@
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { DatabaseWatchdog } from './database-watchdog.ts';
+import { inSpan } from '../shared/telemetry.ts';
 import { DatabaseStuck } from './storage-errors.ts';
+
+/** A statement's first keyword (SELECT, INSERT, WITH, COMMIT …): what a span says of it; the text stays out. */
+function operationOf(config: unknown): string {
+  const text = typeof config === 'string' ? config : typeof (config as { text?: unknown })?.text === 'string' ? (config as { text: string }).text : '';
+  return /^\s*([A-Za-z]+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+}
 
 /**
  * The one pool of connections to PostgreSQL, shared by Prisma and Custos's
@@ -41,7 +48,7 @@ function watchedClientClass(watchdog: DatabaseWatchdog): typeof pg.Client {
       return settle(Promise.reject(new DatabaseStuck()), done);
     }
     const end = watchdog.begin(() => void this.end().catch(() => undefined));
-    const sent = (send(this, config, params) as Promise<unknown>).finally(end);
+    const sent = inSpan('db.query', { 'db.system.name': 'postgresql', 'db.operation.name': operationOf(config) }, () => send(this, config, params) as Promise<unknown>).finally(end);
     return settle(sent, done);
   } as pg.Client['query'];
   return WatchedClient;

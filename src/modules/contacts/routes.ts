@@ -7,6 +7,7 @@ import { appCaller, mountRoute, type RouteEnvironment } from '../../http/route.t
 import { sendJsonInBatches } from '../../http/stream-json.ts';
 import { streamExport } from '../../http/stream-export.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { noteOnRequest } from '../../shared/telemetry.ts';
 import type { ContactService } from './service.ts';
 
 const channelTerm = policyTerm('channel', z.string().min(1).max(64));
@@ -76,7 +77,14 @@ export function contactRoutes(deps: { contacts: ContactService; env: RouteEnviro
     async handle({ body, ctx, principal, req }) {
       const key = req.get('idempotency-key');
       if (key !== undefined && !/^[\x21-\x7e]{1,200}$/.test(key)) throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
-      return { body: await contacts.authorize(ctx, appCaller(principal), body, key), headers: { 'Cache-Control': 'no-store' } };
+      const answer = await contacts.authorize(ctx, appCaller(principal), body, key);
+      noteOnRequest({
+        'custos.decision': answer.decision,
+        'custos.purpose': body.purpose,
+        'custos.channel': body.channel,
+        ...(answer.decision === 'deny' ? { 'custos.reasons': answer.reasons.map((r) => r.code) } : {}),
+      });
+      return { body: answer, headers: { 'Cache-Control': 'no-store' } };
     },
   });
 
