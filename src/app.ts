@@ -84,7 +84,7 @@ export function createApp(runtime: Runtime): Express {
       bodyLimit: config.bodyLimit,
       rateLimitStores,
       publicUrl: config.publicUrl,
-      scopes: Object.keys(loaded.policy.purposes),
+      scopes: terms.purpose,
     }),
   );
 

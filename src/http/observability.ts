@@ -14,6 +14,26 @@ export interface Metrics {
   httpDuration: client.Histogram<'method' | 'route' | 'status'>;
 }
 
+/**
+ * A counter whose values another part keeps as running totals (the log
+ * stream's failures, the watchdog's verdicts): each scrape adds what the
+ * totals grew by since the last one, per label value.
+ */
+function countedFrom(registry: client.Registry, counter: { name: string; help: string; label: string; totals: () => Record<string, number> }): void {
+  let reported: Record<string, number> = {};
+  new client.Counter({
+    name: counter.name,
+    help: counter.help,
+    labelNames: [counter.label],
+    registers: [registry],
+    collect() {
+      const now = counter.totals();
+      for (const [value, total] of Object.entries(now)) this.inc({ [counter.label]: value }, total - (reported[value] ?? 0));
+      reported = now;
+    },
+  });
+}
+
 export function createMetrics(logHealth?: LogHealth, watchdog?: Database['watchdog']): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'custos_' });
@@ -21,17 +41,11 @@ export function createMetrics(logHealth?: LogHealth, watchdog?: Database['watchd
   // checker (promtool check metrics) refuses; each is the sum of its by-type gauge beside it.
   for (const total of ['custos_nodejs_active_handles_total', 'custos_nodejs_active_requests_total', 'custos_nodejs_active_resources_total']) registry.removeSingleMetric(total);
   if (logHealth) {
-    let reported = { failures: 0, dropped: 0 };
-    new client.Counter({
+    countedFrom(registry, {
       name: 'custos_log_write_failures_total',
       help: 'Log lines that could not be written (failed: the destination refused them, e.g. a full disk; dropped: it took no more). Logging never stops the gateway.',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-      collect() {
-        this.inc({ outcome: 'failed' }, logHealth.failures - reported.failures);
-        this.inc({ outcome: 'dropped' }, logHealth.dropped - reported.dropped);
-        reported = { ...logHealth };
-      },
+      label: 'outcome',
+      totals: () => ({ failed: logHealth.failures, dropped: logHealth.dropped }),
     });
   }
   if (watchdog) {
@@ -43,17 +57,11 @@ export function createMetrics(logHealth?: LogHealth, watchdog?: Database['watchd
         this.set(watchdog.stuck ? 1 : 0);
       },
     });
-    let reported = { answering: 0, stuck: 0 };
-    new client.Counter({
+    countedFrom(registry, {
       name: 'custos_database_probes_total',
       help: 'Probes of the PostgreSQL server after a wait on it lasted 40% of DATABASE_ANSWER_TIMEOUT_MS, by verdict: answering (the wait was only slow) or stuck (every wait abandoned)',
-      labelNames: ['verdict'] as const,
-      registers: [registry],
-      collect() {
-        this.inc({ verdict: 'answering' }, watchdog.verdicts.answering - reported.answering);
-        this.inc({ verdict: 'stuck' }, watchdog.verdicts.stuck - reported.stuck);
-        reported = { ...watchdog.verdicts };
-      },
+      label: 'verdict',
+      totals: () => ({ ...watchdog.verdicts }),
     });
   }
   const httpDuration = new client.Histogram({

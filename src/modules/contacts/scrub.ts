@@ -18,12 +18,22 @@ export type BulkDecision = { ref: string; reasons: Array<{ code: string; detail:
  * apps' refs are denied alike (and not audited: no subject is known). `value`
  * is the identifier's value when `withValue` (a suppression list of hashes).
  */
-export async function decidePart(c: Contacts, ctx: RequestContext, caller: ContactCaller, input: ContactRequest, part: string[], action: string, now: Date): Promise<BulkDecision[]> {
+export async function decidePart(
+  c: Contacts,
+  ctx: RequestContext,
+  caller: ContactCaller,
+  input: ContactRequest,
+  part: string[],
+  action: string,
+  now: Date,
+  options: { withValue?: boolean } = {},
+): Promise<BulkDecision[]> {
   const { db, policy, subjects, consent, doNotCall } = c;
   const phone = CHANNEL_IDENTIFIER[input.channel] === 'phone';
   const checkList = phone && doNotCallApplies(policy, input);
   const since = capHorizon(policy, input, now);
-  const details = await subjects.contactDetailsByRefs(caller.clientId, part, phone ? 'phone' : undefined);
+  // The number is decrypted only when a list could block the contact, or the caller asked for it.
+  const details = await subjects.contactDetailsByRefs(caller.clientId, part, checkList || (phone && options.withValue) ? 'phone' : undefined);
   const subjectIds = [...new Set([...details.values()].map((d) => d.subjectId))];
   const consents = await consent.checkConsentMany(subjectIds, input.purpose, { channel: input.channel, topic: input.topic, recipient: input.recipient });
   const dnc = checkList ? await doNotCall.matches([...details.values()].flatMap((d) => d.digests)) : new Map<string, string[]>();
@@ -45,7 +55,7 @@ export async function decidePart(c: Contacts, ctx: RequestContext, caller: Conta
       held: held.get(d.subjectId) ?? [],
     };
     const { reasons } = evaluateContact(policy, input, facts, now);
-    decisions.push({ ref, reasons, value: d.value });
+    decisions.push({ ref, reasons, value: options.withValue ? d.value : null });
     events.push({ action, decision: reasons.length === 0 ? 'allow' : 'deny', subject: d.subjectId, purpose: input.purpose, reasons: reasons.map((r) => ({ code: r.code })) });
   }
   await db.transaction((tx) => appendAuditEvents(tx, ctx, events));

@@ -56,7 +56,7 @@ export async function suppressions(
       const page = await c.subjects.refsOfApp(caller.clientId, after, SCRUB_PART);
       if (page.length === 0) break;
       after = page.at(-1)!.subjectId;
-      for (const { ref, reasons, value } of await decidePart(
+      const decided = await decidePart(
         c,
         ctx,
         caller,
@@ -64,7 +64,9 @@ export async function suppressions(
         page.map((p) => p.ref),
         action,
         now,
-      )) {
+        { withValue: salt !== undefined },
+      );
+      for (const { ref, reasons, value } of decided) {
         checked++;
         if (reasons.length === 0) continue;
         const codes = reasons.map((r) => r.code);
